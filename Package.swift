@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "proctrace",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "proctrace", targets: ["proctrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The only C: ptrace, waitpid, seccomp and fork+exec shims.
+        .target(
+            name: "CProcTrace",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
+        // Pure Swift: events, JSONL, the process model, validation, replay.
+        .target(name: "Lifecycle"),
+        // Linux recorder: ptrace event loop, scheduler states, ELF facts.
+        .target(name: "Tracer", dependencies: ["Lifecycle", "CProcTrace", "CLibELF"]),
+        // Pictures and exports.
+        .target(name: "Render", dependencies: ["Lifecycle", "CGraphviz"]),
+        .executableTarget(
+            name: "proctrace",
+            dependencies: [
+                "Lifecycle", "Tracer", "Render",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Lifecycle"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

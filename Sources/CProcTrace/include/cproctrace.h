@@ -1,0 +1,3 @@
+#ifndef CPROCTRACE_H
+#define CPROCTRACE_H
+#endif

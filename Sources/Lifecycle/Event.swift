@@ -1,0 +1,154 @@
+/// How a process or a wait ended, as the kernel reports it in a wait status.
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int)
+    case signaled(String, core: Bool)
+    case stopped(String)
+    case continued
+
+    /// The status a shell would report: the exit code, or 128+N for a signal.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let c): return Int32(truncatingIfNeeded: c)
+        case .signaled(let s, _): return 128 + Int32(SignalName.number(s) ?? 0)
+        case .stopped, .continued: return 0
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let c): return "exited \(c)"
+        case .signaled(let s, let core): return core ? "killed by \(s) (core dumped)" : "killed by \(s)"
+        case .stopped(let s): return "stopped by \(s)"
+        case .continued: return "continued"
+        }
+    }
+
+    public var json: JSONValue {
+        switch self {
+        case .exited(let c): return .object(JSONObject([("exited", .int(Int64(c)))]))
+        case .signaled(let s, let core): return .object(JSONObject([("signaled", .string(s)), ("core", .bool(core))]))
+        case .stopped(let s): return .object(JSONObject([("stopped", .string(s))]))
+        case .continued: return .object(JSONObject([("continued", .bool(true))]))
+        }
+    }
+
+    public init?(json: JSONValue) {
+        guard let o = json.object else { return nil }
+        if let c = o["exited"]?.int { self = .exited(Int(c)) }
+        else if let s = o["signaled"]?.string { self = .signaled(s, core: o["core"]?.bool ?? false) }
+        else if let s = o["stopped"]?.string { self = .stopped(s) }
+        else if o["continued"] != nil { self = .continued }
+        else { return nil }
+    }
+}
+
+/// What a wait-family call returned.
+public enum WaitResult: Equatable, Sendable {
+    /// A child's pid: the call reported (and unless `WNOWAIT`, reaped) it.
+    case pid(Int)
+    /// `WNOHANG` and no child was ready.
+    case nothing
+    /// The call failed with this errno name (`ECHILD`, `EINTR`, …).
+    case error(String)
+
+    public var json: JSONValue {
+        switch self {
+        case .pid(let p): return .int(Int64(p))
+        case .nothing: return .int(0)
+        case .error(let e): return .string(e)
+        }
+    }
+
+    public init?(json: JSONValue) {
+        if let i = json.int { self = i == 0 ? .nothing : .pid(Int(i)) }
+        else if let s = json.string { self = .error(s) }
+        else { return nil }
+    }
+}
+
+/// The five process states of the tutorial; the three-state model drops `new` and `terminated`.
+public enum ProcState: String, Sendable, CaseIterable {
+    case new, ready, running, blocked, terminated
+}
+
+public struct HostInfo: Equatable, Sendable {
+    public var kernel: String
+    public var arch: String
+    public var cpus: Int
+    public init(kernel: String, arch: String, cpus: Int) { self.kernel = kernel; self.arch = arch; self.cpus = cpus }
+}
+
+/// ELF facts of an executed image.
+public struct ELFInfo: Equatable, Sendable {
+    public var elfClass: String      // "ELF64"
+    public var machine: String       // "x86_64"
+    public var type: String          // "EXEC", "DYN"
+    public var interp: String?
+    public var buildID: String?
+    public init(elfClass: String, machine: String, type: String, interp: String?, buildID: String?) {
+        self.elfClass = elfClass; self.machine = machine; self.type = type; self.interp = interp; self.buildID = buildID
+    }
+}
+
+/// One line of a proctrace/1 trace.
+public enum EventKind: Equatable, Sendable {
+    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: String)
+    case spawn(pid: Int, argv: [String])
+    case fork(pid: Int, child: Int, parent: Int, via: String)
+    case thread(pid: Int, tid: Int, phase: String)
+    case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?)
+    case waitBegin(pid: Int, call: String, target: Int, options: [String])
+    case waitEnd(pid: Int, call: String, target: Int, options: [String], result: WaitResult, status: ExitStatus?)
+    case exit(pid: Int, status: ExitStatus)
+    case reap(pid: Int, by: Int, how: String)
+    case reparent(pid: Int, from: Int, to: Int)
+    case signal(pid: Int, sig: String, from: Int?, code: String?)
+    case state(pid: Int, tid: Int?, from: ProcState, to: ProcState, why: String?)
+    /// A session or process-group change (`setsid`, `setpgid`): the process's new ids.
+    case group(pid: Int, pgid: Int, sid: Int, call: String, by: Int)
+    case end(status: ExitStatus, events: Int, lost: Int)
+    /// A type this reader does not know; kept, and ignored by the model.
+    case unknown(type: String)
+
+    public var typeName: String {
+        switch self {
+        case .trace: return "trace"
+        case .spawn: return "spawn"
+        case .fork: return "fork"
+        case .thread: return "thread"
+        case .exec: return "exec"
+        case .waitBegin, .waitEnd: return "wait"
+        case .exit: return "exit"
+        case .reap: return "reap"
+        case .reparent: return "reparent"
+        case .signal: return "signal"
+        case .state: return "state"
+        case .group: return "group"
+        case .end: return "end"
+        case .unknown(let t): return t
+        }
+    }
+
+    /// The process an event is about, when there is one.
+    public var pid: Int? {
+        switch self {
+        case .spawn(let p, _), .fork(let p, _, _, _), .thread(let p, _, _), .exec(let p, _, _, _, _, _),
+             .waitBegin(let p, _, _, _), .waitEnd(let p, _, _, _, _, _), .exit(let p, _), .reap(let p, _, _),
+             .reparent(let p, _, _), .signal(let p, _, _, _), .state(let p, _, _, _, _), .group(let p, _, _, _, _):
+            return p
+        case .trace, .end, .unknown: return nil
+        }
+    }
+}
+
+/// An event with its time (nanoseconds since the trace started) and any fields beyond the
+/// contract's, kept so that nothing a newer writer recorded is lost on a round trip.
+public struct TraceEvent: Equatable, Sendable {
+    public var t: Int64
+    public var kind: EventKind
+    public var extra: JSONObject
+
+    public init(t: Int64, _ kind: EventKind, extra: JSONObject = JSONObject()) {
+        self.t = t; self.kind = kind; self.extra = extra
+    }
+}

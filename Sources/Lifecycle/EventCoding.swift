@@ -1,0 +1,207 @@
+/// Why a line of a trace is not a valid event.
+public struct EventDecodingError: Error, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension TraceEvent {
+    /// The event as the JSON object of its trace line: `type` and `t` first, then the
+    /// contract's fields, then any extra fields.
+    public var jsonObject: JSONObject {
+        var o = JSONObject()
+        o.append("type", .string(kind.typeName))
+        o.append("t", .int(t))
+        func i(_ v: Int) -> JSONValue { .int(Int64(v)) }
+        func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
+        switch kind {
+        case let .trace(schema, argv, cwd, start, host, tracer, states):
+            o.append("schema", .string(schema)); o.append("argv", strings(argv)); o.append("cwd", .string(cwd))
+            o.append("start", .string(start))
+            o.append("host", .object(JSONObject([("kernel", .string(host.kernel)), ("arch", .string(host.arch)), ("cpus", i(host.cpus))])))
+            o.append("tracer", .string(tracer)); o.append("states", .string(states))
+        case let .spawn(pid, argv):
+            o.append("pid", i(pid)); o.append("argv", strings(argv))
+        case let .fork(pid, child, parent, via):
+            o.append("pid", i(pid)); o.append("child", i(child)); o.append("parent", i(parent)); o.append("via", .string(via))
+        case let .thread(pid, tid, phase):
+            o.append("pid", i(pid)); o.append("tid", i(tid)); o.append("phase", .string(phase))
+        case let .exec(pid, path, argv, exe, elf, formerTid):
+            o.append("pid", i(pid)); o.append("path", .string(path)); o.append("argv", strings(argv))
+            if let exe { o.append("exe", .string(exe)) }
+            if let elf {
+                var e = JSONObject()
+                e.append("class", .string(elf.elfClass)); e.append("machine", .string(elf.machine)); e.append("type", .string(elf.type))
+                if let interp = elf.interp { e.append("interp", .string(interp)) }
+                if let b = elf.buildID { e.append("build_id", .string(b)) }
+                o.append("elf", .object(e))
+            }
+            if let formerTid { o.append("former_tid", i(formerTid)) }
+        case let .waitBegin(pid, call, target, options):
+            o.append("pid", i(pid)); o.append("phase", .string("begin")); o.append("call", .string(call))
+            o.append("target", i(target)); o.append("options", strings(options))
+        case let .waitEnd(pid, call, target, options, result, status):
+            o.append("pid", i(pid)); o.append("phase", .string("end")); o.append("call", .string(call))
+            o.append("target", i(target)); o.append("options", strings(options)); o.append("result", result.json)
+            if let status { o.append("status", status.json) }
+        case let .exit(pid, status):
+            o.append("pid", i(pid)); o.append("status", status.json)
+        case let .reap(pid, by, how):
+            o.append("pid", i(pid)); o.append("by", i(by)); o.append("how", .string(how))
+        case let .reparent(pid, from, to):
+            o.append("pid", i(pid)); o.append("from", i(from)); o.append("to", i(to))
+        case let .signal(pid, sig, from, code):
+            o.append("pid", i(pid)); o.append("sig", .string(sig))
+            if let from { o.append("from", i(from)) }
+            if let code { o.append("code", .string(code)) }
+        case let .state(pid, tid, from, to, why):
+            o.append("pid", i(pid))
+            if let tid { o.append("tid", i(tid)) }
+            o.append("from", .string(from.rawValue)); o.append("to", .string(to.rawValue))
+            if let why { o.append("why", .string(why)) }
+        case let .group(pid, pgid, sid, call, by):
+            o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call)); o.append("by", i(by))
+        case let .end(status, events, lost):
+            o.append("status", status.json); o.append("events", i(events)); o.append("lost", i(lost))
+        case .unknown:
+            break
+        }
+        for (k, v) in extra.pairs where o[k] == nil { o.append(k, v) }
+        return o
+    }
+
+    /// The trace line, without its newline.
+    public var jsonLine: String { JSONValue.object(jsonObject).jsonText }
+
+    /// Decodes one trace line's object. Unknown types decode as `.unknown`; fields beyond the
+    /// contract's land in `extra`.
+    public init(json o: JSONObject) throws(EventDecodingError) {
+        guard let type = o["type"]?.string else { throw EventDecodingError("missing string field \"type\"") }
+        guard let tv = o["t"] else { throw EventDecodingError("\(type): missing field \"t\"") }
+        guard let t = tv.int, t >= 0 else { throw EventDecodingError("\(type): \"t\" must be a non-negative integer") }
+        var used: Set<String> = ["type", "t"]
+
+        func field(_ k: String) throws(EventDecodingError) -> JSONValue {
+            used.insert(k)
+            guard let v = o[k] else { throw EventDecodingError("\(type): missing field \"\(k)\"") }
+            return v
+        }
+        func optional(_ k: String) -> JSONValue? {
+            used.insert(k)
+            if let v = o[k], v != .null { return v }
+            return nil
+        }
+        func int(_ k: String) throws(EventDecodingError) -> Int {
+            guard let v = try field(k).int else { throw EventDecodingError("\(type): \"\(k)\" must be an integer") }
+            return Int(v)
+        }
+        func optInt(_ k: String) throws(EventDecodingError) -> Int? {
+            guard let v = optional(k) else { return nil }
+            guard let i = v.int else { throw EventDecodingError("\(type): \"\(k)\" must be an integer") }
+            return Int(i)
+        }
+        func str(_ k: String) throws(EventDecodingError) -> String {
+            guard let v = try field(k).string else { throw EventDecodingError("\(type): \"\(k)\" must be a string") }
+            return v
+        }
+        func optStr(_ k: String) throws(EventDecodingError) -> String? {
+            guard let v = optional(k) else { return nil }
+            guard let s = v.string else { throw EventDecodingError("\(type): \"\(k)\" must be a string") }
+            return s
+        }
+        func strs(_ k: String) throws(EventDecodingError) -> [String] {
+            guard let a = try field(k).array else { throw EventDecodingError("\(type): \"\(k)\" must be an array of strings") }
+            var out: [String] = []
+            out.reserveCapacity(a.count)
+            for e in a {
+                guard let s = e.string else { throw EventDecodingError("\(type): \"\(k)\" must be an array of strings") }
+                out.append(s)
+            }
+            return out
+        }
+        func status(_ k: String) throws(EventDecodingError) -> ExitStatus {
+            guard let s = ExitStatus(json: try field(k)) else {
+                throw EventDecodingError("\(type): \"\(k)\" must be a status object ({\"exited\":N}, {\"signaled\":\"SIG…\",\"core\":B}, {\"stopped\":\"SIG…\"} or {\"continued\":true})")
+            }
+            return s
+        }
+        func state(_ k: String) throws(EventDecodingError) -> ProcState {
+            let s = try str(k)
+            guard let st = ProcState(rawValue: s) else {
+                throw EventDecodingError("\(type): \"\(k)\" is \"\(s)\", not one of new, ready, running, blocked, terminated")
+            }
+            return st
+        }
+        func oneOf(_ k: String, _ allowed: [String]) throws(EventDecodingError) -> String {
+            let s = try str(k)
+            guard allowed.contains(s) else {
+                throw EventDecodingError("\(type): \"\(k)\" is \"\(s)\", expected one of \(allowed.joined(separator: ", "))")
+            }
+            return s
+        }
+
+        let kind: EventKind
+        switch type {
+        case "trace":
+            let hostObj = try field("host")
+            guard let h = hostObj.object, let kernel = h["kernel"]?.string, let arch = h["arch"]?.string, let cpus = h["cpus"]?.int else {
+                throw EventDecodingError("trace: \"host\" must be {kernel, arch, cpus}")
+            }
+            kind = .trace(schema: try str("schema"), argv: try strs("argv"), cwd: try str("cwd"), start: try str("start"),
+                          host: HostInfo(kernel: kernel, arch: arch, cpus: Int(cpus)), tracer: try str("tracer"),
+                          states: try oneOf("states", ["sched", "sampled", "none"]))
+        case "spawn":
+            kind = .spawn(pid: try int("pid"), argv: try strs("argv"))
+        case "fork":
+            kind = .fork(pid: try int("pid"), child: try int("child"), parent: try int("parent"),
+                         via: try oneOf("via", ["fork", "vfork", "clone"]))
+        case "thread":
+            kind = .thread(pid: try int("pid"), tid: try int("tid"), phase: try oneOf("phase", ["start", "exit"]))
+        case "exec":
+            var elf: ELFInfo?
+            if let e = optional("elf") {
+                guard let eo = e.object else { throw EventDecodingError("exec: \"elf\" must be an object") }
+                elf = ELFInfo(elfClass: eo["class"]?.string ?? "", machine: eo["machine"]?.string ?? "", type: eo["type"]?.string ?? "",
+                              interp: eo["interp"]?.string, buildID: eo["build_id"]?.string)
+            }
+            kind = .exec(pid: try int("pid"), path: try str("path"), argv: try strs("argv"), exe: try optStr("exe"), elf: elf,
+                         formerTid: try optInt("former_tid"))
+        case "wait":
+            let pid = try int("pid")
+            let phase = try oneOf("phase", ["begin", "end"])
+            let call = try str("call")
+            let target = try optInt("target") ?? -1
+            var options: [String] = []
+            if optional("options") != nil { options = try strs("options") }
+            if phase == "begin" {
+                kind = .waitBegin(pid: pid, call: call, target: target, options: options)
+            } else {
+                guard let r = WaitResult(json: try field("result")) else {
+                    throw EventDecodingError("wait: \"result\" must be a pid, 0, or an errno name")
+                }
+                var st: ExitStatus?
+                if optional("status") != nil { st = try status("status") }
+                kind = .waitEnd(pid: pid, call: call, target: target, options: options, result: r, status: st)
+            }
+        case "exit":
+            kind = .exit(pid: try int("pid"), status: try status("status"))
+        case "reap":
+            kind = .reap(pid: try int("pid"), by: try int("by"), how: try oneOf("how", ["wait", "auto", "adopted"]))
+        case "reparent":
+            kind = .reparent(pid: try int("pid"), from: try int("from"), to: try int("to"))
+        case "signal":
+            kind = .signal(pid: try int("pid"), sig: try str("sig"), from: try optInt("from"), code: try optStr("code"))
+        case "state":
+            kind = .state(pid: try int("pid"), tid: try optInt("tid"), from: try state("from"), to: try state("to"), why: try optStr("why"))
+        case "group":
+            kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: try str("call"), by: try int("by"))
+        case "end":
+            kind = .end(status: try status("status"), events: try int("events"), lost: try int("lost"))
+        default:
+            kind = .unknown(type: type)
+        }
+        var extra = JSONObject()
+        for (k, v) in o.pairs where !used.contains(k) { extra.append(k, v) }
+        self.init(t: t, kind, extra: extra)
+    }
+}
