@@ -2,3 +2,281 @@
 #error "CProcTrace needs _GNU_SOURCE (set in Package.swift cSettings)"
 #endif
 #include "cproctrace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <elf.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <poll.h>
+
+#if defined(__x86_64__)
+#define PT_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define PT_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "proctrace supports x86_64 and aarch64"
+#endif
+
+int pt_wall(void) { return __WALL; }
+int pt_wnothread(void) { return __WNOTHREAD; }
+int pt_wifexited(int s) { return WIFEXITED(s); }
+int pt_wexitstatus(int s) { return WEXITSTATUS(s); }
+int pt_wifsignaled(int s) { return WIFSIGNALED(s); }
+int pt_wtermsig(int s) { return WTERMSIG(s); }
+int pt_wcoredump(int s) { return WCOREDUMP(s); }
+int pt_wifstopped(int s) { return WIFSTOPPED(s); }
+int pt_wstopsig(int s) { return WSTOPSIG(s); }
+int pt_wifcontinued(int s) { return WIFCONTINUED(s); }
+
+long pt_default_options(int exitkill) {
+    long o = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+             PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD;
+    if (exitkill) o |= PTRACE_O_EXITKILL;
+    return o;
+}
+
+long pt_nr_wait4(void) { return SYS_wait4; }
+long pt_nr_waitid(void) { return SYS_waitid; }
+
+static int install_filter(void) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PT_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAIT4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAITID),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setsid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_SETSID),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_SETPGID),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) return 0;
+    if (errno != EACCES) return -1;
+    /* Without CAP_SYS_ADMIN a filter needs no_new_privs. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int use_seccomp, int *errfd) {
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return -errno;
+    if (pipe2(err, O_CLOEXEC) != 0) { int e = errno; close(go[0]); close(go[1]); return -e; }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(go[0]); close(go[1]); close(err[0]); close(err[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls from here to execvp. */
+        char c;
+        close(go[1]);
+        close(err[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        while (read(go[0], &c, 1) < 0 && errno == EINTR) {}
+        close(go[0]);
+        int e = 0;
+        if (use_seccomp && install_filter() != 0) e = errno;
+        if (e == 0) {
+            execvp(file, argv);
+            e = errno;
+        }
+        ssize_t w;
+        do { w = write(err[1], &e, sizeof e); } while (w < 0 && errno == EINTR);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    close(go[0]);
+    close(err[1]);
+    long r = ptrace(PTRACE_SEIZE, pid, 0, (void *)options);
+    int seize_errno = r == 0 ? 0 : errno;
+    /* Release the child either way; if the seize failed it must not install a filter with no tracer. */
+    char c = seize_errno == 0 ? 1 : 0;
+    if (seize_errno != 0) { kill(pid, SIGKILL); }
+    ssize_t w;
+    do { w = write(go[1], &c, 1); } while (w < 0 && errno == EINTR);
+    close(go[1]);
+    if (seize_errno != 0) {
+        int st;
+        waitpid(pid, &st, 0);
+        close(err[0]);
+        return -seize_errno;
+    }
+    *errfd = err[0];
+    return pid;
+}
+
+long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data) {
+    errno = 0;
+    long r = ptrace((enum __ptrace_request)request, tid, (void *)addr, (void *)data);
+    if (r == -1 && errno != 0) return -errno;
+    return r;
+}
+long pt_seize(pid_t tid, long options) { return pt_ptrace(PTRACE_SEIZE, tid, 0, (unsigned long)options); }
+long pt_cont(pid_t tid, int sig) { return pt_ptrace(PTRACE_CONT, tid, 0, (unsigned long)sig); }
+long pt_syscall(pid_t tid, int sig) { return pt_ptrace(PTRACE_SYSCALL, tid, 0, (unsigned long)sig); }
+long pt_listen(pid_t tid) { return pt_ptrace(PTRACE_LISTEN, tid, 0, 0); }
+long pt_geteventmsg(pid_t tid, unsigned long *msg) {
+    return pt_ptrace(PTRACE_GETEVENTMSG, tid, 0, (unsigned long)msg);
+}
+
+pid_t pt_waitpid(pid_t pid, int *status, int flags) {
+    for (;;) {
+        pid_t r = waitpid(pid, status, flags);
+        if (r >= 0) return r;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+int pt_clone_flags(pid_t tid, uint64_t *flags) {
+    uint64_t nr, a0;
+#if defined(__x86_64__)
+    struct { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi,
+             orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
+    nr = regs.orig_rax; a0 = regs.rdi;
+#else
+    struct { uint64_t regs[31], sp, pc, pstate; } regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
+    nr = regs.regs[8]; a0 = regs.regs[0];
+#endif
+    switch (nr) {
+#ifdef SYS_fork
+    case SYS_fork: *flags = SIGCHLD; return 0;
+#endif
+#ifdef SYS_vfork
+    case SYS_vfork: *flags = CLONE_VM | CLONE_VFORK | SIGCHLD; return 0;
+#endif
+    case SYS_clone: *flags = a0; return 0;
+#ifdef SYS_clone3
+    case SYS_clone3: {
+        uint64_t f = 0;
+        long n = pt_read_mem(tid, a0, &f, sizeof f);
+        if (n != (long)sizeof f) return n < 0 ? (int)n : -EIO;
+        *flags = f;
+        return 0;
+    }
+#endif
+    default: return -ENOSYS;
+    }
+}
+
+int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[6], int64_t *rval, int *is_error) {
+    struct __ptrace_syscall_info info;
+    memset(&info, 0, sizeof info);
+    long r = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
+    if (r < 0) return -errno;
+    *op = info.op;
+    if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+        *nr = info.entry.nr;
+        for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
+    } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+        *nr = info.seccomp.nr;
+        for (int i = 0; i < 6; i++) args[i] = info.seccomp.args[i];
+    } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+        *rval = info.exit.rval;
+        *is_error = info.exit.is_error;
+    }
+    return 0;
+}
+
+long pt_read_mem(pid_t tid, uint64_t addr, void *buf, unsigned long len) {
+    struct iovec local = { buf, len };
+    struct iovec remote = { (void *)(uintptr_t)addr, len };
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    return n < 0 ? -errno : n;
+}
+
+int pt_getsiginfo(pid_t tid, int *signo, int *code, int *pid, int *status) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) != 0) return -errno;
+    *signo = si.si_signo;
+    *code = si.si_code;
+    *pid = si.si_pid;
+    *status = si.si_status;
+    return 0;
+}
+
+int pt_read_waitid_info(pid_t tid, uint64_t addr, int *pid, int *code, int *status) {
+    siginfo_t si;
+    long n = pt_read_mem(tid, addr, &si, sizeof si);
+    if (n != (long)sizeof si) return n < 0 ? (int)n : -EIO;
+    *pid = si.si_pid;
+    *code = si.si_code;
+    *status = si.si_status;
+    return 0;
+}
+
+int pt_pidfd_open(pid_t pid) {
+    long r = syscall(SYS_pidfd_open, pid, 0);
+    return r < 0 ? -errno : (int)r;
+}
+
+int64_t pt_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+pid_t pt_getpgid(pid_t pid) { pid_t r = getpgid(pid); return r < 0 ? -errno : r; }
+pid_t pt_getsid(pid_t pid) { pid_t r = getsid(pid); return r < 0 ? -errno : r; }
+
+void pt_ignore_terminal_signals(void) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+}
+
+const char *pt_errno_name(int err) { return strerrorname_np(err); }
+
+int pt_thread_start(void *(*fn)(void *), void *arg, unsigned long *thread) {
+    pthread_t t;
+    int r = pthread_create(&t, NULL, fn, arg);
+    if (r == 0) *thread = (unsigned long)t;
+    return r;
+}
+int pt_thread_join(unsigned long thread) { return pthread_join((pthread_t)thread, NULL); }
+
+int pt_epoll_create(void) { int r = epoll_create1(EPOLL_CLOEXEC); return r < 0 ? -errno : r; }
+int pt_epoll_add(int epfd, int fd, int et) {
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLHUP | (et ? EPOLLET : 0), .data.fd = fd };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+int pt_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0; }
+int pt_epoll_wait(int epfd, int *fds, int *hup, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) { fds[i] = evs[i].data.fd; hup[i] = (evs[i].events & EPOLLHUP) != 0; }
+    return n;
+}
+int pt_eventfd(void) { int r = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); return r < 0 ? -errno : r; }
+int pt_poll_hup(int fd) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) ? 1 : 0;
+}

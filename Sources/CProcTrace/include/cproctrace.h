@@ -1,3 +1,112 @@
 #ifndef CPROCTRACE_H
 #define CPROCTRACE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#pragma clang assume_nonnull begin
+
+/* ptrace event numbers (status >> 16 at a ptrace-event-stop). */
+enum {
+    PT_EVENT_FORK = 1, PT_EVENT_VFORK = 2, PT_EVENT_CLONE = 3, PT_EVENT_EXEC = 4,
+    PT_EVENT_VFORK_DONE = 5, PT_EVENT_EXIT = 6, PT_EVENT_SECCOMP = 7, PT_EVENT_STOP = 128,
+};
+
+/* Tags the seccomp filter puts in SECCOMP_RET_DATA for the syscalls proctrace stops on. */
+enum {
+    PT_SC_WAIT4 = 1, PT_SC_WAITID = 2, PT_SC_SETSID = 3, PT_SC_SETPGID = 4,
+};
+
+/* Clone flags proctrace needs to tell threads and CLONE_PARENT children apart. */
+enum { PT_CLONE_THREAD = 0x00010000, PT_CLONE_PARENT = 0x00008000, PT_CLONE_VFORK = 0x00004000 };
+
+/* waitpid flags glibc's Swift module does not export. */
+int pt_wall(void);
+int pt_wnothread(void);
+
+/* Status decoding (the W* macros). */
+int pt_wifexited(int status);
+int pt_wexitstatus(int status);
+int pt_wifsignaled(int status);
+int pt_wtermsig(int status);
+int pt_wcoredump(int status);
+int pt_wifstopped(int status);
+int pt_wstopsig(int status);
+int pt_wifcontinued(int status);
+
+/* Starts `file` (searched in PATH) with `argv` stopped under PTRACE_SEIZE with `options`,
+   with the seccomp filter installed when `use_seccomp` is set. Returns the pid, or -errno.
+   `*errfd` receives a pipe's read end: it yields the child's execve errno (4 bytes) if the
+   exec failed, and reaches EOF when the exec succeeded. The corresponding C calls are
+   fork(2), ptrace(PTRACE_SEIZE), seccomp(2), execvp(3). */
+pid_t pt_spawn_traced(const char *file, char *_Nullable const argv[_Nonnull], long options,
+                      int use_seccomp, int *errfd);
+
+/* One ptrace request; returns the result, or -errno. */
+long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data);
+long pt_seize(pid_t tid, long options);
+long pt_cont(pid_t tid, int sig);
+long pt_syscall(pid_t tid, int sig);
+long pt_listen(pid_t tid);
+long pt_geteventmsg(pid_t tid, unsigned long *msg);
+
+/* The options proctrace uses: TRACEFORK|VFORK|CLONE|EXEC|SECCOMP|SYSGOOD|EXITKILL. */
+long pt_default_options(int exitkill);
+
+/* waitpid(2) retried on EINTR; returns pid or -errno. */
+pid_t pt_waitpid(pid_t pid, int *status, int flags);
+
+/* At a fork/vfork/clone event stop: the clone flags of the syscall that created the child
+   (clone, clone3, fork or vfork). Returns 0 or -errno. */
+int pt_clone_flags(pid_t tid, uint64_t *flags);
+
+/* PTRACE_GET_SYSCALL_INFO. op: 1 entry, 2 exit, 3 seccomp. Returns 0 or -errno. */
+int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[_Nonnull 6], int64_t *rval, int *is_error);
+
+/* Reads `len` bytes of the tracee's memory at `addr` (process_vm_readv). Returns bytes read or -errno. */
+long pt_read_mem(pid_t tid, uint64_t addr, void *buf, unsigned long len);
+
+/* PTRACE_GETSIGINFO: fields of the pending signal. Returns 0 or -errno. */
+int pt_getsiginfo(pid_t tid, int *signo, int *code, int *pid, int *status);
+
+/* Reads a waitid(2) siginfo the tracee stored at `addr`: si_pid, si_code, si_status. */
+int pt_read_waitid_info(pid_t tid, uint64_t addr, int *pid, int *code, int *status);
+
+/* pidfd_open(2); returns fd or -errno. */
+int pt_pidfd_open(pid_t pid);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t pt_monotonic_ns(void);
+
+/* The syscall numbers of wait4, waitid, setsid, setpgid, getpgid, getsid on this arch. */
+long pt_nr_wait4(void);
+long pt_nr_waitid(void);
+
+/* A process's pgid and sid (getpgid/getsid), or -errno. */
+pid_t pt_getpgid(pid_t pid);
+pid_t pt_getsid(pid_t pid);
+
+/* The tracer's own terminal-signal handling: ignore SIGINT/SIGQUIT while the workload runs
+   (the terminal sends them to the workload too, whose death we then record). */
+void pt_ignore_terminal_signals(void);
+
+/* The errno's symbolic name ("ECHILD"), or NULL. */
+const char *_Nullable pt_errno_name(int err);
+
+/* Runs fn(arg) on a new detached-off pthread; returns 0 or errno. `*thread` identifies it for pt_join. */
+int pt_thread_start(void *_Nullable (*_Nonnull fn)(void *_Nullable), void *_Nullable arg, unsigned long *thread);
+int pt_thread_join(unsigned long thread);
+
+/* epoll/eventfd, which Swift's Glibc module lacks. Return fd/0 or -errno. */
+int pt_epoll_create(void);
+int pt_epoll_add(int epfd, int fd, int edge_triggered);
+int pt_epoll_del(int epfd, int fd);
+/* Fills fds[i] and hup[i] (1 when EPOLLHUP) for up to max ready fds; returns the count or -errno. */
+int pt_epoll_wait(int epfd, int *fds, int *hup, int max, int timeout_ms);
+int pt_eventfd(void);
+/* 1 when poll(2) reports POLLHUP on fd now, else 0. */
+int pt_poll_hup(int fd);
+
+#pragma clang assume_nonnull end
+
 #endif

@@ -1,8 +1,89 @@
 import ArgumentParser
+@preconcurrency import Glibc
+import Lifecycle
+import Tracer
 
 extension ProcTrace {
     struct Record: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
-        func run() throws { throw ValidationError("proctrace record is not built yet") }
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command and record the life of every process it creates.",
+            discussion: """
+            The command runs with proctrace's stdin, stdout and stderr. proctrace follows every
+            process and thread it creates until the last one is gone, writes one JSONL trace
+            (format proctrace/1, see docs/trace-format.md), and exits with the command's own
+            status (128+N if it was killed by signal N).
+            """
+        )
+
+        @Option(name: [.customShort("o"), .long], help: "The trace file (default: proctrace-COMMAND-TIME.jsonl here).")
+        var output: String?
+
+        @Option(help: "Where process states come from: sched, sampled or none.")
+        var states: String = "none"
+
+        @Flag(help: "Replace the output file if it exists.")
+        var force = false
+
+        @Flag(name: .customLong("env"), help: "Record the environment in the header (it may hold secrets).")
+        var recordEnvironment = false
+
+        @Option(help: "Seconds to wait, after the last traced process, for an adoptive parent to reap inherited zombies.")
+        var reapTimeout: Double = 10
+
+        @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
+        var command: [String] = []
+
+        mutating func validate() throws {
+            if command.first == "--" { command.removeFirst() }
+            guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
+            guard StatesMode(rawValue: states) != nil else { throw ValidationError("--states must be sched, sampled or none") }
+            guard reapTimeout >= 0 else { throw ValidationError("--reap-timeout must not be negative") }
+        }
+
+        func run() throws {
+            let path = output ?? Self.defaultOutput(for: command)
+            var opts = RecordOptions(command: command, output: path)
+            opts.force = force
+            opts.states = StatesMode(rawValue: states) ?? .none
+            opts.recordEnvironment = recordEnvironment
+            opts.reapTimeout = reapTimeout
+            let result: RecordResult
+            do {
+                let recorder = try Recorder(opts)
+                if output == nil { Self.say("proctrace: recording to \(path)") }
+                result = try recorder.run()
+            } catch {
+                Self.say("proctrace: \(error)")
+                throw ExitCode(2)
+            }
+            if let e = result.execErrno {
+                let why = e == ENOENT ? "command not found" : String(cString: strerror(e))
+                Self.say("proctrace: \(command[0]): \(why)")
+            }
+            if result.lost > 0 { Self.say("proctrace: \(result.lost) events lost (see the end line of \(path))") }
+            let code = result.rootStatus.shellCode
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        static func say(_ s: String) {
+            let line = s + "\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+        }
+
+        /// `proctrace-python3-20261126-224800.jsonl`, made unique in the current directory.
+        static func defaultOutput(for command: [String]) -> String {
+            let base = command[0].split(separator: "/").last.map(String.init) ?? "trace"
+            let safe = String(base.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+            var t = time(nil)
+            var tmv = tm()
+            localtime_r(&t, &tmv)
+            var buf = [CChar](repeating: 0, count: 32)
+            strftime(&buf, buf.count, "%Y%m%d-%H%M%S", &tmv)
+            let stamp = String(cString: buf)
+            var name = "proctrace-\(safe)-\(stamp).jsonl"
+            var n = 2
+            while access(name, F_OK) == 0 { name = "proctrace-\(safe)-\(stamp)-\(n).jsonl"; n += 1 }
+            return name
+        }
     }
 }

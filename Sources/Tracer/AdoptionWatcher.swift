@@ -1,0 +1,123 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+import Synchronization
+
+/// Watches zombies whose parent is not traced (an adoptive parent such as pid 1) and
+/// records their `reap` at the moment it happens: a pidfd reports POLLHUP when the zombie
+/// is released. Runs its own thread because the ptrace thread sleeps in waitpid.
+final class AdoptionWatcher: Sendable {
+    private struct Watched { var pid: Int; var by: Int }
+    private struct State {
+        var watched: [Int32: Watched] = [:]
+        var finishing = false
+        var deadline: Int64 = 0
+    }
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private let state = Mutex(State())
+    private let writer: TraceWriter
+    private let clock: TraceClock
+    private let thread = Mutex<UInt>(0)
+
+    init(writer: TraceWriter, clock: TraceClock) {
+        self.writer = writer
+        self.clock = clock
+        epfd = pt_epoll_create()
+        wakeFD = pt_eventfd()
+        precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd unavailable")
+        _ = pt_epoll_add(epfd, wakeFD, 0)
+        let ctx = Unmanaged.passRetained(self).toOpaque()
+        var t: UInt = 0
+        let r = pt_thread_start({ ctx in
+            let w = Unmanaged<AdoptionWatcher>.fromOpaque(ctx!).takeRetainedValue()
+            w.loop()
+            return nil
+        }, ctx, &t)
+        precondition(r == 0, "cannot start the reap watcher thread: errno \(r)")
+        thread.withLock { $0 = t }
+    }
+
+    var pending: Int { state.withLock { $0.watched.count } }
+
+    /// Starts watching `pidfd` (a zombie of `pid`, whose parent is now `by`). Takes the fd.
+    func watch(pid: Int, pidfd: Int32, by: Int) {
+        state.withLock { s in
+            s.watched[pidfd] = Watched(pid: pid, by: by)
+            // Edge-triggered: the zombie is already readable (POLLIN); the next edge is the
+            // reap, which adds POLLHUP.
+            _ = pt_epoll_add(epfd, pidfd, 1)
+        }
+        // The reap may have happened before the registration.
+        checkNow(pidfd)
+    }
+
+    private func checkNow(_ fd: Int32) {
+        if pt_poll_hup(fd) != 0 { reaped(fd) }
+    }
+
+    private func reaped(_ fd: Int32, unobserved: Bool = false) {
+        let w: Watched? = state.withLock { s in
+            guard let w = s.watched.removeValue(forKey: fd) else { return nil }
+            _ = pt_epoll_del(epfd, fd)
+            return w
+        }
+        guard let w else { return }
+        close(fd)
+        var extra = JSONObject()
+        if unobserved { extra.append("unobserved", .bool(true)) }
+        writer.write(TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: "adopted"), extra: extra))
+    }
+
+    /// Waits until every watched zombie is reaped or `timeout` seconds pass; those left are
+    /// recorded as reaped-unobserved at the deadline. Then stops the thread.
+    func finish(timeout: Double) {
+        state.withLock { s in
+            s.finishing = true
+            s.deadline = pt_monotonic_ns() + Int64(timeout * 1e9)
+        }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+        pt_thread_join(thread.withLock { $0 })
+        close(epfd)
+        close(wakeFD)
+    }
+
+    private func loop() {
+        var fds = [Int32](repeating: 0, count: 64)
+        var hup = [Int32](repeating: 0, count: 64)
+        while true {
+            let (finishing, deadline, empty) = state.withLock { ($0.finishing, $0.deadline, $0.watched.isEmpty) }
+            if finishing && empty { return }
+            var timeout: Int32 = -1
+            if finishing {
+                let left = deadline - pt_monotonic_ns()
+                if left <= 0 {
+                    let fds = state.withLock { Array($0.watched.keys) }
+                    for fd in fds.sorted() { reaped(fd, unobserved: true) }
+                    return
+                }
+                timeout = Int32(min(left / 1_000_000 + 1, 1000))
+            }
+            let n = pt_epoll_wait(epfd, &fds, &hup, 64, timeout)
+            if n < 0 { if n == -EINTR { continue }; return }
+            for i in 0..<Int(n) {
+                let fd = fds[i]
+                if fd == wakeFD {
+                    var v: UInt64 = 0
+                    _ = Glibc.read(wakeFD, &v, 8)
+                } else if hup[i] != 0 {
+                    reaped(fd)
+                }
+            }
+        }
+    }
+}
+
+/// Trace time: nanoseconds of CLOCK_MONOTONIC since the trace began.
+struct TraceClock: Sendable {
+    let origin: Int64
+    init() { origin = pt_monotonic_ns() }
+    func now() -> Int64 { pt_monotonic_ns() - origin }
+    func relative(_ monotonic: Int64) -> Int64 { monotonic - origin }
+}

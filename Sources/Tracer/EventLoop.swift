@@ -1,0 +1,173 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+extension Recorder {
+    /// Waits for every stop and exit of every traced task until none is left.
+    func eventLoop() {
+        let flags = pt_wall() | pt_wnothread()
+        var status: Int32 = 0
+        while true {
+            let r = pt_waitpid(-1, &status, flags)
+            if r < 0 { break }   // ECHILD: nothing traced is left
+            let t = clock.now()
+            let tid = Int(r)
+            if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
+                taskExited(tid, status: status, t: t)
+            } else if pt_wifstopped(status) != 0 {
+                stopped(tid, status: status, t: t)
+            }
+        }
+    }
+
+    // MARK: - Stops
+
+    private func stopped(_ tid: Int, status: Int32, t: Int64) {
+        let sig = pt_wstopsig(status)
+        let event = Int((status >> 16) & 0xFFFF)
+        switch event {
+        case Int(PT_EVENT_FORK), Int(PT_EVENT_VFORK), Int(PT_EVENT_CLONE):
+            forkEvent(tid, event: event, t: t)
+        case Int(PT_EVENT_EXEC):
+            execEvent(tid, t: t)
+        case Int(PT_EVENT_SECCOMP):
+            seccompStop(tid, t: t)
+        case Int(PT_EVENT_STOP):
+            eventStop(tid, sig: sig, t: t)
+        case 0 where sig == (SIGTRAP | 0x80):
+            syscallExit(tid, t: t)
+        case 0:
+            signalStop(tid, sig: sig, t: t)
+        default:
+            _ = pt_cont(pid_t(tid), 0)
+        }
+    }
+
+    private func forkEvent(_ tid: Int, event: Int, t: Int64) {
+        defer { _ = pt_cont(pid_t(tid), 0) }
+        guard let newTid = Tracee.eventMessage(tid).map({ Int($0) }), newTid > 0 else {
+            writer.countLost(1)
+            return
+        }
+        let creator = table.tasks[tid]?.pid ?? tid
+        var flags: UInt64 = 0
+        if pt_clone_flags(pid_t(tid), &flags) != 0 {
+            // Could not read the registers: fall back on what the new task says of itself.
+            flags = event == Int(PT_EVENT_FORK) ? UInt64(SIGCHLD) : 0
+            if event == Int(PT_EVENT_CLONE), let tgid = Self.tgid(of: newTid), tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
+        }
+        if flags & UInt64(PT_CLONE_THREAD) != 0 {
+            table.addThread(tid: newTid, pid: creator)
+            emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: "start")))
+        } else {
+            let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
+            table.addProcess(pid: newTid, parent: parent)
+            let via = event == Int(PT_EVENT_FORK) ? "fork" : event == Int(PT_EVENT_VFORK) ? "vfork" : "clone"
+            var extra = JSONObject()
+            if tid != creator { extra.append("tid", .int(Int64(tid))) }
+            emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via), extra: extra))
+        }
+        if table.earlyStops.remove(newTid) != nil {
+            _ = pt_cont(pid_t(newTid), 0)
+        } else if let early = table.earlyExits.removeValue(forKey: newTid) {
+            taskExited(newTid, status: early.status, t: max(early.t, t))
+        } else {
+            table.tasks[newTid]?.awaitingFirstStop = true
+        }
+    }
+
+    static func tgid(of tid: Int) -> Int? {
+        guard let b = ProcFS.read("/proc/\(tid)/status") else { return nil }
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Tgid:") {
+            return Int(line.dropFirst(5).filter { $0 != " " && $0 != "\t" })
+        }
+        return nil
+    }
+
+    private func execEvent(_ tid: Int, t: Int64) {
+        defer { _ = pt_cont(pid_t(tid), 0) }
+        let pid = table.tasks[tid]?.pid ?? tid
+        var formerTid: Int?
+        if let msg = Tracee.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
+            // A non-leader thread exec'd: it now has the leader's tid, and every other
+            // thread is gone.
+            let former = Int(msg)
+            formerTid = former
+            table.tasks.removeValue(forKey: former)
+            table.procs[pid]?.threads.remove(former)
+        }
+        if let threads = table.procs[pid]?.threads {
+            for other in threads where other != pid {
+                table.tasks.removeValue(forKey: other)
+                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: "exit"), extra: JSONObject([("reason", .string("exec"))])))
+            }
+            table.procs[pid]?.threads = [pid]
+        }
+        if table.tasks[pid] == nil { table.addThread(tid: pid, pid: pid) }
+        let argv = ProcFS.cmdline(pid) ?? []
+        let exe = ProcFS.readlink("/proc/\(pid)/exe")
+        let path = ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
+        let info = elf.facts("/proc/\(pid)/exe")
+        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid)))
+    }
+
+    private func eventStop(_ tid: Int, sig: Int32, t: Int64) {
+        guard var task = table.tasks[tid] else {
+            // The first stop of a child whose parent's fork event has not arrived yet.
+            table.earlyStops.insert(tid)
+            return
+        }
+        if task.awaitingFirstStop {
+            task.awaitingFirstStop = false
+            table.tasks[tid] = task
+            _ = pt_cont(pid_t(tid), 0)
+            return
+        }
+        switch sig {
+        case SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
+            // Group-stop: let it stay stopped (job control) while we keep listening.
+            table.tasks[tid]?.groupStopped = true
+            _ = pt_listen(pid_t(tid))
+        default:
+            table.tasks[tid]?.groupStopped = false
+            _ = pt_cont(pid_t(tid), 0)
+        }
+    }
+
+    private func signalStop(_ tid: Int, sig: Int32, t: Int64) {
+        var signo: Int32 = 0, code: Int32 = 0, from: Int32 = 0, st: Int32 = 0
+        let pid = table.tasks[tid]?.pid ?? tid
+        if pt_getsiginfo(pid_t(tid), &signo, &code, &from, &st) == 0 {
+            var sender: Int?
+            // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child.
+            if code == 0 || code == -1 || code == -6 || (signo == SIGCHLD && code > 0) { sender = Int(from) }
+            var extra = JSONObject()
+            if tid != pid { extra.append("tid", .int(Int64(tid))) }
+            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender, code: Self.siCodeName(signo: signo, code: code)),
+                            extra: extra))
+        } else {
+            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: nil, code: nil)))
+        }
+        // Re-inject the signal: the tracer only watches it go by.
+        _ = pt_cont(pid_t(tid), sig)
+    }
+
+    static func siCodeName(signo: Int32, code: Int32) -> String? {
+        switch code {
+        case 0: return "SI_USER"
+        case 0x80: return "SI_KERNEL"
+        case -1: return "SI_QUEUE"
+        case -2: return "SI_TIMER"
+        case -3: return "SI_MESGQ"
+        case -4: return "SI_ASYNCIO"
+        case -5: return "SI_SIGIO"
+        case -6: return "SI_TKILL"
+        default: break
+        }
+        if signo == SIGCHLD {
+            let names = ["", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"]
+            if code > 0 && Int(code) < names.count { return names[Int(code)] }
+        }
+        return code > 0 ? "\(code)" : nil
+    }
+}

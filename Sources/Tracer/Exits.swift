@@ -1,0 +1,133 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+extension Recorder {
+    /// A task is gone (WIFEXITED/WIFSIGNALED): a thread's end, or a process's.
+    func taskExited(_ tid: Int, status raw: Int32, t: Int64) {
+        guard let task = table.tasks[tid] else {
+            if table.procs[tid] == nil { table.earlyExits[tid] = (raw, t) }
+            return
+        }
+        if task.pid != tid {
+            table.tasks.removeValue(forKey: tid)
+            table.procs[task.pid]?.threads.remove(tid)
+            emit(TraceEvent(t: t, .thread(pid: task.pid, tid: tid, phase: "exit")))
+            return
+        }
+        processExited(tid, status: WaitDecoding.status(raw).traceStatus, t: t)
+    }
+
+    private func processExited(_ pid: Int, status: ExitStatus, t: Int64) {
+        guard var proc = table.procs[pid] else { return }
+        // A wait cut short by the process's own death.
+        for tid in proc.threads where table.tasks[tid]?.wait != nil {
+            finishWait(tid, result: .error("EINTR"), status: nil, t: t)
+        }
+        for tid in proc.threads { table.tasks.removeValue(forKey: tid) }
+        proc.threads = []
+        proc.exited = true
+        proc.exitTime = t
+        proc.status = status
+        table.procs[pid] = proc
+        var extra = JSONObject()
+        if pid == rootPid, case .exited(let code) = status, code == 126 || code == 127, let e = rootExecError() {
+            execErrno = e
+            extra.append("error", .string(Tracee.errnoName(e)))
+        }
+        emit(TraceEvent(t: t, .exit(pid: pid, status: status), extra: extra))
+        if pid == rootPid { rootStatus = status }
+
+        reparentChildren(of: pid, t: t)
+
+        if proc.parent == selfPid {
+            // proctrace is the real parent (the root, or a CLONE_PARENT child of it): its
+            // waitpid just reaped the process.
+            reaped(pid, by: selfPid, how: "wait", t: t)
+        } else if table.isLiveTraced(proc.parent) {
+            if table.waitingTask(of: proc.parent) != nil {
+                table.procs[pid]?.reapUndecided = true
+            } else {
+                settleZombie(pid, t: t)
+            }
+        } else {
+            adoptedZombie(pid, t: t)
+        }
+    }
+
+    /// The errno of a failed exec of the root, from the spawn pipe.
+    private func rootExecError() -> Int32? {
+        guard errFD >= 0 else { return nil }
+        var e: Int32 = 0
+        let n = read(errFD, &e, 4)
+        return n == 4 ? e : nil
+    }
+
+    /// The parent died: the kernel has handed its children to a subreaper or pid 1.
+    private func reparentChildren(of pid: Int, t: Int64) {
+        guard let children = table.procs[pid]?.children else { return }
+        for child in children.sorted() {
+            guard var c = table.procs[child], c.parent == pid else { continue }
+            let to = ProcFS.ppid(child) ?? 1
+            emit(TraceEvent(t: t, .reparent(pid: child, from: pid, to: to)))
+            c.parent = to
+            table.procs[child] = c
+            table.procs[to]?.children.insert(child)
+            if c.exited {
+                if table.isLiveTraced(to) { continue }   // a traced subreaper will wait for it
+                c.reapUndecided = false
+                table.procs[child] = c
+                adoptedZombie(child, t: t)
+            }
+        }
+        table.procs[pid]?.children = []
+    }
+
+    /// A zombie whose parent is traced and not waiting: still there (a zombie the parent
+    /// has yet to reap), or already released by the kernel because the parent ignores SIGCHLD.
+    func settleZombie(_ pid: Int, t: Int64) {
+        guard let proc = table.procs[pid] else { return }
+        table.procs[pid]?.reapUndecided = false
+        if proc.pidfd >= 0 { return }
+        let fd = pt_pidfd_open(pid_t(pid))
+        if fd < 0 {
+            reaped(pid, by: proc.parent, how: "auto", t: proc.exitTime)
+        } else {
+            table.procs[pid]?.pidfd = fd
+        }
+    }
+
+    /// After a wait of `parent` returned: its children that exited during the wait and were
+    /// not the one it reported.
+    func settleUndecided(parent: Int, t: Int64) {
+        guard let children = table.procs[parent]?.children else { return }
+        for c in children.sorted() where table.procs[c]?.reapUndecided == true {
+            settleZombie(c, t: t)
+        }
+    }
+
+    /// A zombie whose parent is not traced: watch for the moment that parent reaps it.
+    private func adoptedZombie(_ pid: Int, t: Int64) {
+        guard var proc = table.procs[pid] else { return }
+        var fd = proc.pidfd
+        proc.pidfd = -1
+        table.procs[pid] = proc
+        if fd < 0 { fd = pt_pidfd_open(pid_t(pid)) }
+        if fd < 0 {
+            // Already reaped before we could look: the reap happened by now.
+            reaped(pid, by: proc.parent, how: "adopted", t: t)
+            return
+        }
+        table.procs.removeValue(forKey: pid)
+        table.procs[proc.parent]?.children.remove(pid)
+        watcher.watch(pid: pid, pidfd: fd, by: proc.parent)
+    }
+
+    /// The zombie is gone.
+    func reaped(_ pid: Int, by: Int, how: String, t: Int64) {
+        guard let proc = table.procs.removeValue(forKey: pid) else { return }
+        if proc.pidfd >= 0 { close(proc.pidfd) }
+        table.procs[proc.parent]?.children.remove(pid)
+        emit(TraceEvent(t: t, .reap(pid: pid, by: by, how: how)))
+    }
+}

@@ -1,0 +1,82 @@
+@preconcurrency import Glibc
+
+/// Small readers of /proc, the kernel's own account of a process.
+enum ProcFS {
+    /// The whole content of a (small) /proc file, or nil if it cannot be read.
+    static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while out.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return out.isEmpty ? nil : out }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    /// argv from /proc/PID/cmdline (NUL-separated).
+    static func cmdline(_ pid: Int) -> [String]? {
+        guard let b = read("/proc/\(pid)/cmdline"), !b.isEmpty else { return nil }
+        var parts = b.split(separator: 0, omittingEmptySubsequences: false).map { decode(Array($0)) }
+        if parts.last == "" { parts.removeLast() }
+        return parts
+    }
+
+    static func readlink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = Glibc.readlink(path, &buf, 4096)
+        if n < 0 { return nil }
+        return decode(buf[0..<n].map { UInt8(bitPattern: $0) })
+    }
+
+    /// Fields of /proc/PID/stat after the command: [state, ppid, pgrp, session, ...].
+    static func statFields(_ pid: Int) -> [Substring]? {
+        guard let b = read("/proc/\(pid)/stat") else { return nil }
+        let s = String(decoding: b, as: UTF8.self)
+        guard let close = s.lastIndex(of: ")") else { return nil }
+        return s[s.index(after: close)...].split(separator: " ")
+    }
+
+    /// The current parent pid (field 4 of /proc/PID/stat).
+    static func ppid(_ pid: Int) -> Int? {
+        guard let f = statFields(pid), f.count > 1 else { return nil }
+        return Int(f[1])
+    }
+
+    /// The filename the exec was called with (AT_EXECFN), read from the new image's stack.
+    static func execFilename(_ pid: Int) -> String? {
+        guard let aux = read("/proc/\(pid)/auxv") else { return nil }
+        var addr: UInt64 = 0
+        aux.withUnsafeBytes { raw in
+            var i = 0
+            while i + 16 <= raw.count {
+                let key = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let val = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                if key == 31 { addr = val; break }   // AT_EXECFN
+                if key == 0 { break }
+                i += 16
+            }
+        }
+        guard addr != 0 else { return nil }
+        return Tracee.readCString(pid, at: addr)
+    }
+
+    /// Text as UTF-8; invalid bytes become U+FFFD (the trace format is UTF-8 JSON).
+    static func decode(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    static func hostInfo() -> (kernel: String, arch: String, cpus: Int) {
+        var u = utsname()
+        uname(&u)
+        func field<T>(_ t: T) -> String {
+            withUnsafeBytes(of: t) { raw in
+                let b = raw.prefix { $0 != 0 }
+                return String(decoding: b, as: UTF8.self)
+            }
+        }
+        return (field(u.release), field(u.machine), Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}

@@ -1,0 +1,138 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+/// Where process states come from.
+public enum StatesMode: String, Sendable, CaseIterable {
+    case sched, sampled, none
+}
+
+/// What `proctrace record` was asked to do.
+public struct RecordOptions: Sendable {
+    public var command: [String]
+    public var output: String
+    public var force = false
+    public var states: StatesMode = .none
+    public var recordEnvironment = false
+    /// How long to wait, after the last traced process is gone, for an untraced adoptive
+    /// parent (such as pid 1) to reap the zombies it inherited.
+    public var reapTimeout: Double = 10
+    /// Kill the workload if proctrace dies (PTRACE_O_EXITKILL): a traced workload without its
+    /// tracer would see its wait calls fail with ENOSYS.
+    public var exitKill = true
+
+    public init(command: [String], output: String) {
+        self.command = command
+        self.output = output
+    }
+}
+
+/// How a recording ended.
+public struct RecordResult: Sendable {
+    /// The root process's status.
+    public var rootStatus: ExitStatus
+    /// Lines written, `end` included.
+    public var lines: Int
+    public var lost: Int
+    /// Set when the command could not be executed at all (errno of execve).
+    public var execErrno: Int32?
+}
+
+/// Records a workload's whole process tree under ptrace into a proctrace/1 trace.
+/// All ptrace requests happen on the calling thread, which must stay the same throughout
+/// (the kernel accepts requests only from the thread that attached).
+public final class Recorder {
+    let options: RecordOptions
+    let writer: TraceWriter
+    let clock = TraceClock()
+    let elf = ELFFacts()
+    let selfPid = Int(getpid())
+    var watcher: AdoptionWatcher!
+    var table = TaskTable()
+    var rootPid = 0
+    var rootStatus: ExitStatus?
+    var execErrno: Int32?
+    var errFD: Int32 = -1
+    var ptraceOptions: Int = 0
+
+    public init(_ options: RecordOptions) throws(RecordError) {
+        guard !options.command.isEmpty else { throw RecordError("no command to record") }
+        self.options = options
+        writer = try TraceWriter(path: options.output, force: options.force)
+    }
+
+    /// Runs the workload to the end of its last process and writes the trace.
+    public func run() throws(RecordError) -> RecordResult {
+        watcher = AdoptionWatcher(writer: writer, clock: clock)
+        writeHeader()
+        ptraceOptions = pt_default_options(options.exitKill ? 1 : 0)
+        let argv = options.command
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArgs.append(nil)
+        defer { for p in cArgs { free(p) } }
+        let spawnT = clock.now()
+        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, &errFD)
+        if pid < 0 {
+            watcher.finish(timeout: 0)
+            writer.close()
+            throw RecordError("cannot start \(argv[0]) under ptrace: \(String(cString: strerror(-pid)))")
+        }
+        pt_ignore_terminal_signals()
+        rootPid = Int(pid)
+        table.addProcess(pid: rootPid, parent: selfPid)
+        table.tasks[rootPid]?.awaitingFirstStop = true
+        var extra = JSONObject()
+        extra.append("ppid", .int(Int64(selfPid)))
+        let pgid = pt_getpgid(pid), sid = pt_getsid(pid)
+        if pgid > 0 { extra.append("pgid", .int(Int64(pgid))) }
+        if sid > 0 { extra.append("sid", .int(Int64(sid))) }
+        emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv), extra: extra))
+
+        eventLoop()
+
+        watcher.finish(timeout: options.reapTimeout)
+        let status = rootStatus ?? .exited(0)
+        let lostCount = writer.lostCount
+        writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount, lost: lostCount)))
+        writer.close()
+        if errFD >= 0 { close(errFD) }
+        return RecordResult(rootStatus: status, lines: writer.lineCount, lost: writer.lostCount, execErrno: execErrno)
+    }
+
+    func emit(_ e: TraceEvent) { writer.write(e) }
+
+    private func writeHeader() {
+        let host = ProcFS.hostInfo()
+        var cwd = [CChar](repeating: 0, count: 4096)
+        let cwdString = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : ""
+        var extra = JSONObject()
+        if options.recordEnvironment {
+            var env: [JSONValue] = []
+            var p = environ
+            while let s = p.pointee { env.append(.string(String(cString: s))); p += 1 }
+            extra.append("env", .array(env))
+        }
+        extra.append("pid", .int(Int64(selfPid)))
+        emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: options.command, cwd: cwdString, start: Self.rfc3339Now(),
+                                     host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
+                                     tracer: "proctrace \(TracerVersion.string)", states: options.states.rawValue),
+                        extra: extra))
+    }
+
+    static func rfc3339Now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func p(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1000), 6))Z"
+    }
+}
+
+public enum TracerVersion {
+    public static let string = "0.1.0"
+}

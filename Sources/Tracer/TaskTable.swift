@@ -1,0 +1,73 @@
+import Lifecycle
+
+/// A wait-family call in progress in one traced task.
+struct PendingWait {
+    var call: String          // "wait4" or "waitid"
+    var target: Int
+    var options: [String]
+    var rawOptions: UInt64
+    var resultAddr: UInt64    // wait4: int *status; waitid: siginfo_t *infop
+    var extra: JSONObject
+    var beganAt: Int64
+    /// The kernel returned ERESTART*: the call will be restarted, still one wait.
+    var restarting = false
+}
+
+/// A traced thread (a process's main thread has tid == pid).
+struct TaskInfo {
+    var tid: Int
+    var pid: Int
+    var awaitingFirstStop = false
+    var wait: PendingWait?
+    /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
+    var groupCall: (tag: Int, args: [UInt64])?
+    var groupStopped = false
+}
+
+/// A traced process, from its fork to its reap.
+struct ProcInfo {
+    var pid: Int
+    var parent: Int
+    var children: Set<Int> = []
+    var threads: Set<Int> = []
+    var exited = false
+    var exitTime: Int64 = 0
+    var status: ExitStatus?
+    /// The process exited while its parent sat in a wait: whether that wait reaped it, or the
+    /// kernel did (SIGCHLD ignored), is decided when the wait returns.
+    var reapUndecided = false
+    var pidfd: Int32 = -1
+}
+
+/// The tracer's view of the live tree: tasks by tid, processes by pid.
+struct TaskTable {
+    var tasks: [Int: TaskInfo] = [:]
+    var procs: [Int: ProcInfo] = [:]
+    /// Stops and exits of tids no fork event has named yet (the fork-event/first-stop race).
+    var earlyStops: Set<Int> = []
+    var earlyExits: [Int: (status: Int32, t: Int64)] = [:]
+
+    mutating func addProcess(pid: Int, parent: Int) {
+        procs[pid] = ProcInfo(pid: pid, parent: parent, threads: [pid])
+        tasks[pid] = TaskInfo(tid: pid, pid: pid)
+        procs[parent]?.children.insert(pid)
+    }
+
+    mutating func addThread(tid: Int, pid: Int) {
+        tasks[tid] = TaskInfo(tid: tid, pid: pid)
+        procs[pid]?.threads.insert(tid)
+    }
+
+    /// A process still running (not yet exited) that is traced.
+    func isLiveTraced(_ pid: Int) -> Bool {
+        guard let p = procs[pid] else { return false }
+        return !p.exited
+    }
+
+    /// The task of `pid` currently inside a wait call, if any.
+    func waitingTask(of pid: Int) -> Int? {
+        guard let p = procs[pid] else { return nil }
+        for tid in p.threads where tasks[tid]?.wait != nil { return tid }
+        return nil
+    }
+}

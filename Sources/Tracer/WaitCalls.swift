@@ -1,0 +1,147 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+/// The kernel's "restart this syscall" return codes (never seen by user space).
+private let restartCodes: Set<Int64> = [-512, -513, -514, -516]
+
+extension Recorder {
+    /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
+    func seccompStop(_ tid: Int, t: Int64) {
+        guard let msg = Tracee.eventMessage(tid), table.tasks[tid] != nil else {
+            _ = pt_cont(pid_t(tid), 0)
+            return
+        }
+        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
+        var args = [UInt64](repeating: 0, count: 6)
+        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else {
+            _ = pt_cont(pid_t(tid), 0)
+            return
+        }
+        let tag = Int(truncatingIfNeeded: msg)
+        let pid = table.tasks[tid]!.pid
+        switch tag {
+        case PT_SC_WAIT4, PT_SC_WAITID:
+            let wait = Self.describeWait(tag: tag, args: args, tid: tid, pid: pid, t: t)
+            if let old = table.tasks[tid]?.wait, old.restarting {
+                if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
+                    // The same call again after ERESTART*: still the one logical wait.
+                    table.tasks[tid]?.wait?.restarting = false
+                    _ = pt_syscall(pid_t(tid), 0)
+                    return
+                }
+                // The interrupted call did not come back: it returned EINTR to the program.
+                finishWait(tid, result: .error("EINTR"), status: nil, t: t)
+            }
+            table.tasks[tid]?.wait = wait
+            emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options), extra: wait.extra))
+        case PT_SC_SETSID, PT_SC_SETPGID:
+            table.tasks[tid]?.groupCall = (tag, args)
+        default:
+            _ = pt_cont(pid_t(tid), 0)
+            return
+        }
+        // Stop again at the syscall's exit for its result.
+        _ = pt_syscall(pid_t(tid), 0)
+    }
+
+    static func describeWait(tag: Int, args: [UInt64], tid: Int, pid: Int, t: Int64) -> PendingWait {
+        var extra = JSONObject()
+        if tid != pid { extra.append("tid", .int(Int64(tid))) }
+        if tag == PT_SC_WAIT4 {
+            let target = Int(Int32(truncatingIfNeeded: args[0]))
+            return PendingWait(call: "wait4", target: target, options: WaitDecoding.options(args[2], waitid: false),
+                               rawOptions: args[2], resultAddr: args[1], extra: extra, beganAt: t)
+        }
+        let idtype = Int32(truncatingIfNeeded: args[0])
+        let id = Int(Int32(truncatingIfNeeded: args[1]))
+        var target = -1
+        switch idtype {
+        case 0: target = -1; extra.append("idtype", .string("P_ALL"))
+        case 1: target = id; extra.append("idtype", .string("P_PID"))
+        case 2: target = id == 0 ? 0 : -id; extra.append("idtype", .string("P_PGID"))
+        case 3: target = -1; extra.append("idtype", .string("P_PIDFD")); extra.append("pidfd", .int(Int64(id)))
+        default: extra.append("idtype", .int(Int64(idtype)))
+        }
+        return PendingWait(call: "waitid", target: target, options: WaitDecoding.options(args[3], waitid: true),
+                           rawOptions: args[3], resultAddr: args[2], extra: extra, beganAt: t)
+    }
+
+    /// A syscall-exit stop of a call stopped at its entry by seccomp.
+    func syscallExit(_ tid: Int, t: Int64) {
+        defer { _ = pt_cont(pid_t(tid), 0) }
+        guard let task = table.tasks[tid] else { return }
+        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
+        var args = [UInt64](repeating: 0, count: 6)
+        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0, op == 2 else { return }
+        if let wait = task.wait {
+            if restartCodes.contains(rval) {
+                table.tasks[tid]?.wait?.restarting = true
+                return
+            }
+            waitReturned(tid, wait: wait, rval: rval, isError: isErr != 0, t: t)
+        } else if let call = task.groupCall {
+            table.tasks[tid]?.groupCall = nil
+            guard isErr == 0, rval >= 0 else { return }
+            if call.tag == PT_SC_SETSID {
+                emit(TraceEvent(t: t, .group(pid: task.pid, pgid: Int(rval), sid: Int(rval), call: "setsid", by: task.pid)))
+            } else {
+                let target = Int(Int32(truncatingIfNeeded: call.args[0]))
+                let affected = target == 0 ? task.pid : target
+                let pg = Int(Int32(truncatingIfNeeded: call.args[1]))
+                let pgid = pg == 0 ? affected : pg
+                let sid = Int(pt_getsid(pid_t(affected)))
+                emit(TraceEvent(t: t, .group(pid: affected, pgid: pgid, sid: sid, call: "setpgid", by: task.pid)))
+            }
+        }
+    }
+
+    private func waitReturned(_ tid: Int, wait: PendingWait, rval: Int64, isError: Bool, t: Int64) {
+        if isError || rval < 0 {
+            finishWait(tid, result: .error(Tracee.errnoName(Int32(-rval))), status: nil, t: t)
+            return
+        }
+        var child = 0
+        var status: ExitStatusValue?
+        if wait.call == "wait4" {
+            child = Int(rval)
+            if child > 0 {
+                if wait.resultAddr != 0, let raw = Tracee.readInt32(tid, at: wait.resultAddr) {
+                    status = WaitDecoding.status(raw)
+                } else if let known = table.procs[child]?.status {
+                    status = Self.statusValue(known)
+                }
+            }
+        } else if wait.resultAddr != 0 {
+            var sp: Int32 = 0, code: Int32 = 0, st: Int32 = 0
+            if pt_read_waitid_info(pid_t(tid), wait.resultAddr, &sp, &code, &st) == 0 {
+                child = Int(sp)
+                if child > 0 { status = WaitDecoding.status(code: code, status: st) }
+            }
+        }
+        finishWait(tid, result: child > 0 ? .pid(child) : .nothing, status: status, t: t)
+    }
+
+    static func statusValue(_ s: ExitStatus) -> ExitStatusValue {
+        switch s {
+        case .exited(let c): return .exited(c)
+        case .signaled(let n, let core): return .signaled(SignalName.number(n) ?? 0, core: core)
+        case .stopped(let n): return .stopped(SignalName.number(n) ?? 0)
+        case .continued: return .continued
+        }
+    }
+
+    /// Records the end of a wait, the reap it did, and settles the waiter's children whose
+    /// fate depended on this wait.
+    func finishWait(_ tid: Int, result: WaitResult, status: ExitStatusValue?, t: Int64) {
+        guard let wait = table.tasks[tid]?.wait, let pid = table.tasks[tid]?.pid else { return }
+        table.tasks[tid]?.wait = nil
+        emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
+                                       result: result, status: status?.traceStatus), extra: wait.extra))
+        let noWait = wait.rawOptions & 0x0100_0000 != 0
+        if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
+            reaped(child, by: pid, how: "wait", t: t)
+        }
+        settleUndecided(parent: pid, t: t)
+    }
+}
