@@ -17,6 +17,7 @@ extension Recorder {
             } else if pt_wifstopped(status) != 0 {
                 stopped(tid, status: status, t: t)
             }
+            if !pending.isEmpty { flush() }
         }
     }
 

@@ -54,6 +54,7 @@ public final class Recorder {
     var execErrno: Int32?
     var errFD: Int32 = -1
     var ptraceOptions: Int = 0
+    var pending: [TraceEvent] = []
 
     public init(_ options: RecordOptions) throws(RecordError) {
         guard !options.command.isEmpty else { throw RecordError("no command to record") }
@@ -65,6 +66,7 @@ public final class Recorder {
     public func run() throws(RecordError) -> RecordResult {
         watcher = AdoptionWatcher(writer: writer, clock: clock)
         writeHeader()
+        flush()
         ptraceOptions = pt_default_options(options.exitKill ? 1 : 0)
         let argv = options.command
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
@@ -88,7 +90,9 @@ public final class Recorder {
         if sid > 0 { extra.append("sid", .int(Int64(sid))) }
         emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv), extra: extra))
 
+        flush()
         eventLoop()
+        flush()
 
         watcher.finish(timeout: options.reapTimeout)
         let status = rootStatus ?? .exited(0)
@@ -96,10 +100,25 @@ public final class Recorder {
         writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount, lost: lostCount)))
         writer.close()
         if errFD >= 0 { close(errFD) }
+        if getenv("PROCTRACE_RUSAGE") != nil {
+            var ru = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &ru)
+            let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
+            let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
+            let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw)\n"
+            _ = msg.withCString { write(2, $0, strlen($0)) }
+        }
         return RecordResult(rootStatus: status, lines: writer.lineCount, lost: writer.lostCount, execErrno: execErrno)
     }
 
-    func emit(_ e: TraceEvent) { writer.write(e) }
+    /// Queues an event; it is written once the stopped task has been resumed, so writing
+    /// the trace stays off the workload's critical path.
+    func emit(_ e: TraceEvent) { pending.append(e) }
+
+    func flush() {
+        for e in pending { writer.write(e) }
+        pending.removeAll(keepingCapacity: true)
+    }
 
     private func writeHeader() {
         let host = ProcFS.hostInfo()
