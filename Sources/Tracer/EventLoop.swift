@@ -62,7 +62,7 @@ extension Recorder {
             emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: "start")))
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
-            table.addProcess(pid: newTid, parent: parent)
+            table.addProcess(pid: newTid, parent: parent, creator: creator)
             let via = event == Int(PT_EVENT_FORK) ? "fork" : event == Int(PT_EVENT_VFORK) ? "vfork" : "clone"
             var extra = JSONObject()
             if tid != creator { extra.append("tid", .int(Int64(tid))) }
@@ -105,6 +105,7 @@ extension Recorder {
             table.procs[pid]?.threads = [pid]
         }
         if table.tasks[pid] == nil { table.addThread(tid: pid, pid: pid) }
+        table.procs[pid]?.noChildWait = false   // exec resets signal flags; SIG_IGN survives
         let argv = ProcFS.cmdline(pid) ?? []
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
         let path = ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""

@@ -44,12 +44,10 @@ extension Recorder {
             // proctrace is the real parent (the root, or a CLONE_PARENT child of it): its
             // waitpid just reaped the process.
             reaped(pid, by: selfPid, how: "wait", t: t)
-        } else if table.isLiveTraced(proc.parent) {
-            if table.waitingTask(of: proc.parent) != nil {
-                table.procs[pid]?.reapUndecided = true
-            } else {
-                settleZombie(pid, t: t)
-            }
+        } else if let parent = table.procs[proc.parent], !parent.exited {
+            // A traced parent: the kernel releases the zombie at once if the parent ignores
+            // SIGCHLD; otherwise it stays until one of the parent's waits reaps it.
+            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: "auto", t: t) }
         } else {
             adoptedZombie(pid, t: t)
         }
@@ -75,44 +73,16 @@ extension Recorder {
             table.procs[to]?.children.insert(child)
             if c.exited {
                 if table.isLiveTraced(to) { continue }   // a traced subreaper will wait for it
-                c.reapUndecided = false
-                table.procs[child] = c
                 adoptedZombie(child, t: t)
             }
         }
         table.procs[pid]?.children = []
     }
 
-    /// A zombie whose parent is traced and not waiting: still there (a zombie the parent
-    /// has yet to reap), or already released by the kernel because the parent ignores SIGCHLD.
-    func settleZombie(_ pid: Int, t: Int64) {
-        guard let proc = table.procs[pid] else { return }
-        table.procs[pid]?.reapUndecided = false
-        if proc.pidfd >= 0 { return }
-        let fd = pt_pidfd_open(pid_t(pid))
-        if fd < 0 {
-            reaped(pid, by: proc.parent, how: "auto", t: proc.exitTime)
-        } else {
-            table.procs[pid]?.pidfd = fd
-        }
-    }
-
-    /// After a wait of `parent` returned: its children that exited during the wait and were
-    /// not the one it reported.
-    func settleUndecided(parent: Int, t: Int64) {
-        guard let children = table.procs[parent]?.children else { return }
-        for c in children.sorted() where table.procs[c]?.reapUndecided == true {
-            settleZombie(c, t: t)
-        }
-    }
-
     /// A zombie whose parent is not traced: watch for the moment that parent reaps it.
     private func adoptedZombie(_ pid: Int, t: Int64) {
-        guard var proc = table.procs[pid] else { return }
-        var fd = proc.pidfd
-        proc.pidfd = -1
-        table.procs[pid] = proc
-        if fd < 0 { fd = pt_pidfd_open(pid_t(pid)) }
+        guard let proc = table.procs[pid] else { return }
+        let fd = pt_pidfd_open(pid_t(pid))
         if fd < 0 {
             // Already reaped before we could look: the reap happened by now.
             reaped(pid, by: proc.parent, how: "adopted", t: t)
@@ -126,7 +96,6 @@ extension Recorder {
     /// The zombie is gone.
     func reaped(_ pid: Int, by: Int, how: String, t: Int64) {
         guard let proc = table.procs.removeValue(forKey: pid) else { return }
-        if proc.pidfd >= 0 { close(proc.pidfd) }
         table.procs[proc.parent]?.children.remove(pid)
         emit(TraceEvent(t: t, .reap(pid: pid, by: by, how: how)))
     }

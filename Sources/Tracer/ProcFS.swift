@@ -47,6 +47,16 @@ enum ProcFS {
         return Int(f[1])
     }
 
+    /// Whether signal `sig` is ignored (the SigIgn mask of /proc/PID/status).
+    static func ignores(_ pid: Int, signal sig: Int32) -> Bool {
+        guard let b = read("/proc/\(pid)/status") else { return false }
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("SigIgn:") {
+            guard let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) else { return false }
+            return mask & (1 << UInt64(sig - 1)) != 0
+        }
+        return false
+    }
+
     /// The filename the exec was called with (AT_EXECFN), read from the new image's stack.
     static func execFilename(_ pid: Int) -> String? {
         guard let aux = read("/proc/\(pid)/auxv") else { return nil }

@@ -83,6 +83,7 @@ public final class Recorder {
         rootPid = Int(pid)
         table.addProcess(pid: rootPid, parent: selfPid)
         table.tasks[rootPid]?.awaitingFirstStop = true
+        table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
         var extra = JSONObject()
         extra.append("ppid", .int(Int64(selfPid)))
         let pgid = pt_getpgid(pid), sid = pt_getsid(pid)

@@ -33,10 +33,12 @@ struct ProcInfo {
     var exited = false
     var exitTime: Int64 = 0
     var status: ExitStatus?
-    /// The process exited while its parent sat in a wait: whether that wait reaped it, or the
-    /// kernel did (SIGCHLD ignored), is decided when the wait returns.
-    var reapUndecided = false
-    var pidfd: Int32 = -1
+    /// SIGCHLD is ignored (SIG_IGN): the kernel reaps this process's children at their exit.
+    /// Survives exec.
+    var ignoresSIGCHLD = false
+    /// SIGCHLD's action has SA_NOCLDWAIT: same effect; cleared by exec.
+    var noChildWait = false
+    var autoReapsChildren: Bool { ignoresSIGCHLD || noChildWait }
 }
 
 /// The tracer's view of the live tree: tasks by tid, processes by pid.
@@ -47,8 +49,14 @@ struct TaskTable {
     var earlyStops: Set<Int> = []
     var earlyExits: [Int: (status: Int32, t: Int64)] = [:]
 
-    mutating func addProcess(pid: Int, parent: Int) {
-        procs[pid] = ProcInfo(pid: pid, parent: parent, threads: [pid])
+    mutating func addProcess(pid: Int, parent: Int, creator: Int? = nil) {
+        var p = ProcInfo(pid: pid, parent: parent, threads: [pid])
+        // Signal actions are copied from the creating process.
+        if let c = creator.flatMap({ procs[$0] }) {
+            p.ignoresSIGCHLD = c.ignoresSIGCHLD
+            p.noChildWait = c.noChildWait
+        }
+        procs[pid] = p
         tasks[pid] = TaskInfo(tid: pid, pid: pid)
         procs[parent]?.children.insert(pid)
     }
@@ -62,12 +70,5 @@ struct TaskTable {
     func isLiveTraced(_ pid: Int) -> Bool {
         guard let p = procs[pid] else { return false }
         return !p.exited
-    }
-
-    /// The task of `pid` currently inside a wait call, if any.
-    func waitingTask(of pid: Int) -> Int? {
-        guard let p = procs[pid] else { return nil }
-        for tid in p.threads where tasks[tid]?.wait != nil { return tid }
-        return nil
     }
 }

@@ -30,6 +30,12 @@ enum Tracee {
         return n == 4 ? v : nil
     }
 
+    static func readUInt64(_ tid: Int, at addr: UInt64) -> UInt64? {
+        var v: UInt64 = 0
+        let n = withUnsafeMutableBytes(of: &v) { pt_read_mem(pid_t(tid), addr, $0.baseAddress!, 8) }
+        return n == 8 ? v : nil
+    }
+
     static func eventMessage(_ tid: Int) -> UInt? {
         var msg: UInt = 0
         return pt_geteventmsg(pid_t(tid), &msg) < 0 ? nil : msg

@@ -37,6 +37,15 @@ extension Recorder {
             emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options), extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
+        case PT_SC_SIGCHLD_ACTION:
+            // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
+            // and the flags on x86_64 and arm64.
+            if args[1] != 0, let handler = Tracee.readUInt64(tid, at: args[1]), let flags = Tracee.readUInt64(tid, at: args[1] + 8) {
+                table.procs[pid]?.ignoresSIGCHLD = handler == 1          // SIG_IGN
+                table.procs[pid]?.noChildWait = flags & 2 != 0           // SA_NOCLDWAIT
+            }
+            _ = pt_cont(pid_t(tid), 0)
+            return
         default:
             _ = pt_cont(pid_t(tid), 0)
             return
@@ -142,6 +151,5 @@ extension Recorder {
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
             reaped(child, by: pid, how: "wait", t: t)
         }
-        settleUndecided(parent: pid, t: t)
     }
 }

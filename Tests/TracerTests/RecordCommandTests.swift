@@ -1,0 +1,55 @@
+import Foundation
+import Lifecycle
+import Testing
+
+/// The `record` command's contract with its user: exit status, errors, files.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RecordCommandTests {
+    @Test(arguments: [0, 3, 42])
+    func exitsWithTheWorkloadsStatus(_ n: Int) throws {
+        let r = try Harness.record(Harness.c("exit_code", "\(n)"))
+        #expect(r.exitCode == Int32(n))
+        #expect(r.history.end?.status == .exited(n))
+    }
+
+    @Test func killedWorkloadGives128PlusN() throws {
+        let r = try Harness.record(Harness.c("exit_code", "kill:15"))
+        #expect(r.exitCode == 128 + 15)
+        #expect(r.history.end?.status == .signaled("SIGTERM", core: false))
+    }
+
+    @Test func missingCommandIsA127WithATrace() throws {
+        let r = try Harness.record(["/no/such/program-xyz"])
+        #expect(r.exitCode == 127)
+        #expect(r.stderr.contains("/no/such/program-xyz"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.root.exitStatus == .exited(127))
+        #expect(r.root.execs.isEmpty)
+        #expect(r.objects("exit").first?["error"] as? String == "ENOENT")
+    }
+
+    @Test func refusesToOverwriteATraceWithoutForce() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-keep-\(getpid()).jsonl").path
+        try "precious\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (code, _, err) = try Harness.run([Harness.binary, "record", "-o", path, "--", "/bin/true"])
+        #expect(code != 0)
+        #expect(err.contains(path))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "precious\n")
+    }
+
+    @Test func scriptRecordsTheInterpreterThatRan() throws {
+        let script = Harness.workloads.appendingPathComponent("spawn_loop.sh").path
+        let r = try Harness.record(["/bin/sh", script, "3"])
+        let loopChildren = r.history.processes.filter { $0.execs.contains { $0.path == "/bin/true" } }
+        #expect(loopChildren.count == 3)
+        #expect(loopChildren.allSatisfy { $0.execs.last?.elf?.elfClass == "ELF64" })
+    }
+
+    @Test func environmentIsOnlyRecordedWhenAsked() throws {
+        let plain = try Harness.record(["/bin/true"])
+        #expect(plain.history.header["env"] == nil)
+        let withEnv = try Harness.record(["/bin/true"], flags: ["--env"])
+        #expect(withEnv.history.header["env"]?.array?.isEmpty == false)
+    }
+}
