@@ -17,7 +17,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 traces/workloads/bin/%: traces/workloads/%.c
 	@mkdir -p traces/workloads/bin
