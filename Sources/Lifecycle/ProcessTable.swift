@@ -71,6 +71,13 @@ public struct LiveProcess: Equatable, Sendable {
     /// Pending signal stop (SIGSTOP/SIGTSTP…) as seen in a blocked `why` of `stopped:…`.
     public var isStopped: Bool { state == .blocked && (blockedOn?.hasPrefix("stopped") ?? false) }
 
+    /// CPU time up to `now`, counting threads running at that moment.
+    public func cpuTime(at now: Int64) -> Int64 {
+        var c = cpuTime
+        for ts in threads.values where ts.state == .running && now > ts.since { c += now - ts.since }
+        return c
+    }
+
     /// Exited but not yet reaped.
     public var isZombie: Bool { exitTime != nil }
     /// The short name of the current image.
@@ -82,11 +89,13 @@ public struct LiveProcess: Equatable, Sendable {
     /// The `ps` STAT column: R (runnable), S (sleeping), D (uninterruptible), T (stopped),
     /// t (stopped by the tracer), Z (zombie); then `s` for a session leader, `l` when
     /// multi-threaded.
-    public func statLetters(at now: Int64) -> String {
+    /// Without any state source an alive process outside a wait is shown as `?`: the trace
+    /// cannot say whether it was running or sleeping.
+    public func statLetters(source: StateSource) -> String {
         var s: String
         switch state {
         case .terminated: s = "Z"
-        case .new, .ready, .running: s = "R"
+        case .new, .ready, .running: s = (source == .none && !hasRecordedStates) ? "?" : "R"
         case .blocked:
             let w = blockedOn ?? ""
             if w.hasPrefix("stopped") { s = "T" }
@@ -148,6 +157,11 @@ public struct ProcessTable: Sendable {
             for c in (kids[p.pid] ?? []).reversed() { stack.append((d + 1, c)) }
         }
         return out
+    }
+
+    /// Moves the clock forward without an event (for snapshots between events).
+    public mutating func advance(to t: Int64) {
+        if t > now { now = t }
     }
 
     // MARK: - Folding events
@@ -397,7 +411,8 @@ public struct ProcessTable: Sendable {
             p.threadCount = max(1, r.threads.filter { $0.start <= t && ($0.end.map { $0 > t } ?? true) }.count)
             if p.isZombie { p.threadCount = 1 }
             p.hasRecordedStates = r.statesRecorded
-            for iv in r.stateIntervals where iv.state == .running && iv.start < t { p.cpuTime += min(iv.end, t) - iv.start }
+            // Completed running stretches; the one in progress is counted by `cpuTime(at:)`.
+            for iv in r.stateIntervals where iv.state == .running && iv.end <= t { p.cpuTime += iv.end - iv.start }
             if !r.statesRecorded { p.cpuTime = 0 }
             if r.statesRecorded {
                 for iv in r.stateIntervals where iv.start <= t && t < iv.end {

@@ -43,4 +43,16 @@ enum LifecycleCLI {
         fputs(s, Glibc.stdout)
     }
     static func flush() { fflush(Glibc.stdout) }
+    /// Colour by default only on a terminal, and never with NO_COLOR set.
+    static var colorByDefault: Bool { stdoutIsTerminal && getenv("NO_COLOR") == nil }
+
+    /// Reads a whole trace into a history, or exits 2 with the reader's FILE:LINE message.
+    static func loadHistory(_ path: String) throws -> ProcessHistory {
+        do {
+            return try ProcessHistory(path: path)
+        } catch {
+            stderr(error.description)
+            throw ExitCode(2)
+        }
+    }
 }
