@@ -1,0 +1,291 @@
+/// A process as the model knows it: a pid plus which incarnation of that pid it is. A pid
+/// that appears again after its reap is a new process with the next generation (1, 2, …).
+public struct ProcessID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var pid: Int
+    public var generation: Int
+    public init(pid: Int, generation: Int = 1) { self.pid = pid; self.generation = generation }
+    public static func < (a: ProcessID, b: ProcessID) -> Bool { (a.pid, a.generation) < (b.pid, b.generation) }
+    /// `4101` for the first process with that pid, `4101#2` for the second, and so on.
+    public var description: String { generation == 1 ? "\(pid)" : "\(pid)#\(generation)" }
+}
+
+/// Where a trace's `state` events came from (the header's `states`).
+public enum StateSource: String, Sendable, CaseIterable {
+    /// Kernel scheduler events: every transition, ready and running told apart.
+    case sched
+    /// `/proc` polling: running and ready look the same ("runnable"), short states are missed.
+    case sampled
+    /// No state events: the model derives coarse states from lifecycle events.
+    case none
+
+    /// Whether the source can tell ready (waiting for a CPU) from running.
+    public var distinguishesReady: Bool { self == .sched }
+}
+
+/// Projections between the five-state and the three-state model.
+public enum StateModel: String, Sendable, CaseIterable {
+    case three, five
+
+    /// The three-state model's view of a five-state state: `new` counts as ready (admitted,
+    /// waiting for a CPU) and `terminated` has no three-state equivalent (nil).
+    public static func three(_ s: ProcState) -> ProcState? {
+        switch s {
+        case .new: return .ready
+        case .ready, .running, .blocked: return s
+        case .terminated: return nil
+        }
+    }
+
+    /// The label a view shows for a state in this model, given what the source can tell.
+    /// Ready and running are both "runnable" when the source cannot tell them apart.
+    public func label(_ s: ProcState, source: StateSource) -> String {
+        let projected: ProcState? = self == .three ? StateModel.three(s) : s
+        guard let p = projected else { return "zombie" }
+        if !source.distinguishesReady && (p == .ready || p == .running) { return "runnable" }
+        return p.rawValue
+    }
+}
+
+/// One successful exec.
+public struct ExecRecord: Equatable, Sendable {
+    public var t: Int64
+    public var path: String
+    public var argv: [String]
+    public var exe: String?
+    public var elf: ELFInfo?
+    public init(t: Int64, path: String, argv: [String], exe: String? = nil, elf: ELFInfo? = nil) {
+        self.t = t; self.path = path; self.argv = argv; self.exe = exe; self.elf = elf
+    }
+}
+
+/// A thread of a process (the main thread's tid is the pid).
+public struct ThreadRecord: Equatable, Sendable {
+    public var tid: Int
+    public var start: Int64
+    public var end: Int64?
+    public init(tid: Int, start: Int64, end: Int64? = nil) { self.tid = tid; self.start = start; self.end = end }
+}
+
+/// The kernel gave the process a new parent because its parent died.
+public struct Reparent: Equatable, Sendable {
+    public var t: Int64
+    public var from: Int
+    public var to: Int
+    public init(t: Int64, from: Int, to: Int) { self.t = t; self.from = from; self.to = to }
+}
+
+/// One wait-family call, from its begin to its end (nil while still waiting at trace end).
+public struct WaitRecord: Equatable, Sendable {
+    public var tid: Int?
+    public var begin: Int64
+    public var end: Int64?
+    public var call: String
+    public var target: Int
+    public var options: [String]
+    public var result: WaitResult?
+    public var status: ExitStatus?
+    public init(tid: Int?, begin: Int64, end: Int64? = nil, call: String, target: Int, options: [String],
+                result: WaitResult? = nil, status: ExitStatus? = nil) {
+        self.tid = tid; self.begin = begin; self.end = end; self.call = call; self.target = target
+        self.options = options; self.result = result; self.status = status
+    }
+    /// How long the call lasted (nil if it had not returned when the trace ended).
+    public var duration: Int64? { end.map { $0 - begin } }
+}
+
+/// A signal delivered to the process.
+public struct SignalRecord: Equatable, Sendable {
+    public var t: Int64
+    public var sig: String
+    public var from: Int?
+    public var code: String?
+    public init(t: Int64, sig: String, from: Int? = nil, code: String? = nil) { self.t = t; self.sig = sig; self.from = from; self.code = code }
+}
+
+/// A process-group or session change (`setsid`, `setpgid`).
+public struct GroupChange: Equatable, Sendable {
+    public var t: Int64
+    public var pgid: Int
+    public var sid: Int
+    public var call: String
+    public var by: Int
+    public init(t: Int64, pgid: Int, sid: Int, call: String, by: Int) { self.t = t; self.pgid = pgid; self.sid = sid; self.call = call; self.by = by }
+}
+
+/// A stretch of time in one state: per thread (`tid`) when the trace has thread states,
+/// else for the whole process (`tid` nil). `end` is exclusive.
+public struct StateInterval: Equatable, Sendable {
+    public var tid: Int?
+    public var state: ProcState
+    public var start: Int64
+    public var end: Int64
+    public var why: String?
+    public init(tid: Int?, state: ProcState, start: Int64, end: Int64, why: String? = nil) {
+        self.tid = tid; self.state = state; self.start = start; self.end = end; self.why = why
+    }
+    public var duration: Int64 { end - start }
+}
+
+/// Everything the trace says about one process, from its fork to its reap.
+public struct ProcessRecord: Sendable {
+    public var id: ProcessID
+    public var pid: Int { id.pid }
+    /// The real parent at fork (nil for the root, or a parent proctrace did not trace).
+    public var parent: ProcessID?
+    /// The real parent's pid at fork (the root's comes from the spawn's `ppid`, else 0).
+    public var parentPid: Int
+    /// Who made the fork call (differs from `parent` with CLONE_PARENT).
+    public var creator: ProcessID?
+    /// `fork`, `vfork`, `clone`, `spawn` for the root, `unseen` if its birth was not recorded.
+    public var via: String
+    /// Time of the fork or spawn.
+    public var birth: Int64
+    /// Line of the fork or spawn event (0 for an unseen birth).
+    public var birthLine: Int
+    /// argv at birth (the parent's image until the first exec).
+    public var initialArgv: [String]
+    /// The image it was born running (the parent's latest exec path), if known.
+    public var initialImage: String?
+    public var execs: [ExecRecord] = []
+    public var threads: [ThreadRecord] = []
+    public var exitTime: Int64?
+    public var exitStatus: ExitStatus?
+    public var reapTime: Int64?
+    /// The pid that reaped it (for the root: proctrace's own pid).
+    public var reapedBy: Int?
+    /// `wait`, `auto` or `adopted`.
+    public var reapHow: String?
+    /// proctrace gave up watching this zombie (`unobserved: true` on the reap).
+    public var reapUnobserved = false
+    public var reparents: [Reparent] = []
+    public var waits: [WaitRecord] = []
+    public var signals: [SignalRecord] = []
+    public var groups: [GroupChange] = []
+    /// Process group and session at birth (inherited, or from the spawn event), if known.
+    public var initialPgid: Int?
+    public var initialSid: Int?
+    /// Per-thread (or whole-process) state intervals; see `processStates()` for the merge.
+    public var stateIntervals: [StateInterval] = []
+    /// True when the intervals come from `state` events, false when derived from lifecycle events.
+    public var statesRecorded = false
+    /// The children it forked (real-parent relation), in birth order.
+    public var children: [ProcessID] = []
+    /// When the process stops being visible: its reap, or the end of the trace.
+    public var lastSeen: Int64 = 0
+
+    public init(id: ProcessID, parent: ProcessID?, parentPid: Int, creator: ProcessID?, via: String,
+                birth: Int64, birthLine: Int, initialArgv: [String]) {
+        self.id = id; self.parent = parent; self.parentPid = parentPid; self.creator = creator; self.via = via
+        self.birth = birth; self.birthLine = birthLine; self.initialArgv = initialArgv
+        self.threads = [ThreadRecord(tid: id.pid, start: birth)]
+    }
+
+    /// The latest argv (the last exec's, else the one it was born with).
+    public var argv: [String] { execs.last?.argv ?? initialArgv }
+    /// The path of the current image (last exec, else the one inherited at fork).
+    public var image: String? { execs.last?.path ?? initialImage }
+    /// The short name of the current image: basename of the last exec's path, else argv[0].
+    public var command: String {
+        if let p = execs.last?.path ?? initialImage, !p.isEmpty { return basename(p) }
+        if let a = initialArgv.first { return basename(a) }
+        return "?"
+    }
+    /// Time spent as a zombie: reap − exit (nil unless both happened).
+    public var zombieDuration: Int64? {
+        guard let e = exitTime, let r = reapTime else { return nil }
+        return r - e
+    }
+    /// True when its parent died first and the kernel reparented it.
+    public var isOrphaned: Bool { !reparents.isEmpty }
+    /// The pid that adopted it last (nil if never reparented).
+    public var adopter: Int? { reparents.last?.to }
+    /// The parent's pid at instant `t` (after reparents up to and including `t`).
+    public func parentPid(at t: Int64) -> Int {
+        var p = parentPid
+        for r in reparents where r.t <= t { p = r.to }
+        return p
+    }
+    /// Process group and session at instant `t`.
+    public func group(at t: Int64) -> (pgid: Int?, sid: Int?) {
+        var g = (pgid: initialPgid, sid: initialSid)
+        for c in groups where c.t <= t { g = (c.pgid, c.sid) }
+        return g
+    }
+    /// Lifetime so far: from birth to exit (or to the last moment seen).
+    public var lifetime: Int64 { (exitTime ?? lastSeen) - birth }
+
+    /// The whole-process state over time: running if any thread runs, else ready if any is
+    /// ready, else blocked (new and terminated only when no thread is in another state).
+    /// Adjacent intervals in the same state are merged.
+    public func processStates() -> [StateInterval] {
+        let tids = Set(stateIntervals.map { $0.tid ?? pid })
+        if tids.count <= 1 {
+            return ProcessRecord.coalesce(stateIntervals.map {
+                StateInterval(tid: nil, state: $0.state, start: $0.start, end: $0.end, why: $0.why)
+            })
+        }
+        // Sweep over boundaries counting how many threads are in each state.
+        var deltas: [(t: Int64, state: ProcState, d: Int, why: String?)] = []
+        deltas.reserveCapacity(stateIntervals.count * 2)
+        for iv in stateIntervals where iv.end > iv.start {
+            deltas.append((iv.start, iv.state, 1, iv.why))
+            deltas.append((iv.end, iv.state, -1, iv.why))
+        }
+        deltas.sort { $0.t < $1.t }
+        var counts: [ProcState: Int] = [:]
+        var out: [StateInterval] = []
+        var k = 0
+        var lastWhy: String?
+        while k < deltas.count {
+            let t = deltas[k].t
+            while k < deltas.count && deltas[k].t == t {
+                counts[deltas[k].state, default: 0] += deltas[k].d
+                if deltas[k].d > 0 && deltas[k].state == .blocked { lastWhy = deltas[k].why }
+                k += 1
+            }
+            guard k < deltas.count else { break }
+            let next = deltas[k].t
+            let s = ProcessRecord.mergedState(counts)
+            if let s {
+                out.append(StateInterval(tid: nil, state: s, start: t, end: next, why: s == .blocked ? lastWhy : nil))
+            }
+        }
+        return ProcessRecord.coalesce(out)
+    }
+
+    /// Total time in each state of the whole process (from `processStates()`).
+    public func timeInStates() -> [ProcState: Int64] {
+        var out: [ProcState: Int64] = [:]
+        for iv in processStates() { out[iv.state, default: 0] += iv.duration }
+        return out
+    }
+
+    /// Priority of thread states when merging into one process state.
+    static func mergedState(_ counts: [ProcState: Int]) -> ProcState? {
+        for s in [ProcState.running, .ready, .blocked, .new, .terminated] where (counts[s] ?? 0) > 0 { return s }
+        return nil
+    }
+
+    static func coalesce(_ ivs: [StateInterval]) -> [StateInterval] {
+        var out: [StateInterval] = []
+        out.reserveCapacity(ivs.count)
+        for iv in ivs where iv.end >= iv.start {
+            if var last = out.last, last.state == iv.state, last.end == iv.start, last.why == iv.why, last.tid == iv.tid {
+                last.end = iv.end
+                out[out.count - 1] = last
+            } else if iv.end > iv.start || iv.state == .terminated {
+                out.append(iv)
+            }
+        }
+        return out
+    }
+}
+
+/// The last path component.
+func basename(_ path: String) -> String {
+    if let slash = path.lastIndex(of: "/") {
+        let rest = path[path.index(after: slash)...]
+        return rest.isEmpty ? path : String(rest)
+    }
+    return path
+}

@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A trace that cannot be read: the file, the 1-based line (0 when the file itself failed),
+/// and what is wrong. Prints as `FILE:LINE: message`, the form editors jump to.
+public struct TraceReadError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var message: String
+    public init(path: String, line: Int, message: String) { self.path = path; self.line = line; self.message = message }
+    public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
+}
+
+/// Streams a proctrace/1 JSONL trace one event at a time. The file is read in large chunks
+/// and split on `\n`; memory stays at one chunk plus the longest line, whatever the trace's
+/// length. Unknown event types and fields are kept (`EventKind.unknown`, `extra`).
+///
+/// A final line without its `\n` that does not parse is what a killed tracer leaves: it is
+/// skipped and reported through `truncatedLine` rather than thrown.
+public final class TraceReader {
+    /// The path as given (used in error messages).
+    public let path: String
+    /// The 1-based line number of the event last returned by `next()`.
+    public private(set) var line = 0
+    /// True once an `end` event has been read.
+    public private(set) var sawEnd = false
+    /// True once the whole file has been read.
+    public private(set) var atEOF = false
+    /// The line number of a cut-off last line that was skipped, if any.
+    public private(set) var truncatedLine: Int?
+    /// Bytes consumed so far (for progress reports).
+    public private(set) var bytesConsumed = 0
+
+    /// A trace read to its end without an `end` event: usable, but the recording was cut short.
+    public var incomplete: Bool { atEOF && !sawEnd }
+
+    private var fd: Int32 = -1
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var start = 0   // first unconsumed byte
+    private var filled = 0  // end of valid bytes
+    private var fileDone = false
+
+    /// Chunk size: large enough that read(2) calls are rare, small enough to stay in cache-ish.
+    public static let chunkSize = 1 << 20
+
+    /// Opens a trace file for streaming.
+    public init(path: String) throws(TraceReadError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let err = String(cString: strerror(errno))
+            throw TraceReadError(path: path, line: 0, message: "cannot open: \(err)")
+        }
+        self.fd = fd
+        capacity = TraceReader.chunkSize
+        buffer = .allocate(capacity: capacity)
+    }
+
+    /// Reads a trace held in memory (tests, pipes already drained).
+    public init(bytes: [UInt8], name: String = "<memory>") {
+        path = name
+        capacity = max(bytes.count, 1)
+        buffer = .allocate(capacity: capacity)
+        bytes.withUnsafeBufferPointer { b in
+            if let p = b.baseAddress { buffer.update(from: p, count: b.count) }
+        }
+        filled = bytes.count
+        fileDone = true
+    }
+
+    /// Reads a trace held in a string.
+    public convenience init(text: String, name: String = "<memory>") {
+        self.init(bytes: Array(text.utf8), name: name)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        buffer.deallocate()
+    }
+
+    /// The next line's bytes (without `\n`), or nil at the end of the file. `isLast` tells
+    /// whether the line was cut off without its newline.
+    private func nextLine() throws(TraceReadError) -> (UnsafeBufferPointer<UInt8>, terminated: Bool)? {
+        while true {
+            if start < filled {
+                let avail = filled - start
+                if let nl = memchr(buffer + start, 0x0A, avail) {
+                    let p = nl.assumingMemoryBound(to: UInt8.self)
+                    let len = p - (buffer + start)
+                    let line = UnsafeBufferPointer(start: UnsafePointer(buffer + start), count: len)
+                    start += len + 1
+                    bytesConsumed += len + 1
+                    return (line, true)
+                }
+            }
+            if fileDone {
+                if start < filled {
+                    let line = UnsafeBufferPointer(start: UnsafePointer(buffer + start), count: filled - start)
+                    bytesConsumed += filled - start
+                    start = filled
+                    return (line, false)
+                }
+                return nil
+            }
+            try refill()
+        }
+    }
+
+    /// Moves the unconsumed tail to the front, grows the buffer if one line fills it, reads more.
+    private func refill() throws(TraceReadError) {
+        let tail = filled - start
+        if start > 0 {
+            if tail > 0 { memmove(buffer, buffer + start, tail) }
+            start = 0
+            filled = tail
+        }
+        if filled == capacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            bigger.update(from: buffer, count: filled)
+            buffer.deallocate()
+            buffer = bigger
+            capacity *= 2
+        }
+        while true {
+            let n = read(fd, buffer + filled, capacity - filled)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let err = String(cString: strerror(errno))
+                throw TraceReadError(path: path, line: line + 1, message: "read failed: \(err)")
+            }
+            if n == 0 { fileDone = true; close(fd); fd = -1 }
+            filled += n
+            return
+        }
+    }
+
+    /// The next line parsed as a JSON object, or nil at the end of the file.
+    public func nextObject() throws(TraceReadError) -> JSONObject? {
+        guard let (bytes, terminated) = try nextLine() else { atEOF = true; return nil }
+        line += 1
+        do {
+            return try JSONLineParser.parseObject(bytes)
+        } catch {
+            if !terminated {
+                // A cut-off last line: the prefix before it is a valid (incomplete) trace.
+                truncatedLine = line
+                atEOF = true
+                return nil
+            }
+            throw TraceReadError(path: path, line: line, message: error.description)
+        }
+    }
+
+    /// The next event, or nil at the end of the file. Throws on a malformed line.
+    public func next() throws(TraceReadError) -> TraceEvent? {
+        guard let o = try nextObject() else { return nil }
+        do {
+            let e = try TraceEvent(json: o)
+            if case .end = e.kind { sawEnd = true }
+            return e
+        } catch {
+            throw TraceReadError(path: path, line: line, message: error.message)
+        }
+    }
+
+    /// Reads every remaining event (for small traces and tests), with their line numbers.
+    public func readAll() throws(TraceReadError) -> [(line: Int, event: TraceEvent)] {
+        var out: [(line: Int, event: TraceEvent)] = []
+        while let e = try next() { out.append((line, e)) }
+        return out
+    }
+}

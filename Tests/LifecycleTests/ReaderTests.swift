@@ -1,0 +1,100 @@
+import Testing
+@testable import Lifecycle
+
+@Suite struct JSONParserTests {
+    @Test func parsesNestedValuesAndKeepsIntegersExact() throws {
+        let o = try JSONLineParser.parseObject(#"{"a":9007199254740993,"b":[true,false,null,-1.5e3],"c":{"d":"x\"\u00e9\ud83d\ude00\n"},"e":-9223372036854775808}"#)
+        #expect(o["a"] == .int(9007199254740993))
+        #expect(o["b"] == .array([.bool(true), .bool(false), .null, .double(-1500)]))
+        #expect(o["c"]?.object?["d"] == .string("x\"é😀\n"))
+        #expect(o["e"] == .int(Int64.min))
+        #expect(o.keys == ["a", "b", "c", "e"])
+    }
+
+    @Test func errorsNameTheColumn() {
+        #expect(throws: JSONParseError("expected ',' or '}', found '\"'", column: 9)) {
+            try JSONLineParser.parseObject(#"{"a":1  "b":2}"#)
+        }
+        #expect(throws: JSONParseError("unterminated string", column: 6)) { try JSONLineParser.parseObject(#"{"a":"xyz"#) }
+        #expect(throws: JSONParseError("expected '{' (each line must be one JSON object), found '['", column: 1)) {
+            try JSONLineParser.parseObject("[1]")
+        }
+        #expect(throws: JSONParseError("unexpected 'x' after the end of the object", column: 10)) {
+            try JSONLineParser.parseObject(#"{"a":1}  x"#)
+        }
+        #expect(throws: JSONParseError("leading zero in a number", column: 6)) { try JSONLineParser.parseObject(#"{"a":01}"#) }
+    }
+
+    @Test func roundTripsWhatTheWriterWrites() throws {
+        let e = TraceEvent(t: 42, .exec(pid: 7, path: "/bin/\u{1}weird \"name\"", argv: ["a\tb", "ü"], exe: nil, elf: nil, formerTid: 9))
+        let back = try TraceEvent(json: JSONLineParser.parseObject(e.jsonLine))
+        #expect(back == e)
+    }
+}
+
+@Suite struct TraceReaderTests {
+    @Test func malformedLineNamesFileLineAndProblem() throws {
+        let path = Fixture.path("malformed.jsonl")
+        let r = try TraceReader(path: path)
+        #expect(try r.next() != nil)
+        #expect(try r.next() != nil)
+        do {
+            _ = try r.next()
+            Issue.record("line 3 should not parse")
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.description == "\(path):3: expected ',' or '}', found '\"' at column 36")
+        }
+    }
+
+    @Test func missingFieldIsReportedWithItsLine() {
+        let r = TraceReader(text: "{\"type\":\"trace\",\"t\":0}\n{\"type\":\"exit\",\"t\":5,\"pid\":3}\n", name: "t.jsonl")
+        #expect(throws: TraceReadError(path: "t.jsonl", line: 1, message: "trace: missing field \"host\"")) { try r.readAll() }
+        let r2 = TraceReader(text: "{\"type\":\"exit\",\"t\":5,\"pid\":3}\n", name: "t.jsonl")
+        #expect(throws: TraceReadError(path: "t.jsonl", line: 1, message: "exit: missing field \"status\"")) { try r2.readAll() }
+    }
+
+    @Test func incompleteTraceIsUsableAndFlagged() throws {
+        let r = try TraceReader(path: Fixture.path("incomplete.jsonl"))
+        let events = try r.readAll()
+        #expect(events.count == 3)
+        #expect(r.incomplete)
+        #expect(r.truncatedLine == 4)
+        let h = try ProcessHistory(path: Fixture.path("incomplete.jsonl"))
+        #expect(h.incomplete)
+        #expect(h.processes.map(\.pid) == [4100, 4101])
+    }
+
+    @Test func completeTraceIsNotIncompleteAndKeepsUnknowns() throws {
+        let r = try TraceReader(path: Fixture.path("wait.jsonl"))
+        let all = try r.readAll()
+        #expect(!r.incomplete)
+        #expect(all.count == 21)
+        #expect(all.map(\.line) == Array(1...21))
+        let unknown = all.first { $0.event.kind.typeName == "cgroup_move" }
+        #expect(unknown?.event.extra["cgroup"] == .string("/x"))
+        let fork = all.first { $0.event.kind.typeName == "fork" }
+        #expect(fork?.event.extra["future_field"] == .array([.int(1), .int(2)]))
+    }
+
+    @Test func linesLongerThanTheChunkAndAcrossChunksAreRead() throws {
+        // 3000 events with a long argv each: crosses several 1 MiB chunk boundaries.
+        let big = String(repeating: "x", count: 2_000)
+        var text = ""
+        for i in 0..<3000 { text += TraceEvent(t: Int64(i), .spawn(pid: i + 1, argv: [big, "\(i)"])).jsonLine + "\n" }
+        let huge = String(repeating: "y", count: 3 << 20)
+        text += TraceEvent(t: 5000, .spawn(pid: 99999, argv: [huge])).jsonLine + "\n"
+        let tmp = "/tmp/proctrace-reader-test-\(getpidSafe()).jsonl"
+        try writeFile(tmp, text)
+        defer { removeFile(tmp) }
+        let r = try TraceReader(path: tmp)
+        var n = 0
+        var last: TraceEvent?
+        while let e = try r.next() {
+            if n < 3000, case .spawn(_, let argv) = e.kind { #expect(argv[1] == "\(n)") }
+            n += 1; last = e
+        }
+        #expect(n == 3001)
+        if case .spawn(_, let argv)? = last?.kind { #expect(argv[0].utf8.count == 3 << 20) } else { Issue.record("last is not a spawn") }
+    }
+}
