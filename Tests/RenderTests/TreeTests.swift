@@ -31,3 +31,20 @@ struct TreeTests {
         }
     }
 }
+
+@Suite("timeline")
+struct TimelineTests {
+    @Test func writesPicturesForInspection() throws {
+        for (fx, name, opts) in [("render-family.jsonl", "family.timeline", TimelineOptions()),
+                                 ("render-family.jsonl", "family.timeline.three", TimelineOptions(model: .three)),
+                                 ("render-hostile.jsonl", "hostile.timeline", TimelineOptions()),
+                                 ("zombie.jsonl", "zombie.timeline", TimelineOptions())] {
+            let h = try ProcessHistory(path: fixture(fx))
+            let dot = TimelineDOT.dot(h, options: opts)
+            try dot.write(to: inspectionPath(name + ".dot"), atomically: true, encoding: .utf8)
+            let png = try GraphvizRenderer.shared.render(dot: dot, engine: "nop2", format: .png)
+            try Data(png).write(to: inspectionPath(name + ".png"))
+        }
+    }
+}
+
