@@ -89,7 +89,7 @@ public enum TimelineDOT {
 
     /// Renders the timeline. `progress` is called now and then with a fraction done.
     public static func dot(_ history: ProcessHistory, options: TimelineOptions = TimelineOptions(),
-                           progress: ((Double) -> Void)? = nil) -> String {
+                           progress: (Double) -> Void = { _ in }) -> String {
         let t0 = max(0, options.from ?? 0)
         var t1 = options.to ?? history.endTime
         if t1 <= t0 { t1 = t0 + 1 }
@@ -186,7 +186,7 @@ public enum TimelineDOT {
         var usedBands = Set<Band>()
         let depthOf = depths(lanes, history)
         for (i, p) in lanes.enumerated() {
-            if i % 500 == 0 { progress?(Double(i) / Double(max(lanes.count, 1))) }
+            if i % 500 == 0 { progress(Double(i) / Double(max(lanes.count, 1))) }
             let ly = y(i)
             // Label: pid and command, indented by depth.
             let indent = Double(min(depthOf[i], 12)) * 8
@@ -230,7 +230,7 @@ public enum TimelineDOT {
         }
 
         // Arrows between lanes: forks, reaps, reparents.
-        progress?(0.9)
+        progress(0.9)
         for (i, p) in lanes.enumerated() {
             if let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
                 line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
@@ -273,7 +273,7 @@ public enum TimelineDOT {
         let marks = "marks:  | exec   ▼ signal   ◆ reparent   vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
         text(lx, ly, marks, size: 7)
         out += "}\n"
-        progress?(1)
+        progress(1)
         return out
     }
 
