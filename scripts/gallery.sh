@@ -55,6 +55,7 @@ for name in "${names[@]}"; do
   fi
   out=traces/$name.jsonl
   printf '%-16s record' "$name" >&2
+  rm -f "$out"  # record refuses to overwrite; the gallery is always re-recorded
   if "$BIN" record -o "$out" -- "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null; then
     recorded=$((recorded + 1))
     printf ' ok (%s lines)' "$(wc -l <"$out")" >&2
