@@ -6,6 +6,7 @@
 #   spawn   /bin/sh traces/workloads/spawn_loop.sh 1000   (a shell spawning 1000 /bin/true)
 #   syscall traces/workloads/bin/syscall_loop 200000      (200,000 write(2)s, no forks)
 #   pool    /usr/bin/python3 traces/workloads/pool_bench.py (Pool(8), one task per worker)
+#   startup /bin/true                                     (the fixed cost of starting a trace)
 # Variants, measured side by side in one run: untraced; `BIN record --states none`;
 # `BIN record` (default states); strace. Runs are interleaved (each round runs every variant
 # once, in a rotating order) so machine noise hits all variants alike; figures are medians.
@@ -18,7 +19,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 BIN=${1:-.build/release/proctrace}
-WORKLOADS=${BENCH_WORKLOADS:-"spawn syscall pool"}
+WORKLOADS=${BENCH_WORKLOADS:-"spawn syscall pool startup"}
 SPAWN_N=${BENCH_SPAWN_N:-1000}
 SYSCALL_N=${BENCH_SYSCALL_N:-200000}
 POOL_N=${BENCH_POOL_N:-8}
@@ -40,6 +41,7 @@ workload_cmd() {  # name -> prints the command words, one per line
     spawn) printf '%s\n' /bin/sh "$W/spawn_loop.sh" "$SPAWN_N" ;;
     syscall) printf '%s\n' "$W/bin/syscall_loop" "$SYSCALL_N" ;;
     pool) printf '%s\n' "$PY" "$W/pool_bench.py" "$POOL_N" ;;
+    startup) printf '%s\n' /bin/true ;;
     *) return 1 ;;
   esac
 }
@@ -49,6 +51,7 @@ describe() {
     spawn) echo "shell loop spawning $SPAWN_N /bin/true" ;;
     syscall) echo "$SYSCALL_N write(2)s, no forks" ;;
     pool) echo "Python Pool($POOL_N), one task per worker" ;;
+    startup) echo "/bin/true: fixed cost per trace" ;;
   esac
 }
 
@@ -57,8 +60,8 @@ VARIANTS=(untraced proctrace states strace)
 prefix() {  # variant -> prints prefix words, one per line
   case $1 in
     untraced) ;;
-    proctrace) printf '%s\n' "$BIN" record --states none -o "$tmp/x.jsonl" -- ;;
-    states) printf '%s\n' "$BIN" record -o "$tmp/x.jsonl" -- ;;
+    proctrace) printf '%s\n' "$BIN" record --states none -o "$tmp/$1.jsonl" -- ;;
+    states) printf '%s\n' "$BIN" record -o "$tmp/$1.jsonl" -- ;;
     strace) printf '%s\n' strace -f --seccomp-bpf -e trace=process -o /dev/null ;;
   esac
 }
@@ -69,6 +72,7 @@ run_timed() {
   local -a pre=()
   mapfile -t pre < <(prefix "$v")
   local t0 t1 rc
+  rm -f "$tmp/$v.jsonl"  # record refuses to overwrite an existing trace
   t0=$EPOCHREALTIME
   "${pre[@]}" "$@" >/dev/null 2>"$tmp/err.$v" </dev/null
   rc=$?
@@ -91,7 +95,7 @@ if [ ! -x "$BIN" ]; then
 else
   for v in proctrace states; do
     if run_timed "$v" /bin/true >/dev/null; then
-      if [ -s "$tmp/x.jsonl" ] && tail -n 1 "$tmp/x.jsonl" | grep -q '"type" *: *"end"'; then
+      if [ -s "$tmp/$v.jsonl" ] && tail -n 1 "$tmp/$v.jsonl" | grep -q '"type" *: *"end"'; then
         usable[$v]=1
       else
         usable[$v]=1
@@ -101,7 +105,6 @@ else
       warn "$v: '$(prefix "$v" | tr '\n' ' ')/bin/true' failed: $(head -n 1 "$tmp/err.$v")"
       usable[$v]=0; status=2
     fi
-    rm -f "$tmp/x.jsonl"
   done
 fi
 if command -v strace >/dev/null && strace -f --seccomp-bpf -e trace=process -o /dev/null /bin/true 2>"$tmp/err.strace"; then
@@ -111,7 +114,7 @@ else
   usable[strace]=0; status=2
 fi
 
-declare -A med rounds
+declare -A med best rounds
 for wl in $WORKLOADS; do
   mapfile -t cmd < <(workload_cmd "$wl") || { warn "unknown workload $wl"; exit 1; }
   if [ "$wl" = syscall ] && [ ! -x "$W/bin/syscall_loop" ]; then
@@ -130,24 +133,26 @@ for wl in $WORKLOADS; do
     for ((k = 0; k < ${#VARIANTS[@]}; k++)); do
       v=${VARIANTS[$(((k + r) % ${#VARIANTS[@]}))]}
       [ "${usable[$v]}" = 1 ] || continue
+      [ "${times[$v]:-}" = fail ] && continue  # gave up on this variant for this workload
       if t=$(run_timed "$v" "${cmd[@]}"); then
         times[$v]+="$t "
       else
-        warn "$wl/$v run $r failed (status $?): $(head -n 1 "$tmp/err.$v")"
-        times[$v]+="fail "
+        warn "$wl/$v run $((r + 1)) failed (status $?), not measuring it further: $(head -n 1 "$tmp/err.$v")"
+        times[$v]=fail
       fi
     done
     printf '   round %d:' "$((r + 1))" >&2
     for v in "${VARIANTS[@]}"; do
-      [ "${usable[$v]}" = 1 ] && printf ' %s %s' "$v" "$(awk '{ print $NF }' <<<"${times[$v]}")" >&2
+      [ "${usable[$v]}" = 1 ] && printf ' %s %s' "$v" "$(awk '{ print $NF }' <<<"${times[$v]:-}")" >&2
     done
     echo >&2
   done
   for v in "${VARIANTS[@]}"; do
-    if [ "${usable[$v]}" = 1 ] && ! grep -q fail <<<"${times[$v]}"; then
+    if [ "${usable[$v]}" = 1 ] && [ "${times[$v]:-fail}" != fail ]; then
       med[$wl.$v]=$(tr ' ' '\n' <<<"${times[$v]}" | grep . | median)
+      best[$wl.$v]=$(tr ' ' '\n' <<<"${times[$v]}" | grep . | sort -g | head -n 1)
     else
-      med[$wl.$v]=""
+      med[$wl.$v]=""; best[$wl.$v]=""
       [ "${usable[$v]}" = 1 ] && status=2
     fi
   done
@@ -170,6 +175,14 @@ for wl in $WORKLOADS; do
   printf '%-8s %6s %9ss  %-18s %-18s %-18s %s\n' "$wl" "${rounds[$wl]}" "$(secs "$u")" \
     "$(cell "$p" "$u")" "$(cell "$s" "$u")" "$(cell "$st" "$u")" \
     "$(ratio "$p" "$st")"
+done
+echo
+echo "best runs (minimum of each variant; less sensitive to background load):"
+for wl in $WORKLOADS; do
+  u=${best[$wl.untraced]}
+  printf '%-8s untraced %ss  proctrace %s  proctrace+states %s  strace %s  proctrace/strace %s\n' "$wl" "$(secs "$u")" \
+    "$(ratio "${best[$wl.proctrace]}" "$u")" "$(ratio "${best[$wl.states]}" "$u")" \
+    "$(ratio "${best[$wl.strace]}" "$u")" "$(ratio "${best[$wl.proctrace]}" "${best[$wl.strace]}")"
 done
 echo "aims (issue 2): spawn <= 1.30x, syscall <= 1.05x, proctrace/strace < 1.00x on all three"
 exit $status

@@ -5,8 +5,9 @@
 // FACT procs: 3 (root, middle, sibling)
 // FACT middle.parent: root; middle.via: fork
 // FACT sibling.parent: root (real parent); sibling.creator: middle
-// FACT sibling.via: clone (clone syscall with CLONE_PARENT|SIGCHLD; since the exit
-//   signal is SIGCHLD, ptrace reports it as PTRACE_EVENT_FORK from middle)
+// FACT sibling.syscall: clone(CLONE_PARENT|SIGCHLD) by middle; since the exit signal is
+//   SIGCHLD, ptrace reports it as PTRACE_EVENT_FORK, so a recorder naming `via` after the
+//   ptrace event writes "fork" (the current recorder does); assert parent/creator, not via
 // FACT middle.wait: waitpid(sibling, 0) -> ECHILD (not its child)
 // FACT middle.exit: exited 0, before sibling exits
 // FACT sibling.exit: exited 6, ~0.1 s after its creation

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Usage: scripts/gallery.sh [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
+#
+# Records each gallery workload into traces/NAME.jsonl with `BIN record -o traces/NAME.jsonl
+# -- CMD` (Python ones run by /usr/bin/python3, C ones from traces/workloads/bin/NAME), then
+# renders it with `BIN render traces/NAME.jsonl -o render/`. With NAMEs, only those.
+# A failing record is an error (the script goes on with the others and exits 1 at the end);
+# a failing render is only a warning (render may not exist yet).
+# The workloads' own output is discarded; their stderr is shown when a record fails.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+BIN=${1:-.build/release/proctrace}
+[ $# -gt 0 ] && shift
+PY=/usr/bin/python3
+W=traces/workloads
+
+# The gallery: every scenario workload. Not here: the bench workloads (spawn_loop.sh,
+# syscall_loop, pool_bench.py: scripts/bench.sh) and exit_code (a helper for tests of
+# proctrace's own exit status).
+GALLERY=(
+  fork_basic fork_vars getpid exit_status zombie wait_status double_fork orphan
+  sigchld_ignore mp_process mp_pool mp_pipe mp_queue mp_value_array mp_semaphore
+  joblib_parallel
+  vfork_exec clone_parent subreaper thread_exec stop_continue killed deep_chain burst
+  waitid sa_nocldwait setsid threads daemon eintr_wait
+)
+
+if [ ! -x "$BIN" ]; then
+  echo "gallery.sh: $BIN is not an executable (build it with 'make release')" >&2
+  exit 1
+fi
+
+names=("$@")
+[ ${#names[@]} -eq 0 ] && names=("${GALLERY[@]}")
+
+tmp=$(mktemp -d /tmp/proctrace-gallery.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p render
+
+recorded=0 rendered=0
+failed=() unrendered=()
+for name in "${names[@]}"; do
+  if [ -f "$W/$name.py" ]; then
+    cmd=("$PY" "$W/$name.py")
+  elif [ -f "$W/$name.c" ]; then
+    if [ ! -x "$W/bin/$name" ]; then
+      echo "gallery.sh: $W/bin/$name is missing: run 'make workloads'" >&2
+      failed+=("$name"); continue
+    fi
+    cmd=("$W/bin/$name")
+  else
+    echo "gallery.sh: no workload named $name in $W" >&2
+    failed+=("$name"); continue
+  fi
+  out=traces/$name.jsonl
+  printf '%-16s record' "$name" >&2
+  rm -f "$out"  # record refuses to overwrite; the gallery is always re-recorded
+  if "$BIN" record -o "$out" -- "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null; then
+    recorded=$((recorded + 1))
+    printf ' ok (%s lines)' "$(wc -l <"$out")" >&2
+  else
+    rc=$?
+    echo " FAILED (status $rc): $BIN record -o $out -- ${cmd[*]}" >&2
+    sed 's/^/    /' "$tmp/err" | tail -n 20 >&2
+    failed+=("$name")
+    continue
+  fi
+  if "$BIN" render "$out" -o render/ >/dev/null 2>"$tmp/err" </dev/null; then
+    rendered=$((rendered + 1))
+    echo ", rendered" >&2
+  else
+    echo ", render failed (warning): $(head -n 1 "$tmp/err")" >&2
+    unrendered+=("$name")
+  fi
+done
+
+echo "gallery: recorded $recorded of ${#names[@]} into traces/, rendered $rendered into render/" >&2
+[ ${#unrendered[@]} -gt 0 ] && echo "gallery: warning: render failed for: ${unrendered[*]}" >&2
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "gallery: record failed for: ${failed[*]}" >&2
+  exit 1
+fi
+exit 0
