@@ -131,6 +131,7 @@ struct SchedRingDecoder {
             case 29: // padding; time_delta 0 means the rest of the page is unused
                 if delta == 0 || p + 8 > end { return }
                 let len = Int(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
+                ts += delta // a discarded event keeps its delta (as libtraceevent reads it)
                 p += 4 + len
                 continue
             case 30: // time extend
