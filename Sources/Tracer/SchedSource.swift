@@ -74,6 +74,8 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     /// Raw events read and bytes/pages drained, for measurements.
     public private(set) var eventsRead = 0
     public private(set) var pagesRead = 0
+    /// CPU time the reader thread used (ns), known after `stop()`.
+    public private(set) var readerCPUNanos: Int64 = 0
 
     nonisolated(unsafe) private static var instanceCounter = 0
     private static let counterLock = NSLock()
@@ -308,7 +310,10 @@ public final class SchedSource: StateSource, @unchecked Sendable {
             release(upTo: passStart - options.commitSlackNanos)
             if n == 0 { usleep(options.pollIntervalMicros) }
         }
-        lock.withLock { readerDone = true }
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        lock.withLock { readerCPUNanos = cpu; readerDone = true }
     }
 
     /// Reads every page available now on every CPU; returns the number of events decoded.
