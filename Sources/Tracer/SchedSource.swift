@@ -68,6 +68,8 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     private var watermarkMono: Int64 = 0
     private var stopped = false
     private var finalLost: Int?
+    /// Processes (tgids) the lead asked to follow.
+    private var followedPids: Set<Int> = []
     private let cleanupLock = NSLock()
     private var cleanedUp = false
 
@@ -85,7 +87,7 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         self.origin = origin
         self.options = options
         self.machine = SchedStateMachine(origin: origin)
-        self.machine.pidResolver = SchedSource.procTgid
+        self.machine.pidResolver = { tid, creator in access("/proc/\(creator)/task/\(tid)", F_OK) == 0 ? creator : nil }
     }
 
     deinit { cleanup() }
@@ -198,11 +200,21 @@ public final class SchedSource: StateSource, @unchecked Sendable {
 
     /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
     /// (its children are then followed by the kernel and by the state machine on their own).
+    ///
+    /// Cost: a task the kernel is not already following (in practice only the root) needs a
+    /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
+    /// by a followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
-        lock.withLock { machine.track(tid: tid, pid: pid, at: at) }
-        if options.kernelPidFilter, let path = instancePath {
-            writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
+        let known: Bool = lock.withLock {
+            let known = machine.isTracked(tid: tid) || followedPids.contains(pid)
+            machine.track(tid: tid, pid: pid, at: at)
+            followedPids.insert(pid)
+            return known
         }
+        guard options.kernelPidFilter, let path = instancePath, !known else { return }
+        // A child of a followed process was added by the kernel at its fork (event-fork).
+        if let ppid = SchedSource.procParent(tid), lock.withLock({ followedPids.contains(ppid) }) { return }
+        writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
     public func untrack(tid: Int) { lock.withLock { machine.untrack(tid: tid) } }
@@ -369,6 +381,15 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     public static func procTgid(_ tid: Int) -> Int? {
         guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
+            return Int(line.dropFirst(5).trimmingPrefixWhitespace())
+        }
+        return nil
+    }
+
+    /// The parent process of a task, from `/proc/TID/status` (`PPid`).
+    static func procParent(_ tid: Int) -> Int? {
+        guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
             return Int(line.dropFirst(5).trimmingPrefixWhitespace())
         }
         return nil

@@ -49,14 +49,17 @@ public struct SchedStateMachine {
     struct PendingIdleWake {
         var tid: Int32
         var t: Int64   // monotonic ns of the wakeup
+        /// Raised in the idle context of the target CPU itself (not a guess from another CPU).
+        var certain: Bool
     }
 
     /// CLOCK_MONOTONIC ns of the trace's t = 0.
     public let origin: Int64
     /// Consulted on every →blocked from a sleep (S/D) that has no noted `why`: tid, trace-relative t.
     public var whyProvider: ((_ tid: Int, _ t: Int64) -> String?)?
-    /// Maps a new task to its process (tgid) when the lead has not said; default reads /proc.
-    public var pidResolver: (_ tid: Int) -> Int? = { _ in nil }
+    /// Maps a new task (tid, its creator's pid) to its process when the lead has not said
+    /// (`SchedSource` checks `/proc/CREATOR/task/TID`); nil means a new process (pid = tid).
+    public var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
 
     private(set) var tasks: [Int32: Task] = [:]
     private var whyNotes: [Int32: [(why: String, from: Int64, to: Int64?)]] = [:]
@@ -162,15 +165,16 @@ public struct SchedStateMachine {
             switch task.state {
             case .new, .blocked:
                 transition(tid, to: .ready, at: e.ts)
-                let idleTarget = (e.cpu == target && e.current == 0)
-                    || (e.cpu != target && currentOnCPU[target] == 0)
-                if idleTarget { pending[target, default: []].append(PendingIdleWake(tid: tid, t: e.ts)) }
+                let certain = e.cpu == target && e.current == 0
+                if certain || (e.cpu != target && currentOnCPU[target] == 0) {
+                    pending[target, default: []].append(PendingIdleWake(tid: tid, t: e.ts, certain: certain))
+                }
             case .ready, .running, .terminated:
                 break
             }
         case let .fork(parent, child):
             if tasks[parent] != nil, tasks[child] == nil || tasks[child]?.state == .terminated {
-                let pid = pidResolver(Int(child)) ?? Int(child)
+                let pid = pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
                 tasks[child] = Task(pid: pid, state: .new)
             }
         case let .exit(tid):
@@ -183,7 +187,7 @@ public struct SchedStateMachine {
     /// Resolves every pending idle wakeup (at the end of the trace).
     public mutating func flushPending() {
         for (cpu, list) in pending {
-            if let first = list.first { becomeRunningAfterIdle(first, cpu: cpu) }
+            if let first = list.first, first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
         }
         pending = [:]
     }
@@ -286,11 +290,13 @@ public struct SchedStateMachine {
         if let p = list.first(where: { $0.tid == e.current }) { becomeRunningAfterIdle(p, cpu: e.cpu) }
     }
 
-    /// An idle CPU that raised no event for a while after a wakeup is running the woken task.
+    /// An idle CPU that raised no event for a while after waking a task in its idle context
+    /// is running that task; a guess made from another CPU is dropped (the task stays ready
+    /// until it is seen).
     private mutating func expirePending(now: Int64) {
         for (cpu, list) in pending {
             guard let first = list.first, now - first.t > idleWakeTimeout else { continue }
-            becomeRunningAfterIdle(first, cpu: cpu)
+            if first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
             pending[cpu] = nil
         }
     }

@@ -36,11 +36,14 @@ struct SchedBenchTests {
         var events = 0, lost = 0, transitions = 0, readerCPU: Int64 = 0
         let runs = 7
         for _ in 0..<runs {
-            for mode in ["none", "sched", "sched-unfiltered", "sampled"] {
+            for mode in ["none", "sched", "sched-nosleepkind", "sched-unfiltered", "sampled"] {
                 var source: StateSource?
                 var sched: SchedSource?
                 switch mode {
                 case "sched": sched = SchedSource(origin: monotonicNow()); source = sched
+                case "sched-nosleepkind":
+                    var o = SchedSource.Options(); o.sleepKindFromProc = false
+                    source = SchedSource(origin: monotonicNow(), options: o)
                 case "sched-unfiltered":
                     var o = SchedSource.Options(); o.kernelPidFilter = false
                     source = SchedSource(origin: monotonicNow(), options: o)
@@ -54,7 +57,7 @@ struct SchedBenchTests {
                 if let s = sched { transitions += n; events += s.eventsRead; lost += s.lost; readerCPU += s.readerCPUNanos }
             }
         }
-        for mode in ["none", "sched", "sched-unfiltered", "sampled"] {
+        for mode in ["none", "sched", "sched-nosleepkind", "sched-unfiltered", "sampled"] {
             print(String(format: "BENCH spawn1000 %@: wall %.3fs (x%.3f), workload CPU %.3fs (x%.3f)", mode,
                          median(wall[mode]!), median(wall[mode]!) / median(wall["none"]!),
                          median(cpu[mode]!), median(cpu[mode]!) / median(cpu["none"]!)))

@@ -61,6 +61,25 @@ struct SchedSourceTests {
         }
     }
 
+    @Test("a thread's states carry its process's pid and its own tid, along a legal path")
+    func threadsAttributed() throws {
+        let py = ["/usr/bin/python3", "-c",
+                  "import threading, time\nt = threading.Thread(target=time.sleep, args=(0.05,))\nt.start(); t.join()"]
+        let (events, pids, lost) = try record([py])
+        #expect(lost == 0)
+        var tids: Set<Int> = []
+        for e in events { if case let .state(pid, tid?, _, _, _) = e.kind, pid == pids[0] { tids.insert(tid) } }
+        let threads = tids.subtracting([pids[0]])
+        #expect(threads.count >= 1, "thread tids \(threads)")
+        for tid in tids { #expect(pathProblems(steps(events, tid: tid)) == [], "tid \(tid)") }
+        // The thread slept about 50 ms in one go.
+        let longest = threads.map { tid -> Int64 in
+            let s = steps(events, tid: tid)
+            return s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }.max() ?? 0
+        }.max() ?? 0
+        #expect(longest > 45_000_000 && longest < 150_000_000, "thread blocked \(longest) ns")
+    }
+
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }

@@ -17,7 +17,7 @@ struct SchedStateMachineTests {
 
     func run(_ events: [SchedEvent], setup: (inout SchedStateMachine) -> Void = { _ in }) -> [TraceEvent] {
         var m = SchedStateMachine(origin: 0)
-        m.pidResolver = { _ in nil }
+        m.pidResolver = { _, _ in nil }
         setup(&m)
         for e in events { m.feed(e) }
         m.flushPending()
