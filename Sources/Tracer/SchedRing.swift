@@ -1,0 +1,259 @@
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+
+/// A field's place in an event record, read from the event's `format` file.
+struct TraceField: Equatable {
+    var offset: Int
+    var size: Int
+}
+
+/// An event's layout as tracefs describes it in `events/SYSTEM/NAME/format`.
+struct TraceEventFormat: Equatable {
+    var id: UInt16
+    var fields: [String: TraceField]
+
+    /// Parses the text of a `format` file ("ID: 372", "field:pid_t prev_pid; offset:24; size:4; …").
+    init?(text: String) {
+        var id: UInt16?
+        var fields: [String: TraceField] = [:]
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("ID:") {
+                id = UInt16(line.dropFirst(3).trimmingCharacters(in: .whitespaces))
+                continue
+            }
+            guard line.hasPrefix("field:") else { continue }
+            var decl: Substring = ""
+            var offset: Int?
+            var size: Int?
+            for part in line.split(separator: ";") {
+                let p = part.trimmingCharacters(in: .whitespaces)
+                if p.hasPrefix("field:") { decl = Substring(p.dropFirst(6)) }
+                else if p.hasPrefix("offset:") { offset = Int(p.dropFirst(7)) }
+                else if p.hasPrefix("size:") { size = Int(p.dropFirst(5)) }
+            }
+            guard let o = offset, let s = size, var name = decl.split(separator: " ").last else { continue }
+            if let b = name.firstIndex(of: "[") { name = name[..<b] }
+            fields[String(name)] = TraceField(offset: o, size: s)
+        }
+        guard let id else { return nil }
+        self.id = id
+        self.fields = fields
+    }
+
+    func field(_ name: String) throws -> TraceField {
+        guard let f = fields[name] else { throw SchedError(.format, "event format lacks field \(name)") }
+        return f
+    }
+}
+
+/// Decodes ring-buffer pages from `per_cpu/cpuN/trace_pipe_raw` into `SchedEvent`s.
+///
+/// Page layout (`events/header_page`): u64 timestamp, a `commit` word whose low 27 bits are
+/// the data length and whose bits 31/30 flag missed events / a stored missed count, then
+/// the data. Each record starts with a u32 `type_len:5, time_delta:27` header
+/// (`events/header_event`); see the kernel's `include/linux/ring_buffer.h`.
+struct SchedRingDecoder {
+    struct Layout {
+        var switchID: UInt16, switchPrev: TraceField, switchPrevState: TraceField, switchNext: TraceField
+        var wakeupID: UInt16, wakeupPid: TraceField, wakeupTarget: TraceField
+        var wakeupNewID: UInt16, wakeupNewPid: TraceField, wakeupNewTarget: TraceField
+        var forkID: UInt16, forkParent: TraceField, forkChild: TraceField
+        var exitID: UInt16, exitPid: TraceField
+        var commonType: TraceField, commonPid: TraceField
+        /// Offsets in the page header.
+        var commitOffset: Int, commitSize: Int, dataOffset: Int
+    }
+
+    let layout: Layout
+    /// Events the kernel reported as missed in page headers (exact when it could store the count).
+    var missedEvents: Int = 0
+    /// Pages flagged "missed events" without a stored count (count unknown).
+    var missedUnknownPages: Int = 0
+    var decodedEvents: Int = 0
+
+    init(layout: Layout) { self.layout = layout }
+
+    /// Reads the formats under an instance's (or the top-level) `events` directory.
+    static func loadLayout(eventsDir: String) throws -> Layout {
+        func format(_ name: String) throws -> TraceEventFormat {
+            let path = "\(eventsDir)/sched/\(name)/format"
+            guard let text = readSmallFile(path), let f = TraceEventFormat(text: text) else {
+                throw SchedError(.format, "cannot read or parse \(path)")
+            }
+            return f
+        }
+        let sw = try format("sched_switch"), wk = try format("sched_wakeup")
+        let wn = try format("sched_wakeup_new"), fk = try format("sched_process_fork")
+        let ex = try format("sched_process_exit")
+        // header_page: "field: local_t commit; offset:8; size:8; …" and "field: char data; offset:16;"
+        var commitOffset = 8, commitSize = 8, dataOffset = 16
+        if let hp = readSmallFile("\(eventsDir)/header_page") {
+            let f = TraceEventFormat(text: "ID: 0\n" + hp.replacingOccurrences(of: "field: ", with: "field:"))
+            if let c = f?.fields["commit"] { commitOffset = c.offset; commitSize = c.size }
+            if let d = f?.fields["data"] { dataOffset = d.offset }
+        }
+        return Layout(
+            switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
+            switchNext: try sw.field("next_pid"),
+            wakeupID: wk.id, wakeupPid: try wk.field("pid"), wakeupTarget: try wk.field("target_cpu"),
+            wakeupNewID: wn.id, wakeupNewPid: try wn.field("pid"), wakeupNewTarget: try wn.field("target_cpu"),
+            forkID: fk.id, forkParent: try fk.field("parent_pid"), forkChild: try fk.field("child_pid"),
+            exitID: ex.id, exitPid: try ex.field("pid"),
+            commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
+            commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
+    }
+
+    /// Decodes one page, appending the events it holds to `out` in time order.
+    mutating func decode(page: UnsafeRawBufferPointer, cpu: Int32, into out: inout [SchedEvent]) {
+        let l = layout
+        guard page.count >= l.dataOffset else { return }
+        var ts = Int64(bitPattern: page.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        let commit: UInt64 = l.commitSize == 8
+            ? page.loadUnaligned(fromByteOffset: l.commitOffset, as: UInt64.self)
+            : UInt64(page.loadUnaligned(fromByteOffset: l.commitOffset, as: UInt32.self))
+        let length = Int(commit & ((1 << 27) - 1))
+        let end = min(page.count, l.dataOffset + length)
+        if commit & (1 << 31) != 0 {
+            if commit & (1 << 30) != 0, end + 8 <= page.count {
+                missedEvents += Int(page.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+            } else {
+                missedUnknownPages += 1
+            }
+        }
+        var p = l.dataOffset
+        while p + 4 <= end {
+            let header = page.loadUnaligned(fromByteOffset: p, as: UInt32.self)
+            let typeLen = Int(header & 0x1f)
+            let delta = Int64(header >> 5)
+            switch typeLen {
+            case 29: // padding; time_delta 0 means the rest of the page is unused
+                if delta == 0 || p + 8 > end { return }
+                let len = Int(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
+                ts += delta // a discarded event keeps its delta (as libtraceevent reads it)
+                p += 4 + len
+                continue
+            case 30: // time extend
+                guard p + 8 <= end else { return }
+                let hi = Int64(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
+                ts += (hi << 27) | delta
+                p += 8
+                continue
+            case 31: // absolute time stamp (59 bits)
+                guard p + 8 <= end else { return }
+                let hi = Int64(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
+                ts = (ts & ~((1 << 59) - 1)) | (hi << 27) | delta
+                p += 8
+                continue
+            default:
+                break
+            }
+            ts += delta
+            let dataStart: Int, dataLen: Int
+            if typeLen == 0 {
+                guard p + 8 <= end else { return }
+                dataLen = Int(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self)) - 4
+                dataStart = p + 8
+            } else {
+                dataLen = typeLen * 4
+                dataStart = p + 4
+            }
+            guard dataLen >= 0, dataStart + dataLen <= end else { return }
+            p = dataStart + dataLen
+            let rec = UnsafeRawBufferPointer(rebasing: page[dataStart ..< dataStart + dataLen])
+            if let e = decodeRecord(rec, ts: ts, cpu: cpu) {
+                out.append(e)
+                decodedEvents += 1
+            }
+        }
+    }
+
+    private func decodeRecord(_ r: UnsafeRawBufferPointer, ts: Int64, cpu: Int32) -> SchedEvent? {
+        let l = layout
+        func int(_ f: TraceField) -> Int64 {
+            guard f.offset + f.size <= r.count else { return 0 }
+            switch f.size {
+            case 1: return Int64(r.loadUnaligned(fromByteOffset: f.offset, as: Int8.self))
+            case 2: return Int64(r.loadUnaligned(fromByteOffset: f.offset, as: Int16.self))
+            case 4: return Int64(r.loadUnaligned(fromByteOffset: f.offset, as: Int32.self))
+            case 8: return r.loadUnaligned(fromByteOffset: f.offset, as: Int64.self)
+            default: return 0
+            }
+        }
+        guard r.count >= 8 else { return nil }
+        let type = UInt16(truncatingIfNeeded: int(l.commonType))
+        let current = Int32(truncatingIfNeeded: int(l.commonPid))
+        let record: SchedRecord
+        switch type {
+        case l.switchID:
+            record = .switchTask(prev: Int32(truncatingIfNeeded: int(l.switchPrev)),
+                                 prevState: int(l.switchPrevState),
+                                 next: Int32(truncatingIfNeeded: int(l.switchNext)))
+        case l.wakeupID:
+            record = .wakeup(tid: Int32(truncatingIfNeeded: int(l.wakeupPid)),
+                             targetCPU: Int32(truncatingIfNeeded: int(l.wakeupTarget)), isNew: false)
+        case l.wakeupNewID:
+            record = .wakeup(tid: Int32(truncatingIfNeeded: int(l.wakeupNewPid)),
+                             targetCPU: Int32(truncatingIfNeeded: int(l.wakeupNewTarget)), isNew: true)
+        case l.forkID:
+            record = .fork(parent: Int32(truncatingIfNeeded: int(l.forkParent)),
+                           child: Int32(truncatingIfNeeded: int(l.forkChild)))
+        case l.exitID:
+            record = .exit(tid: Int32(truncatingIfNeeded: int(l.exitPid)))
+        default:
+            return nil
+        }
+        return SchedEvent(ts: ts, cpu: cpu, current: current, record: record)
+    }
+}
+
+/// A failure to set up or run a scheduler-state source.
+public struct SchedError: Error, CustomStringConvertible {
+    public enum Code: Sendable { case permission, tracefs, format, io }
+    public var code: Code
+    public var errno: Int32
+    public var message: String
+
+    init(_ code: Code, _ message: String, errno: Int32 = 0) {
+        self.code = code; self.message = message; self.errno = errno
+    }
+
+    public var description: String {
+        errno == 0 ? message : "\(message): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// Reads a small text file (tracefs, procfs) in one go; nil if it cannot be opened.
+func readSmallFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var data = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return data.isEmpty ? nil : String(decoding: data, as: UTF8.self) }
+        if n == 0 { break }
+        data.append(contentsOf: buf[0..<n])
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Writes a short string to a tracefs/procfs control file.
+@discardableResult
+func writeSmallFile(_ path: String, _ text: String, append: Bool = false) -> Int32 {
+    let fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC))
+    guard fd >= 0 else { return errno }
+    defer { close(fd) }
+    let n = text.withCString { write(fd, $0, strlen($0)) }
+    return n < 0 ? errno : 0
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds.
+public func monotonicNow() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+#endif

@@ -1,0 +1,434 @@
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+import Lifecycle
+
+/// Where the recorder gets five-state transitions from: the kernel scheduler (`SchedSource`)
+/// or `/proc` sampling (`SampledStateSource`). All methods are thread-safe.
+public protocol StateSource: AnyObject, Sendable {
+    /// The header's `states` value: `"sched"` or `"sampled"`.
+    var kind: String { get }
+    func start() throws
+    /// Follows `tid` of process `pid` (children of followed tasks are followed automatically
+    /// by `SchedSource`; `SampledStateSource` needs every tid). `at`: trace-relative ns.
+    func track(tid: Int, pid: Int, at: Int64)
+    func untrack(tid: Int)
+    /// Says why `tid` blocks in [from, to] (trace-relative ns; `to` nil = until `endWhy`).
+    func noteWhy(tid: Int, why: String, from: Int64, to: Int64?)
+    func endWhy(tid: Int, at: Int64)
+    /// State events with t ≤ min(upTo, watermark), in time order; each event is returned once.
+    func take(upTo: Int64) -> [TraceEvent]
+    /// Trace-relative ns up to which `take` is complete: no later call returns an event with
+    /// a smaller t.
+    var watermark: Int64 { get }
+    /// Stops, drains what is left and returns it (time order); the source is then cleaned up.
+    func stop() -> [TraceEvent]
+    /// Events the source knows it lost (kernel ring-buffer overruns), for `end.lost`.
+    var lost: Int { get }
+    /// Releases kernel resources; idempotent, safe to call from an atexit handler.
+    func cleanup()
+}
+
+/// Scheduler states from the kernel's `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
+/// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
+/// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) with `trace_clock=mono`,
+/// on a dedicated reader thread. See docs/states.md for why tracefs and not perf_event_open.
+public final class SchedSource: StateSource, @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Per-CPU ring-buffer size (`buffer_size_kb`).
+        public var bufferSizeKB = 2048
+        /// Reader sleep between drains when the buffers were empty.
+        public var pollIntervalMicros: UInt32 = 2000
+        /// Margin kept behind the drain time for events still being committed on another CPU.
+        public var commitSlackNanos: Int64 = 1_000_000
+        /// Let the kernel record only followed tasks and their descendants
+        /// (`set_event_pid` + `options/event-fork`): far fewer events to read.
+        public var kernelPidFilter = true
+        /// Fill `why` of unexplained sleeps from `/proc/TID/syscall` (best effort, see docs).
+        public var sleepKindFromProc = true
+        public init() {}
+    }
+
+    public let kind = "sched"
+    public let origin: Int64
+    public let options: Options
+    /// The instance directory, once started.
+    public private(set) var instancePath: String?
+
+    private let lock = NSLock()
+    private var machine: SchedStateMachine
+    private var decoder: SchedRingDecoder?
+    private var fds: [Int32] = []
+    private var cpus: [Int32] = []
+    private var pageSize = 4096
+    private var perCPU: [[SchedEvent]] = []
+    private var reader: Thread?
+    private var stopRequested = false
+    private var readerDone = true
+    private var watermarkMono: Int64 = 0
+    private var stopped = false
+    private var finalLost: Int?
+    /// Processes (tgids) the lead asked to follow.
+    private var followedPids: Set<Int> = []
+    private let cleanupLock = NSLock()
+    private var cleanedUp = false
+
+    /// Raw events read and bytes/pages drained, for measurements.
+    public private(set) var eventsRead = 0
+    public private(set) var pagesRead = 0
+    /// CPU time the reader thread used (ns), known after `stop()`.
+    public private(set) var readerCPUNanos: Int64 = 0
+
+    nonisolated(unsafe) private static var instanceCounter = 0
+    private static let counterLock = NSLock()
+
+    /// `origin`: CLOCK_MONOTONIC ns of the trace's t = 0 (state events carry t − origin).
+    public init(origin: Int64, options: Options = Options()) {
+        self.origin = origin
+        self.options = options
+        self.machine = SchedStateMachine(origin: origin)
+        self.machine.pidResolver = { tid, creator in access("/proc/\(creator)/task/\(tid)", F_OK) == 0 ? creator : nil }
+    }
+
+    deinit { cleanup() }
+
+    // MARK: permission and tracefs
+
+    /// The tracefs mount point, mounting tracefs at /sys/kernel/tracing if it is missing.
+    public static func tracefsRoot() -> String? {
+        for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] where access("\(root)/instances", F_OK) == 0 {
+            return root
+        }
+        if mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nil) == 0,
+           access("/sys/kernel/tracing/instances", F_OK) == 0 {
+            return "/sys/kernel/tracing"
+        }
+        return nil
+    }
+
+    /// Why scheduler events cannot be had here, or nil if they can (one line, for stderr).
+    public static func permissionProblem() -> String? {
+        guard let root = tracefsRoot() else {
+            return geteuid() == 0 ? "tracefs is not available" : "tracefs is not mounted and mounting it needs root"
+        }
+        if access("\(root)/instances", W_OK) != 0 {
+            return "cannot create a tracefs instance in \(root)/instances (needs root or write access to tracefs)"
+        }
+        if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
+            return "the sched tracepoints are not readable in \(root)/events"
+        }
+        return nil
+    }
+
+    /// Root (or CAP_SYS_ADMIN/CAP_PERFMON with a writable tracefs) and tracefs usable.
+    public static func isPermitted() -> Bool { permissionProblem() == nil }
+
+    /// Removes `proctrace-PID[-N]` instances left by dead proctrace processes.
+    @discardableResult
+    public static func removeStaleInstances(root: String? = nil) -> [String] {
+        guard let root = root ?? tracefsRoot(),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix("proctrace-") {
+            let rest = name.dropFirst("proctrace-".count)
+            guard let pid = Int32(rest.prefix(while: { $0.isNumber })) else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                let path = "\(root)/instances/\(name)"
+                writeSmallFile("\(path)/tracing_on", "0")
+                if rmdir(path) == 0 { removed.append(name) }
+            }
+        }
+        return removed
+    }
+
+    // MARK: lifecycle
+
+    /// Creates the instance, enables the tracepoints and starts the reader thread.
+    public func start() throws {
+        if let problem = SchedSource.permissionProblem() { throw SchedError(.permission, problem) }
+        guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
+        SchedSource.removeStaleInstances(root: root)
+        let n: Int = SchedSource.counterLock.withLock { SchedSource.instanceCounter += 1; return SchedSource.instanceCounter }
+        let path = "\(root)/instances/proctrace-\(getpid())-\(n)"
+        if mkdir(path, 0o750) != 0 && errno != EEXIST {
+            throw SchedError(.tracefs, "cannot create \(path)", errno: errno)
+        }
+        instancePath = path
+        cleanedUp = false
+        do {
+            try setUp(path)
+        } catch {
+            cleanup()
+            throw error
+        }
+        stopRequested = false
+        readerDone = false
+        let thread = Thread { [self] in readerLoop() }
+        thread.name = "proctrace-sched"
+        reader = thread
+        thread.start()
+    }
+
+    private func setUp(_ path: String) throws {
+        func set(_ file: String, _ value: String) throws {
+            let e = writeSmallFile("\(path)/\(file)", value)
+            if e != 0 { throw SchedError(.tracefs, "cannot write \(value) to \(path)/\(file)", errno: e) }
+        }
+        try set("tracing_on", "0")
+        try set("trace_clock", "mono")
+        try set("buffer_size_kb", String(options.bufferSizeKB))
+        if options.kernelPidFilter { try set("options/event-fork", "1") }
+        decoder = SchedRingDecoder(layout: try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events"))
+        if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            pageSize = kb * 1024
+        } else {
+            pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit"] {
+            try set("events/sched/\(ev)/enable", "1")
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
+        cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
+        for cpu in cpus {
+            let fd = open("\(path)/per_cpu/cpu\(cpu)/trace_pipe_raw", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            if fd < 0 { throw SchedError(.tracefs, "cannot open trace_pipe_raw of cpu\(cpu)", errno: errno) }
+            fds.append(fd)
+        }
+        perCPU = Array(repeating: [], count: cpus.count)
+        try set("tracing_on", "1")
+    }
+
+    /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
+    /// (its children are then followed by the kernel and by the state machine on their own).
+    ///
+    /// Cost: a task the kernel is not already following (in practice only the root) needs a
+    /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
+    /// by a followed task are followed by the kernel already, so tracking them is cheap.
+    public func track(tid: Int, pid: Int, at: Int64) {
+        let known: Bool = lock.withLock {
+            let known = machine.isTracked(tid: tid) || followedPids.contains(pid)
+            machine.track(tid: tid, pid: pid, at: at)
+            followedPids.insert(pid)
+            return known
+        }
+        guard options.kernelPidFilter, let path = instancePath, !known else { return }
+        // A child of a followed process was added by the kernel at its fork (event-fork).
+        if let ppid = SchedSource.procParent(tid), lock.withLock({ followedPids.contains(ppid) }) { return }
+        writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
+    }
+
+    public func untrack(tid: Int) { lock.withLock { machine.untrack(tid: tid) } }
+
+    public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
+        lock.withLock { machine.noteWhy(tid: tid, why: why, from: from, to: to) }
+    }
+
+    public func endWhy(tid: Int, at: Int64) { lock.withLock { machine.endWhy(tid: tid, at: at) } }
+
+    /// Consulted (on the reader thread, under the source's lock: do not call back into the
+    /// source) for every →blocked from a sleep that has no noted why.
+    public func setWhyProvider(_ provider: (@Sendable (_ tid: Int, _ t: Int64) -> String?)?) {
+        lock.withLock { machine.whyProvider = provider }
+    }
+
+    public var watermark: Int64 {
+        lock.withLock {
+            let held = machine.holdBound
+            let w = min(watermarkMono, held == Int64.max ? Int64.max : held - 1)
+            return max(0, w - origin)
+        }
+    }
+
+    public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
+        lock.withLock { machine.take(upTo: min(upTo, max(0, watermarkMono - origin))) }
+    }
+
+    /// The state the machine holds for a tid now (for tests and diagnostics).
+    public func state(of tid: Int) -> ProcState? { lock.withLock { machine.state(of: tid) } }
+
+    public func stop() -> [TraceEvent] {
+        guard instancePath != nil, !stopped else { return [] }
+        stopReader()
+        if let path = instancePath { writeSmallFile("\(path)/tracing_on", "0") }
+        // Drain everything left, then settle pending inferences.
+        while drainOnce() > 0 {}
+        release(upTo: Int64.max)
+        let lostNow = countLost()
+        let rest: [TraceEvent] = lock.withLock {
+            machine.flushPending()
+            finalLost = lostNow
+            return machine.take(upTo: Int64.max)
+        }
+        stopped = true
+        cleanup()
+        return rest
+    }
+
+    public var lost: Int {
+        if let l = lock.withLock({ finalLost }) { return l }
+        return countLost()
+    }
+
+    /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
+    /// missed counts if those are larger.
+    private func countLost() -> Int {
+        var stats = 0
+        if let path = instancePath {
+            for cpu in cpus {
+                guard let text = readSmallFile("\(path)/per_cpu/cpu\(cpu)/stats") else { continue }
+                for line in text.split(separator: "\n") {
+                    let parts = line.split(separator: ":")
+                    guard parts.count == 2 else { continue }
+                    let key = parts[0].trimmingCharacters(in: .whitespaces)
+                    if key == "overrun" || key == "dropped events" {
+                        stats += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+                    }
+                }
+            }
+        }
+        let pages = lock.withLock { (decoder?.missedEvents ?? 0) + (decoder?.missedUnknownPages ?? 0) }
+        return max(stats, pages)
+    }
+
+    public func cleanup() {
+        cleanupLock.withLock {
+            guard !cleanedUp else { return }
+            cleanedUp = true
+            stopReader()
+            for fd in fds { close(fd) }
+            fds = []
+            if let path = instancePath {
+                writeSmallFile("\(path)/tracing_on", "0")
+                rmdir(path)
+            }
+        }
+    }
+
+    private func stopReader() {
+        lock.withLock { stopRequested = true }
+        // The reader never blocks for long (non-blocking reads, short sleeps).
+        for _ in 0..<2000 {
+            if lock.withLock({ readerDone }) { break }
+            usleep(1000)
+        }
+    }
+
+    // MARK: reader
+
+    private func readerLoop() {
+        while !lock.withLock({ stopRequested }) {
+            let passStart = monotonicNow()
+            let n = drainOnce()
+            release(upTo: passStart - options.commitSlackNanos)
+            if n == 0 { usleep(options.pollIntervalMicros) }
+        }
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        lock.withLock { readerCPUNanos = cpu; readerDone = true }
+    }
+
+    /// Reads every page available now on every CPU; returns the number of events decoded.
+    private func drainOnce() -> Int {
+        guard var dec = lock.withLock({ decoder }) else { return 0 }
+        var total = 0
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
+        defer { buf.deallocate() }
+        for (i, fd) in fds.enumerated() {
+            while true {
+                let n = read(fd, buf.baseAddress, pageSize)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                let before = perCPU[i].count
+                dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: cpus[i], into: &perCPU[i])
+                total += perCPU[i].count - before
+                pagesRead += 1
+            }
+        }
+        eventsRead += total
+        let decoded = dec
+        lock.withLock {
+            decoder?.missedEvents = decoded.missedEvents
+            decoder?.missedUnknownPages = decoded.missedUnknownPages
+        }
+        return total
+    }
+
+    /// Feeds the machine every buffered event with ts ≤ `upTo` (monotonic), merged across CPUs.
+    private func release(upTo: Int64) {
+        var batch: [SchedEvent] = []
+        for i in perCPU.indices {
+            let list = perCPU[i]
+            var k = 0
+            while k < list.count && list[k].ts <= upTo { k += 1 }
+            if k > 0 {
+                batch.append(contentsOf: list[0..<k])
+                perCPU[i].removeFirst(k)
+            }
+        }
+        if perCPU.count > 1 { batch.sort { $0.ts < $1.ts } }
+        let sleepKinds = options.sleepKindFromProc
+        lock.withLock {
+            for e in batch { machine.feed(e) }
+            if sleepKinds && !batch.isEmpty { machine.fillSleepKinds(SchedSource.procSyscallName) }
+            if upTo > watermarkMono { watermarkMono = upTo }
+        }
+    }
+
+    // MARK: /proc helpers
+
+    /// The tgid of a task, from `/proc/TID/status`.
+    public static func procTgid(_ tid: Int) -> Int? {
+        guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
+            return Int(line.dropFirst(5).trimmingPrefixWhitespace())
+        }
+        return nil
+    }
+
+    /// The parent process of a task, from `/proc/TID/status` (`PPid`).
+    static func procParent(_ tid: Int) -> Int? {
+        guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
+            return Int(line.dropFirst(5).trimmingPrefixWhitespace())
+        }
+        return nil
+    }
+
+    /// The syscall a task sleeps in, from `/proc/TID/syscall` ("202 0x… …" → "futex").
+    public static func procSyscallName(_ tid: Int) -> String? {
+        guard let text = readSmallFile("/proc/\(tid)/syscall"),
+              let first = text.split(separator: " ").first,
+              let nr = Int(first.trimmingPrefixWhitespace()), nr >= 0 else { return nil }
+        return SyscallNames.name(nr)
+    }
+}
+
+/// Names of the syscalls a task commonly sleeps in.
+enum SyscallNames {
+    #if arch(x86_64)
+    static let table: [Int: String] = [
+        0: "read", 1: "write", 7: "poll", 17: "pread64", 18: "pwrite64", 19: "readv", 20: "writev",
+        23: "select", 24: "sched_yield", 34: "pause", 35: "nanosleep", 42: "connect", 43: "accept",
+        44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 61: "wait4", 65: "semop",
+        69: "msgsnd", 70: "msgrcv", 72: "fcntl", 73: "flock", 74: "fsync", 128: "rt_sigtimedwait",
+        130: "rt_sigsuspend", 202: "futex", 208: "io_getevents", 220: "semtimedop",
+        230: "clock_nanosleep", 232: "epoll_wait", 243: "mq_timedreceive", 247: "waitid",
+        257: "openat", 270: "pselect6", 271: "ppoll", 275: "splice", 281: "epoll_pwait",
+        288: "accept4", 299: "recvmmsg", 426: "io_uring_enter", 441: "epoll_pwait2", 449: "futex_waitv",
+    ]
+    #elseif arch(arm64)
+    static let table: [Int: String] = [
+        22: "epoll_pwait", 25: "fcntl", 32: "flock", 63: "read", 64: "write", 65: "readv", 66: "writev",
+        67: "pread64", 68: "pwrite64", 72: "pselect6", 73: "ppoll", 82: "fsync", 98: "futex",
+        101: "nanosleep", 115: "clock_nanosleep", 124: "sched_yield", 133: "rt_sigsuspend",
+        137: "rt_sigtimedwait", 202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom",
+        211: "sendmsg", 212: "recvmsg", 242: "accept4", 260: "wait4", 95: "waitid",
+    ]
+    #else
+    static let table: [Int: String] = [:]
+    #endif
+
+    static func name(_ nr: Int) -> String { table[nr] ?? "syscall:\(nr)" }
+}
+#endif

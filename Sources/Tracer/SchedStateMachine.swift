@@ -1,0 +1,328 @@
+import Lifecycle
+
+/// One scheduler tracepoint hit, decoded from the kernel's ring buffer.
+public struct SchedEvent: Equatable, Sendable {
+    /// CLOCK_MONOTONIC nanoseconds (the instance's `trace_clock` is `mono`).
+    public var ts: Int64
+    /// The CPU whose ring buffer held the event.
+    public var cpu: Int32
+    /// The task current on `cpu` when the event was raised (0 = idle).
+    public var current: Int32
+    public var record: SchedRecord
+
+    public init(ts: Int64, cpu: Int32, current: Int32, record: SchedRecord) {
+        self.ts = ts; self.cpu = cpu; self.current = current; self.record = record
+    }
+}
+
+/// The scheduler tracepoints the state machine understands (tids are kernel task ids).
+public enum SchedRecord: Equatable, Sendable {
+    /// `sched_switch`: `prev` leaves the CPU in `prevState` (0 = preempted), `next` gets it.
+    case switchTask(prev: Int32, prevState: Int64, next: Int32)
+    /// `sched_wakeup` (`isNew` false) or `sched_wakeup_new` (`isNew` true).
+    case wakeup(tid: Int32, targetCPU: Int32, isNew: Bool)
+    /// `sched_process_fork`: `parent` (a tid) created `child` (process or thread).
+    case fork(parent: Int32, child: Int32)
+    /// `sched_process_exit`: the task is exiting (raised in its own context).
+    case exit(tid: Int32)
+}
+
+/// Turns raw scheduler events into five-state transitions of the traced tasks.
+///
+/// Feed it `SchedEvent`s in time order (`feed`), tell it which tasks are traced (`track`;
+/// children of tracked tasks are tracked automatically from `sched_process_fork`, so the
+/// new→ready at `sched_wakeup_new` is not lost even though ptrace reports the fork later),
+/// and pull `state` events with `take(upTo:)`. Not thread-safe: `SchedSource` wraps it in a lock.
+///
+/// The kernel's record is incomplete (on these VMs no idle→task `sched_switch` is emitted on
+/// CPU1), so transitions are inferred: a task seen running (switching out, or current in any
+/// event) was switched in; a task woken in the idle context of its target CPU runs as soon as
+/// that CPU leaves idle; a wakeup of a running or ready task changes nothing.
+public struct SchedStateMachine {
+    /// A tracked task.
+    struct Task {
+        var pid: Int
+        var state: ProcState
+    }
+
+    /// A task woken onto an idle CPU whose idle→task switch may not be reported.
+    struct PendingIdleWake {
+        var tid: Int32
+        var t: Int64   // monotonic ns of the wakeup
+        /// Raised in the idle context of the target CPU itself (not a guess from another CPU).
+        var certain: Bool
+    }
+
+    /// CLOCK_MONOTONIC ns of the trace's t = 0.
+    public let origin: Int64
+    /// Consulted on every →blocked from a sleep (S/D) that has no noted `why`: tid, trace-relative t.
+    public var whyProvider: ((_ tid: Int, _ t: Int64) -> String?)?
+    /// Maps a new task (tid, its creator's pid) to its process when the lead has not said
+    /// (`SchedSource` checks `/proc/CREATOR/task/TID`); nil means a new process (pid = tid).
+    public var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
+
+    private(set) var tasks: [Int32: Task] = [:]
+    private var whyNotes: [Int32: [(why: String, from: Int64, to: Int64?)]] = [:]
+    private var output: [TraceEvent] = []
+    /// Index in `output` of the latest →blocked without a why, per tid (for `fillSleepKinds`).
+    private var unexplained: [Int32: Int] = [:]
+    private var currentOnCPU: [Int32: Int32] = [:]
+    private var lastIdleSeen: [Int32: Int64] = [:]
+    private var pending: [Int32: [PendingIdleWake]] = [:]
+    private var releasedUpTo: Int64 = 0
+    /// Latest event time fed (monotonic ns).
+    public private(set) var lastFed: Int64 = Int64.min
+    /// Events fed that arrived earlier than an event already fed (cross-CPU stragglers).
+    public private(set) var lateEvents = 0
+
+    /// How long (ns) an idle-context wakeup waits for evidence before the task is taken as running.
+    public var idleWakeTimeout: Int64 = 2_000_000
+
+    public init(origin: Int64) { self.origin = origin }
+
+    // MARK: tracking
+
+    /// Starts following `tid` (of process `pid`). A task never seen before starts `new`;
+    /// for one already followed (auto-tracked at its fork) this only fixes its pid.
+    public mutating func track(tid: Int, pid: Int, at: Int64? = nil) {
+        let k = Int32(truncatingIfNeeded: tid)
+        if var task = tasks[k] {
+            if task.pid != pid {
+                task.pid = pid
+                tasks[k] = task
+                for i in output.indices {
+                    if case .state(_, let tt, let f, let to, let w) = output[i].kind, tt == tid {
+                        output[i].kind = .state(pid: pid, tid: tid, from: f, to: to, why: w)
+                    }
+                }
+            }
+        } else {
+            tasks[k] = Task(pid: pid, state: .new)
+        }
+    }
+
+    /// Stops following `tid`; later events about it are ignored.
+    public mutating func untrack(tid: Int) {
+        let k = Int32(truncatingIfNeeded: tid)
+        tasks[k] = nil
+        whyNotes[k] = nil
+    }
+
+    /// Whether `tid` is followed now.
+    public func isTracked(tid: Int) -> Bool { tasks[Int32(truncatingIfNeeded: tid)] != nil }
+
+    /// The current state of a followed task.
+    public func state(of tid: Int) -> ProcState? { tasks[Int32(truncatingIfNeeded: tid)]?.state }
+
+    /// Says why `tid` blocks between `from` and `to` (trace-relative ns; `to` nil = until
+    /// `endWhy`): `wait4`, `waitid`, `stopped:SIGSTOP`… Used for any →blocked in that interval.
+    public mutating func noteWhy(tid: Int, why: String, from: Int64, to: Int64? = nil) {
+        let k = Int32(truncatingIfNeeded: tid)
+        whyNotes[k, default: []].append((why, from, to))
+        if whyNotes[k]!.count > 16 { whyNotes[k]!.removeFirst(whyNotes[k]!.count - 16) }
+    }
+
+    /// Closes the open `noteWhy` intervals of `tid` at `at` (trace-relative ns).
+    public mutating func endWhy(tid: Int, at: Int64) {
+        let k = Int32(truncatingIfNeeded: tid)
+        guard var notes = whyNotes[k] else { return }
+        for i in notes.indices where notes[i].to == nil { notes[i].to = at }
+        whyNotes[k] = notes
+    }
+
+    // MARK: feeding
+
+    /// Applies one scheduler event (monotonic time order across CPUs).
+    public mutating func feed(_ e: SchedEvent) {
+        if e.ts < lastFed { lateEvents += 1 } else { lastFed = e.ts }
+        expirePending(now: e.ts)
+        resolvePending(on: e)
+        let cpu = e.cpu
+        // Whoever is current on a CPU is running: covers switch-ins the kernel did not report.
+        if e.current == 0 {
+            lastIdleSeen[cpu] = e.ts
+        } else if let task = tasks[e.current], task.state != .running, task.state != .terminated {
+            becomeRunning(e.current, at: e.ts)
+        }
+        currentOnCPU[cpu] = e.current
+        switch e.record {
+        case let .switchTask(prev, prevState, next):
+            if let task = tasks[prev], task.state != .terminated {
+                if task.state != .running { becomeRunning(prev, at: e.ts) }
+                switchedOut(prev, state: prevState, at: e.ts)
+            }
+            currentOnCPU[cpu] = next
+            if next == 0 {
+                lastIdleSeen[cpu] = e.ts
+            } else {
+                pending[cpu] = nil
+                if let task = tasks[next], task.state != .running, task.state != .terminated {
+                    becomeRunning(next, at: e.ts)
+                }
+            }
+        case let .wakeup(tid, target, _):
+            guard let task = tasks[tid] else { break }
+            switch task.state {
+            case .new, .blocked:
+                transition(tid, to: .ready, at: e.ts)
+                let certain = e.cpu == target && e.current == 0
+                if certain || (e.cpu != target && currentOnCPU[target] == 0) {
+                    pending[target, default: []].append(PendingIdleWake(tid: tid, t: e.ts, certain: certain))
+                }
+            case .ready, .running, .terminated:
+                break
+            }
+        case let .fork(parent, child):
+            if tasks[parent] != nil, tasks[child] == nil || tasks[child]?.state == .terminated {
+                let pid = pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
+                tasks[child] = Task(pid: pid, state: .new)
+            }
+        case let .exit(tid):
+            if let task = tasks[tid], task.state != .terminated {
+                transition(tid, to: .terminated, at: e.ts)
+            }
+        }
+    }
+
+    /// Resolves every pending idle wakeup (at the end of the trace).
+    public mutating func flushPending() {
+        for (cpu, list) in pending {
+            if let first = list.first, first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
+        }
+        pending = [:]
+    }
+
+    // MARK: output
+
+    /// The earliest time (monotonic ns) an event still to be emitted could carry.
+    public var holdBound: Int64 {
+        var b = Int64.max
+        for list in pending.values { for p in list { b = min(b, p.t) } }
+        return b
+    }
+
+    /// Releases the state events with `t` ≤ `upTo` (trace-relative ns) that can no longer be
+    /// preceded by an inferred one, sorted by time.
+    public mutating func take(upTo: Int64) -> [TraceEvent] {
+        let bound = min(upTo, holdBound == Int64.max ? Int64.max : holdBound - origin - 1)
+        var out: [TraceEvent] = []
+        var keep: [TraceEvent] = []
+        var keptIndex: [Int: Int] = [:]
+        for (i, ev) in output.enumerated() {
+            if ev.t <= bound { out.append(ev) } else { keptIndex[i] = keep.count; keep.append(ev) }
+        }
+        output = keep
+        var newUnexplained: [Int32: Int] = [:]
+        for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
+        unexplained = newUnexplained
+        if !out.isEmpty {
+            out = stableSorted(out)
+            releasedUpTo = max(releasedUpTo, out.last!.t)
+        }
+        return out
+    }
+
+    /// Gives a `why` (syscall or sleep kind) to the latest unexplained →blocked of tasks that
+    /// are still blocked, from `reader(tid)` (e.g. `/proc/TID/syscall`); call after a batch.
+    public mutating func fillSleepKinds(_ reader: (Int) -> String?) {
+        for (tid, i) in unexplained where i < output.count {
+            guard tasks[tid]?.state == .blocked else { continue }
+            if case .state(let p, let tt, let f, let to, nil) = output[i].kind, let why = reader(Int(tid)) {
+                output[i].kind = .state(pid: p, tid: tt, from: f, to: to, why: why)
+            }
+        }
+        unexplained = [:]
+    }
+
+    /// Events emitted but not yet taken.
+    public var pendingOutputCount: Int { output.count }
+
+    // MARK: transitions
+
+    private mutating func switchedOut(_ tid: Int32, state: Int64, at ts: Int64) {
+        let s = state & 0xff
+        if state & 0x30 != 0 {                 // X (dead) or Z (zombie)
+            transition(tid, to: .terminated, at: ts)
+        } else if s == 0 || state & 0x100 != 0 { // preempted, still runnable
+            transition(tid, to: .ready, at: ts)
+        } else if state & 0x8 != 0 {           // t: ptrace stop
+            transition(tid, to: .blocked, at: ts, why: "traced")
+        } else if state & 0x4 != 0 {           // T: job-control stop
+            let noted = noteFor(tid, at: ts)
+            transition(tid, to: .blocked, at: ts, why: noted.map { $0.hasPrefix("stopped") ? $0 : "stopped" } ?? "stopped")
+        } else {                               // S, D, I, P: asleep
+            var why = noteFor(tid, at: ts)
+            if why == nil, let provider = whyProvider { why = provider(Int(tid), ts - origin) }
+            transition(tid, to: .blocked, at: ts, why: why)
+            if why == nil { unexplained[tid] = output.count - 1 }
+        }
+    }
+
+    private func noteFor(_ tid: Int32, at ts: Int64) -> String? {
+        guard let notes = whyNotes[tid] else { return nil }
+        let t = ts - origin
+        for n in notes.reversed() where n.from <= t && (n.to.map { t <= $0 } ?? true) { return n.why }
+        return nil
+    }
+
+    /// Moves a task to running, through the states the kernel did not report.
+    private mutating func becomeRunning(_ tid: Int32, at ts: Int64) {
+        guard let task = tasks[tid] else { return }
+        if task.state == .new || task.state == .blocked { transition(tid, to: .ready, at: ts) }
+        transition(tid, to: .running, at: ts)
+        for (cpu, list) in pending where list.contains(where: { $0.tid == tid }) {
+            pending[cpu] = list.filter { $0.tid != tid }
+            if pending[cpu]!.isEmpty { pending[cpu] = nil }
+        }
+    }
+
+    private mutating func becomeRunningAfterIdle(_ p: PendingIdleWake, cpu: Int32) {
+        guard tasks[p.tid]?.state == .ready else { return }
+        let t = max(p.t, lastIdleSeen[cpu] ?? p.t)
+        transition(p.tid, to: .running, at: t)
+    }
+
+    /// Pending idle wakeups on the event's CPU are settled by the first non-idle event there.
+    private mutating func resolvePending(on e: SchedEvent) {
+        guard let list = pending[e.cpu], e.current != 0 else { return }
+        pending[e.cpu] = nil
+        if case .switchTask(let prev, _, _) = e.record, prev == 0 { return } // reported idle→task
+        if let p = list.first(where: { $0.tid == e.current }) { becomeRunningAfterIdle(p, cpu: e.cpu) }
+    }
+
+    /// An idle CPU that raised no event for a while after waking a task in its idle context
+    /// is running that task; a guess made from another CPU is dropped (the task stays ready
+    /// until it is seen).
+    private mutating func expirePending(now: Int64) {
+        for (cpu, list) in pending {
+            guard let first = list.first, now - first.t > idleWakeTimeout else { continue }
+            if first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
+            pending[cpu] = nil
+        }
+    }
+
+    private mutating func transition(_ tid: Int32, to: ProcState, at ts: Int64, why: String? = nil) {
+        guard var task = tasks[tid], task.state != to else { return }
+        let from = task.state
+        task.state = to
+        tasks[tid] = task
+        let t = max(ts - origin, releasedUpTo)
+        output.append(TraceEvent(t: t, .state(pid: task.pid, tid: Int(tid), from: from, to: to, why: why)))
+    }
+
+    private func stableSorted(_ a: [TraceEvent]) -> [TraceEvent] {
+        var sorted = true
+        for i in a.indices.dropFirst() where a[i].t < a[i - 1].t { sorted = false; break }
+        if sorted { return a }
+        return a.enumerated().sorted { $0.element.t != $1.element.t ? $0.element.t < $1.element.t : $0.offset < $1.offset }.map(\.element)
+    }
+}
+
+extension Substring {
+    func trimmingPrefixWhitespace() -> Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return s
+    }
+}

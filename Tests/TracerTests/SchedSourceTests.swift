@@ -1,0 +1,106 @@
+#if os(Linux)
+@preconcurrency import Glibc
+import Testing
+import Lifecycle
+@testable import Tracer
+
+/// Real workloads (no ptrace) under the kernel scheduler source.
+@Suite(.serialized, .timeLimit(.minutes(1)), .enabled(if: SchedSource.isPermitted()))
+struct SchedSourceTests {
+    /// Runs the gated children, follows them, and returns all state events and the lost count.
+    func record(_ argvs: [[String]], options: SchedSource.Options = .init()) throws -> (events: [TraceEvent], pids: [Int], lost: Int) {
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin, options: options)
+        try source.start()
+        defer { source.cleanup() }
+        let children = try argvs.map { try GatedChild($0) }
+        for c in children { source.track(tid: Int(c.pid), pid: Int(c.pid), at: monotonicNow() - origin) }
+        for c in children { c.release() }
+        var events: [TraceEvent] = []
+        for c in children { _ = c.wait() }
+        events += source.take(upTo: .max)
+        events += source.stop()
+        #expect(source.instancePath.map { access($0, F_OK) != 0 } ?? false, "instance removed")
+        return (events, children.map { Int($0.pid) }, source.lost)
+    }
+
+    @Test("a sleep blocks for its duration, in clock_nanosleep, along a legal path")
+    func sleepBlocks() throws {
+        let (events, pids, lost) = try record([["/bin/sleep", "0.2"]])
+        let s = steps(events, tid: pids[0])
+        #expect(pathProblems(s) == [], "\(s)")
+        #expect(lost == 0)
+        // The long sleep: a running→blocked followed by blocked→ready about 0.2 s later.
+        var longest: (Int64, String?) = (0, nil)
+        for i in s.indices.dropFirst() where s[i - 1].to == .blocked && s[i].from == .blocked {
+            let d = s[i].t - s[i - 1].t
+            if d > longest.0 { longest = (d, s[i - 1].why) }
+        }
+        #expect(longest.0 > 190_000_000 && longest.0 < 300_000_000, "blocked \(longest.0) ns")
+        #expect(longest.1 == "clock_nanosleep" || longest.1 == "nanosleep", "why \(String(describing: longest.1))")
+        #expect(s.contains { $0.from == .blocked && $0.to == .ready })
+        #expect(s.contains { $0.from == .ready && $0.to == .running })
+        #expect(s.last?.to == .terminated)
+    }
+
+    @Test("two busy loops pinned to one CPU take turns: each has ready time")
+    func pinnedBusyLoopsAlternate() throws {
+        let busy = ["/usr/bin/taskset", "-c", "0", "/usr/bin/python3", "-c",
+                    "import time\nt = time.time() + 0.3\nwhile time.time() < t: pass"]
+        let (events, pids, lost) = try record([busy, busy])
+        #expect(lost == 0)
+        for pid in pids {
+            let s = steps(events, tid: pid)
+            #expect(pathProblems(s) == [], "\(pid): \(s.count) steps")
+            let times = timeIn(s)
+            let preemptions = s.filter { $0.from == .running && $0.to == .ready }.count
+            #expect(preemptions >= 3, "pid \(pid) preempted \(preemptions) times")
+            #expect((times[.ready] ?? 0) > 50_000_000, "pid \(pid) ready \(times[.ready] ?? 0) ns")
+            #expect((times[.running] ?? 0) > 50_000_000, "pid \(pid) running \(times[.running] ?? 0) ns")
+            print("pid \(pid): \(s.count) steps, \(preemptions) preemptions, times \(times)")
+        }
+    }
+
+    @Test("a thread's states carry its process's pid and its own tid, along a legal path")
+    func threadsAttributed() throws {
+        let py = ["/usr/bin/python3", "-c",
+                  "import threading, time\nt = threading.Thread(target=time.sleep, args=(0.05,))\nt.start(); t.join()"]
+        let (events, pids, lost) = try record([py])
+        #expect(lost == 0)
+        var tids: Set<Int> = []
+        for e in events { if case let .state(pid, tid?, _, _, _) = e.kind, pid == pids[0] { tids.insert(tid) } }
+        let threads = tids.subtracting([pids[0]])
+        #expect(threads.count >= 1, "thread tids \(threads)")
+        for tid in tids { #expect(pathProblems(steps(events, tid: tid)) == [], "tid \(tid)") }
+        // The thread slept about 50 ms in one go.
+        let longest = threads.map { tid -> Int64 in
+            let s = steps(events, tid: tid)
+            return s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }.max() ?? 0
+        }.max() ?? 0
+        #expect(longest > 45_000_000 && longest < 150_000_000, "thread blocked \(longest) ns")
+    }
+
+    @Test("a stale instance of a dead proctrace is removed at start")
+    func staleInstanceRemoved() throws {
+        guard let root = SchedSource.tracefsRoot() else { return }
+        // A pid that cannot be alive: above pid_max.
+        let stale = "\(root)/instances/proctrace-99999999-1"
+        #expect(mkdir(stale, 0o750) == 0)
+        let removed = SchedSource.removeStaleInstances()
+        #expect(removed.contains("proctrace-99999999-1"))
+        #expect(access(stale, F_OK) != 0)
+    }
+
+    @Test("cleanup is idempotent and removes the instance")
+    func cleanupIdempotent() throws {
+        let source = SchedSource(origin: monotonicNow())
+        try source.start()
+        let path = try #require(source.instancePath)
+        #expect(access(path, F_OK) == 0)
+        source.cleanup()
+        source.cleanup()
+        #expect(access(path, F_OK) != 0)
+        #expect(source.stop() == [])
+    }
+}
+#endif

@@ -1,0 +1,133 @@
+#if os(Linux)
+@preconcurrency import Glibc
+import Testing
+import Lifecycle
+@testable import Tracer
+
+/// The state machine on hand-made scheduler event sequences (times in µs from origin 0).
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct SchedStateMachineTests {
+    func us(_ x: Int64) -> Int64 { x * 1000 }
+    func sw(_ t: Int64, cpu: Int32 = 0, _ prev: Int32, _ st: Int64, _ next: Int32) -> SchedEvent {
+        SchedEvent(ts: us(t), cpu: cpu, current: prev, record: .switchTask(prev: prev, prevState: st, next: next))
+    }
+    func wake(_ t: Int64, cpu: Int32 = 0, by: Int32, _ tid: Int32, target: Int32 = 0, new: Bool = false) -> SchedEvent {
+        SchedEvent(ts: us(t), cpu: cpu, current: by, record: .wakeup(tid: tid, targetCPU: target, isNew: new))
+    }
+
+    func run(_ events: [SchedEvent], setup: (inout SchedStateMachine) -> Void = { _ in }) -> [TraceEvent] {
+        var m = SchedStateMachine(origin: 0)
+        m.pidResolver = { _, _ in nil }
+        setup(&m)
+        for e in events { m.feed(e) }
+        m.flushPending()
+        return m.take(upTo: .max)
+    }
+
+    func path(_ ev: [TraceEvent], _ tid: Int) -> [String] {
+        steps(ev, tid: tid).map { "\($0.t / 1000):\($0.from)>\($0.to)" + ($0.why.map { "(\($0))" } ?? "") }
+    }
+
+    @Test("fork, wakeup_new, run, preempt, sleep, wake, exit: the five states in order")
+    func fullLife() {
+        let ev = run([
+            SchedEvent(ts: us(10), cpu: 0, current: 100, record: .fork(parent: 100, child: 101)),
+            wake(11, by: 100, 101, new: true),
+            sw(20, 100, 1, 101),           // parent sleeps, child in
+            sw(30, 101, 0, 7),             // child preempted by an untraced task
+            sw(40, 7, 1, 101),
+            sw(50, 101, 1, 0),             // child sleeps
+            wake(250, by: 7, 101),
+            sw(260, 7, 0x100, 101),        // in-kernel preemption flag on prev
+            SchedEvent(ts: us(270), cpu: 0, current: 101, record: .exit(tid: 101)),
+            sw(280, 101, 0x20, 0),         // final switch as a zombie: already terminated
+        ]) { $0.track(tid: 100, pid: 100) }
+        #expect(path(ev, 101) == [
+            "11:new>ready", "20:ready>running", "30:running>ready", "40:ready>running",
+            "50:running>blocked", "250:blocked>ready", "260:ready>running", "270:running>terminated",
+        ])
+        // The child was auto-tracked with its own pid (resolver unknown: pid = tid).
+        if case let .state(pid, _, _, _, _) = ev.first(where: { if case .state(_, 101, _, _, _) = $0.kind { return true }; return false })!.kind {
+            #expect(pid == 101)
+        }
+        #expect(pathProblems(steps(ev, tid: 101)) == [])
+    }
+
+    @Test("a task woken in the idle context of its CPU runs though no switch-in is reported")
+    func idleWakeInferred() {
+        let ev = run([
+            sw(0, cpu: 1, 200, 1, 0),                              // sleeps, CPU1 idle
+            wake(5000, cpu: 1, by: 0, 200, target: 1),             // timer wakeup in idle
+            // no idle→200 switch reported; next event on CPU1 is 200 leaving
+            sw(5015, cpu: 1, 200, 1, 0),
+        ]) { $0.track(tid: 200, pid: 200); $0.feed(SchedEvent(ts: 0, cpu: 1, current: 200, record: .wakeup(tid: 999, targetCPU: 1, isNew: false))) }
+        #expect(path(ev, 200) == [
+            "0:new>ready", "0:ready>running", "0:running>blocked",
+            "5000:blocked>ready", "5000:ready>running", "5015:running>blocked",
+        ])
+    }
+
+    @Test("of two tasks woken on an idle CPU, the one seen running runs; the other stays ready")
+    func twoIdleWakes() {
+        let ev = run([
+            sw(0, cpu: 1, 300, 1, 301), sw(1, cpu: 1, 301, 1, 0),
+            wake(100, cpu: 1, by: 0, 300, target: 1),
+            wake(101, cpu: 1, by: 0, 301, target: 1),
+            SchedEvent(ts: us(130), cpu: 1, current: 301, record: .wakeup(tid: 5, targetCPU: 0, isNew: false)),
+            sw(140, cpu: 1, 301, 1, 300),
+        ]) { $0.track(tid: 300, pid: 300); $0.track(tid: 301, pid: 300) }
+        #expect(path(ev, 301).suffix(3) == ["101:blocked>ready", "101:ready>running", "140:running>blocked"])
+        #expect(path(ev, 300).suffix(2) == ["100:blocked>ready", "140:ready>running"])
+    }
+
+    @Test("stops say why: ptrace stop is traced, job control is stopped or the noted signal, waits use the note")
+    func whys() {
+        let ev = run([
+            sw(10, 400, 0x8, 0),     // t
+            wake(20, by: 0, 400, target: 0), sw(21, 0, 0, 400),
+            sw(30, 400, 0x4, 0),     // T with a noted signal
+            wake(40, by: 0, 400, target: 0), sw(41, 0, 0, 400),
+            sw(50, 400, 0x1, 0),     // S inside a noted wait4
+            wake(60, by: 0, 400, target: 0), sw(61, 0, 0, 400),
+            sw(70, 400, 0x2, 0),     // D with the provider
+        ]) {
+            $0.track(tid: 400, pid: 400)
+            $0.noteWhy(tid: 400, why: "stopped:SIGTSTP", from: us(25), to: us(35))
+            $0.noteWhy(tid: 400, why: "wait4", from: us(45))
+            $0.endWhy(tid: 400, at: us(55))
+            $0.whyProvider = { tid, t in tid == 400 && t == 70_000 ? "read" : nil }
+        }
+        let whys = steps(ev, tid: 400).filter { $0.to == .blocked }.map { $0.why ?? "-" }
+        #expect(whys == ["traced", "stopped:SIGTSTP", "wait4", "read"])
+    }
+
+    @Test("wakeups of running or ready tasks change nothing; untracked tasks are ignored")
+    func redundantWakeups() {
+        let ev = run([
+            sw(0, 0, 0, 500),
+            wake(1, cpu: 1, by: 9, 500, target: 0),    // already running
+            sw(2, 500, 0, 0),                          // preempted → ready
+            wake(3, cpu: 1, by: 9, 500, target: 0),    // already ready
+            sw(4, 0, 0, 501), sw(5, 501, 1, 500),      // 501 untracked
+        ]) { $0.track(tid: 500, pid: 500) }
+        #expect(path(ev, 500) == ["0:new>ready", "0:ready>running", "2:running>ready", "5:ready>running"])
+        #expect(steps(ev, tid: 501).isEmpty)
+    }
+
+    @Test("events are released in time order, never behind a pending inference")
+    func holdBack() {
+        var m = SchedStateMachine(origin: 0)
+        m.track(tid: 600, pid: 600)
+        m.track(tid: 601, pid: 601)
+        m.feed(sw(0, cpu: 1, 600, 1, 0))
+        m.feed(wake(100, cpu: 1, by: 0, 600, target: 1))     // pending on CPU1
+        m.feed(sw(110, cpu: 0, 0, 0, 601))                    // 601 runs on CPU0
+        let early = m.take(upTo: .max)
+        #expect(early.allSatisfy { $0.t < us(100) })
+        m.feed(sw(150, cpu: 1, 600, 1, 0))                    // evidence: 600 ran on CPU1
+        let rest = m.take(upTo: .max)
+        #expect(rest.map(\.t) == rest.map(\.t).sorted())
+        #expect(path(rest, 600) == ["100:blocked>ready", "100:ready>running", "150:running>blocked"])
+    }
+}
+#endif
