@@ -83,7 +83,7 @@ static int install_filter(void) {
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
-pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int use_seccomp, int *errfd) {
+pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int use_seccomp, int *errfd, int *gofd) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) != 0) return -errno;
     if (pipe2(err, O_CLOEXEC) != 0) { int e = errno; close(go[0]); close(go[1]); return -e; }
@@ -118,19 +118,24 @@ pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int us
     long r = ptrace(PTRACE_SEIZE, pid, 0, (void *)options);
     int seize_errno = r == 0 ? 0 : errno;
     /* Release the child either way; if the seize failed it must not install a filter with no tracer. */
-    char c = seize_errno == 0 ? 1 : 0;
-    if (seize_errno != 0) { kill(pid, SIGKILL); }
-    ssize_t w;
-    do { w = write(go[1], &c, 1); } while (w < 0 && errno == EINTR);
-    close(go[1]);
     if (seize_errno != 0) {
         int st;
+        kill(pid, SIGKILL);
+        close(go[1]);
         waitpid(pid, &st, 0);
         close(err[0]);
         return -seize_errno;
     }
     *errfd = err[0];
+    *gofd = go[1];
     return pid;
+}
+
+void pt_spawn_release(int gofd) {
+    char c = 1;
+    ssize_t w;
+    do { w = write(gofd, &c, 1); } while (w < 0 && errno == EINTR);
+    close(gofd);
 }
 
 long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data) {
@@ -284,4 +289,32 @@ int pt_eventfd(void) { int r = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); return r 
 int pt_poll_hup(int fd) {
     struct pollfd p = { .fd = fd, .events = POLLIN };
     return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) ? 1 : 0;
+}
+
+void pt_block_termination_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int pt_wait_termination_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {}
+    return sig;
+}
+
+void pt_die_of(int sig) {
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig);
 }

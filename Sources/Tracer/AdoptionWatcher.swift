@@ -16,12 +16,12 @@ final class AdoptionWatcher: Sendable {
     private let epfd: Int32
     private let wakeFD: Int32
     private let state = Mutex(State())
-    private let writer: TraceWriter
+    private let merger: TraceMerger
     private let clock: TraceClock
     private let thread = Mutex<UInt>(0)
 
-    init(writer: TraceWriter, clock: TraceClock) {
-        self.writer = writer
+    init(merger: TraceMerger, clock: TraceClock) {
+        self.merger = merger
         self.clock = clock
         epfd = pt_epoll_create()
         wakeFD = pt_eventfd()
@@ -66,7 +66,7 @@ final class AdoptionWatcher: Sendable {
         close(fd)
         var extra = JSONObject()
         if unobserved { extra.append("unobserved", .bool(true)) }
-        writer.write(TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: "adopted"), extra: extra))
+        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: "adopted"), extra: extra)])
     }
 
     /// Waits until every watched zombie is reaped or `timeout` seconds pass; those left are

@@ -59,10 +59,12 @@ extension Recorder {
         }
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
             table.addThread(tid: newTid, pid: creator)
+            states?.track(tid: newTid, pid: creator, at: t)
             emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: "start")))
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
+            states?.track(tid: newTid, pid: newTid, at: t)
             let via = event == Int(PT_EVENT_FORK) ? "fork" : event == Int(PT_EVENT_VFORK) ? "vfork" : "clone"
             var extra = JSONObject()
             if tid != creator { extra.append("tid", .int(Int64(tid))) }
@@ -129,8 +131,10 @@ extension Recorder {
         case SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
             // Group-stop: let it stay stopped (job control) while we keep listening.
             table.tasks[tid]?.groupStopped = true
+            states?.noteWhy(tid: tid, why: "stopped:\(SignalName.name(Int(sig)))", from: t, to: nil)
             _ = pt_listen(pid_t(tid))
         default:
+            if task.groupStopped { states?.endWhy(tid: tid, at: t) }
             table.tasks[tid]?.groupStopped = false
             _ = pt_cont(pid_t(tid), 0)
         }

@@ -48,6 +48,9 @@ public final class Recorder {
     let elf = ELFFacts()
     let selfPid = Int(getpid())
     var watcher: AdoptionWatcher!
+    var merger: TraceMerger!
+    /// Where scheduler states come from (nil with `--states none`).
+    var states: (any StateSource)?
     var table = TaskTable()
     var rootPid = 0
     var rootStatus: ExitStatus?
@@ -64,7 +67,10 @@ public final class Recorder {
 
     /// Runs the workload to the end of its last process and writes the trace.
     public func run() throws(RecordError) -> RecordResult {
-        watcher = AdoptionWatcher(writer: writer, clock: clock)
+        StateSourceCleanup.installHandler()
+        startStates()
+        merger = TraceMerger(writer: writer, source: states)
+        watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
         flush()
         ptraceOptions = pt_default_options(options.exitKill ? 1 : 0)
@@ -73,12 +79,18 @@ public final class Recorder {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         let spawnT = clock.now()
-        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, &errFD)
+        var goFD: Int32 = -1
+        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, &errFD, &goFD)
         if pid < 0 {
             watcher.finish(timeout: 0)
+            merger.finish()
             writer.close()
             throw RecordError("cannot start \(argv[0]) under ptrace: \(String(cString: strerror(-pid)))")
         }
+        // The state source must follow the root before it runs, or its children's
+        // scheduler events would not be recorded.
+        states?.track(tid: Int(pid), pid: Int(pid), at: clock.now())
+        pt_spawn_release(goFD)
         pt_ignore_terminal_signals()
         rootPid = Int(pid)
         table.addProcess(pid: rootPid, parent: selfPid)
@@ -96,8 +108,10 @@ public final class Recorder {
         flush()
 
         watcher.finish(timeout: options.reapTimeout)
+        flush()
+        merger.finish()
         let status = rootStatus ?? .exited(0)
-        let lostCount = writer.lostCount
+        let lostCount = writer.lostCount + (states?.lost ?? 0) + merger.dropped
         writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount, lost: lostCount)))
         writer.close()
         if errFD >= 0 { close(errFD) }
@@ -117,7 +131,7 @@ public final class Recorder {
     func emit(_ e: TraceEvent) { pending.append(e) }
 
     func flush() {
-        for e in pending { writer.write(e) }
+        merger.submit(pending)
         pending.removeAll(keepingCapacity: true)
     }
 
@@ -135,8 +149,46 @@ public final class Recorder {
         extra.append("pid", .int(Int64(selfPid)))
         emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: options.command, cwd: cwdString, start: Self.rfc3339Now(),
                                      host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
-                                     tracer: "proctrace \(TracerVersion.string)", states: options.states.rawValue),
+                                     tracer: "proctrace \(TracerVersion.string)", states: states?.kind ?? "none"),
                         extra: extra))
+    }
+
+    /// Starts the state source the options ask for, falling back from the scheduler's
+    /// tracepoints to sampling /proc (saying so once) when they are not permitted.
+    private func startStates() {
+        var mode = options.states
+        if mode == .sched {
+            if let problem = SchedSource.permissionProblem() {
+                Self.warn("proctrace: scheduler states unavailable (\(problem)); sampling /proc instead (--states sampled)")
+                mode = .sampled
+            } else {
+                let s = SchedSource(origin: clock.origin)
+                do {
+                    try s.start()
+                    states = s
+                    StateSourceCleanup.register(s)
+                    return
+                } catch {
+                    s.cleanup()
+                    Self.warn("proctrace: scheduler states unavailable (\(error)); sampling /proc instead (--states sampled)")
+                    mode = .sampled
+                }
+            }
+        }
+        if mode == .sampled {
+            let s = SampledStateSource(origin: clock.origin)
+            do {
+                try s.start()
+                states = s
+            } catch {
+                Self.warn("proctrace: cannot sample /proc (\(error)); recording lifecycle events only")
+            }
+        }
+    }
+
+    static func warn(_ s: String) {
+        let line = s + "\n"
+        _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
     }
 
     static func rfc3339Now() -> String {

@@ -34,6 +34,8 @@ extension Recorder {
                 finishWait(tid, result: .error("EINTR"), status: nil, t: t)
             }
             table.tasks[tid]?.wait = wait
+            // Tell the state source why this task is about to block, before it runs again.
+            states?.noteWhy(tid: tid, why: wait.call, from: t, to: nil)
             emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options), extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
@@ -145,6 +147,7 @@ extension Recorder {
     func finishWait(_ tid: Int, result: WaitResult, status: ExitStatusValue?, t: Int64) {
         guard let wait = table.tasks[tid]?.wait, let pid = table.tasks[tid]?.pid else { return }
         table.tasks[tid]?.wait = nil
+        states?.endWhy(tid: tid, at: t)
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
                                        result: result, status: status?.traceStatus), extra: wait.extra))
         let noWait = wait.rawOptions & 0x0100_0000 != 0

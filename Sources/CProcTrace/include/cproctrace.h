@@ -34,13 +34,16 @@ int pt_wifstopped(int status);
 int pt_wstopsig(int status);
 int pt_wifcontinued(int status);
 
-/* Starts `file` (searched in PATH) with `argv` stopped under PTRACE_SEIZE with `options`,
-   with the seccomp filter installed when `use_seccomp` is set. Returns the pid, or -errno.
+/* Forks a child that will run `file` (searched in PATH) with `argv`, and PTRACE_SEIZEs it
+   with `options`. The child waits until pt_spawn_release(*gofd); then it installs the
+   seccomp filter (when `use_seccomp`) and execs. Returns the pid, or -errno.
    `*errfd` receives a pipe's read end: it yields the child's execve errno (4 bytes) if the
    exec failed, and reaches EOF when the exec succeeded. The corresponding C calls are
    fork(2), ptrace(PTRACE_SEIZE), seccomp(2), execvp(3). */
 pid_t pt_spawn_traced(const char *file, char *_Nullable const argv[_Nonnull], long options,
-                      int use_seccomp, int *errfd);
+                      int use_seccomp, int *errfd, int *gofd);
+/* Lets the child of pt_spawn_traced go on to its exec. */
+void pt_spawn_release(int gofd);
 
 /* One ptrace request; returns the result, or -errno. */
 long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data);
@@ -106,6 +109,14 @@ int pt_epoll_wait(int epfd, int *fds, int *hup, int max, int timeout_ms);
 int pt_eventfd(void);
 /* 1 when poll(2) reports POLLHUP on fd now, else 0. */
 int pt_poll_hup(int fd);
+
+/* Blocks SIGTERM and SIGHUP in the calling thread (and the threads it creates later), so a
+   dedicated thread can take them with pt_wait_termination_signal. */
+void pt_block_termination_signals(void);
+/* Waits for SIGTERM or SIGHUP (sigwait) and returns its number. */
+int pt_wait_termination_signal(void);
+/* Dies of `sig` with its default action (after the caller has cleaned up). */
+void pt_die_of(int sig);
 
 #pragma clang assume_nonnull end
 

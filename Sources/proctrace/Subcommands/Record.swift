@@ -18,8 +18,8 @@ extension ProcTrace {
         @Option(name: [.customShort("o"), .long], help: "The trace file (default: proctrace-COMMAND-TIME.jsonl here).")
         var output: String?
 
-        @Option(help: "Where process states come from: sched, sampled or none.")
-        var states: String = "none"
+        @Option(help: "Where process states come from: sched (the kernel's scheduler events; falls back to sampled without the privilege), sampled (/proc polling), or none.")
+        var states: String = "sched"
 
         @Flag(help: "Replace the output file if it exists.")
         var force = false

@@ -1,0 +1,130 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+import Synchronization
+
+/// Interleaves the ptrace loop's events with a state source's in time order. Scheduler
+/// events reach the source a few milliseconds late, so ptrace events wait here until the
+/// source's watermark passes them; a thread of its own writes, keeping the ptrace loop free.
+/// A task's state events are held until its birth line (`spawn`, `fork`, `thread start`) is
+/// written, because the kernel sees a child run before the tracer sees its fork.
+final class TraceMerger: Sendable {
+    private struct State {
+        var queue: [TraceEvent] = []
+        var born: Set<Int> = []
+        var held: [Int: [TraceEvent]] = [:]
+        var stopping = false
+        var dropped = 0
+    }
+    private let writer: TraceWriter
+    private let source: (any StateSource)?
+    private let state = Mutex(State())
+    private let thread = Mutex<UInt>(0)
+
+    init(writer: TraceWriter, source: (any StateSource)?) {
+        self.writer = writer
+        self.source = source
+        guard source != nil else { return }
+        let ctx = Unmanaged.passRetained(self).toOpaque()
+        var t: UInt = 0
+        let r = pt_thread_start({ ctx in
+            let m = Unmanaged<TraceMerger>.fromOpaque(ctx!).takeRetainedValue()
+            m.loop()
+            return nil
+        }, ctx, &t)
+        precondition(r == 0, "cannot start the merge thread: errno \(r)")
+        thread.withLock { $0 = t }
+    }
+
+    /// State events that could not be placed (their task was never announced), for `lost`.
+    var dropped: Int { state.withLock { $0.dropped } }
+
+    func submit(_ events: [TraceEvent]) {
+        guard source != nil else {
+            for e in events { writer.write(e) }
+            return
+        }
+        state.withLock { $0.queue.append(contentsOf: events) }
+    }
+
+    /// Stops the source, writes everything left in time order, and stops the thread.
+    func finish() {
+        guard let source else { return }
+        state.withLock { $0.stopping = true }
+        pt_thread_join(thread.withLock { $0 })
+        let rest = source.stop()
+        drain(upTo: Int64.max, states: rest)
+        state.withLock { s in
+            s.dropped += s.held.values.reduce(0) { $0 + $1.count }
+            s.held.removeAll()
+        }
+    }
+
+    private func loop() {
+        while !state.withLock({ $0.stopping }) {
+            usleep(2000)
+            guard let source else { return }
+            let wm = source.watermark
+            drain(upTo: wm, states: source.take(upTo: wm))
+        }
+    }
+
+    private func drain(upTo wm: Int64, states: [TraceEvent]) {
+        var ready: [TraceEvent] = []
+        state.withLock { s in
+            guard !s.queue.isEmpty else { return }
+            var keep: [TraceEvent] = []
+            for e in s.queue { if e.t <= wm { ready.append(e) } else { keep.append(e) } }
+            s.queue = keep
+        }
+        if ready.isEmpty && states.isEmpty { return }
+        // Both inputs are in time order (the ptrace side up to the watcher's occasional
+        // reap); a stable merge puts a ptrace event before a state event at the same time.
+        ready = stableSorted(ready)
+        var i = 0, j = 0
+        while i < ready.count || j < states.count {
+            if j >= states.count || (i < ready.count && ready[i].t <= states[j].t) {
+                let e = ready[i]; i += 1
+                writer.write(e)
+                if let id = Self.birth(of: e) { announce(id, at: e.t) }
+            } else {
+                let e = states[j]; j += 1
+                guard case .state(let pid, let tid, _, _, _) = e.kind else { continue }
+                let key = tid ?? pid
+                let known = state.withLock { s -> Bool in
+                    if s.born.contains(key) { return true }
+                    s.held[key, default: []].append(e)
+                    return false
+                }
+                if known { writer.write(e) }
+            }
+        }
+    }
+
+    private func announce(_ id: Int, at t: Int64) {
+        let held = state.withLock { s -> [TraceEvent] in
+            s.born.insert(id)
+            return s.held.removeValue(forKey: id) ?? []
+        }
+        for var e in held {
+            e.t = max(e.t, t)
+            writer.write(e)
+        }
+    }
+
+    private static func birth(of e: TraceEvent) -> Int? {
+        switch e.kind {
+        case .spawn(let pid, _): return pid
+        case .fork(_, let child, _, _): return child
+        case .thread(_, let tid, let phase) where phase == "start": return tid
+        default: return nil
+        }
+    }
+
+    private func stableSorted(_ a: [TraceEvent]) -> [TraceEvent] {
+        var sorted = true
+        for k in a.indices.dropFirst() where a[k].t < a[k - 1].t { sorted = false; break }
+        if sorted { return a }
+        return a.enumerated().sorted { ($0.element.t, $0.offset) < ($1.element.t, $1.offset) }.map(\.element)
+    }
+}
