@@ -27,7 +27,7 @@ workloads: $(WORKLOAD_BIN)
 
 test: deps workloads
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 gallery: release workloads
 	scripts/gallery.sh $(BIN)

@@ -50,7 +50,7 @@ public final class Recorder {
     var watcher: AdoptionWatcher!
     var merger: TraceMerger!
     /// Where scheduler states come from (nil with `--states none`).
-    var states: (any StateSource)?
+    var states: (any StateFeed)?
     var table = TaskTable()
     var rootPid = 0
     var rootStatus: ExitStatus?

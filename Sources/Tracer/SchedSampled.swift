@@ -13,7 +13,7 @@ import Lifecycle
 /// with why "stopped" (or a noted "stopped:SIG…"), `t` is blocked with why "traced",
 /// `Z`/`X`/gone is `terminated`. Transitions are stamped at the sample that saw them, so each
 /// can be up to one interval late; anything shorter than an interval can be missed.
-public final class SampledStateSource: StateSource, @unchecked Sendable {
+public final class SampledStateSource: StateFeed, @unchecked Sendable {
     public let kind = "sampled"
     public let origin: Int64
     /// Polling interval in microseconds (default 5 ms).

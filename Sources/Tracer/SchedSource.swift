@@ -5,7 +5,7 @@ import Lifecycle
 
 /// Where the recorder gets five-state transitions from: the kernel scheduler (`SchedSource`)
 /// or `/proc` sampling (`SampledStateSource`). All methods are thread-safe.
-public protocol StateSource: AnyObject, Sendable {
+public protocol StateFeed: AnyObject, Sendable {
     /// The header's `states` value: `"sched"` or `"sampled"`.
     var kind: String { get }
     func start() throws
@@ -33,7 +33,7 @@ public protocol StateSource: AnyObject, Sendable {
 /// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
 /// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) with `trace_clock=mono`,
 /// on a dedicated reader thread. See docs/states.md for why tracefs and not perf_event_open.
-public final class SchedSource: StateSource, @unchecked Sendable {
+public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
         public var bufferSizeKB = 2048
@@ -404,16 +404,18 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     }
 }
 
-/// Names of the syscalls a task commonly sleeps in.
+/// Names of the syscalls a task commonly sleeps in. The wait family is left out on purpose:
+/// the recorder knows those exactly from ptrace, while a late look at /proc can catch a task
+/// already stopped in its next wait4 and mislabel an earlier sleep.
 enum SyscallNames {
     #if arch(x86_64)
     static let table: [Int: String] = [
         0: "read", 1: "write", 7: "poll", 17: "pread64", 18: "pwrite64", 19: "readv", 20: "writev",
         23: "select", 24: "sched_yield", 34: "pause", 35: "nanosleep", 42: "connect", 43: "accept",
-        44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 61: "wait4", 65: "semop",
+        44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 65: "semop",
         69: "msgsnd", 70: "msgrcv", 72: "fcntl", 73: "flock", 74: "fsync", 128: "rt_sigtimedwait",
         130: "rt_sigsuspend", 202: "futex", 208: "io_getevents", 220: "semtimedop",
-        230: "clock_nanosleep", 232: "epoll_wait", 243: "mq_timedreceive", 247: "waitid",
+        230: "clock_nanosleep", 232: "epoll_wait", 243: "mq_timedreceive",
         257: "openat", 270: "pselect6", 271: "ppoll", 275: "splice", 281: "epoll_pwait",
         288: "accept4", 299: "recvmmsg", 426: "io_uring_enter", 441: "epoll_pwait2", 449: "futex_waitv",
     ]
@@ -423,7 +425,7 @@ enum SyscallNames {
         67: "pread64", 68: "pwrite64", 72: "pselect6", 73: "ppoll", 82: "fsync", 98: "futex",
         101: "nanosleep", 115: "clock_nanosleep", 124: "sched_yield", 133: "rt_sigsuspend",
         137: "rt_sigtimedwait", 202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom",
-        211: "sendmsg", 212: "recvmsg", 242: "accept4", 260: "wait4", 95: "waitid",
+        211: "sendmsg", 212: "recvmsg", 242: "accept4",
     ]
     #else
     static let table: [Int: String] = [:]

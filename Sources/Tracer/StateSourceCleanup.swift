@@ -5,7 +5,7 @@ import Synchronization
 /// told to terminate (SIGTERM, SIGHUP): a thread takes those signals, cleans up, and lets
 /// proctrace die of the signal. The trace written so far stays a valid prefix.
 enum StateSourceCleanup {
-    private static let sources = Mutex<[any StateSource]>([])
+    private static let sources = Mutex<[any StateFeed]>([])
     private static let installed = Mutex(false)
 
     /// Call before any other thread is created, so all of them inherit the blocked mask.
@@ -25,7 +25,7 @@ enum StateSourceCleanup {
         }, nil, &t)
     }
 
-    static func register(_ s: any StateSource) {
+    static func register(_ s: any StateFeed) {
         sources.withLock { $0.append(s) }
     }
 

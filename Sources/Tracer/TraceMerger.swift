@@ -17,11 +17,11 @@ final class TraceMerger: Sendable {
         var dropped = 0
     }
     private let writer: TraceWriter
-    private let source: (any StateSource)?
+    private let source: (any StateFeed)?
     private let state = Mutex(State())
     private let thread = Mutex<UInt>(0)
 
-    init(writer: TraceWriter, source: (any StateSource)?) {
+    init(writer: TraceWriter, source: (any StateFeed)?) {
         self.writer = writer
         self.source = source
         guard source != nil else { return }

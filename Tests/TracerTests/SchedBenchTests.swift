@@ -10,11 +10,11 @@ import Lifecycle
        .enabled(if: ProcessInfo.processInfo.environment["PROCTRACE_SCHED_BENCH"] != nil && SchedSource.isPermitted()))
 struct SchedBenchTests {
     /// Runs a gated workload, optionally under a state source; returns wall seconds and the source.
-    func timed(_ argv: [String], with source: StateSource?) throws -> Double {
+    func timed(_ argv: [String], with source: StateFeed?) throws -> Double {
         try timedCPU(argv, with: source).wall
     }
 
-    func timedCPU(_ argv: [String], with source: StateSource?) throws -> (wall: Double, cpu: Double) {
+    func timedCPU(_ argv: [String], with source: StateFeed?) throws -> (wall: Double, cpu: Double) {
         let origin = monotonicNow()
         try source?.start()
         let child = try GatedChild(argv)
@@ -37,7 +37,7 @@ struct SchedBenchTests {
         let runs = 7
         for _ in 0..<runs {
             for mode in ["none", "sched", "sched-nosleepkind", "sched-unfiltered", "sampled"] {
-                var source: StateSource?
+                var source: StateFeed?
                 var sched: SchedSource?
                 switch mode {
                 case "sched": sched = SchedSource(origin: monotonicNow()); source = sched

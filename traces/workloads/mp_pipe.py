@@ -9,8 +9,10 @@
 # FACT childN.reap: wait by root
 # FACT root.wait.polls: Process.start() also polls earlier children with waitpid(pid, WNOHANG) -> 0
 # FACT root.exit: exited 0
+# FACT child1.blocked: ~0.05 s in recv (read on the pipe) until child2 sends
 # OUTPUT: "fun1 got: from fun2" then "fun2 got: from fun1".
 import multiprocessing as mp
+import time
 
 ctx = mp.get_context("fork")
 fd1, fd2 = ctx.Pipe()
@@ -23,6 +25,8 @@ def fun1():
 
 
 def fun2():
+    # Make fun1 wait visibly: it sits blocked in recv (a read on the pipe) meanwhile.
+    time.sleep(0.05)
     fd2.send("from fun2")
     data = fd2.recv()
     print("fun2 got:", data, flush=True)

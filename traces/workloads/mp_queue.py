@@ -12,8 +12,10 @@
 # FACT request.reap, handle.reap: wait by root
 # FACT root.wait.polls: Process.start() also polls earlier children with waitpid(pid, WNOHANG) -> 0
 # FACT root.exit: exited 0
+# FACT handle.blocked: ~0.05 s in q.get before each job arrives
 # OUTPUT: "12 + 61 = 73" then "69 + 48 = 117".
 import multiprocessing as mp
+import time
 
 ctx = mp.get_context("fork")
 q = ctx.Queue(3)
@@ -21,6 +23,8 @@ q = ctx.Queue(3)
 
 def request():
     for x, y in ((12, 61), (69, 48)):
+        # The handler waits for each job: blocked in q.get (a read on the queue's pipe).
+        time.sleep(0.05)
         q.put((x, y))
     q.put(None)
 
