@@ -118,7 +118,7 @@ struct HistoryBuilder {
         var r = ProcessRecord(id: ProcessID(pid: pid, generation: gen), parent: parentIdx.map { records[$0].id },
                               parentPid: parentPid, creator: creatorIdx.map { records[$0].id }, via: via,
                               birth: t, birthLine: line, initialArgv: argv)
-        if let p = creatorIdx ?? parentIdx { r.initialImage = records[p].image }
+        if let p = creatorIdx ?? parentIdx { r.initialImage = records[p].image ?? records[p].initialArgv.first }
         if let p = parentIdx {
             let g = records[p].group(at: t)
             r.initialPgid = g.pgid; r.initialSid = g.sid

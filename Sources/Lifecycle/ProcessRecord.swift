@@ -36,12 +36,17 @@ public enum StateModel: String, Sendable, CaseIterable {
         }
     }
 
-    /// The label a view shows for a state in this model, given what the source can tell.
-    /// Ready and running are both "runnable" when the source cannot tell them apart.
+    /// The label a view shows for a state in this model, given what the source can tell:
+    /// ready and running are "runnable" for sampled states and "alive" without states.
     public func label(_ s: ProcState, source: StateSource) -> String {
         let projected: ProcState? = self == .three ? StateModel.three(s) : s
         guard let p = projected else { return "zombie" }
-        if !source.distinguishesReady && (p == .ready || p == .running) { return "runnable" }
+        if p == .ready || p == .running {
+            // Without scheduler states ready and running cannot be told apart; without any
+            // states, "running" only means alive and not inside a wait call.
+            if source == .none { return "alive" }
+            if source == .sampled { return "runnable" }
+        }
         return p.rawValue
     }
 }

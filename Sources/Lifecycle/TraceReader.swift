@@ -4,13 +4,16 @@
 import Darwin
 #endif
 
-/// A trace that cannot be read: the file, the 1-based line (0 when the file itself failed),
+/// A trace that cannot be read: the file, the 1-based line (0 when the file itself could not
+/// be opened or read, as opposed to a malformed line),
 /// and what is wrong. Prints as `FILE:LINE: message`, the form editors jump to.
 public struct TraceReadError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String
     public var line: Int
     public var message: String
     public init(path: String, line: Int, message: String) { self.path = path; self.line = line; self.message = message }
+    /// The file could not be opened or read (rather than holding a malformed line).
+    public var isFileError: Bool { line == 0 }
     public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
 }
 
@@ -130,7 +133,7 @@ public final class TraceReader {
             if n < 0 {
                 if errno == EINTR { continue }
                 let err = String(cString: strerror(errno))
-                throw TraceReadError(path: path, line: line + 1, message: "read failed: \(err)")
+                throw TraceReadError(path: path, line: 0, message: "read failed after line \(line): \(err)")
             }
             if n == 0 { fileDone = true; close(fd); fd = -1 }
             filled += n

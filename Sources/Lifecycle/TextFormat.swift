@@ -1,0 +1,95 @@
+/// Human-readable times and terminal styling for the text views.
+public enum TimeFormat {
+    /// A duration in nanoseconds with a unit that keeps 3 significant digits: `850ns`,
+    /// `12.3µs`, `4.56ms`, `1.23s`, `2m03s`.
+    public static func duration(_ ns: Int64) -> String {
+        let a = ns < 0 ? -ns : ns
+        let sign = ns < 0 ? "-" : ""
+        func sig(_ v: Double, _ unit: String) -> String {
+            let s: String
+            if v >= 100 { s = String(Int((v).rounded())) }
+            else if v >= 10 { s = fixed(v, 1) }
+            else { s = fixed(v, 2) }
+            return sign + s + unit
+        }
+        if a < 1_000 { return "\(sign)\(a)ns" }
+        if a < 1_000_000 { return sig(Double(a) / 1e3, "µs") }
+        if a < 1_000_000_000 { return sig(Double(a) / 1e6, "ms") }
+        if a < 60_000_000_000 { return sig(Double(a) / 1e9, "s") }
+        let totalS = a / 1_000_000_000
+        let m = totalS / 60, s = totalS % 60
+        if m < 60 { return "\(sign)\(m)m\(s < 10 ? "0" : "")\(s)s" }
+        return "\(sign)\(m / 60)h\(m % 60 < 10 ? "0" : "")\(m % 60)m"
+    }
+
+    /// An instant since the trace started, in seconds with microsecond precision: `0.031200`.
+    public static func clock(_ ns: Int64) -> String {
+        let s = ns / 1_000_000_000
+        let us = (ns % 1_000_000_000) / 1_000
+        var frac = String(us)
+        while frac.count < 6 { frac = "0" + frac }
+        return "\(s).\(frac)"
+    }
+
+    /// `ps`'s TIME column: `M:SS` of CPU time (with hundredths below a minute for short runs).
+    public static func cpuTime(_ ns: Int64) -> String {
+        let cs = ns / 10_000_000
+        let s = cs / 100
+        let m = s / 60
+        let rem = s % 60
+        let hundredths = cs % 100
+        return "\(m):\(rem < 10 ? "0" : "")\(rem).\(hundredths < 10 ? "0" : "")\(hundredths)"
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let n = Int64((v * p).rounded())
+        let whole = n / Int64(p)
+        var frac = String(n % Int64(p))
+        while frac.count < digits { frac = "0" + frac }
+        return "\(whole).\(frac)"
+    }
+
+    /// Parses seconds (`1.5`, `0.0312`) or a value with a unit (`31ms`, `200us`, `5s`, `12ns`)
+    /// into nanoseconds.
+    public static func parseInstant(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        for (u, mult) in units where text.hasSuffix(u) {
+            guard let v = Double(text.dropLast(u.count)), v >= 0 else { return nil }
+            return Int64((v * mult).rounded())
+        }
+        guard let v = Double(text), v >= 0 else { return nil }
+        return Int64((v * 1e9).rounded())
+    }
+}
+
+/// ANSI styling that disappears when colour is off (not a terminal, or NO_COLOR).
+public struct Style: Sendable {
+    public var enabled: Bool
+    public init(enabled: Bool) { self.enabled = enabled }
+    func wrap(_ s: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    public func bold(_ s: String) -> String { wrap(s, "1") }
+    public func dim(_ s: String) -> String { wrap(s, "2") }
+    public func red(_ s: String) -> String { wrap(s, "31") }
+    public func green(_ s: String) -> String { wrap(s, "32") }
+    public func yellow(_ s: String) -> String { wrap(s, "33") }
+    public func blue(_ s: String) -> String { wrap(s, "34") }
+    public func magenta(_ s: String) -> String { wrap(s, "35") }
+    public func cyan(_ s: String) -> String { wrap(s, "36") }
+
+    /// The colour a state is drawn in.
+    public func state(_ label: String, _ s: ProcState) -> String {
+        switch s {
+        case .running: return green(label)
+        case .ready, .new: return cyan(label)
+        case .blocked: return yellow(label)
+        case .terminated: return red(label)
+        }
+    }
+}
+
+/// Shortens a string to at most `max` characters with an ellipsis.
+func clip(_ s: String, _ max: Int) -> String {
+    s.count <= max ? s : String(s.prefix(max - 1)) + "…"
+}

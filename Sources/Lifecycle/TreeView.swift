@@ -1,0 +1,81 @@
+/// The whole history as a text tree, like `pstree -p`: each process with its exec chain,
+/// lifetime, exit status or killing signal, zombie time and markers for orphans and
+/// auto-reaped children. Processes sit under their real parent at fork; a reparent is shown
+/// as a marker rather than by moving the process.
+public enum TreeView {
+    public static func render(_ h: ProcessHistory, style: Style = Style(enabled: false)) -> String {
+        var out = ""
+        let header = headerLine(h)
+        out += style.bold(header) + "\n"
+        var lines: [String] = []
+        func walk(_ r: ProcessRecord, prefix: String, isLast: Bool, isRoot: Bool) {
+            let branch = isRoot ? "" : (isLast ? "└─" : "├─")
+            lines.append(style.dim(prefix + branch) + describe(r, h, style))
+            let kids = h.children(of: r.id)
+            let childPrefix = isRoot ? "" : prefix + (isLast ? "  " : "│ ")
+            for (i, c) in kids.enumerated() { walk(c, prefix: childPrefix, isLast: i == kids.count - 1, isRoot: false) }
+        }
+        for r in h.roots { walk(r, prefix: "", isLast: true, isRoot: true) }
+        out += lines.joined(separator: "\n")
+        if !lines.isEmpty { out += "\n" }
+        if h.incomplete { out += style.yellow("(incomplete trace: no end line; processes still alive are shown as such)") + "\n" }
+        return out
+    }
+
+    static func headerLine(_ h: ProcessHistory) -> String {
+        var parts: [String] = []
+        if let argv = h.header["argv"]?.array?.compactMap(\.string), !argv.isEmpty { parts.append(clip(argv.joined(separator: " "), 60)) }
+        parts.append("\(h.processes.count) processes")
+        parts.append(TimeFormat.duration(h.endTime))
+        parts.append("states: \(h.states.rawValue)")
+        if let e = h.end { parts.append("root \(e.status)") }
+        return parts.joined(separator: " · ")
+    }
+
+    /// One process's line (without the tree branch).
+    public static func describe(_ r: ProcessRecord, _ h: ProcessHistory, _ style: Style) -> String {
+        var s = style.bold(r.command) + "(" + r.id.description + ")"
+        var parts: [String] = []
+        // Exec chain: the image it was born with, then each exec.
+        if !r.execs.isEmpty {
+            var chain: [String] = []
+            if let img = r.initialImage { chain.append(basename(img)) }
+            chain += r.execs.map { basename($0.path) }
+            if chain.count > 1 { parts.append(style.blue(chain.joined(separator: " → "))) }
+            let args = r.argv.dropFirst().joined(separator: " ")
+            if !args.isEmpty { parts.append(style.dim(clip(args, 40))) }
+        }
+        if r.via != "fork" && r.via != "spawn" { parts.append(style.dim("via \(r.via)")) }
+        if let st = r.exitStatus {
+            parts.append(style.dim("lived \(TimeFormat.duration(r.exitTime! - r.birth))"))
+            switch st {
+            case .exited(0): parts.append(style.green("exited 0"))
+            case .exited(let c): parts.append(style.red("exited \(c)"))
+            default: parts.append(style.red(st.description))
+            }
+        } else {
+            parts.append(style.yellow("alive at end") + style.dim(" (since \(TimeFormat.clock(r.birth))s)"))
+        }
+        if let z = r.zombieDuration {
+            var zs = "zombie \(TimeFormat.duration(z))"
+            if let by = r.reapedBy, let how = r.reapHow {
+                switch how {
+                case "wait": zs += ", reaped by " + (by == h.tracerPid && r.parent == nil ? "proctrace(\(by))" : "\(by)")
+                case "auto": zs += ", auto-reaped"
+                default: zs += ", reaped by adopter \(by)"
+                }
+            }
+            parts.append(z >= 1_000_000 ? style.yellow(zs) : style.dim(zs))
+        } else if r.exitTime != nil {
+            parts.append(style.yellow("zombie at end, never reaped"))
+        }
+        for rp in r.reparents {
+            parts.append(style.magenta("[orphaned: \(rp.from)→\(rp.to) at \(TimeFormat.clock(rp.t))s]"))
+        }
+        if r.reapHow == "auto" { parts.append(style.magenta("[auto-reaped]")) }
+        if r.reapUnobserved { parts.append(style.dim("[reap unobserved]")) }
+        if r.threads.count > 1 { parts.append(style.dim("\(r.threads.count) threads")) }
+        if !parts.isEmpty { s += "  " + parts.joined(separator: "  ") }
+        return s
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+@testable import Lifecycle
+
+@Suite struct StatsTests {
+    @Test func forkWithoutWaitNamesTheParentThatFailedToReap() throws {
+        let s = TraceStats(try ProcessHistory(path: Fixture.path("zombie.jsonl")))
+        let z = try #require(s.zombies.first)
+        #expect(z.id == ProcessID(pid: 4101))
+        #expect(z.duration == 512_100_000 - 12_000_000)
+        #expect(z.parent == 4100 && z.parentCommand == "python3")
+        #expect(z.reapedBy == 1 && z.how == "adopted")
+        #expect(s.orphans.count == 1 && s.orphans[0].from == 4100 && s.orphans[0].to == 1 && s.orphans[0].t == 512_000_000)
+        #expect(s.text().contains("python3(4101)            500ms     parent python3(4100), reaped by 1 (adopted)"))
+        // No scheduler states: no claim about ready time, and no "running" label.
+        #expect(s.readyTime == nil)
+        #expect(!s.text().contains("running"))
+        let j = s.json().object!
+        #expect(j["longest_zombies"]?.array?.first?.object?["zombie_ns"] == .int(500_100_000))
+        #expect(j["longest_zombies"]?.array?.first?.object?["parent"] == .int(4100))
+        #expect(j["orphans"]?.array?.first?.object?["to"] == .int(1))
+    }
+
+    @Test func countsFatesPeakAndReadyTime() throws {
+        let s = TraceStats(try ProcessHistory(path: Fixture.path("pidreuse.jsonl")))
+        #expect(s.processCount == 3)
+        #expect(s.fates.map { "\($0.fate)=\($0.count)" } == ["exited 0=2", "killed by SIGKILL=1"])
+        #expect(s.reaps.map { "\($0.how)=\($0.count)" } == ["wait=2", "auto=1"])
+        // The two incarnations of 4101 never coexist: peak is the root plus one child.
+        #expect(s.peakConcurrency == 2)
+        #expect(s.eventCounts.first { $0.type == "fork" }?.count == 2)
+        let w = TraceStats(try ProcessHistory(path: Fixture.path("wait.jsonl")))
+        #expect(w.readyTime == Int64(340_000))
+        #expect(w.waits.first?.duration == 850_000)
+        #expect(w.waits.first?.result == .pid(4101))
+    }
+}
+
+@Suite struct TreeViewTests {
+    @Test func treeShowsExecChainsFatesAndMarkers() throws {
+        let text = TreeView.render(try ProcessHistory(path: Fixture.path("pidreuse.jsonl")))
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[1].hasPrefix("sh(4100)  lived 8.00µs  exited 0"))
+        #expect(lines[2].hasPrefix("├─true(4101)  sh → true"))
+        #expect(lines[3].hasPrefix("└─sleep(4101#2)  sh → sleep"))
+        #expect(lines[3].contains("killed by SIGKILL") && lines[3].contains("[auto-reaped]"))
+        #expect(!text.contains("\u{1B}["))
+        let z = TreeView.render(try ProcessHistory(path: Fixture.path("zombie.jsonl")))
+        #expect(z.contains("└─python3(4101)  lived 2.00ms  exited 0  zombie 500ms, reaped by adopter 1  [orphaned: 4100→1 at 0.512000s]"))
+        #expect(TreeView.render(try ProcessHistory(path: Fixture.path("zombie.jsonl")), style: Style(enabled: true)).contains("\u{1B}["))
+    }
+
+    @Test func cliTreeHasNoColourInAPipe() throws {
+        let r = try run([ValidateCLITests.binary, "tree", Fixture.path("zombie.jsonl")])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("python3(4101)") && !r.stdout.contains("\u{1B}["))
+        let bad = try run([ValidateCLITests.binary, "tree", Fixture.path("malformed.jsonl")])
+        #expect(bad.status == 2)
+        #expect(bad.stdout.contains("malformed.jsonl:3: expected ',' or '}'"))
+        let js = try run([ValidateCLITests.binary, "stats", "--json", Fixture.path("zombie.jsonl")])
+        #expect(js.status == 0)
+        let o = try JSONLineParser.parseObject(js.stdout.trimmingNewline())
+        #expect(o["processes"] == .int(2))
+    }
+}
+
+extension String {
+    func trimmingNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
+}
