@@ -318,3 +318,17 @@ void pt_die_of(int sig) {
     raise(sig);
     _exit(128 + sig);
 }
+
+void pt_rmdir_detached(const char *path) {
+    pid_t p = fork();
+    if (p < 0) { rmdir(path); return; }
+    if (p == 0) {
+        if (fork() == 0) {
+            setsid();
+            rmdir(path);
+        }
+        _exit(0);
+    }
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+}

@@ -68,7 +68,9 @@ public final class Recorder {
     /// Runs the workload to the end of its last process and writes the trace.
     public func run() throws(RecordError) -> RecordResult {
         StateSourceCleanup.installHandler()
+        let t0 = pt_monotonic_ns()
         startStates()
+        let t1 = pt_monotonic_ns()
         merger = TraceMerger(writer: writer, source: states)
         watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
@@ -107,9 +109,15 @@ public final class Recorder {
         eventLoop()
         flush()
 
+        let t2 = pt_monotonic_ns()
         watcher.finish(timeout: options.reapTimeout)
         flush()
+        let t3 = pt_monotonic_ns()
         merger.finish()
+        let t4 = pt_monotonic_ns()
+        if getenv("PROCTRACE_TIMES") != nil {
+            Self.warn("proctrace times: states start \((t1 - t0) / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
+        }
         let status = rootStatus ?? .exited(0)
         let lostCount = writer.lostCount + (states?.lost ?? 0) + merger.dropped
         writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount, lost: lostCount)))

@@ -1,3 +1,4 @@
+import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
 import Foundation
@@ -36,7 +37,7 @@ public protocol StateFeed: AnyObject, Sendable {
 public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
-        public var bufferSizeKB = 2048
+        public var bufferSizeKB: Int? = nil
         /// Reader sleep between drains when the buffers were empty.
         public var pollIntervalMicros: UInt32 = 2000
         /// Margin kept behind the drain time for events still being committed on another CPU.
@@ -135,7 +136,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if kill(pid, 0) == -1 && errno == ESRCH {
                 let path = "\(root)/instances/\(name)"
                 writeSmallFile("\(path)/tracing_on", "0")
-                if rmdir(path) == 0 { removed.append(name) }
+                // In the background: the instance of a run that just ended may still be
+                // being torn down by its own detached removal.
+                pt_rmdir_detached(path)
+                removed.append(name)
             }
         }
         return removed
@@ -176,7 +180,9 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         try set("tracing_on", "0")
         try set("trace_clock", "mono")
-        try set("buffer_size_kb", String(options.bufferSizeKB))
+        // Resizing costs ~16 ms (an RCU grace period); the kernel's default (1408 KB per CPU)
+        // holds ~35,000 events per CPU, far more than arrive between two 2 ms drains.
+        if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
         if options.kernelPidFilter { try set("options/event-fork", "1") }
         decoder = SchedRingDecoder(layout: try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events"))
         if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
@@ -260,7 +266,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             return machine.take(upTo: Int64.max)
         }
         stopped = true
-        cleanup()
+        cleanup(detached: true)
         return rest
     }
 
@@ -290,7 +296,11 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         return max(stats, pages)
     }
 
-    public func cleanup() {
+    public func cleanup() { cleanup(detached: false) }
+
+    /// `detached`: the instance directory is removed by a detached process, so a normal
+    /// stop does not wait the ~0.1 s the kernel takes to tear an instance down.
+    func cleanup(detached: Bool) {
         cleanupLock.withLock {
             guard !cleanedUp else { return }
             cleanedUp = true
@@ -299,7 +309,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             fds = []
             if let path = instancePath {
                 writeSmallFile("\(path)/tracing_on", "0")
-                rmdir(path)
+                if detached { pt_rmdir_detached(path) } else { rmdir(path) }
             }
         }
     }
