@@ -41,7 +41,7 @@ final class TraceMerger: Sendable {
 
     func submit(_ events: [TraceEvent]) {
         guard source != nil else {
-            for e in events { writer.write(e) }
+            writer.write(events)
             return
         }
         state.withLock { $0.queue.append(contentsOf: events) }
@@ -81,12 +81,14 @@ final class TraceMerger: Sendable {
         // Both inputs are in time order (the ptrace side up to the watcher's occasional
         // reap); a stable merge puts a ptrace event before a state event at the same time.
         ready = stableSorted(ready)
+        var out: [TraceEvent] = []
+        out.reserveCapacity(ready.count + states.count)
         var i = 0, j = 0
         while i < ready.count || j < states.count {
             if j >= states.count || (i < ready.count && ready[i].t <= states[j].t) {
                 let e = ready[i]; i += 1
-                writer.write(e)
-                if let id = Self.birth(of: e) { announce(id, at: e.t) }
+                out.append(e)
+                if let id = Self.birth(of: e) { announce(id, at: e.t, into: &out) }
             } else {
                 let e = states[j]; j += 1
                 guard case .state(let pid, let tid, _, _, _) = e.kind else { continue }
@@ -96,19 +98,20 @@ final class TraceMerger: Sendable {
                     s.held[key, default: []].append(e)
                     return false
                 }
-                if known { writer.write(e) }
+                if known { out.append(e) }
             }
         }
+        writer.write(out)
     }
 
-    private func announce(_ id: Int, at t: Int64) {
+    private func announce(_ id: Int, at t: Int64, into out: inout [TraceEvent]) {
         let held = state.withLock { s -> [TraceEvent] in
             s.born.insert(id)
             return s.held.removeValue(forKey: id) ?? []
         }
         for var e in held {
             e.t = max(e.t, t)
-            writer.write(e)
+            out.append(e)
         }
     }
 

@@ -37,16 +37,21 @@ final class TraceWriter: Sendable {
     var lostCount: Int { state.withLock { $0.lost } }
     func countLost(_ n: Int) { state.withLock { $0.lost += n } }
 
-    /// Appends one event. Its time is raised to the previous line's if the clock of another
-    /// thread's observation ran behind.
-    func write(_ event: TraceEvent) {
-        var e = event
+    /// Appends one event.
+    func write(_ event: TraceEvent) { write([event]) }
+
+    /// Appends events with one `write(2)`. Times are raised to the previous line's when
+    /// another thread's observation ran behind, so they never decrease in the file.
+    func write(_ events: [TraceEvent]) {
+        guard !events.isEmpty else { return }
         state.withLock { s in
-            if e.t < s.lastT { e.t = s.lastT }
-            s.lastT = e.t
             var w = JSONWriter()
-            w.write(.object(e.jsonObject))
-            w.bytes.append(0x0A)
+            for var e in events {
+                if e.t < s.lastT { e.t = s.lastT }
+                s.lastT = e.t
+                w.write(.object(e.jsonObject))
+                w.bytes.append(0x0A)
+            }
             if s.failed == 0 {
                 let ok = w.bytes.withUnsafeBytes { buf -> Bool in
                     var off = 0
@@ -66,7 +71,7 @@ final class TraceWriter: Sendable {
                     _ = msg.withCString { Glibc.write(2, $0, strlen($0)) }
                 }
             }
-            if s.failed != 0 { s.lost += 1 } else { s.lines += 1 }
+            if s.failed != 0 { s.lost += events.count } else { s.lines += events.count }
         }
     }
 
