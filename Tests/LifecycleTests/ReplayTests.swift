@@ -88,3 +88,28 @@ import Testing
         #expect(bad.stdout.contains("bad-reap.jsonl:4: reap of pid 4101 before its exit"))
     }
 }
+
+@Suite(.serialized) struct GeneratedTraceTests {
+    /// The benchmark generator's traces are valid and fold to the processes it made,
+    /// pid reuse included (5000 pids serve 10000 processes in the big trace; 60 here → 60).
+    @Test func generatedTraceValidatesAndFolds() throws {
+        let out = "/tmp/proctrace-gen-\(getpidSafe()).jsonl"
+        defer { removeFile(out) }
+        let gen = try run(["/usr/bin/python3", Fixture.packageRoot + "/scripts/gen-trace.py", "-n", "20000", "-p", "200", "-o", out])
+        #expect(gen.status == 0)
+        let report = try TraceValidator.validate(path: out)
+        #expect(report.formatted == [])
+        #expect(report.lines == 20000)
+        let h = try ProcessHistory(path: out)
+        #expect(h.processes.count == 201)
+        #expect(h.end?.events == 19999)
+        let s = TraceStats(h)
+        #expect(s.fates.first { $0.fate == "exited 0" }?.count == 201)
+        #expect(s.peakConcurrency == 101)
+        // Every process's state time adds up to its life from birth to reap.
+        for r in h.processes {
+            let total = r.timeInStates().values.reduce(0, +)
+            #expect(total == r.reapTime! - r.birth, "\(r.id)")
+        }
+    }
+}
