@@ -76,19 +76,27 @@ extension TraceEvent {
     /// Decodes one trace line's object. Unknown types decode as `.unknown`; fields beyond the
     /// contract's land in `extra`.
     public init(json o: JSONObject) throws(EventDecodingError) {
-        guard let type = o["type"]?.string else { throw EventDecodingError("missing string field \"type\"") }
-        guard let tv = o["t"] else { throw EventDecodingError("\(type): missing field \"t\"") }
+        // Which of the object's keys the contract consumed, by position (a bit mask rather
+        // than a Set<String>: this runs once per trace line and hashing dominated it).
+        var usedLow: UInt64 = 0
+        var usedHigh: Set<Int> = []
+        func lookup(_ k: String) -> JSONValue? {
+            for i in o.keys.indices where o.keys[i] == k {
+                if i < 64 { usedLow |= 1 << UInt64(i) } else { usedHigh.insert(i) }
+                return o.values[i]
+            }
+            return nil
+        }
+        guard let type = lookup("type")?.string else { throw EventDecodingError("missing string field \"type\"") }
+        guard let tv = lookup("t") else { throw EventDecodingError("\(type): missing field \"t\"") }
         guard let t = tv.int, t >= 0 else { throw EventDecodingError("\(type): \"t\" must be a non-negative integer") }
-        var used: Set<String> = ["type", "t"]
 
         func field(_ k: String) throws(EventDecodingError) -> JSONValue {
-            used.insert(k)
-            guard let v = o[k] else { throw EventDecodingError("\(type): missing field \"\(k)\"") }
+            guard let v = lookup(k) else { throw EventDecodingError("\(type): missing field \"\(k)\"") }
             return v
         }
         func optional(_ k: String) -> JSONValue? {
-            used.insert(k)
-            if let v = o[k], v != .null { return v }
+            if let v = lookup(k), v != .null { return v }
             return nil
         }
         func int(_ k: String) throws(EventDecodingError) -> Int {
@@ -201,7 +209,10 @@ extension TraceEvent {
             kind = .unknown(type: type)
         }
         var extra = JSONObject()
-        for (k, v) in o.pairs where !used.contains(k) { extra.append(k, v) }
+        for i in o.keys.indices {
+            let used = i < 64 ? usedLow & (1 << UInt64(i)) != 0 : usedHigh.contains(i)
+            if !used { extra.append(o.keys[i], o.values[i]) }
+        }
         self.init(t: t, kind, extra: extra)
     }
 }

@@ -51,6 +51,11 @@ public struct JSONObject: Equatable, Sendable {
         }
     }
 
+    /// Reserves room for `n` keys (the parser does, to avoid regrowing per line).
+    public mutating func reserveCapacity(_ n: Int) {
+        keys.reserveCapacity(n); values.reserveCapacity(n)
+    }
+
     /// Appends without checking for an existing key (the caller knows it is new).
     public mutating func append(_ key: String, _ value: JSONValue) {
         keys.append(key); values.append(value)

@@ -101,6 +101,8 @@ public struct JSONLineParser {
         var o = JSONObject()
         skipBlanks()
         if i < count && base[i] == UInt8(ascii: "}") { i += 1; return o }
+        // Trace events have up to a dozen keys; nested objects (status, elf, host) a few.
+        o.reserveCapacity(depth == 0 ? 12 : 4)
         while true {
             skipBlanks()
             guard i < count, base[i] == UInt8(ascii: "\"") else {

@@ -236,7 +236,7 @@ struct HistoryBuilder {
             if tid != nil { statesHaveTids = true }
             let key = tid ?? pid
             if to == .terminated, openStates[i]?[pid]?.state == .terminated { break }
-            var open = openStates[i] ?? [:]
+            var open = openStates.removeValue(forKey: i) ?? [:]
             let since: Int64
             if let cur = open[key] {
                 since = cur.since

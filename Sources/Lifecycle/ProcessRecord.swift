@@ -271,6 +271,16 @@ public struct ProcessRecord: Sendable {
         return nil
     }
 
+    /// The same merge over a sequence of thread states, without counting.
+    static func mergedState<S: Sequence>(of states: S) -> ProcState? where S.Element == ProcState {
+        var best: ProcState?
+        func rank(_ s: ProcState) -> Int {
+            switch s { case .running: return 4; case .ready: return 3; case .blocked: return 2; case .new: return 1; case .terminated: return 0 }
+        }
+        for s in states where best == nil || rank(s) > rank(best!) { best = s }
+        return best
+    }
+
     static func coalesce(_ ivs: [StateInterval]) -> [StateInterval] {
         var out: [StateInterval] = []
         out.reserveCapacity(ivs.count)

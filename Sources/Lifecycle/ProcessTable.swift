@@ -247,8 +247,8 @@ public struct ProcessTable: Sendable {
             processes[pid] = p
 
         case let .exit(pid, status):
-            guard var p = processes[pid] else { bad("exit of pid \(pid), which does not exist"); break }
-            if p.isZombie { bad("second exit of pid \(pid)"); break }
+            guard var p = processes.removeValue(forKey: pid) else { bad("exit of pid \(pid), which does not exist"); break }
+            if p.isZombie { bad("second exit of pid \(pid)"); processes[pid] = p; break }
             p.exitTime = t; p.exitStatus = status
             for (_, ts) in p.threads where ts.state == .running { p.cpuTime += t - ts.since }
             let already = p.threads[pid]?.state == .terminated ? p.threads[pid] : nil
@@ -269,7 +269,7 @@ public struct ProcessTable: Sendable {
             processes[pid] = nil
 
         case let .reparent(pid, from, to):
-            guard var p = processes[pid] else { bad("reparent of pid \(pid), which does not exist"); break }
+            guard var p = processes.removeValue(forKey: pid) else { bad("reparent of pid \(pid), which does not exist"); break }
             if from != p.ppid { bad("reparent of pid \(pid) from \(from), but its parent is \(p.ppid)") }
             if let f = processes[from], !f.isZombie {
                 bad("reparent of pid \(pid) from \(from) before \(from) exited (a reparent only follows the parent's exit)")
@@ -283,18 +283,18 @@ public struct ProcessTable: Sendable {
             if processes[pid] == nil { bad("signal to pid \(pid), which does not exist") }
 
         case let .group(pid, pgid, sid, _, _):
-            guard var p = processes[pid] else { bad("group change of pid \(pid), which does not exist"); break }
+            guard var p = processes.removeValue(forKey: pid) else { bad("group change of pid \(pid), which does not exist"); break }
             p.pgid = pgid; p.sid = sid
             processes[pid] = p
 
         case let .state(pid, tid, from, to, why):
-            guard var p = processes[pid] else { bad("state of pid \(pid), which does not exist", state: true); break }
+            guard var p = processes.removeValue(forKey: pid) else { bad("state of pid \(pid), which does not exist", state: true); break }
             if source == .none && !p.hasRecordedStates {
                 // A trace that said "none" but has states: trust the states.
             }
             p.hasRecordedStates = true
             let key = tid ?? pid
-            let name = tid.map { "pid \(pid) tid \($0)" } ?? "pid \(pid)"
+            var name: String { tid.map { "pid \(pid) tid \($0)" } ?? "pid \(pid)" }
             if p.isZombie {
                 // The exit already made it terminated; a →terminated event at the exit is a repeat.
                 if to != .terminated { bad("\(name): \(from.rawValue)→\(to.rawValue) after its exit", state: true) }
@@ -355,8 +355,10 @@ public struct ProcessTable: Sendable {
         if processes.count > peakCount { peakCount = processes.count }
     }
 
-    private func alive(_ pid: Int, _ what: String, _ v: inout [ModelViolation], _ line: Int) -> LiveProcess? {
-        guard let p = processes[pid] else {
+    /// Takes the process out of the table (so that mutating it does not copy its storage);
+    /// the caller puts it back.
+    private mutating func alive(_ pid: Int, _ what: String, _ v: inout [ModelViolation], _ line: Int) -> LiveProcess? {
+        guard let p = processes.removeValue(forKey: pid) else {
             v.append(ModelViolation(line: line, "\(what) of pid \(pid), which does not exist"))
             return nil
         }
@@ -371,9 +373,7 @@ public struct ProcessTable: Sendable {
         if p.isZombie {
             p.state = .terminated
         } else if p.hasRecordedStates && !p.threads.isEmpty {
-            var counts: [ProcState: Int] = [:]
-            for ts in p.threads.values { counts[ts.state, default: 0] += 1 }
-            p.state = ProcessRecord.mergedState(counts) ?? .running
+            p.state = ProcessRecord.mergedState(of: p.threads.values.lazy.map(\.state)) ?? .running
             if p.state == .blocked {
                 why = p.threads[p.pid]?.why ?? p.threads.values.first { $0.state == .blocked }?.why
             }

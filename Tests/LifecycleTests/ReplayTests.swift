@@ -1,5 +1,8 @@
 import Testing
 @testable import Lifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite struct ProcessTableTests {
     @Test func worldAtAnInstantShowsZombiesWaitsAndOrphans() throws {
@@ -86,5 +89,77 @@ import Testing
         let bad = try run([bin, "replay", "--check", Fixture.path("bad-reap.jsonl")])
         #expect(bad.status == 1)
         #expect(bad.stdout.contains("bad-reap.jsonl:4: reap of pid 4101 before its exit"))
+    }
+}
+
+@Suite(.serialized) struct GeneratedTraceTests {
+    /// The benchmark generator's traces are valid and fold to the processes it made,
+    /// pid reuse included (5000 pids serve 10000 processes in the big trace; 60 here → 60).
+    @Test func generatedTraceValidatesAndFolds() throws {
+        let out = "/tmp/proctrace-gen-\(getpidSafe()).jsonl"
+        defer { removeFile(out) }
+        let gen = try run(["/usr/bin/python3", Fixture.packageRoot + "/scripts/gen-trace.py", "-n", "20000", "-p", "200", "-o", out])
+        #expect(gen.status == 0)
+        let report = try TraceValidator.validate(path: out)
+        #expect(report.formatted == [])
+        #expect(report.lines == 20000)
+        let h = try ProcessHistory(path: out)
+        #expect(h.processes.count == 201)
+        #expect(h.end?.events == 19999)
+        let s = TraceStats(h)
+        #expect(s.fates.first { $0.fate == "exited 0" }?.count == 201)
+        #expect(s.peakConcurrency == 101)
+        // Every process's state time adds up to its life from birth to reap.
+        for r in h.processes {
+            let total = r.timeInStates().values.reduce(0, +)
+            #expect(total == r.reapTime! - r.birth, "\(r.id)")
+        }
+    }
+}
+
+@Suite struct SampledStatesTests {
+    /// Sampling cannot tell ready from running and misses short states: views say
+    /// "runnable", and a blocked→running step is not flagged as it would be for sched.
+    @Test func sampledTracesAreLabelledRunnableAndCheckedLeniently() throws {
+        let text = traceText([
+            #"{"type":"spawn","t":1,"pid":10,"argv":["a"]}"#,
+            #"{"type":"state","t":2,"pid":10,"tid":10,"from":"new","to":"running"}"#,
+            #"{"type":"state","t":5,"pid":10,"tid":10,"from":"running","to":"blocked","why":"nanosleep"}"#,
+            #"{"type":"state","t":9,"pid":10,"tid":10,"from":"blocked","to":"running"}"#,
+            #"{"type":"exit","t":12,"pid":10,"status":{"exited":0}}"#,
+            #"{"type":"reap","t":13,"pid":10,"by":9,"how":"wait"}"#,
+        ], states: "sampled")
+        let r = try TraceValidator.run(TraceReader(text: text, name: "s.jsonl"), contract: true)
+        #expect(r.formatted == [])
+        let sched = try TraceValidator.run(TraceReader(text: text.replacingOccurrences(of: "\"sampled\"", with: "\"sched\""), name: "s.jsonl"), contract: true)
+        #expect(sched.formatted == ["s.jsonl:3: pid 10 tid 10: illegal transition new→running",
+                                    "s.jsonl:5: pid 10 tid 10: illegal transition blocked→running"])
+        let events = try TraceReader(text: text).readAll().map(\.event)
+        let h = ProcessHistory(events: events)
+        #expect(h.states == .sampled)
+        let s = TraceStats(h)
+        #expect(s.readyTime == nil)
+        let txt = s.text()
+        #expect(txt.contains("  runnable     ") && txt.contains("RUNNABLE"))
+        #expect(!txt.contains("RUNNING") && !txt.contains("READY") && !txt.contains("  running ") && !txt.contains("  ready "))
+        let table = ProcessTable.at(6, h)
+        #expect(ReplayView(source: .sampled).stateLabel(table[10]!) == "blocked")
+        #expect(table[10]?.blockedOn == "nanosleep")
+        #expect(ReplayView(source: .sampled).stateLabel(ProcessTable.at(10, h)[10]!) == "runnable")
+    }
+}
+
+@Suite(.serialized) struct LiveReplayTests {
+    /// On a terminal (a pty from script(1)) replay redraws in place and restores the cursor.
+    @Test(.enabled(if: access("/usr/bin/script", X_OK) == 0))
+    func terminalReplayRedrawsInPlaceAndRestoresTheCursor() throws {
+        let cmd = "\(ValidateCLITests.binary) replay --speed 100 \(Fixture.path("zombie.jsonl"))"
+        let r = try run(["/usr/bin/script", "-qec", cmd, "/dev/null"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("\u{1B}[H\u{1B}[J"))
+        #expect(r.stdout.contains("\u{1B}[?25l"))
+        #expect(r.stdout.hasSuffix("\u{1B}[?25h"))
+        #expect(r.stdout.contains("done"))
+        #expect(r.stdout.contains("reaped by 1 (adopted)"))
     }
 }

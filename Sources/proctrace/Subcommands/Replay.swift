@@ -87,7 +87,7 @@ nonisolated(unsafe) private var savedTermios = termios()
 nonisolated(unsafe) private var termiosSaved = false
 
 private func restoreTerminal() {
-    if termiosSaved { _ = tcsetattr(0, TCSAFLUSH, &savedTermios) }
+    if termiosSaved { _ = tcsetattr(0, TCSANOW, &savedTermios) }
     let showCursor: StaticString = "\u{1B}[?25h"
     _ = write(1, showCursor.utf8Start, showCursor.utf8CodeUnitCount)
 }
@@ -183,7 +183,7 @@ struct ReplayTerminal {
         raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
         raw.c_cc.6 = 1  // VMIN
         raw.c_cc.5 = 0  // VTIME
-        _ = tcsetattr(0, TCSAFLUSH, &raw)
+        _ = tcsetattr(0, TCSANOW, &raw)
     }
 
     func readKey() -> UInt8 {
