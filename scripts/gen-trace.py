@@ -86,6 +86,6 @@ while lines < args.events - 4:
 emit({"type": "state", "t": tick(), "pid": ROOT, "tid": ROOT, "from": "running", "to": "terminated"})
 emit({"type": "exit", "t": t, "pid": ROOT, "status": {"exited": 0}})
 emit({"type": "reap", "t": tick(), "pid": ROOT, "by": 999, "how": "wait"})
-emit({"type": "end", "t": tick(), "status": {"exited": 0}, "events": lines, "lost": 0})
+emit({"type": "end", "t": tick(), "status": {"exited": 0}, "events": lines + 1, "lost": 0})
 out.close()
 print(f"{args.output}: {lines} events, {args.processes} processes, {rounds} state rounds per process", file=sys.stderr)

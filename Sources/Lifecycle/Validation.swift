@@ -63,9 +63,9 @@ public enum TraceValidator {
                 if let el = endLine { report.violations.append(ModelViolation(line: line, "\"\(type)\" after the end line (line \(el)): end must be last")) }
                 if case let .end(_, events, lost) = event.kind {
                     if endLine == nil { endLine = line }
-                    // end.events counts every line before the end line, the header included.
-                    if events != line - 1 {
-                        report.violations.append(ModelViolation(line: line, "end.events is \(events) but \(line - 1) events precede the end line"))
+                    // end.events counts every line of the trace: the header and the end included.
+                    if events != line {
+                        report.violations.append(ModelViolation(line: line, "end.events is \(events) but the trace has \(line) lines up to its end"))
                     }
                     if lost > 0 {
                         report.violations.append(ModelViolation(line: line, "the recorder lost \(lost) events: the model may be wrong"))

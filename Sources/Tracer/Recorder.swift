@@ -120,7 +120,7 @@ public final class Recorder {
         }
         let status = rootStatus ?? .exited(0)
         let lostCount = writer.lostCount + (states?.lost ?? 0) + merger.dropped
-        writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount, lost: lostCount)))
+        writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount + 1, lost: lostCount)))
         writer.close()
         if errFD >= 0 { close(errFD) }
         if getenv("PROCTRACE_RUSAGE") != nil {

@@ -30,7 +30,7 @@ import Testing
         #expect(child.initialPgid == 4100 && child.initialSid == 4000)
         #expect(h.tracerPid == 4099)
         #expect(h.children(of: root.id).map(\.pid) == [4101])
-        #expect(h.end?.events == 10)
+        #expect(h.end?.events == 11)
     }
 
     @Test func pidReuseMakesTwoProcesses() throws {

@@ -105,7 +105,7 @@ import Glibc
         #expect(report.lines == 20000)
         let h = try ProcessHistory(path: out)
         #expect(h.processes.count == 201)
-        #expect(h.end?.events == 19999)
+        #expect(h.end?.events == 20000)
         let s = TraceStats(h)
         #expect(s.fates.first { $0.fate == "exited 0" }?.count == 201)
         #expect(s.peakConcurrency == 101)

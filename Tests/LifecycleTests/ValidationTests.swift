@@ -8,7 +8,7 @@ func traceText(_ lines: [String], states: String = "none", end: Bool = true) -> 
     all += lines
     if end {
         let t = 1_000_000
-        all.append(#"{"type":"end","t":\#(t),"status":{"exited":0},"events":\#(all.count),"lost":0}"#)
+        all.append(#"{"type":"end","t":\#(t),"status":{"exited":0},"events":\#(all.count + 1),"lost":0}"#)
     }
     return all.joined(separator: "\n") + "\n"
 }
@@ -30,7 +30,7 @@ func validate(_ text: String) throws -> ValidationReport {
         let p = Fixture.path("bad-reap.jsonl")
         #expect(r.formatted.contains("\(p):4: reap of pid 4101 before its exit (a process must exit before it is reaped)"))
         #expect(r.formatted.contains("\(p):6: time goes backwards: t=3500 after t=4000"))
-        #expect(r.formatted.contains("\(p):8: end.events is 99 but 7 events precede the end line"))
+        #expect(r.formatted.contains("\(p):8: end.events is 100 but the trace has 8 lines up to its end"))
     }
 
     @Test func reparentBeforeTheParentExitsIsFlagged() throws {

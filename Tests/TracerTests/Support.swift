@@ -78,7 +78,7 @@ enum Harness {
     static func checkInvariants(_ h: ProcessHistory, lines: [String], path: String, sourceLocation: SourceLocation) throws {
         #expect(h.end != nil, "trace has no end line", sourceLocation: sourceLocation)
         #expect(h.end?.lost == 0, "events lost", sourceLocation: sourceLocation)
-        #expect(h.end?.events == lines.count - 1, "end.events counts the lines before it", sourceLocation: sourceLocation)
+        #expect(h.end?.events == lines.count, "end.events counts every line", sourceLocation: sourceLocation)
         for p in h.processes {
             #expect(p.exitTime != nil, "process \(p.pid) has no exit", sourceLocation: sourceLocation)
             #expect(p.reapTime != nil, "process \(p.pid) has no reap", sourceLocation: sourceLocation)
