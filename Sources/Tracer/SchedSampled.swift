@@ -181,3 +181,26 @@ public final class SampledStateSource: StateSource, @unchecked Sendable {
     }
 }
 #endif
+
+#if os(Linux)
+/// Picks the state source for `record --states MODE`.
+public enum StateSources {
+    /// The source for `mode` ("sched", "sampled" or "none"; nil source for "none"). A "sched"
+    /// request that is not permitted falls back to sampling, with a one-line note for stderr.
+    public static func make(mode: String, origin: Int64, sampleIntervalMicros: UInt32 = 5000,
+                            schedOptions: SchedSource.Options = .init()) -> (source: StateSource?, note: String?) {
+        switch mode {
+        case "none":
+            return (nil, nil)
+        case "sampled":
+            return (SampledStateSource(origin: origin, intervalMicros: sampleIntervalMicros), nil)
+        default:
+            if let problem = SchedSource.permissionProblem() {
+                return (SampledStateSource(origin: origin, intervalMicros: sampleIntervalMicros),
+                        "proctrace: scheduler events unavailable (\(problem)); using --states sampled")
+            }
+            return (SchedSource(origin: origin, options: schedOptions), nil)
+        }
+    }
+}
+#endif

@@ -62,6 +62,8 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     private var cpus: [Int32] = []
     private var pageSize = 4096
     private var perCPU: [[SchedEvent]] = []
+    /// The reader's page buffer (reader thread only).
+    private var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
     private var reader: Thread?
     private var stopRequested = false
     private var readerDone = true
@@ -90,7 +92,10 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         self.machine.pidResolver = { tid, creator in access("/proc/\(creator)/task/\(tid)", F_OK) == 0 ? creator : nil }
     }
 
-    deinit { cleanup() }
+    deinit {
+        cleanup()
+        pageBuffer.deallocate()
+    }
 
     // MARK: permission and tracefs
 
@@ -332,8 +337,11 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     private func drainOnce() -> Int {
         guard var dec = lock.withLock({ decoder }) else { return 0 }
         var total = 0
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
-        defer { buf.deallocate() }
+        if pageBuffer.count != pageSize {
+            pageBuffer.deallocate()
+            pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
+        }
+        let buf = pageBuffer
         for (i, fd) in fds.enumerated() {
             while true {
                 let n = read(fd, buf.baseAddress, pageSize)
@@ -368,9 +376,16 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         }
         if perCPU.count > 1 { batch.sort { $0.ts < $1.ts } }
         let sleepKinds = options.sleepKindFromProc
-        lock.withLock {
+        let toExplain: [Int] = lock.withLock {
             for e in batch { machine.feed(e) }
-            if sleepKinds && !batch.isEmpty { machine.fillSleepKinds(SchedSource.procSyscallName) }
+            return sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
+        }
+        // /proc is read outside the lock; the new events are not released before the
+        // watermark moves below.
+        var whys: [Int: String] = [:]
+        for tid in toExplain { if let w = SchedSource.procSyscallName(tid) { whys[tid] = w } }
+        lock.withLock {
+            if sleepKinds { machine.fillSleepKinds(whys) }
             if upTo > watermarkMono { watermarkMono = upTo }
         }
     }

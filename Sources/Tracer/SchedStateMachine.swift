@@ -225,9 +225,21 @@ public struct SchedStateMachine {
     /// Gives a `why` (syscall or sleep kind) to the latest unexplained →blocked of tasks that
     /// are still blocked, from `reader(tid)` (e.g. `/proc/TID/syscall`); call after a batch.
     public mutating func fillSleepKinds(_ reader: (Int) -> String?) {
+        var whys: [Int: String] = [:]
+        for tid in unexplainedTids { if let w = reader(tid) { whys[tid] = w } }
+        fillSleepKinds(whys)
+    }
+
+    /// Tasks whose latest →blocked has no why yet and that are still blocked.
+    public var unexplainedTids: [Int] {
+        unexplained.keys.filter { tasks[$0]?.state == .blocked }.map { Int($0) }
+    }
+
+    /// Applies whys read for `unexplainedTids` (to the tasks still unexplained and blocked).
+    public mutating func fillSleepKinds(_ whys: [Int: String]) {
         for (tid, i) in unexplained where i < output.count {
-            guard tasks[tid]?.state == .blocked else { continue }
-            if case .state(let p, let tt, let f, let to, nil) = output[i].kind, let why = reader(Int(tid)) {
+            guard tasks[tid]?.state == .blocked, let why = whys[Int(tid)] else { continue }
+            if case .state(let p, let tt, let f, let to, nil) = output[i].kind {
                 output[i].kind = .state(pid: p, tid: tt, from: f, to: to, why: why)
             }
         }

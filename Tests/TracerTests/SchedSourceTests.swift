@@ -80,6 +80,34 @@ struct SchedSourceTests {
         #expect(longest > 45_000_000 && longest < 150_000_000, "thread blocked \(longest) ns")
     }
 
+    @Test("a task stopped by a tracer (strace) is blocked with why traced",
+          .enabled(if: access("/usr/bin/strace", X_OK) == 0))
+    func tracedStops() throws {
+        let (events, _, lost) = try record([["/usr/bin/strace", "-f", "-o", "/dev/null", "/bin/true"]])
+        #expect(lost == 0)
+        let traced = events.filter { if case .state(_, _, .running, .blocked, "traced") = $0.kind { return true }; return false }
+        #expect(traced.count >= 5, "\(traced.count) traced stops")
+    }
+
+    @Test("a shell's child is followed from its fork (new→ready at wakeup_new) while the shell blocks in wait4")
+    func childFollowedParentWaits() throws {
+        let (events, pids, lost) = try record([["/bin/sh", "-c", "/bin/sleep 0.1; true"]])
+        #expect(lost == 0)
+        let sh = pids[0]
+        var childPids: Set<Int> = []
+        for e in events { if case let .state(pid, _, _, _, _) = e.kind, pid != sh { childPids.insert(pid) } }
+        #expect(childPids.count == 1)
+        if let child = childPids.first {
+            let s = steps(events, tid: child)
+            #expect(pathProblems(s) == [], "\(s)")
+            #expect(s.first.map { $0.from == .new && $0.to == .ready } == true)
+        }
+        let shSteps = steps(events, tid: sh)
+        let waits = shSteps.indices.dropFirst().filter { shSteps[$0 - 1].to == .blocked && shSteps[$0 - 1].why == "wait4" }
+            .map { shSteps[$0].t - shSteps[$0 - 1].t }
+        #expect((waits.max() ?? 0) > 95_000_000, "shell waited \(waits) ns in wait4")
+    }
+
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }
