@@ -114,6 +114,9 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     /// Why scheduler events cannot be had here, or nil if they can (one line, for stderr).
     public static func permissionProblem() -> String? {
         guard let root = tracefsRoot() else {
+            if access("/sys/kernel/tracing", X_OK) != 0 && errno == EACCES {
+                return "no access to tracefs at /sys/kernel/tracing (needs root or CAP_SYS_ADMIN)"
+            }
             return geteuid() == 0 ? "tracefs is not available" : "tracefs is not mounted and mounting it needs root"
         }
         if access("\(root)/instances", W_OK) != 0 {

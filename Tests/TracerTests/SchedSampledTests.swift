@@ -33,6 +33,21 @@ struct SchedSampledTests {
         #expect(s.last?.to == .terminated)
     }
 
+    @Test("without the privilege for tracefs, the reason is one line and the factory falls back to sampling")
+    func fallback() {
+        let (source, note) = StateSources.make(mode: "sched", origin: 0)
+        if let problem = SchedSource.permissionProblem() {
+            #expect(!problem.contains("\n"))
+            #expect(source?.kind == "sampled")
+            #expect(note?.contains(problem) == true)
+        } else {
+            #expect(source?.kind == "sched")
+            #expect(note == nil)
+        }
+        #expect(StateSources.make(mode: "none", origin: 0).source == nil)
+        #expect(StateSources.make(mode: "sampled", origin: 0).source?.kind == "sampled")
+    }
+
     @Test("the state letter is read after the comm, even one with spaces and parentheses")
     func stateLetterParsing() {
         #expect(SampledStateSource.stateLetter(statLine: "4242 (a) b (c)) S 1 4242 4242 0 -1") == "S")
