@@ -221,7 +221,8 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         }
         guard options.kernelPidFilter, let path = instancePath, !known else { return }
         // A child of a followed process was added by the kernel at its fork (event-fork).
-        if let ppid = SchedSource.procParent(tid), lock.withLock({ followedPids.contains(ppid) }) { return }
+        if let ppid = SchedSource.procParent(tid),
+           lock.withLock({ followedPids.contains(ppid) || machine.followsProcess(pid: ppid) }) { return }
         writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
@@ -377,7 +378,11 @@ public final class SchedSource: StateSource, @unchecked Sendable {
                 perCPU[i].removeFirst(k)
             }
         }
-        if perCPU.count > 1 { batch.sort { $0.ts < $1.ts } }
+        if perCPU.count > 1 {
+            // Stable: events of one CPU can share a timestamp and must keep their order.
+            batch = batch.enumerated().sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }
+                .map(\.element)
+        }
         let sleepKinds = options.sleepKindFromProc
         let toExplain: [Int] = lock.withLock {
             for e in batch { machine.feed(e) }

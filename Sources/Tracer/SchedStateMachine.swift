@@ -111,6 +111,11 @@ public struct SchedStateMachine {
     /// Whether `tid` is followed now.
     public func isTracked(tid: Int) -> Bool { tasks[Int32(truncatingIfNeeded: tid)] != nil }
 
+    /// Whether any live followed task belongs to process `pid`.
+    public func followsProcess(pid: Int) -> Bool {
+        tasks.values.contains { $0.pid == pid && $0.state != .terminated }
+    }
+
     /// The current state of a followed task.
     public func state(of tid: Int) -> ProcState? { tasks[Int32(truncatingIfNeeded: tid)]?.state }
 

@@ -108,6 +108,24 @@ struct SchedSourceTests {
         #expect((waits.max() ?? 0) > 95_000_000, "shell waited \(waits) ns in wait4")
     }
 
+    @Test("1000 spawns lose nothing, and every child goes from new to terminated along a legal path")
+    func spawnLoopComplete() throws {
+        let loop = ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done"]
+        let (events, pids, lost) = try record([loop])
+        #expect(lost == 0)
+        var byTid: [Int: [StateStep]] = [:]
+        for e in events {
+            if case let .state(_, tid?, from, to, why) = e.kind { byTid[tid, default: []].append(StateStep(t: e.t, from: from, to: to, why: why)) }
+        }
+        let children = byTid.keys.filter { $0 != pids[0] }
+        #expect(children.count == 1000)
+        var bad = 0
+        for tid in children where !pathProblems(byTid[tid]!).isEmpty { bad += 1 }
+        #expect(bad == 0, "\(bad) children with an illegal path")
+        #expect(pathProblems(byTid[pids[0]] ?? []) == [])
+        #expect(events.map(\.t) == events.map(\.t).sorted())
+    }
+
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }
