@@ -37,8 +37,10 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
         public var bufferSizeKB = 2048
-        /// Reader sleep between drains when the buffers were empty.
+        /// Reader sleep after a drain that found events…
         public var pollIntervalMicros: UInt32 = 2000
+        /// …doubling after each empty drain up to this (so an idle reader costs little).
+        public var maxPollIntervalMicros: UInt32 = 8000
         /// Margin kept behind the drain time for events still being committed on another CPU.
         public var commitSlackNanos: Int64 = 1_000_000
         /// Let the kernel record only followed tasks and their descendants
@@ -325,11 +327,19 @@ public final class SchedSource: StateSource, @unchecked Sendable {
     // MARK: reader
 
     private func readerLoop() {
+        var sleep = options.pollIntervalMicros
         while !lock.withLock({ stopRequested }) {
             let passStart = monotonicNow()
             let n = drainOnce()
             release(upTo: passStart - options.commitSlackNanos)
-            if n == 0 { usleep(options.pollIntervalMicros) }
+            if n > 0 {
+                sleep = options.pollIntervalMicros
+                // A busy buffer is drained again at once only if a drain filled whole pages.
+                if n < 64 { usleep(sleep) }
+            } else {
+                usleep(sleep)
+                sleep = min(options.maxPollIntervalMicros, sleep * 2)
+            }
         }
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)

@@ -69,6 +69,14 @@ struct SchedBenchTests {
         print("BENCH spawn1000 sched: \(events / runs) raw events/run, \(transitions / runs) state events/run, lost \(lost), reader CPU \(readerCPU / Int64(runs) / 1_000_000) ms/run")
     }
 
+    @Test("reader CPU while nothing happens (polling cost)")
+    func idleCost() throws {
+        let s = SchedSource(origin: monotonicNow())
+        _ = try timed(["/bin/sleep", "1"], with: s)
+        _ = s.stop()
+        print("BENCH idle 1 s (a sleeping process followed): reader CPU \(s.readerCPUNanos / 1_000_000) ms, \(s.eventsRead) events")
+    }
+
     @Test("reader throughput on a pipe ping-pong (perf bench sched pipe)")
     func throughput() throws {
         guard access("/usr/bin/perf", X_OK) == 0 else { return }
