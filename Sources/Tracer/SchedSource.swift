@@ -194,7 +194,7 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         } else {
             pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         }
-        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit"] {
+        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit", "sched_process_exec"] {
             try set("events/sched/\(ev)/enable", "1")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []

@@ -126,6 +126,22 @@ struct SchedSourceTests {
         #expect(events.map(\.t) == events.map(\.t).sorted())
     }
 
+    @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated")
+    func nonLeaderExec() throws {
+        let py = ["/usr/bin/python3", "-c",
+                  "import threading, os, time\nthreading.Thread(target=lambda: os.execv('/bin/sleep', ['sleep', '0.05'])).start()\ntime.sleep(5)"]
+        let (events, pids, lost) = try record([py])
+        #expect(lost == 0)
+        var tids: Set<Int> = []
+        for e in events { if case let .state(pid, tid?, _, _, _) = e.kind, pid == pids[0] { tids.insert(tid) } }
+        #expect(tids.count >= 2)
+        for tid in tids { #expect(pathProblems(steps(events, tid: tid)) == [], "tid \(tid): \(steps(events, tid: tid).map { "\($0.from)>\($0.to)" })") }
+        // The exec'd sleep's 50 ms, as the leader's id.
+        let s = steps(events, tid: pids[0])
+        let sleeps = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }
+        #expect((sleeps.max() ?? 0) > 45_000_000)
+    }
+
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }
