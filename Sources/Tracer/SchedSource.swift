@@ -127,6 +127,12 @@ public final class SchedSource: StateSource, @unchecked Sendable {
         if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
             return "the sched tracepoints are not readable in \(root)/events"
         }
+        // Tracepoints carry global pids; inside a pid namespace they would not match ours.
+        if let status = readSmallFile("/proc/self/status"),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
+           line.split(whereSeparator: { $0 == " " || $0 == "\t" }).count > 2 {
+            return "proctrace runs in a pid namespace, where scheduler events name other pids"
+        }
         return nil
     }
 
@@ -291,7 +297,7 @@ public final class SchedSource: StateSource, @unchecked Sendable {
                     let parts = line.split(separator: ":")
                     guard parts.count == 2 else { continue }
                     let key = parts[0].trimmingCharacters(in: .whitespaces)
-                    if key == "overrun" || key == "dropped events" {
+                    if key == "overrun" || key == "commit overrun" || key == "dropped events" {
                         stats += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
                     }
                 }
