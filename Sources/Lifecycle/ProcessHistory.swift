@@ -175,11 +175,13 @@ struct HistoryBuilder {
             for k in records[i].threads.indices where records[i].threads[k].end == nil && records[i].threads[k].tid != pid {
                 records[i].threads[k].end = t
                 let tid = records[i].threads[k].tid
-                if tid != formerTid { closeState(i, tid: tid, at: t) }
+                if tid != formerTid || openStates[i]?[pid] != nil { closeState(i, tid: tid, at: t) }
             }
-            if let f = formerTid, f != pid, let st = openStates[i]?[f] {
+            // The kernel swaps the tids before the exec is reported, so the leader's own
+            // state stream (when the trace has one) already follows the exec'ing thread;
+            // otherwise the former thread's open state carries over to the leader's tid.
+            if let f = formerTid, f != pid, openStates[i]?[pid] == nil, let st = openStates[i]?[f] {
                 openStates[i]?[f] = nil
-                closeState(i, tid: pid, at: t)
                 openStates[i, default: [:]][pid] = st
             }
         case let .waitBegin(pid, call, target, options):

@@ -219,10 +219,12 @@ public struct ProcessTable: Sendable {
         case let .exec(pid, path, argv, _, _, formerTid):
             guard var p = alive(pid, "exec", &v, line) else { break }
             p.image = path; p.argv = argv; p.execCount += 1
-            // Exec leaves one thread, which takes the leader's tid.
+            // Exec leaves one thread, which takes the leader's tid. The kernel swaps the tids
+            // before the exec is reported, so scheduler events for the leader's tid already
+            // describe the exec'ing thread: its state is the one to keep when there is one.
             p.threadCount = 1
-            let keep = p.threads[formerTid ?? pid] ?? p.threads[pid]
-            for (tid, ts) in p.threads where ts.state == .running && tid != (formerTid ?? pid) { p.cpuTime += t - ts.since }
+            let keep = p.threads[pid] ?? formerTid.flatMap { p.threads[$0] }
+            for (tid, ts) in p.threads where ts.state == .running && tid != pid { p.cpuTime += t - ts.since }
             p.threads = [:]
             if let keep { p.threads[pid] = keep }
             refreshState(&p, t: t)

@@ -61,6 +61,7 @@ struct SchedRingDecoder {
         var wakeupNewID: UInt16, wakeupNewPid: TraceField, wakeupNewTarget: TraceField
         var forkID: UInt16, forkParent: TraceField, forkChild: TraceField
         var exitID: UInt16, exitPid: TraceField
+        var execID: UInt16, execPid: TraceField, execOldPid: TraceField
         var commonType: TraceField, commonPid: TraceField
         /// Offsets in the page header.
         var commitOffset: Int, commitSize: Int, dataOffset: Int
@@ -86,7 +87,7 @@ struct SchedRingDecoder {
         }
         let sw = try format("sched_switch"), wk = try format("sched_wakeup")
         let wn = try format("sched_wakeup_new"), fk = try format("sched_process_fork")
-        let ex = try format("sched_process_exit")
+        let ex = try format("sched_process_exit"), xc = try format("sched_process_exec")
         // header_page: "field: local_t commit; offset:8; size:8; …" and "field: char data; offset:16;"
         var commitOffset = 8, commitSize = 8, dataOffset = 16
         if let hp = readSmallFile("\(eventsDir)/header_page") {
@@ -101,6 +102,7 @@ struct SchedRingDecoder {
             wakeupNewID: wn.id, wakeupNewPid: try wn.field("pid"), wakeupNewTarget: try wn.field("target_cpu"),
             forkID: fk.id, forkParent: try fk.field("parent_pid"), forkChild: try fk.field("child_pid"),
             exitID: ex.id, exitPid: try ex.field("pid"),
+            execID: xc.id, execPid: try xc.field("pid"), execOldPid: try xc.field("old_pid"),
             commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
     }
@@ -201,6 +203,9 @@ struct SchedRingDecoder {
                            child: Int32(truncatingIfNeeded: int(l.forkChild)))
         case l.exitID:
             record = .exit(tid: Int32(truncatingIfNeeded: int(l.exitPid)))
+        case l.execID:
+            record = .exec(pid: Int32(truncatingIfNeeded: int(l.execPid)),
+                           oldPid: Int32(truncatingIfNeeded: int(l.execOldPid)))
         default:
             return nil
         }

@@ -37,9 +37,12 @@ public protocol StateFeed: AnyObject, Sendable {
 public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
+        /// nil keeps the kernel's default (1408 KB), which avoids a ~16 ms resize.
         public var bufferSizeKB: Int? = nil
-        /// Reader sleep between drains when the buffers were empty.
+        /// Reader sleep after a drain that found events…
         public var pollIntervalMicros: UInt32 = 2000
+        /// …doubling after each empty drain up to this (so an idle reader costs little).
+        public var maxPollIntervalMicros: UInt32 = 8000
         /// Margin kept behind the drain time for events still being committed on another CPU.
         public var commitSlackNanos: Int64 = 1_000_000
         /// Let the kernel record only followed tasks and their descendants
@@ -63,6 +66,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private var cpus: [Int32] = []
     private var pageSize = 4096
     private var perCPU: [[SchedEvent]] = []
+    /// The reader's page buffer (reader thread only).
+    private var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
     private var reader: Thread?
     private var stopRequested = false
     private var readerDone = true
@@ -91,7 +96,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         self.machine.pidResolver = { tid, creator in access("/proc/\(creator)/task/\(tid)", F_OK) == 0 ? creator : nil }
     }
 
-    deinit { cleanup() }
+    deinit {
+        cleanup()
+        pageBuffer.deallocate()
+    }
 
     // MARK: permission and tracefs
 
@@ -110,6 +118,9 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// Why scheduler events cannot be had here, or nil if they can (one line, for stderr).
     public static func permissionProblem() -> String? {
         guard let root = tracefsRoot() else {
+            if access("/sys/kernel/tracing", X_OK) != 0 && errno == EACCES {
+                return "no access to tracefs at /sys/kernel/tracing (needs root or CAP_SYS_ADMIN)"
+            }
             return geteuid() == 0 ? "tracefs is not available" : "tracefs is not mounted and mounting it needs root"
         }
         if access("\(root)/instances", W_OK) != 0 {
@@ -117,6 +128,12 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
             return "the sched tracepoints are not readable in \(root)/events"
+        }
+        // Tracepoints carry global pids; inside a pid namespace they would not match ours.
+        if let status = readSmallFile("/proc/self/status"),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
+           line.split(whereSeparator: { $0 == " " || $0 == "\t" }).count > 2 {
+            return "proctrace runs in a pid namespace, where scheduler events name other pids"
         }
         return nil
     }
@@ -190,7 +207,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         } else {
             pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         }
-        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit"] {
+        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit", "sched_process_exec"] {
             try set("events/sched/\(ev)/enable", "1")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
@@ -219,7 +236,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         guard options.kernelPidFilter, let path = instancePath, !known else { return }
         // A child of a followed process was added by the kernel at its fork (event-fork).
-        if let ppid = SchedSource.procParent(tid), lock.withLock({ followedPids.contains(ppid) }) { return }
+        if let ppid = SchedSource.procParent(tid),
+           lock.withLock({ followedPids.contains(ppid) || machine.followsProcess(pid: ppid) }) { return }
         writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
@@ -286,7 +304,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
                     let parts = line.split(separator: ":")
                     guard parts.count == 2 else { continue }
                     let key = parts[0].trimmingCharacters(in: .whitespaces)
-                    if key == "overrun" || key == "dropped events" {
+                    if key == "overrun" || key == "commit overrun" || key == "dropped events" {
                         stats += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
                     }
                 }
@@ -326,11 +344,19 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     // MARK: reader
 
     private func readerLoop() {
+        var sleep = options.pollIntervalMicros
         while !lock.withLock({ stopRequested }) {
             let passStart = monotonicNow()
             let n = drainOnce()
             release(upTo: passStart - options.commitSlackNanos)
-            if n == 0 { usleep(options.pollIntervalMicros) }
+            if n > 0 {
+                sleep = options.pollIntervalMicros
+                // A busy buffer is drained again at once only if a drain filled whole pages.
+                if n < 64 { usleep(sleep) }
+            } else {
+                usleep(sleep)
+                sleep = min(options.maxPollIntervalMicros, sleep * 2)
+            }
         }
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
@@ -342,8 +368,11 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private func drainOnce() -> Int {
         guard var dec = lock.withLock({ decoder }) else { return 0 }
         var total = 0
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
-        defer { buf.deallocate() }
+        if pageBuffer.count != pageSize {
+            pageBuffer.deallocate()
+            pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
+        }
+        let buf = pageBuffer
         for (i, fd) in fds.enumerated() {
             while true {
                 let n = read(fd, buf.baseAddress, pageSize)
@@ -376,11 +405,22 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
                 perCPU[i].removeFirst(k)
             }
         }
-        if perCPU.count > 1 { batch.sort { $0.ts < $1.ts } }
+        if perCPU.count > 1 {
+            // Stable: events of one CPU can share a timestamp and must keep their order.
+            batch = batch.enumerated().sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }
+                .map(\.element)
+        }
         let sleepKinds = options.sleepKindFromProc
-        lock.withLock {
+        let toExplain: [Int] = lock.withLock {
             for e in batch { machine.feed(e) }
-            if sleepKinds && !batch.isEmpty { machine.fillSleepKinds(SchedSource.procSyscallName) }
+            return sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
+        }
+        // /proc is read outside the lock; the new events are not released before the
+        // watermark moves below.
+        var whys: [Int: String] = [:]
+        for tid in toExplain { if let w = SchedSource.procSyscallName(tid) { whys[tid] = w } }
+        lock.withLock {
+            if sleepKinds { machine.fillSleepKinds(whys) }
             if upTo > watermarkMono { watermarkMono = upTo }
         }
     }
@@ -410,13 +450,14 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         guard let text = readSmallFile("/proc/\(tid)/syscall"),
               let first = text.split(separator: " ").first,
               let nr = Int(first.trimmingPrefixWhitespace()), nr >= 0 else { return nil }
+        // The wait family is known exactly from ptrace; a late look here could catch a task
+        // already in its next wait and mislabel an earlier sleep.
+        if nr == pt_nr_wait4() || nr == pt_nr_waitid() { return nil }
         return SyscallNames.name(nr)
     }
 }
 
-/// Names of the syscalls a task commonly sleeps in. The wait family is left out on purpose:
-/// the recorder knows those exactly from ptrace, while a late look at /proc can catch a task
-/// already stopped in its next wait4 and mislabel an earlier sleep.
+/// Names of the syscalls a task commonly sleeps in.
 enum SyscallNames {
     #if arch(x86_64)
     static let table: [Int: String] = [

@@ -25,6 +25,9 @@ public enum SchedRecord: Equatable, Sendable {
     case fork(parent: Int32, child: Int32)
     /// `sched_process_exit`: the task is exiting (raised in its own context).
     case exit(tid: Int32)
+    /// `sched_process_exec`: `pid` exec'd; `oldPid` ≠ `pid` when a non-leader thread exec'd
+    /// and the kernel gave it the leader's id.
+    case exec(pid: Int32, oldPid: Int32)
 }
 
 /// Turns raw scheduler events into five-state transitions of the traced tasks.
@@ -86,18 +89,22 @@ public struct SchedStateMachine {
     /// for one already followed (auto-tracked at its fork) this only fixes its pid.
     public mutating func track(tid: Int, pid: Int, at: Int64? = nil) {
         let k = Int32(truncatingIfNeeded: tid)
-        if var task = tasks[k] {
-            if task.pid != pid {
-                task.pid = pid
-                tasks[k] = task
-                for i in output.indices {
-                    if case .state(_, let tt, let f, let to, let w) = output[i].kind, tt == tid {
-                        output[i].kind = .state(pid: pid, tid: tid, from: f, to: to, why: w)
-                    }
-                }
-            }
+        if tasks[k] != nil {
+            setPid(k, pid)
         } else {
             tasks[k] = Task(pid: pid, state: .new)
+        }
+    }
+
+    /// Corrects a task's pid, also in the events not taken yet.
+    private mutating func setPid(_ tid: Int32, _ pid: Int) {
+        guard var task = tasks[tid], task.pid != pid else { return }
+        task.pid = pid
+        tasks[tid] = task
+        for i in output.indices {
+            if case .state(_, let tt, let f, let to, let w) = output[i].kind, tt == Int(tid) {
+                output[i].kind = .state(pid: pid, tid: Int(tid), from: f, to: to, why: w)
+            }
         }
     }
 
@@ -110,6 +117,11 @@ public struct SchedStateMachine {
 
     /// Whether `tid` is followed now.
     public func isTracked(tid: Int) -> Bool { tasks[Int32(truncatingIfNeeded: tid)] != nil }
+
+    /// Whether any live followed task belongs to process `pid`.
+    public func followsProcess(pid: Int) -> Bool {
+        tasks.values.contains { $0.pid == pid && $0.state != .terminated }
+    }
 
     /// The current state of a followed task.
     public func state(of tid: Int) -> ProcState? { tasks[Int32(truncatingIfNeeded: tid)]?.state }
@@ -181,6 +193,8 @@ public struct SchedStateMachine {
             if let task = tasks[tid], task.state != .terminated {
                 transition(tid, to: .terminated, at: e.ts)
             }
+        case let .exec(pid, oldPid):
+            if oldPid != pid, tasks[oldPid] != nil { threadExec(thread: oldPid, leader: pid, at: e.ts) }
         }
     }
 
@@ -225,9 +239,21 @@ public struct SchedStateMachine {
     /// Gives a `why` (syscall or sleep kind) to the latest unexplained →blocked of tasks that
     /// are still blocked, from `reader(tid)` (e.g. `/proc/TID/syscall`); call after a batch.
     public mutating func fillSleepKinds(_ reader: (Int) -> String?) {
+        var whys: [Int: String] = [:]
+        for tid in unexplainedTids { if let w = reader(tid) { whys[tid] = w } }
+        fillSleepKinds(whys)
+    }
+
+    /// Tasks whose latest →blocked has no why yet and that are still blocked.
+    public var unexplainedTids: [Int] {
+        unexplained.keys.filter { tasks[$0]?.state == .blocked }.map { Int($0) }
+    }
+
+    /// Applies whys read for `unexplainedTids` (to the tasks still unexplained and blocked).
+    public mutating func fillSleepKinds(_ whys: [Int: String]) {
         for (tid, i) in unexplained where i < output.count {
-            guard tasks[tid]?.state == .blocked else { continue }
-            if case .state(let p, let tt, let f, let to, nil) = output[i].kind, let why = reader(Int(tid)) {
+            guard tasks[tid]?.state == .blocked, let why = whys[Int(tid)] else { continue }
+            if case .state(let p, let tt, let f, let to, nil) = output[i].kind {
                 output[i].kind = .state(pid: p, tid: tt, from: f, to: to, why: why)
             }
         }
@@ -238,6 +264,39 @@ public struct SchedStateMachine {
     public var pendingOutputCount: Int { output.count }
 
     // MARK: transitions
+
+    /// A non-leader thread exec'd and now carries the leader's id: the thread's id ends, the
+    /// leader's id lives on in the thread's state. The leader's →terminated (its exit in
+    /// `de_thread`, just before) is withdrawn if it has not been taken yet.
+    private mutating func threadExec(thread: Int32, leader: Int32, at ts: Int64) {
+        guard tasks[thread] != nil else { return }
+        // The thread belonged to the leader's process, whatever was guessed at its clone.
+        setPid(thread, tasks[leader]?.pid ?? Int(leader))
+        let t = tasks[thread]!
+        if var l = tasks[leader], l.state == .terminated,
+           let i = output.lastIndex(where: { if case .state(_, Int(leader)?, _, .terminated, _) = $0.kind { return true }; return false }),
+           case let .state(_, _, before, _, _) = output[i].kind {
+            output.remove(at: i)
+            unexplained = unexplained.compactMapValues { $0 == i ? nil : ($0 > i ? $0 - 1 : $0) }
+            l.state = before
+            tasks[leader] = l
+        }
+        let state = t.state
+        transition(thread, to: .terminated, at: ts)
+        guard let l = tasks[leader] else {
+            tasks[leader] = Task(pid: t.pid, state: state)
+            return
+        }
+        if l.state == .terminated {
+            tasks[leader] = Task(pid: l.pid, state: state) // already taken: the path has a gap
+        } else if state == .running {
+            if l.state != .running { becomeRunning(leader, at: ts) }
+        } else if l.state != state {
+            if l.state == .new || l.state == .blocked { transition(leader, to: .ready, at: ts) }
+            if state == .blocked, tasks[leader]?.state == .ready { transition(leader, to: .running, at: ts) }
+            transition(leader, to: state, at: ts)
+        }
+    }
 
     private mutating func switchedOut(_ tid: Int32, state: Int64, at ts: Int64) {
         let s = state & 0xff

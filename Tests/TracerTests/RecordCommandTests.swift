@@ -52,4 +52,24 @@ struct RecordCommandTests {
         let withEnv = try Harness.record(["/bin/true"], flags: ["--env"])
         #expect(withEnv.history.header["env"]?.array?.isEmpty == false)
     }
+
+    @Test func withoutPrivilegeStatesFallBackToSamplingWithOneLine() throws {
+        // An unprivileged user may trace its own children but not read scheduler events.
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let dir = "/tmp/proctrace-unpriv-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o777)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = "\(dir)/t.jsonl"
+        let (code, _, err) = try Harness.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                              Harness.binary, "record", "-o", out, "--", "/bin/sleep", "0.05"])
+        #expect(code == 0, "\(err)")
+        let lines = err.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("sampl"), "stderr: \(err)")
+        let h = try ProcessHistory(path: out)
+        #expect(h.states == .sampled)
+        #expect(h.end?.lost == 0)
+        // Sampling still sees the sleep as blocked.
+        #expect(h.roots[0].stateIntervals.contains { $0.state == .blocked && $0.duration > 20_000_000 })
+    }
 }

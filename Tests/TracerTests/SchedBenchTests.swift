@@ -34,7 +34,8 @@ struct SchedBenchTests {
         let loop = ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done"]
         var wall: [String: [Double]] = [:], cpu: [String: [Double]] = [:]
         var events = 0, lost = 0, transitions = 0, readerCPU: Int64 = 0
-        let runs = 7
+        var readerCPUByMode: [String: Int64] = [:]
+        let runs = 11
         for _ in 0..<runs {
             for mode in ["none", "sched", "sched-nosleepkind", "sched-unfiltered", "sampled"] {
                 var source: StateFeed?
@@ -55,14 +56,25 @@ struct SchedBenchTests {
                 cpu[mode, default: []].append(r.cpu)
                 let n = (source?.take(upTo: .max).count ?? 0) + (source?.stop().count ?? 0)
                 if let s = sched { transitions += n; events += s.eventsRead; lost += s.lost; readerCPU += s.readerCPUNanos }
+                if let s = source as? SchedSource { readerCPUByMode[mode, default: 0] += s.readerCPUNanos }
             }
         }
         for mode in ["none", "sched", "sched-nosleepkind", "sched-unfiltered", "sampled"] {
-            print(String(format: "BENCH spawn1000 %@: wall %.3fs (x%.3f), workload CPU %.3fs (x%.3f)", mode,
-                         median(wall[mode]!), median(wall[mode]!) / median(wall["none"]!),
-                         median(cpu[mode]!), median(cpu[mode]!) / median(cpu["none"]!)))
+            let w = wall[mode]!, c = cpu[mode]!, w0 = wall["none"]!, c0 = cpu["none"]!
+            print(String(format: "BENCH spawn1000 %@: wall median %.3fs (x%.3f) min %.3fs (x%.3f), workload CPU median %.3fs (x%.3f) min %.3fs (x%.3f)",
+                         mode, median(w), median(w) / median(w0), w.min()!, w.min()! / w0.min()!,
+                         median(c), median(c) / median(c0), c.min()!, c.min()! / c0.min()!))
         }
+        print("BENCH reader CPU ms/run by mode: \(readerCPUByMode.mapValues { $0 / Int64(runs) / 1_000_000 })")
         print("BENCH spawn1000 sched: \(events / runs) raw events/run, \(transitions / runs) state events/run, lost \(lost), reader CPU \(readerCPU / Int64(runs) / 1_000_000) ms/run")
+    }
+
+    @Test("reader CPU while nothing happens (polling cost)")
+    func idleCost() throws {
+        let s = SchedSource(origin: monotonicNow())
+        _ = try timed(["/bin/sleep", "1"], with: s)
+        _ = s.stop()
+        print("BENCH idle 1 s (a sleeping process followed): reader CPU \(s.readerCPUNanos / 1_000_000) ms, \(s.eventsRead) events")
     }
 
     @Test("reader throughput on a pipe ping-pong (perf bench sched pipe)")

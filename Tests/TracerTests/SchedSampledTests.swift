@@ -33,6 +33,7 @@ struct SchedSampledTests {
         #expect(s.last?.to == .terminated)
     }
 
+
     @Test("the state letter is read after the comm, even one with spaces and parentheses")
     func stateLetterParsing() {
         #expect(SampledStateSource.stateLetter(statLine: "4242 (a) b (c)) S 1 4242 4242 0 -1") == "S")

@@ -81,6 +81,70 @@ struct SchedSourceTests {
         #expect(longest > 45_000_000 && longest < 150_000_000, "thread blocked \(longest) ns")
     }
 
+    @Test("a task stopped by a tracer (strace) is blocked with why traced",
+          .enabled(if: access("/usr/bin/strace", X_OK) == 0))
+    func tracedStops() throws {
+        let (events, _, lost) = try record([["/usr/bin/strace", "-f", "-o", "/dev/null", "/bin/true"]])
+        #expect(lost == 0)
+        let traced = events.filter { if case .state(_, _, .running, .blocked, "traced") = $0.kind { return true }; return false }
+        #expect(traced.count >= 5, "\(traced.count) traced stops")
+    }
+
+    @Test("a shell's child is followed from its fork (new→ready at wakeup_new) while the shell blocks in wait4")
+    func childFollowedParentWaits() throws {
+        let (events, pids, lost) = try record([["/bin/sh", "-c", "/bin/sleep 0.1; true"]])
+        #expect(lost == 0)
+        let sh = pids[0]
+        var childPids: Set<Int> = []
+        for e in events { if case let .state(pid, _, _, _, _) = e.kind, pid != sh { childPids.insert(pid) } }
+        #expect(childPids.count == 1)
+        if let child = childPids.first {
+            let s = steps(events, tid: child)
+            #expect(pathProblems(s) == [], "\(s)")
+            #expect(s.first.map { $0.from == .new && $0.to == .ready } == true)
+        }
+        let shSteps = steps(events, tid: sh)
+        // Without a tracer nobody notes the wait (the recorder does, from ptrace), and /proc
+        // guesses of the wait family are not trusted: the shell's long block has no why.
+        let waits = shSteps.indices.dropFirst().filter { shSteps[$0 - 1].to == .blocked && shSteps[$0 - 1].why == nil }
+            .map { shSteps[$0].t - shSteps[$0 - 1].t }
+        #expect((waits.max() ?? 0) > 95_000_000, "shell blocked \(waits) ns while its child ran")
+    }
+
+    @Test("1000 spawns lose nothing, and every child goes from new to terminated along a legal path")
+    func spawnLoopComplete() throws {
+        let loop = ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done"]
+        let (events, pids, lost) = try record([loop])
+        #expect(lost == 0)
+        var byTid: [Int: [StateStep]] = [:]
+        for e in events {
+            if case let .state(_, tid?, from, to, why) = e.kind { byTid[tid, default: []].append(StateStep(t: e.t, from: from, to: to, why: why)) }
+        }
+        let children = byTid.keys.filter { $0 != pids[0] }
+        #expect(children.count == 1000)
+        var bad = 0
+        for tid in children where !pathProblems(byTid[tid]!).isEmpty { bad += 1 }
+        #expect(bad == 0, "\(bad) children with an illegal path")
+        #expect(pathProblems(byTid[pids[0]] ?? []) == [])
+        #expect(events.map(\.t) == events.map(\.t).sorted())
+    }
+
+    @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated")
+    func nonLeaderExec() throws {
+        let py = ["/usr/bin/python3", "-c",
+                  "import threading, os, time\nthreading.Thread(target=lambda: os.execv('/bin/sleep', ['sleep', '0.05'])).start()\ntime.sleep(5)"]
+        let (events, pids, lost) = try record([py])
+        #expect(lost == 0)
+        var tids: Set<Int> = []
+        for e in events { if case let .state(pid, tid?, _, _, _) = e.kind, pid == pids[0] { tids.insert(tid) } }
+        #expect(tids.count >= 2)
+        for tid in tids { #expect(pathProblems(steps(events, tid: tid)) == [], "tid \(tid): \(steps(events, tid: tid).map { "\($0.from)>\($0.to)" })") }
+        // The exec'd sleep's 50 ms, as the leader's id.
+        let s = steps(events, tid: pids[0])
+        let sleeps = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }
+        #expect((sleeps.max() ?? 0) > 45_000_000)
+    }
+
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }

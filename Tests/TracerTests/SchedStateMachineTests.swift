@@ -114,6 +114,25 @@ struct SchedStateMachineTests {
         #expect(steps(ev, tid: 501).isEmpty)
     }
 
+    @Test("exec by a non-leader thread: the thread's id ends, the leader's id continues in its state")
+    func threadExec() {
+        let ev = run([
+            sw(0, 0, 0, 700), sw(1, 700, 1, 701),           // leader sleeps, thread runs on CPU0
+            wake(15, cpu: 1, by: 0, 700, target: 1),         // de_thread kills the leader
+            sw(16, cpu: 1, 0, 0, 700),
+            SchedEvent(ts: us(20), cpu: 1, current: 700, record: .exit(tid: 700)),
+            sw(21, cpu: 1, 700, 0x10, 0),
+            SchedEvent(ts: us(30), cpu: 0, current: 700, record: .exec(pid: 700, oldPid: 701)),
+            sw(40, 700, 1, 0),                               // the exec'd image sleeps as 700
+        ]) { $0.track(tid: 700, pid: 700); $0.track(tid: 701, pid: 700) }
+        #expect(path(ev, 701) == ["1:new>ready", "1:ready>running", "30:running>terminated"])
+        #expect(path(ev, 700) == [
+            "0:new>ready", "0:ready>running", "1:running>blocked", "15:blocked>ready", "16:ready>running",
+            "40:running>blocked",
+        ])
+        #expect(pathProblems(steps(ev, tid: 700), mustTerminate: false) == [])
+    }
+
     @Test("events are released in time order, never behind a pending inference")
     func holdBack() {
         var m = SchedStateMachine(origin: 0)

@@ -65,7 +65,7 @@ struct StatesTests {
         #expect(r.root.stateIntervals.contains { $0.state == .blocked && $0.why == "wait4" })
     }
 
-    @Test(arguments: ["wait_status.py", "mp_pool.py", "zombie.py"])
+    @Test(arguments: ["wait_status.py", "mp_pool.py", "zombie.py", "mp_queue.py"])
     func stateTimeAddsUpToTheLifetime(_ name: String) throws {
         let r = try Harness.record(Harness.py(name))
         for p in r.history.processes {
@@ -80,6 +80,11 @@ struct StatesTests {
                 #expect(first.state == .new || first.state == .ready || first.state == .running || first.why == "traced")
             }
             #expect(last.state == .terminated)
+            // Each thread's own intervals never overlap.
+            for tid in Set(p.stateIntervals.compactMap(\.tid)) {
+                let mine = p.stateIntervals.filter { $0.tid == tid }.sorted { $0.start < $1.start }
+                for (a, b) in zip(mine, mine.dropFirst()) { #expect(a.end <= b.start, "tid \(tid): \(a) overlaps \(b)") }
+            }
             // Intervals tile [first, last] with no gap and no overlap.
             for (a, b) in zip(ivs, ivs.dropFirst()) { #expect(a.end == b.start) }
             let total = ivs.reduce(Int64(0)) { $0 + $1.duration }
