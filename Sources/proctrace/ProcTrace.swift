@@ -1,4 +1,5 @@
 import ArgumentParser
+@preconcurrency import Glibc
 
 @main
 struct ProcTrace: ParsableCommand {
@@ -8,6 +9,14 @@ struct ProcTrace: ParsableCommand {
         version: ProcTraceVersion.string,
         subcommands: [Record.self, Render.self, Replay.self, Export.self, Tree.self, Stats.self, Validate.self]
     )
+
+    static func main() {
+        let args = CommandLine.arguments
+        if args.count > 2, args[1] == "record", let run = Record.fastPath(args[2...]) {
+            Glibc.exit(run())
+        }
+        main(nil)
+    }
 }
 
 enum ProcTraceVersion {

@@ -72,4 +72,51 @@ struct RecordCommandTests {
         // Sampling still sees the sleep as blocked.
         #expect(h.roots[0].stateIntervals.contains { $0.state == .blocked && $0.duration > 20_000_000 })
     }
+
+    @Test func anUnknownOptionIsAnErrorNotACommand() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-cwd-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "--bogus", "--", "/bin/true"]
+        p.currentDirectoryURL = dir
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 64)
+        #expect(text.contains("--bogus"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func withoutOutputATraceIsNamedAfterTheCommandAndAnnounced() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-cwd2-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "--states", "none", "--", "/bin/true"]
+        p.currentDirectoryURL = dir
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(p.terminationStatus == 0)
+        #expect(files.count == 1)
+        let name = try #require(files.first)
+        #expect(name.hasPrefix("proctrace-true-") && name.hasSuffix(".jsonl"))
+        #expect(text.contains(name))
+        let h = try ProcessHistory(path: dir.appendingPathComponent(name).path)
+        #expect(h.end?.status == .exited(0))
+    }
+
+    @Test func helpIsShownNotRecorded() throws {
+        let (code, out, _) = try Harness.run([Harness.binary, "record", "--help"])
+        #expect(code == 0)
+        #expect(out.contains("USAGE: proctrace record"))
+    }
 }

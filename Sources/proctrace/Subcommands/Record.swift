@@ -8,9 +8,9 @@ extension ProcTrace {
         static let configuration = CommandConfiguration(
             abstract: "Run a command and record the life of every process it creates.",
             discussion: """
-            The command runs with proctrace's stdin, stdout and stderr. proctrace follows every
-            process and thread it creates until the last one is gone, writes one JSONL trace
-            (format proctrace/1, see docs/trace-format.md), and exits with the command's own
+            The command runs with proctrace's stdin, stdout and stderr. proctrace follows every \
+            process and thread it creates until the last one is gone, writes one JSONL trace \
+            (format proctrace/1, see docs/trace-format.md), and exits with the command's own \
             status (128+N if it was killed by signal N).
             """
         )
@@ -34,17 +34,33 @@ extension ProcTrace {
         var command: [String] = []
 
         mutating func validate() throws {
-            if command.first == "--" { command.removeFirst() }
+            if command.first == "--" {
+                command.removeFirst()
+            } else if command.first == "--help" || command.first == "-h" {
+                throw CleanExit.helpRequest(self)
+            } else if let first = command.first, first.hasPrefix("-") {
+                // Passthrough capture starts at the first argument it does not know.
+                throw ValidationError("unknown option \(first) (the command to record goes after --)")
+            }
             guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
             guard StatesMode(rawValue: states) != nil else { throw ValidationError("--states must be sched, sampled or none") }
             guard reapTimeout >= 0 else { throw ValidationError("--reap-timeout must not be negative") }
         }
 
         func run() throws {
+            let code = Self.record(command: command, output: output, states: StatesMode(rawValue: states) ?? .none, force: force,
+                                   recordEnvironment: recordEnvironment, reapTimeout: reapTimeout)
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        /// Records and returns proctrace's exit status: the workload's (128+N if killed by
+        /// signal N), or 2 if proctrace itself could not record.
+        static func record(command: [String], output: String?, states: StatesMode, force: Bool,
+                           recordEnvironment: Bool, reapTimeout: Double) -> Int32 {
             let path = output ?? Self.defaultOutput(for: command)
             var opts = RecordOptions(command: command, output: path)
             opts.force = force
-            opts.states = StatesMode(rawValue: states) ?? .none
+            opts.states = states
             opts.recordEnvironment = recordEnvironment
             opts.reapTimeout = reapTimeout
             let result: RecordResult
@@ -54,15 +70,54 @@ extension ProcTrace {
                 result = try recorder.run()
             } catch {
                 Self.say("proctrace: \(error)")
-                throw ExitCode(2)
+                return 2
             }
             if let e = result.execErrno {
                 let why = e == ENOENT ? "command not found" : String(cString: strerror(e))
                 Self.say("proctrace: \(command[0]): \(why)")
             }
             if result.lost > 0 { Self.say("proctrace: \(result.lost) events lost (see the end line of \(path))") }
-            let code = result.rootStatus.shellCode
-            if code != 0 { throw ExitCode(code) }
+            return result.rootStatus.shellCode
+        }
+
+        /// The plain forms of `record`'s arguments, parsed without ArgumentParser, whose
+        /// reflection costs ~5 ms at every start (a fifth of a short workload's traced time).
+        /// Anything else (help, a typo, an odd spelling) returns nil and goes through
+        /// ArgumentParser, which validates and explains.
+        static func fastPath(_ args: ArraySlice<String>) -> (() -> Int32)? {
+            var output: String?
+            var states = StatesMode.sched
+            var force = false, env = false
+            var reapTimeout = 10.0
+            var i = args.startIndex
+            func value() -> String? {
+                i += 1
+                return i < args.endIndex ? args[i] : nil
+            }
+            while i < args.endIndex {
+                let a = args[i]
+                switch a {
+                case "--":
+                    let command = Array(args[(i + 1)...])
+                    guard !command.isEmpty else { return nil }
+                    return { record(command: command, output: output, states: states, force: force,
+                                    recordEnvironment: env, reapTimeout: reapTimeout) }
+                case "-o", "--output":
+                    guard let v = value() else { return nil }
+                    output = v
+                case "--states":
+                    guard let v = value(), let m = StatesMode(rawValue: v) else { return nil }
+                    states = m
+                case "--reap-timeout":
+                    guard let v = value(), let d = Double(v), d >= 0 else { return nil }
+                    reapTimeout = d
+                case "--force": force = true
+                case "--env": env = true
+                default: return nil
+                }
+                i += 1
+            }
+            return nil
         }
 
         static func say(_ s: String) {
