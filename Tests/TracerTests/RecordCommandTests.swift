@@ -119,4 +119,36 @@ struct RecordCommandTests {
         #expect(code == 0)
         #expect(out.contains("USAGE: proctrace record"))
     }
+
+    @Test(arguments: [SIGKILL, SIGTERM])
+    func aKilledRecorderLeavesAValidPrefix(_ sig: Int32) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-killed-\(getpid())-\(sig).jsonl").path
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "-o", out, "--", "/bin/sh", "-c", "sleep 0.05; /bin/true; sleep 5"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(600_000)
+        kill(p.processIdentifier, sig)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == sig)
+        // Every line written is whole and valid; the trace is only incomplete.
+        let h = try ProcessHistory(path: out)
+        #expect(h.incomplete)
+        #expect(h.truncatedLine == nil)
+        #expect(h.processes.count >= 2)
+        let (code, text, _) = try Harness.run([Harness.binary, "validate", out])
+        #expect(code != 2, "unreadable: \(text)")
+        #expect(!text.contains("expected"), "a malformed line: \(text)")
+        // EXITKILL: no traced process outlives its tracer (each is gone, or a zombie that
+        // pid 1 has yet to reap).
+        usleep(100_000)
+        for proc in h.processes {
+            let stat = (try? String(contentsOfFile: "/proc/\(proc.pid)/stat", encoding: .utf8)) ?? ""
+            let state = stat.split(separator: ")").last?.split(separator: " ").first ?? "gone"
+            #expect(state == "Z" || state == "gone" || state == "X", "pid \(proc.pid) is \(state)")
+        }
+    }
 }
