@@ -332,3 +332,19 @@ void pt_rmdir_detached(const char *path) {
     int st;
     while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 }
+
+int pt_stack_pointer(pid_t tid, uint64_t *sp) {
+#if defined(__x86_64__)
+    struct { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi,
+             orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
+    *sp = regs.rsp;
+#else
+    struct { uint64_t regs[31], sp, pc, pstate; } regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
+    *sp = regs.sp;
+#endif
+    return 0;
+}

@@ -88,7 +88,6 @@ extension Recorder {
     }
 
     private func execEvent(_ tid: Int, t: Int64) {
-        defer { _ = pt_cont(pid_t(tid), 0) }
         let pid = table.tasks[tid]?.pid ?? tid
         var formerTid: Int?
         if let msg = Tracee.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
@@ -108,10 +107,14 @@ extension Recorder {
         }
         if table.tasks[pid] == nil { table.addThread(tid: pid, pid: pid) }
         table.procs[pid]?.noChildWait = false   // exec resets signal flags; SIG_IGN survives
-        let argv = ProcFS.cmdline(pid) ?? []
+        // Read what changes with the task while it is stopped; the ELF facts of the file
+        // after it runs again.
+        let image = ExecImage.read(pid)
+        let argv = image?.argv ?? ProcFS.cmdline(pid) ?? []
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
-        let path = ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
-        let info = elf.facts("/proc/\(pid)/exe")
+        let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
+        _ = pt_cont(pid_t(tid), 0)
+        let info = exe.flatMap { elf.facts($0) }
         emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid)))
     }
 

@@ -151,4 +151,14 @@ struct RecordCommandTests {
             #expect(state == "Z" || state == "gone" || state == "X", "pid \(proc.pid) is \(state)")
         }
     }
+
+    @Test func argvIsRecordedExactlyEvenWithoutAnEnvironment() throws {
+        // Empty strings, spaces, newlines, quotes and a byte that is not UTF-8; no environment
+        // at all (the argv strings then end where AT_EXECFN begins).
+        let r = try Harness.record(["/usr/bin/env", "-i", "/bin/echo", "", "a b", "x\ny", "q\"uote", "tail"], flags: ["--states", "none"])
+        let echo = try #require(r.history.processes.first { $0.execs.last?.path == "/bin/echo" })
+        #expect(echo.execs.last?.argv == ["/bin/echo", "", "a b", "x\ny", "q\"uote", "tail"])
+        #expect(echo.execs.last?.exe == "/usr/bin/echo")
+        #expect(r.root.execs.first?.argv == ["/usr/bin/env", "-i", "/bin/echo", "", "a b", "x\ny", "q\"uote", "tail"])
+    }
 }

@@ -123,6 +123,10 @@ void pt_die_of(int sig);
    plain rmdir if it cannot fork. */
 void pt_rmdir_detached(const char *path);
 
+/* The stack pointer of a stopped task (at an exec event: the new image's initial stack,
+   which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
+int pt_stack_pointer(pid_t tid, uint64_t *sp);
+
 #pragma clang assume_nonnull end
 
 #endif
