@@ -245,4 +245,19 @@ struct LifecycleScenarioTests {
         #expect(execd.count >= 2)
         #expect(execd.allSatisfy { $0.execs.last?.exe?.contains("python") == true })
     }
+
+    @Test func grandchildrenRacingTheirForkEventsAreNeitherMissedNorInvented() throws {
+        // Children of a non-root process usually stop before their creator's fork event
+        // arrives; proctrace must hold them until it does.
+        let burst = Harness.workloads.appendingPathComponent("bin/burst").path
+        let r = try Harness.record(["/bin/sh", "-c", "\(burst) 200; exit 0"], flags: ["--states", "none"])
+        let b = try #require(r.children(of: r.root).first { $0.execs.last?.path == burst })
+        let kids = r.children(of: b)
+        #expect(kids.count == 200)
+        #expect(r.history.processes.count == 202)
+        for (i, k) in kids.enumerated() {
+            #expect(k.exitStatus == .exited(i % 256))
+            #expect(k.reapedBy == b.pid && k.reapHow == "wait")
+        }
+    }
 }
