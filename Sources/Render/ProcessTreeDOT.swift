@@ -77,6 +77,41 @@ public enum ProcessTreeDOT {
             out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted((["collapsed"] + classes(first)).joined(separator: " "))), \(style(first)), peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
         }
 
+        func emitMixedRun(_ run: [ProcessRecord]) {
+            let first = run[0]
+            let id = nodeID(first.id)
+            for r in run { nodeOf[r.id] = id }
+            var lines = ["\(run.count)*[\(DOTText.truncated(first.execChain.joined(separator: " → "), to: 40))]"]
+            lines.append("pids " + pidList(run.map(\.pid)))
+            let lifetimes = run.map(\.lifetime)
+            lines.append("lived \(TimeFormat.duration(lifetimes.min()!))–\(TimeFormat.duration(lifetimes.max()!))")
+            lines += statusSummary(run)
+            if first.autoReaped { lines.append("all auto-reaped") }
+            else if let how = first.reapHow { lines.append(how == "wait" ? "all reaped by wait" : "all reaped by \(first.reapedBy.map(String.init) ?? "?") (\(how))") }
+            let zs = run.compactMap(\.zombieDuration)
+            if let zmax = zs.max(), zmax > 0 { lines.append("zombie ≤ \(TimeFormat.duration(zmax))") }
+            var tip = ["\(run.count) siblings running the same program, with different exit statuses (collapsed; --no-collapse shows each)"]
+            for r in run.prefix(60) {
+                tip.append("\(r.id): \(r.endSummary)  " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → \(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
+            }
+            if run.count > 60 { tip.append("… and \(run.count - 60) more") }
+            // Fill striped in proportion: exit 0, non-zero, killed, alive.
+            let ok = run.filter { !$0.wasKilled && !$0.exitedNonZero && $0.exitStatus != nil }.count
+            let nz = run.filter(\.exitedNonZero).count
+            let kd = run.filter(\.wasKilled).count
+            let al = run.count - ok - nz - kd
+            let stripes = [(Palette.exitedOK, ok), (Palette.nonZero, nz), (Palette.killed, kd), (Palette.alive, al)]
+                .filter { $0.1 > 0 }
+                .map { "\($0.0);\(TimeFormat.fixed(max(Double($0.1) / Double(run.count), 0.01), 3))" }
+                .joined(separator: ":")
+            var classes = ["process", "collapsed", "mixed"]
+            if kd > 0 { classes.append("killed") }
+            if nz > 0 { classes.append("nonzero") }
+            if first.autoReaped { classes.append("autoreaped") }
+            let border = kd > 0 ? "color=\"\(Palette.killedBorder)\", " : first.autoReaped ? "color=\"\(Palette.autoBorder)\", " : ""
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes.joined(separator: " "))), shape=box, style=striped, \(border)fillcolor=\"\(stripes)\", peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
+        }
+
         func walk(_ r: ProcessRecord) {
             emit(r)
             let kids = history.children(of: r.id).filter { shown.contains($0.id) }
@@ -84,10 +119,22 @@ public enum ProcessTreeDOT {
             while i < kids.count {
                 var j = i + 1
                 if options.collapse && isLeaf(kids[i], history, shown) {
+                    // A long run of leaves that differ only in their exit status (burst: child
+                    // I exits I) becomes one node with a status summary; otherwise only
+                    // identical siblings merge, so no status is ever hidden.
+                    let loose = looseSignature(kids[i])
+                    var m = i + 1
+                    while m < kids.count && isLeaf(kids[m], history, shown) && looseSignature(kids[m]) == loose { m += 1 }
                     let sig = signature(kids[i])
-                    while j < kids.count && isLeaf(kids[j], history, shown) && signature(kids[j]) == sig { j += 1 }
+                    if m - i >= mixedRunMinimum && kids[i..<m].contains(where: { signature($0) != sig }) {
+                        j = m
+                    } else {
+                        while j < kids.count && isLeaf(kids[j], history, shown) && signature(kids[j]) == sig { j += 1 }
+                    }
                 }
-                if j - i >= 2 {
+                if j - i >= 2 && kids[i..<j].contains(where: { signature($0) != signature(kids[i]) }) {
+                    emitMixedRun(Array(kids[i..<j]))
+                } else if j - i >= 2 {
                     emitRun(Array(kids[i..<j]))
                 } else {
                     walk(kids[i])
@@ -149,6 +196,56 @@ public enum ProcessTreeDOT {
 
     static func isLeaf(_ r: ProcessRecord, _ h: ProcessHistory, _ shown: Set<ProcessID>) -> Bool {
         !r.children.contains { shown.contains($0) } && !r.isOrphaned
+    }
+
+    /// Siblings this many or more that differ only in their exit status collapse into one
+    /// node with a status summary (fewer are shown one by one: each status stays visible).
+    static let mixedRunMinimum = 5
+
+    /// Everything but the exit status: same program, same reaping, same kind of end.
+    static func looseSignature(_ r: ProcessRecord) -> Signature {
+        let kind = r.wasKilled ? "killed" : r.exitStatus == nil ? "alive" : "exited"
+        return Signature(chain: r.execChain, end: kind, reapHow: r.reapHow, orphaned: r.isOrphaned, threads: r.threads.count)
+    }
+
+    /// Lines that say every exit status of a collapsed run: `exit codes 0–49, one each`, or
+    /// `exited 0 ×40, exited 1 ×2`, or `killed by SIGKILL ×3`.
+    static func statusSummary(_ run: [ProcessRecord]) -> [String] {
+        var codes: [Int: Int] = [:]
+        var others: [String: Int] = [:]
+        var otherOrder: [String] = []
+        for r in run {
+            if case .exited(let c)? = r.exitStatus { codes[c, default: 0] += 1 }
+            else {
+                let s = r.endSummary
+                if others[s] == nil { otherOrder.append(s) }
+                others[s, default: 0] += 1
+            }
+        }
+        var parts: [String] = []
+        if !codes.isEmpty {
+            let sorted = codes.keys.sorted()
+            if codes.values.allSatisfy({ $0 == 1 }) && sorted.count > 2 {
+                parts.append("exit codes " + pidList(sorted) + ", one each")
+            } else {
+                // Equal counts side by side share a range: exited 1–3 ×2.
+                var groups: [(lo: Int, hi: Int, n: Int)] = []
+                for c in sorted {
+                    if let g = groups.last, g.hi == c - 1, g.n == codes[c]! { groups[groups.count - 1].hi = c }
+                    else { groups.append((c, c, codes[c]!)) }
+                }
+                parts += groups.map { "exited \($0.lo == $0.hi ? "\($0.lo)" : "\($0.lo)–\($0.hi)") ×\($0.n)\($0.lo == $0.hi ? "" : " each")" }
+            }
+        }
+        parts += otherOrder.map { "\($0) ×\(others[$0]!)" }
+        // At most 4 lines of at most ~44 characters.
+        var lines: [String] = []
+        for p in parts {
+            if let l = lines.last, l.count + p.count + 2 <= 44 { lines[lines.count - 1] = l + ", " + p }
+            else { lines.append(p) }
+        }
+        if lines.count > 4 { lines = Array(lines.prefix(3)) + ["… \(parts.count) statuses in all (tooltip)"] }
+        return lines
     }
 
     static func signature(_ r: ProcessRecord) -> Signature {
@@ -250,6 +347,7 @@ public enum ProcessTreeDOT {
         rows += row("white", Palette.orphanBorder, "orphaned: reparented (dashed arrow from the adopter)", dashed: true)
         rows += row("white", Palette.autoBorder, "octagon: auto-reaped (SIGCHLD ignored), never a zombie")
         rows += row("white", "#455a64", "double border: N*[cmd] identical siblings collapsed")
+        rows += row(Palette.nonZero, "#455a64", "striped, double border: N*[cmd] siblings with different exit statuses (all listed)")
         return "  subgraph cluster_legend { graph [label=\"\", style=invis]; legend [id=\"legend\", class=\"legend\", shape=plain, style=\"\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
     }
 }

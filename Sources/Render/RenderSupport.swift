@@ -128,6 +128,10 @@ enum Palette {
     static let running = "#43a047"
     static let blocked = "#e57373"
     static let traced = "#7e57c2"
+    /// Blocked inside a wait-family call: distinct from other blocking, it is the lesson.
+    static let waiting = "#64b5f6"
+    static let stopped = "#a1887f"
+    static let waitingText = "#0d47a1"
     static let zombie = "#424242"
     static let runnable = "#9ccc65"
     static let alive_ = "#c8e6c9"

@@ -21,7 +21,7 @@ public enum TimelineDOT {
     static let laneHeight = 18.0
     static let barHeight = 10.0
     static let labelWidth = 190.0
-    static let axisHeight = 34.0
+    static let axisHeight = 46.0
 
     /// What a stretch of a lane means, as drawn.
     enum Band: Hashable {
@@ -30,6 +30,7 @@ public enum TimelineDOT {
         case alive         // no state source: alive, not in a wait call
         case inWait        // no state source: inside a wait-family call
         case traced        // stopped by the tracer
+        case stopped       // stopped by a job-control signal (SIGSTOP…) until SIGCONT
         case zombie
 
         var colour: String {
@@ -41,8 +42,9 @@ public enum TimelineDOT {
             case .state(.terminated), .zombie: return Palette.zombie
             case .runnable: return Palette.runnable
             case .alive: return Palette.alive_
-            case .inWait: return Palette.blocked
+            case .inWait: return Palette.waiting
             case .traced: return Palette.traced
+            case .stopped: return Palette.stopped
             }
         }
 
@@ -51,8 +53,9 @@ public enum TimelineDOT {
             case .state(let s): return s == .terminated ? "zombie" : s.rawValue
             case .runnable: return "runnable"
             case .alive: return "alive"
-            case .inWait: return "in wait call"
+            case .inWait: return "blocked in wait call"
             case .traced: return "stopped by tracer"
+            case .stopped: return "stopped by signal"
             case .zombie: return "zombie"
             }
         }
@@ -66,8 +69,9 @@ public enum TimelineDOT {
             case .state(.terminated), .zombie: return "zombie (exited, not yet reaped)"
             case .runnable: return "runnable (sampled: ready or running)"
             case .alive: return "alive (no scheduler states recorded)"
-            case .inWait: return "inside wait()/waitid()"
+            case .inWait: return "blocked in wait4()/waitid(): waiting for a child"
             case .traced: return "stopped by the tracer (ptrace)"
+            case .stopped: return "stopped by SIGSTOP/SIGTSTP until SIGCONT (job control)"
             }
         }
     }
@@ -87,23 +91,110 @@ public enum TimelineDOT {
         }
     }
 
+    /// The last instant anything happens to `p`: its reap (or, unreaped, the trace's end),
+    /// its exit, its last state change, signal or wait.
+    static func lastActivity(_ p: ProcessRecord) -> Int64 {
+        var t = max(p.lastSeen, p.reapTime ?? 0, p.exitTime ?? p.birth)
+        if let s = p.signals.last { t = max(t, s.t) }
+        for w in p.waits { if let e = w.end { t = max(t, e) } }
+        for e in p.execs { t = max(t, e.t) }
+        return t
+    }
+
+    /// The time window drawn, in trace time (ns since the trace started, as `replay --at`).
+    /// By default it runs from the first birth among `procs` (the root's spawn, which comes
+    /// some milliseconds after the trace starts) to the last thing that happens to any of
+    /// them, not the trace's `end` line; `from`/`to` override either side.
+    static func window(_ procs: [ProcessRecord], from: Int64?, to: Int64?) -> (Int64, Int64) {
+        let t0 = max(0, from ?? procs.map(\.birth).min() ?? 0)
+        var t1 = to ?? procs.map(lastActivity).max() ?? t0
+        if t1 <= t0 { t1 = t0 + 1 }
+        return (t0, t1)
+    }
+
+    /// The blocked stretches of `ivs` that fall inside a wait-family call become `.inWait`
+    /// (the lesson of the wait scenarios: a parent asleep in wait4 until its child exits).
+    /// `waits` are (begin, end, label) sorted by begin; both lists are in time order.
+    static func bands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)],
+                      source: StateSource, model: StateModel) -> [(band: Band, start: Int64, end: Int64, why: String?)] {
+        var out: [(band: Band, start: Int64, end: Int64, why: String?)] = []
+        out.reserveCapacity(ivs.count)
+        var j = 0
+        for iv in ivs {
+            guard let b = band(iv, source: source, model: model) else { continue }
+            let plainBlocked = b == .state(.blocked) || b == .inWait
+            if !plainBlocked || waits.isEmpty {
+                out.append((b, iv.start, iv.end, iv.why)); continue
+            }
+            while j < waits.count && waits[j].e <= iv.start { j += 1 }
+            var cursor = iv.start
+            var k = j
+            while k < waits.count && waits[k].b < iv.end {
+                let ws = max(waits[k].b, cursor), we = min(waits[k].e, iv.end)
+                if we > ws {
+                    if ws > cursor { out.append((source == .none ? .alive : .state(.blocked), cursor, ws, iv.why)) }
+                    out.append((.inWait, ws, we, waits[k].label))
+                    cursor = we
+                }
+                k += 1
+            }
+            if cursor < iv.end {
+                out.append((source == .none ? .inWait : b == .inWait ? .state(.blocked) : b, cursor, iv.end, iv.why))
+            }
+        }
+        return out
+    }
+
+    /// Job-control stops: from a SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU delivered to `p` to the next
+    /// SIGCONT (or its exit). Under ptrace the kernel reports such a stop as a tracer stop, so
+    /// the recorder says `traced`; the picture must not blame the tracer for it.
+    static func stopSpans(_ p: ProcessRecord, until: Int64) -> [(b: Int64, e: Int64, label: String)] {
+        var out: [(b: Int64, e: Int64, label: String)] = []
+        var open: (Int64, String)?
+        for s in p.signals {
+            if ["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"].contains(s.sig) { if open == nil { open = (s.t, s.sig) } }
+            else if s.sig == "SIGCONT", let o = open { out.append((o.0, s.t, o.1)); open = nil }
+        }
+        if let o = open { out.append((o.0, until, o.1)) }
+        return out
+    }
+
+    /// Tracer stops that fall inside a job-control stop become `.stopped`.
+    static func relabelStops(_ pieces: [(band: Band, start: Int64, end: Int64, why: String?)],
+                             stops: [(b: Int64, e: Int64, label: String)]) -> [(band: Band, start: Int64, end: Int64, why: String?)] {
+        guard !stops.isEmpty else { return pieces }
+        return pieces.map { piece in
+            guard piece.band == .traced, let s = stops.first(where: { piece.start >= $0.b && piece.start < $0.e }) else { return piece }
+            return (.stopped, piece.start, piece.end, s.label)
+        }
+    }
+
+    /// Wait calls as sorted, merged spans with a short label (`wait4(-1)`), for `tid` or all.
+    static func waitSpans(_ p: ProcessRecord, tid: Int? = nil, until: Int64) -> [(b: Int64, e: Int64, label: String)] {
+        var ws = p.waits.filter { tid == nil || ($0.tid ?? p.pid) == tid }
+            .map { (b: $0.begin, e: $0.end ?? until, label: "\($0.call)(\($0.target))") }
+            .filter { $0.e > $0.b }
+        ws.sort { $0.b < $1.b }
+        var merged: [(b: Int64, e: Int64, label: String)] = []
+        for w in ws {
+            if let last = merged.last, w.b <= last.e { merged[merged.count - 1].e = max(last.e, w.e) }
+            else { merged.append(w) }
+        }
+        return merged
+    }
+
     /// Renders the timeline. `progress` is called now and then with a fraction done.
     public static func dot(_ history: ProcessHistory, options: TimelineOptions = TimelineOptions(),
                            progress: (Double) -> Void = { _ in }) -> String {
-        let t0 = max(0, options.from ?? 0)
-        var t1 = options.to ?? history.endTime
-        if t1 <= t0 { t1 = t0 + 1 }
+        let selected = options.filter.isEmpty ? nil : options.filter.select(history)
+        let candidates = selected == nil ? history.processes : history.processes.filter { selected!.contains($0.id) }
+        let (t0, t1) = window(candidates, from: options.from, to: options.to)
         let span = t1 - t0
         let scale = options.plotWidth / Double(span)
         let x0 = labelWidth + 10
         func x(_ t: Int64) -> Double { x0 + Double(min(max(t, t0), t1) - t0) * scale }
 
-        let selected = options.filter.isEmpty ? nil : options.filter.select(history)
-        let lanes = history.processes.filter { p in
-            if let s = selected, !s.contains(p.id) { return false }
-            let end = p.reapTime ?? history.endTime
-            return end >= t0 && p.birth <= t1
-        }
+        let lanes = candidates.filter { p in p.lastSeen >= t0 && p.birth <= t1 }
         var laneIndex: [ProcessID: Int] = [:]
         for (i, p) in lanes.enumerated() { laneIndex[p.id] = i }
         // pid → lanes, to find the lane of a pid at an instant (pids are reused).
@@ -113,10 +204,26 @@ public enum TimelineDOT {
             lanesByPid[pid]?.last { lanes[$0].birth <= t && (lanes[$0].reapTime ?? Int64.max) >= t }
         }
 
-        let legendRows = 2.0
-        let top = axisHeight + Double(lanes.count) * laneHeight
+        // Small pictures get taller lanes (room for a label above and below each bar) and one
+        // thin row per thread under a multi-threaded process; big ones stay compact.
+        let roomy = lanes.count <= 300
+        let laneH = roomy ? 28.0 : laneHeight
+        let threadH = 13.0
+        func threadRows(_ p: ProcessRecord) -> [ThreadRecord] {
+            roomy && p.threads.count > 1 ? Array(p.threads.prefix(16)) : []
+        }
+        // Vertical layout: lane i's centre, counted from the top of the plot.
+        var laneTop: [Double] = []
+        laneTop.reserveCapacity(lanes.count)
+        var acc = 0.0
+        for p in lanes { laneTop.append(acc); acc += laneH + Double(threadRows(p).count) * threadH }
+        let plotHeight = acc
+
+        let legendRows = 3.0
+        let top = axisHeight + plotHeight
         let height = top + 20 + legendRows * 16 + 20
-        func y(_ lane: Int) -> Double { height - axisHeight - (Double(lane) + 0.5) * laneHeight }
+        let plotTopY = height - axisHeight
+        func y(_ lane: Int) -> Double { plotTopY - laneTop[lane] - laneH / 2 }
 
         var out = ""
         out.reserveCapacity(lanes.count * 600 + 8000)
@@ -141,15 +248,16 @@ public enum TimelineDOT {
             let a = point(ax, ay), b = point(bx, by)
             out += "\(a) -> \(b) [\(attrs)];\n"
         }
-        func textWidth(_ s: String, _ size: Double) -> Double { Double(s.count) * size * 0.56 }
+        func textWidth(_ s: String, _ size: Double) -> Double { TimelineDOT.textWidth(s, size) }
 
         out += "digraph timeline {\n"
         out += "graph [notranslate=true, splines=false, outputorder=nodesfirst, bgcolor=white, pad=0.2, fontname=\"DejaVu Sans\"];\n"
         out += "node [shape=box, style=filled, fixedsize=true, label=\"\", penwidth=0, fontname=\"DejaVu Sans\", fontsize=8];\n"
         out += "edge [arrowsize=0.35, penwidth=0.7, dir=forward];\n"
 
-        // Title and axis.
-        var title = "proctrace timeline: \(lanes.count) of \(history.processes.count) processes, \(TimeFormat.instant(t0, span: span)) – \(TimeFormat.instant(t1, span: span))"
+        // Title and axis. The axis shows trace time (since proctrace started, the clock of
+        // `replay --at` and `--from/--to`); the title says where the window starts.
+        var title = "proctrace timeline: \(lanes.count) of \(history.processes.count) processes"
         title += options.model == .three ? ", three-state model" : ", five-state model"
         switch history.states {
         case .sched: title += " (scheduler states)"
@@ -158,6 +266,12 @@ public enum TimelineDOT {
         }
         if history.incomplete { title += ", incomplete trace" }
         text(x0, height - 8, title, size: 10)
+        var sub = "time axis: trace time (since proctrace started, as replay --at), window \(TimeFormat.instant(t0, span: span)) – \(TimeFormat.instant(t1, span: span))"
+        if options.from == nil {
+            sub += candidates.first.map { $0.birth == t0 ? " from \($0.pid)'s \($0.via == "spawn" ? "spawn" : "birth")" : "" } ?? ""
+        }
+        if options.to == nil, let e = history.end?.t, e > t1 { sub += "; trace end at \(TimeFormat.instant(e, span: span)) not shown" }
+        text(x0, height - 20, sub, size: 7.5, "fontcolor=\"#546e7a\"")
         let axisY = height - axisHeight + 4
         line(x0, axisY, x0 + options.plotWidth, axisY, "dir=none, color=\"#607d8b\"")
         let tick = niceTick(span)
@@ -176,14 +290,35 @@ public enum TimelineDOT {
 
         // Stripes and grid lines first: everything else is drawn over them.
         for i in lanes.indices where i % 2 == 1 {
-            box(x0 + options.plotWidth / 2, y(i), options.plotWidth, laneHeight, "fillcolor=\"#f5f5f5\"")
+            let h = laneH + Double(threadRows(lanes[i]).count) * threadH
+            box(x0 + options.plotWidth / 2, plotTopY - laneTop[i] - h / 2, options.plotWidth, h, "fillcolor=\"#f5f5f5\"")
         }
         for gx in gridXs {
             box(gx, (axisY + gridBottom) / 2, 0.5, axisY - gridBottom, "fillcolor=\"#dfe3e6\"")
         }
 
-        // Lanes.
+        /// Draws the state bands of one row.
         var usedBands = Set<Band>()
+        func drawBands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)], stops: [(b: Int64, e: Int64, label: String)], cy: Double, barH: Double, who: String, labelWaits: Bool) {
+            for piece in relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops) where piece.end > t0 && piece.start < t1 {
+                let b = piece.band
+                usedBands.insert(b)
+                let a = x(piece.start), e = x(piece.end)
+                let w = max(e - a, 0.6)
+                let h = b == .zombie ? barH * 0.6 : barH
+                var tip = "\(who) \(b.name)"
+                if let why = piece.why, b != .alive { tip += " (\(why))" }
+                tip += ": \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), \(TimeFormat.duration(piece.end - piece.start))"
+                box(a + w / 2, cy, w, h, "fillcolor=\"\(b.colour)\", tooltip=\(DOTText.tooltip([tip]))")
+                // Name the wait call inside a long enough wait band.
+                if labelWaits, b == .inWait, let call = piece.why {
+                    let tw = textWidth(call, 6.5)
+                    if tw + 6 < w { text(a + (w - tw) / 2, cy, call, size: 6.5, "fontcolor=\"\(Palette.waitingText)\"") }
+                }
+            }
+        }
+
+        // Lanes.
         let depthOf = depths(lanes, history)
         for (i, p) in lanes.enumerated() {
             if i % 500 == 0 { progress(Double(i) / Double(max(lanes.count, 1))) }
@@ -195,33 +330,72 @@ public enum TimelineDOT {
             text(4 + indent, ly, name, size: 8,
                  "tooltip=\(DOTText.tooltip(ProcessTreeDOT.tooltip(p, span: history.endTime)))")
 
-            // State bands (whole-process merge of the threads' states).
-            for iv in p.processStates() where iv.end > t0 && iv.start < t1 {
-                guard let b = band(iv, source: history.states, model: options.model) else { continue }
-                usedBands.insert(b)
-                let a = x(iv.start), e = x(iv.end)
-                let w = max(e - a, 0.6)
-                let h = b == .zombie ? barHeight * 0.6 : barHeight
-                var tip = "\(p.id) \(b.name)"
-                if let why = iv.why, b != .alive { tip += " (\(why))" }
-                tip += ": \(TimeFormat.instant(iv.start, span: span)) → \(TimeFormat.instant(iv.end, span: span)), \(TimeFormat.duration(iv.duration))"
-                box(a + w / 2, ly, w, h, "fillcolor=\"\(b.colour)\", tooltip=\(DOTText.tooltip([tip]))")
+            // State bands (whole-process merge of the threads' states), wait calls marked.
+            let until = p.exitTime ?? p.lastSeen
+            let stops = stopSpans(p, until: until)
+            drawBands(p.processStates(), waits: waitSpans(p, until: until), stops: stops, cy: ly, barH: barHeight, who: "\(p.id)", labelWaits: roomy)
+
+            // One thin row per thread: its own states, or its lifetime without a state source.
+            for (k, th) in threadRows(p).enumerated() {
+                let ty = plotTopY - laneTop[i] - laneH - (Double(k) + 0.5) * threadH
+                text(4 + indent + 10, ty, "thread \(th.tid)\(th.tid == p.pid ? " (main)" : "")", size: 6.5, "fontcolor=\"#546e7a\"")
+                let own = p.stateIntervals.filter { ($0.tid ?? p.pid) == th.tid }
+                let thEnd = th.end ?? until
+                let ivs = p.statesRecorded && !own.isEmpty ? own.filter { $0.state != .terminated }
+                    : [StateInterval(tid: th.tid, state: .running, start: th.start, end: thEnd)]
+                let src = p.statesRecorded && !own.isEmpty ? history.states : StateSource.none
+                for piece in relabelStops(bands(ivs, waits: waitSpans(p, tid: th.tid, until: thEnd), source: src, model: options.model), stops: stops) where piece.end > t0 && piece.start < t1 {
+                    usedBands.insert(piece.band)
+                    let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
+                    box(a + w / 2, ty, w, 5, "fillcolor=\"\(piece.band.colour)\", tooltip=\(DOTText.tooltip(["\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"]))")
+                }
             }
-            // A zombie that was never reaped stays a zombie to the end.
-            // Exec ticks.
+
+            // Annotations: text above (slot 0) or below (slot 1) the bar, never over another.
+            // Compact lanes have room above only.
+            struct Note { var x: Double; var text: String; var size: Double; var attrs: String; var slot: Int; var must: Bool }
+            var notes: [Note] = []
             for e in p.execs where e.t >= t0 && e.t <= t1 {
                 let ex = x(e.t)
                 box(ex, ly, 1.2, barHeight + 6, "fillcolor=black, tooltip=\(DOTText.tooltip(["exec " + e.path, ProcessRecord.shellQuoted(e.argv)]))")
-                let nm = DOTText.truncated(ProcessRecord.base(e.path), to: 16)
-                text(ex + 2, ly + barHeight / 2 + 3.2, nm, size: 6.5)
+                notes.append(Note(x: ex + 2, text: DOTText.truncated(ProcessRecord.base(e.path), to: 16), size: 6.5, attrs: "", slot: 0, must: false))
             }
-            // Exit label after the lane's end.
+            // Exit: a tick and a label at the exit instant (the zombie band starts there).
             if let xt = p.exitTime, xt >= t0, xt <= t1 {
-                let endX = x(p.reapTime ?? history.endTime)
+                let ex = x(xt)
                 var s = p.endSummary.replacingPrefix("exited ", with: "exit ")
                 if p.autoReaped { s += ", auto-reaped" }
                 let colour = p.wasKilled ? Palette.killedBorder : p.exitedNonZero ? "#e65100" : "#37474f"
-                text(endX + 3, ly, s, size: 7, "fontcolor=\"\(colour)\"")
+                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
+                notes.append(Note(x: ex + 2, text: s, size: 7, attrs: "fontcolor=\"\(colour)\"", slot: 0, must: true))
+            }
+            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != "auto",
+               lane(of: by, at: rt).map({ $0 == i }) ?? true {
+                let s = by == history.tracerPid ? "reaped by proctrace" : by == 1 ? "reaped by init (1)" : "reaped by \(by)"
+                notes.append(Note(x: x(rt) + 3, text: s, size: 6, attrs: "fontcolor=\"#6d4c41\"", slot: 1, must: true))
+            }
+            for rp in p.reparents where rp.t >= t0 && rp.t <= t1 {
+                if lane(of: rp.to, at: rp.t).map({ $0 == i }) ?? true {
+                    let s = rp.to == 1 ? "orphan: adopted by init (1)" : "orphan: adopted by \(rp.to)"
+                    notes.append(Note(x: x(rp.t) + 4, text: s, size: 6, attrs: "fontcolor=\"\(Palette.orphanBorder)\"", slot: 1, must: true))
+                }
+            }
+            notes.sort { $0.x < $1.x }
+            let slots = roomy ? 2 : 1
+            var slotEnd = [Double](repeating: -.infinity, count: 2)
+            let slotY = [ly + barHeight / 2 + 4.6, ly - barHeight / 2 - 4.6]
+            for note in notes {
+                let w = textWidth(note.text, note.size)
+                let order = note.slot < slots ? [note.slot, 1 - note.slot] : [0, 1]
+                var chosen: (slot: Int, left: Double)? = nil
+                for s in order where s < slots && note.x >= slotEnd[s] + 2 { chosen = (s, note.x); break }
+                if chosen == nil && note.must {
+                    let s = (0..<slots).min { slotEnd[$0] < slotEnd[$1] }!
+                    chosen = (s, slotEnd[s] + 4)
+                }
+                guard let c = chosen else { continue }
+                text(c.left, slotY[c.slot], note.text, size: note.size, note.attrs)
+                slotEnd[c.slot] = c.left + w
             }
             // Signals: a small red mark above the lane.
             for s in p.signals where s.t >= t0 && s.t <= t1 {
@@ -235,46 +409,63 @@ public enum TimelineDOT {
             if let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
                 line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
             }
-            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != "auto" {
-                if let rl = lane(of: by, at: rt), rl != i {
-                    line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
-                         "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
-                } else {
-                    let s = by == history.tracerPid ? "reaped by proctrace" : "reaped by \(by)"
-                    text(x(rt) + 3, y(i) - barHeight / 2 - 2.5, s, size: 6, "fontcolor=\"#6d4c41\"")
-                }
+            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != "auto",
+               let rl = lane(of: by, at: rt), rl != i {
+                line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
+                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
             }
             for rp in p.reparents where rp.t >= t0 && rp.t <= t1 {
                 box(x(rp.t), y(i), 5, 5, "shape=diamond, fillcolor=\"\(Palette.orphanBorder)\", tooltip=\(DOTText.tooltip(["\(p.id) reparented from \(rp.from) to \(rp.to) at \(TimeFormat.instant(rp.t, span: span))"]))")
                 if let al = lane(of: rp.to, at: rp.t), al != i {
                     line(x(rp.t), y(al), x(rp.t), y(i), "class=\"reparent\", style=dashed, color=\"\(Palette.orphanBorder)\"")
-                } else {
-                    let s = "adopted by \(rp.to)"
-                    text(x(rp.t) + 4, y(i) - barHeight / 2 - 3, s, size: 6, "fontcolor=\"\(Palette.orphanBorder)\"")
                 }
             }
         }
 
         // Legend: the bands this picture uses, then the marks.
-        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .traced, .zombie]
+        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie]
         var items: [(String, String)] = order.filter { usedBands.contains($0) }.map { ($0.colour, $0.legendText) }
         if options.model == .three && history.states != .none { items.append(("", "three-state model: new counts as ready; zombie is outside the model")) }
         var lx = x0
         var ly = gridBottom - 20
         text(4, ly, "Legend", size: 8, "id=\"legend\"")
         for (colour, label) in items {
-            let w = textWidth(label, 7) + 20
+            let w = textWidth(label, 7) + 22
             if lx + w > x0 + options.plotWidth { lx = x0; ly -= 16 }
             if !colour.isEmpty { box(lx + 5, ly, 10, 8, "fillcolor=\"\(colour)\"") }
-            text(lx + 13, ly, label, size: 7)
+            text(lx + 15, ly, label, size: 7)
             lx += w + 6
         }
         lx = x0; ly -= 16
-        let marks = "marks:  | exec   ▼ signal   ◆ reparent   vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
+        let marks = "marks:  | exec (black)   | exit (coloured, label at the exit instant)   ▼ signal   ◆ reparent   vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
         text(lx, ly, marks, size: 7)
         out += "}\n"
         progress(1)
         return out
+    }
+
+    /// The width of `s` in DejaVu Sans at `size` points, from approximate advance widths (in
+    /// em): text nodes are centred on their estimated width, so a good estimate keeps a
+    /// label's left edge where it is meant to be (an exit label at the exit instant).
+    static func textWidth(_ s: String, _ size: Double) -> Double {
+        var em = 0.0
+        for u in s.unicodeScalars {
+            switch u {
+            case "i", "l", "j", "I", "!", "'", "|": em += 0.28
+            case ".", ",", ":", ";", " ": em += 0.32
+            case "f", "t", "(", ")", "[", "]", "/", "\\", "-": em += 0.37
+            case "r": em += 0.41
+            case "m": em += 0.97
+            case "w", "M": em += 0.83
+            case "W": em += 0.99
+            case "s", "c", "z", "k", "v", "x", "y": em += 0.54
+            case "0"..."9", "#", "$", "_", "*", "?": em += 0.64
+            case "A"..."Z": em += 0.70
+            case "a"..."z": em += 0.62
+            default: em += u.value < 0x80 ? 0.65 : 0.8
+            }
+        }
+        return em * size * 1.05  // cairo's hinting at small sizes widens text a little
     }
 
     /// A round tick interval giving 5 to 12 ticks over `span`.

@@ -67,7 +67,7 @@ struct FactTests {
         let dot = TimelineDOT.dot(family)
         #expect(dot.contains("id=\"legend\""))
         #expect(dot.components(separatedBy: "class=\"fork\"").count - 1 == 10)
-        #expect(dot.contains("class=\"reparent\"") || dot.contains("adopted by 1"))
+        #expect(dot.contains("class=\"reparent\"") || dot.contains("adopted by init (1)"))
         #expect(dot.contains("stopped by the tracer (ptrace)"))
         #expect(dot.contains("zombie (exited, not yet reaped)"))
         let three = TimelineDOT.dot(family, options: TimelineOptions(model: .three))

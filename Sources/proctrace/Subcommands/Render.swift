@@ -17,15 +17,20 @@ extension ProcTrace {
         var output: String?
         @Option(help: "State model of the timeline: five or three.") var model: String = "five"
         @Flag(help: "Do not collapse identical sibling runs in the tree.") var noCollapse = false
-        @Option(help: "Start of the timeline window, in seconds.") var from: Double?
-        @Option(help: "End of the timeline window, in seconds.") var to: Double?
+        @Option(help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
+        @Option(help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
         @Option(help: "Only these pids and their descendants (comma-separated).") var pids: String?
         @Option(help: "Only processes whose command or argv contains this text.") var match: String?
 
         func validate() throws {
             guard OutputFormat(rawValue: format) != nil else { throw ValidationError("-f must be svg, png, pdf or dot") }
             guard StateModel(rawValue: model) != nil else { throw ValidationError("--model must be three or five") }
-            if let f = from, let t = to, t <= f { throw ValidationError("--to must be after --from") }
+            for (name, v) in [("--from", from), ("--to", to)] {
+                if let v, Lifecycle.TimeFormat.parseInstant(v) == nil { throw ValidationError("\(name) wants seconds (1.5) or a time with a unit (31ms)") }
+            }
+            if let f = from.flatMap(Lifecycle.TimeFormat.parseInstant), let t = to.flatMap(Lifecycle.TimeFormat.parseInstant), t <= f {
+                throw ValidationError("--to must be after --from")
+            }
             if let p = pids, p.split(separator: ",").contains(where: { Int(String($0).trimmingCharacters(in: " ")) == nil }) {
                 throw ValidationError("--pids takes comma-separated pids")
             }
@@ -43,7 +48,7 @@ extension ProcTrace {
             req.treeOptions = TreeOptions(collapse: !noCollapse, filter: filter)
             req.timelineOptions = TimelineOptions(
                 model: StateModel(rawValue: model)!,
-                from: from.map { Int64($0 * 1e9) }, to: to.map { Int64($0 * 1e9) }, filter: filter)
+                from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             let tty = isatty(2) != 0
             do {
                 let written = try RenderFrontend.run(req) { line in

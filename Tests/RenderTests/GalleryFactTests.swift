@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import Lifecycle
+@testable import Render
+
+/// Writes a small trace (one JSON object per line) to a temporary file and folds it.
+func history(_ name: String, _ lines: [String]) throws -> ProcessHistory {
+    let path = inspectionPath(name + ".jsonl")
+    try (lines.joined(separator: "\n") + "\n").write(to: path, atomically: true, encoding: .utf8)
+    return try ProcessHistory(path: path.path)
+}
+
+let ms: Int64 = 1_000_000
+
+/// Root 100 spawned at 30 ms (after proctrace's own setup), forks 101 at 40 ms and blocks in
+/// wait4 from 41 to 80 ms; 101 exits 3 at 60 ms (a zombie until 80 ms); the root exits at 90
+/// ms; the `end` line comes much later, at 500 ms.
+let waitTrace = [
+    #"{"type":"trace","t":0,"schema":"proctrace/1","argv":["./w"],"cwd":"/","start":"2026-11-26T22:00:00.000000Z","host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"sched","pid":99}"#,
+    #"{"type":"spawn","t":30000000,"pid":100,"argv":["./w"],"ppid":99}"#,
+    #"{"type":"state","t":30000000,"pid":100,"tid":100,"from":"new","to":"ready"}"#,
+    #"{"type":"state","t":30100000,"pid":100,"tid":100,"from":"ready","to":"running"}"#,
+    #"{"type":"exec","t":31000000,"pid":100,"path":"/usr/bin/w","argv":["w"]}"#,
+    #"{"type":"exec","t":31100000,"pid":100,"path":"/usr/bin/w2","argv":["w2"]}"#,
+    #"{"type":"fork","t":40000000,"pid":100,"child":101,"parent":100,"via":"fork"}"#,
+    #"{"type":"state","t":40000000,"pid":101,"tid":101,"from":"new","to":"ready"}"#,
+    #"{"type":"state","t":40100000,"pid":101,"tid":101,"from":"ready","to":"running"}"#,
+    #"{"type":"state","t":41000000,"pid":100,"tid":100,"from":"running","to":"blocked","why":"wait4"}"#,
+    #"{"type":"wait","t":41000000,"pid":100,"phase":"begin","call":"wait4","target":-1,"options":[]}"#,
+    #"{"type":"state","t":45000000,"pid":101,"tid":101,"from":"running","to":"blocked","why":"traced"}"#,
+    #"{"type":"signal","t":44900000,"pid":101,"sig":"SIGSTOP","from":100}"#,
+    #"{"type":"signal","t":50000000,"pid":101,"sig":"SIGCONT","from":100}"#,
+    #"{"type":"state","t":50000000,"pid":101,"tid":101,"from":"blocked","to":"running"}"#,
+    #"{"type":"state","t":60000000,"pid":101,"tid":101,"from":"running","to":"terminated"}"#,
+    #"{"type":"exit","t":60000000,"pid":101,"status":{"exited":3}}"#,
+    #"{"type":"state","t":80000000,"pid":100,"tid":100,"from":"blocked","to":"running"}"#,
+    #"{"type":"wait","t":80000000,"pid":100,"phase":"end","call":"wait4","target":-1,"options":[],"result":101,"status":{"exited":3}}"#,
+    #"{"type":"reap","t":80000000,"pid":101,"by":100,"how":"wait"}"#,
+    #"{"type":"state","t":90000000,"pid":100,"tid":100,"from":"running","to":"terminated"}"#,
+    #"{"type":"exit","t":90000000,"pid":100,"status":{"exited":0}}"#,
+    #"{"type":"reap","t":90000000,"pid":100,"by":99,"how":"wait"}"#,
+    #"{"type":"end","t":500000000,"status":{"exited":0},"events":24,"lost":0}"#,
+]
+
+/// The x of a pinned node's centre in timeline DOT, found by its id.
+func nodeX(_ dot: String, id: String) -> Double? {
+    guard let line = dot.split(separator: "\n").first(where: { $0.contains("id=\"\(id)\"") }),
+          let r = line.range(of: "pos=\"") else { return nil }
+    return Double(line[r.upperBound...].prefix { $0 != "," })
+}
+
+@Suite("what the gallery pictures must not get wrong")
+struct GalleryFactTests {
+    @Test func defaultWindowRunsFromRootSpawnToLastReap() throws {
+        let h = try history("window", waitTrace)
+        let (t0, t1) = TimelineDOT.window(h.processes, from: nil, to: nil)
+        #expect(t0 == 30 * ms)   // the root's spawn, not the trace start
+        #expect(t1 == 90 * ms)   // the last reap, not the `end` line at 500 ms
+        // --from/--to are trace time (as replay --at) and override either side.
+        #expect(TimelineDOT.window(h.processes, from: 0, to: nil) == (0, 90 * ms))
+        #expect(TimelineDOT.window(h.processes, from: 50 * ms, to: 70 * ms) == (50 * ms, 70 * ms))
+        let dot = TimelineDOT.dot(h)
+        #expect(dot.contains("trace time"))
+        #expect(dot.contains("trace end at 500.0 ms not shown"))
+    }
+
+    @Test func exitMarkIsAtTheExitInstantNotTheReap() throws {
+        let h = try history("exit", waitTrace)
+        let dot = TimelineDOT.dot(h)
+        // Window 30–90 ms over 900 points from x0 = 200: 101 exits at 60 ms → x = 650
+        // (its reap at 80 ms would be x = 950).
+        let x0 = TimelineDOT.labelWidth + 10
+        let x = try #require(nodeX(dot, id: "exit_101_1"))
+        #expect(abs(x - (x0 + 450)) < 0.01)
+        // The label starts just right of the mark.
+        let label = try #require(dot.split(separator: "\n").first { $0.contains("label=\"exit 3\"") })
+        let r = try #require(label.range(of: "pos=\""))
+        let cx = try #require(Double(label[r.upperBound...].prefix { $0 != "," }))
+        #expect(abs(cx - TimelineDOT.textWidth("exit 3", 7) / 2 - (x0 + 452)) < 0.01)
+    }
+
+    @Test func blockedInWaitIsItsOwnBandAndNamed() throws {
+        let h = try history("waitband", waitTrace)
+        let dot = TimelineDOT.dot(h)
+        #expect(dot.contains("100 blocked in wait call (wait4(-1)): 41.0 ms → 80.0 ms"))
+        #expect(dot.contains("label=\"wait4(-1)\""))
+        #expect(dot.contains("blocked in wait4()/waitid(): waiting for a child"))
+        #expect(!dot.contains("blocked (sleeping on something)"))  // no other blocking here
+    }
+
+    @Test func jobControlStopIsNotBlamedOnTheTracer() throws {
+        let h = try history("stop", waitTrace)
+        let dot = TimelineDOT.dot(h)
+        #expect(dot.contains("101 stopped by signal (SIGSTOP): 45.0 ms → 50.0 ms"))
+        #expect(!dot.contains("stopped by the tracer (ptrace)"))
+    }
+
+    @Test func execLabelsNeverOverlap() throws {
+        let h = try history("execs", waitTrace)
+        let dot = TimelineDOT.dot(h)
+        // Two execs 0.1 ms apart (1.5 points): the second name goes below the bar or is dropped.
+        let labels = dot.split(separator: "\n").filter { $0.contains("label=\"w\"") || $0.contains("label=\"w2\"") }
+        let ys = Set(labels.compactMap { l -> Substring? in
+            guard let r = l.range(of: "pos=\"") else { return nil }
+            return l[r.upperBound...].split(separator: ",")[1].prefix { $0 != "!" }
+        })
+        #expect(ys.count == labels.count)
+    }
+
+    /// A root with children running the same program: `codes` are their exit codes.
+    func family(_ codes: [Int], killed: Int = 0) throws -> ProcessHistory {
+        var lines = [#"{"type":"trace","t":0,"schema":"proctrace/1","argv":["./burst"],"cwd":"/","start":"2026-11-26T22:00:00.000000Z","host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"none","pid":9}"#,
+                     #"{"type":"spawn","t":1000,"pid":10,"argv":["./burst"],"ppid":9}"#]
+        var t = 2000
+        let all = codes.map { #"{"exited":\#($0)}"# } + Array(repeating: #"{"signaled":"SIGKILL","core":false}"#, count: killed)
+        for (i, st) in all.enumerated() {
+            lines.append(#"{"type":"fork","t":\#(t),"pid":10,"child":\#(11 + i),"parent":10,"via":"fork"}"#)
+            lines.append(#"{"type":"exit","t":\#(t + 100),"pid":\#(11 + i),"status":\#(st)}"#)
+            lines.append(#"{"type":"reap","t":\#(t + 200),"pid":\#(11 + i),"by":10,"how":"wait"}"#)
+            t += 1000
+        }
+        lines.append(#"{"type":"exit","t":\#(t),"pid":10,"status":{"exited":0}}"#)
+        lines.append(#"{"type":"end","t":\#(t + 10),"status":{"exited":0},"events":\#(lines.count + 1),"lost":0}"#)
+        return try history("burst\(codes.count)", lines)
+    }
+
+    @Test func collapsedRunNeverHidesADifferentExitStatus() throws {
+        // 50 children exiting 0…49 (burst): one node that lists every status.
+        let burst = ProcessTreeDOT.dot(try family(Array(0..<50)))
+        #expect(burst.contains("50*[burst]"))
+        #expect(burst.contains("exit codes 0–49, one each"))
+        #expect(burst.contains("class=\"process collapsed mixed nonzero\""))
+        // Repeated codes are counted.
+        let counted = ProcessTreeDOT.dot(try family([0, 0, 0, 1, 2, 2]))
+        #expect(counted.contains("exited 0 ×3"))
+        #expect(counted.contains("exited 1 ×1"))
+        #expect(counted.contains("exited 2 ×2"))
+        // A few children with different statuses stay one node each.
+        let few = ProcessTreeDOT.dot(try family([1, 3, 0]))
+        #expect(!few.contains("*[burst]"))
+        for pid in 11...13 { #expect(few.contains("p\(pid)_1 [")) }
+        // Identical siblings still collapse; a killed one never joins exited ones.
+        let mixed = ProcessTreeDOT.dot(try family([0, 0, 0, 0, 0], killed: 1))
+        #expect(mixed.contains("5*[burst]"))
+        #expect(!mixed.contains("6*[burst]"))
+        #expect(mixed.contains("p16_1 [id=\"p16_1\", class=\"process killed\""))
+    }
+}
