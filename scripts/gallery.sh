@@ -23,7 +23,7 @@ GALLERY=(
   sigchld_ignore mp_process mp_pool mp_pipe mp_queue mp_value_array mp_semaphore
   joblib_parallel
   vfork_exec clone_parent subreaper thread_exec stop_continue killed deep_chain burst
-  waitid sa_nocldwait setsid threads daemon eintr_wait
+  waitid sa_nocldwait setsid threads daemon eintr_wait busy_pair
 )
 
 if [ ! -x "$BIN" ]; then
