@@ -157,6 +157,9 @@ extension Recorder {
         } else {
             emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: nil, code: nil)))
         }
+        // SIGSTOP cannot be caught: a group-stop follows at once, and the task will sit in it
+        // (in TASK_TRACED, as any ptrace stop) until a SIGCONT. Say so before it happens.
+        if sig == SIGSTOP { states?.noteWhy(tid: tid, why: "stopped:SIGSTOP", from: t, to: nil) }
         // Re-inject the signal: the tracer only watches it go by.
         _ = pt_cont(pid_t(tid), sig)
     }

@@ -305,7 +305,10 @@ public struct SchedStateMachine {
         } else if s == 0 || state & 0x100 != 0 { // preempted, still runnable
             transition(tid, to: .ready, at: ts)
         } else if state & 0x8 != 0 {           // t: ptrace stop
-            transition(tid, to: .blocked, at: ts, why: "traced")
+            // A job-control stop of a traced task also sits in TASK_TRACED (the tracer keeps it
+            // stopped with PTRACE_LISTEN): the tracer's note tells it from its own stops.
+            let noted = noteFor(tid, at: ts)
+            transition(tid, to: .blocked, at: ts, why: noted?.hasPrefix("stopped:") == true ? noted : "traced")
         } else if state & 0x4 != 0 {           // T: job-control stop
             let noted = noteFor(tid, at: ts)
             transition(tid, to: .blocked, at: ts, why: noted.map { $0.hasPrefix("stopped") ? $0 : "stopped" } ?? "stopped")

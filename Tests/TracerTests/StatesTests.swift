@@ -94,4 +94,13 @@ struct StatesTests {
             if let z = p.zombieDuration { #expect(abs(last.duration - z) < 5_000_000) }
         }
     }
+
+    @Test func aJobControlStopIsNotTheTracersOwnStop() throws {
+        let r = try Harness.record(Harness.c("stop_continue"))
+        let child = try #require(r.children(of: r.root).first)
+        let stop = child.stateIntervals.filter { $0.state == .blocked && $0.why == "stopped:SIGSTOP" }
+        // The parent keeps it stopped ~0.1 s between its SIGSTOP and its SIGCONT.
+        #expect((stop.map(\.duration).max() ?? 0) > 50_000_000)
+        #expect(!child.stateIntervals.contains { $0.why == "traced" && $0.duration > 50_000_000 })
+    }
 }
