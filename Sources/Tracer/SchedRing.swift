@@ -63,6 +63,8 @@ struct SchedRingDecoder {
         var exitID: UInt16, exitPid: TraceField
         var execID: UInt16, execPid: TraceField, execOldPid: TraceField
         var commonType: TraceField, commonPid: TraceField
+        /// `ftrace/print` (what a `trace_marker` write records), if its format is readable.
+        var printID: UInt16?, printBuf: TraceField?
         /// Offsets in the page header.
         var commitOffset: Int, commitSize: Int, dataOffset: Int
     }
@@ -73,6 +75,9 @@ struct SchedRingDecoder {
     /// Pages flagged "missed events" without a stored count (count unknown).
     var missedUnknownPages: Int = 0
     var decodedEvents: Int = 0
+    /// Calibration markers ("ptcal SEQ" written to `trace_marker`) seen since last emptied,
+    /// with their trace-clock time. Other `print` events are skipped.
+    var markers: [SchedMarker] = []
 
     init(layout: Layout) { self.layout = layout }
 
@@ -95,6 +100,8 @@ struct SchedRingDecoder {
             if let c = f?.fields["commit"] { commitOffset = c.offset; commitSize = c.size }
             if let d = f?.fields["data"] { dataOffset = d.offset }
         }
+        // The print event is optional here: without it, the trace clock is not calibrated.
+        let print = readSmallFile("\(eventsDir)/ftrace/print/format").flatMap { TraceEventFormat(text: $0) }
         return Layout(
             switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
             switchNext: try sw.field("next_pid"),
@@ -104,6 +111,7 @@ struct SchedRingDecoder {
             exitID: ex.id, exitPid: try ex.field("pid"),
             execID: xc.id, execPid: try xc.field("pid"), execOldPid: try xc.field("old_pid"),
             commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
+            printID: print?.id, printBuf: print?.fields["buf"],
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
     }
 
@@ -164,11 +172,32 @@ struct SchedRingDecoder {
             guard dataLen >= 0, dataStart + dataLen <= end else { return }
             p = dataStart + dataLen
             let rec = UnsafeRawBufferPointer(rebasing: page[dataStart ..< dataStart + dataLen])
+            if rec.count >= 2, let printID = l.printID,
+               rec.loadUnaligned(fromByteOffset: l.commonType.offset, as: UInt16.self) == printID {
+                if let seq = markerSeq(rec) { markers.append(SchedMarker(seq: seq, ts: ts, cpu: cpu)) }
+                continue
+            }
             if let e = decodeRecord(rec, ts: ts, cpu: cpu) {
                 out.append(e)
                 decodedEvents += 1
             }
         }
+    }
+
+    /// The SEQ of a `print` record holding "ptcal SEQ" (the marker text, then NUL padding).
+    private func markerSeq(_ r: UnsafeRawBufferPointer) -> Int? {
+        guard let buf = layout.printBuf, buf.offset < r.count else { return nil }
+        let text = r[buf.offset...]
+        let prefix: [UInt8] = Array("ptcal ".utf8)
+        guard text.count > prefix.count, text.starts(with: prefix) else { return nil }
+        var seq = 0, digits = 0
+        for b in text.dropFirst(prefix.count) {
+            guard b >= 0x30 && b <= 0x39 else { break }
+            seq = seq * 10 + Int(b - 0x30)
+            digits += 1
+            if digits > 18 { return nil }
+        }
+        return digits > 0 ? seq : nil
     }
 
     private func decodeRecord(_ r: UnsafeRawBufferPointer, ts: Int64, cpu: Int32) -> SchedEvent? {
@@ -211,6 +240,14 @@ struct SchedRingDecoder {
         }
         return SchedEvent(ts: ts, cpu: cpu, current: current, record: record)
     }
+}
+
+/// A clock-calibration marker read back from the ring buffer.
+struct SchedMarker: Equatable {
+    var seq: Int
+    /// Trace-clock time of the `print` event.
+    var ts: Int64
+    var cpu: Int32
 }
 
 /// A failure to set up or run a scheduler-state source.

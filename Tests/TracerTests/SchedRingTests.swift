@@ -59,6 +59,15 @@ struct SchedRingTests {
             put(Int32(100), at: d + layout.wakeupPid.offset)
             put(Int32(1), at: d + layout.wakeupTarget.offset)
         }, size: 36)
+        // A calibration marker (ftrace print) 3 ns later, and another print: consumed, not events.
+        let printID = try #require(layout.printID), buf = try #require(layout.printBuf)
+        for text in ["ptcal 17\n", "hello\n"] {
+            record(delta: 3, fill: { d in
+                put(printID, at: d + layout.commonType.offset)
+                put(Int32(7), at: d + layout.commonPid.offset)
+                for (k, b) in text.utf8.enumerated() { page[d + buf.offset + k] = b }
+            }, size: buf.offset + 12)
+        }
         let length = p - layout.dataOffset
         put(UInt64(length) | (1 << 31) | (1 << 30), at: layout.commitOffset)
         put(UInt64(42), at: p) // missed count stored after the data
@@ -70,6 +79,7 @@ struct SchedRingTests {
             SchedEvent(ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7, cpu: 1, current: 0, record: .wakeup(tid: 100, targetCPU: 1, isNew: false)),
         ])
         #expect(dec.missedEvents == 42)
+        #expect(dec.markers == [SchedMarker(seq: 17, ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7 + 3, cpu: 1)])
     }
 }
 #endif
