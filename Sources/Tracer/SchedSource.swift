@@ -68,6 +68,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public private(set) var clockMode = "mono"
     /// How long `start()` took (ns), for measurements.
     public private(set) var startNanos: Int64 = 0
+    /// Of which the first calibration (markers written from each CPU and read back).
+    public private(set) var calibrationNanos: Int64 = 0
 
     private let lock = NSLock()
     private var machine: SchedStateMachine
@@ -255,7 +257,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             markerFD = open("\(path)/trace_marker", O_WRONLY | O_CLOEXEC)
         }
         try set("tracing_on", "1")
-        if calibrate, let problem = initialCalibration() {
+        let calibrationBegan = monotonicNow()
+        let problem = calibrate ? initialCalibration() : nil
+        calibrationNanos = calibrate ? monotonicNow() - calibrationBegan : 0
+        if let problem {
             // Calibration cannot be trusted here: pay for the mono clock (resets the buffers).
             try set("tracing_on", "0")
             for fd in fds { close(fd) }
