@@ -90,6 +90,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// The reader's page buffer (reader thread only).
     private var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
     private var reader: Thread?
+    /// Guards `stopRequested` and `readerDone`; the reader naps on it, so `stop()` wakes it at once.
+    private let wake = NSCondition()
     private var stopRequested = false
     private var readerDone = true
     private var watermarkMono: Int64 = 0
@@ -478,19 +480,27 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     private func stopReader() {
-        lock.withLock { stopRequested = true }
-        // The reader never blocks for long (non-blocking reads, short sleeps).
-        for _ in 0..<2000 {
-            if lock.withLock({ readerDone }) { break }
-            usleep(1000)
-        }
+        wake.lock()
+        defer { wake.unlock() }
+        stopRequested = true
+        wake.broadcast()
+        // The reader never blocks for long (non-blocking reads, short naps).
+        let deadline = Date(timeIntervalSinceNow: 2)
+        while !readerDone && wake.wait(until: deadline) {}
+    }
+
+    /// Sleeps up to `micros`, less if `stopReader` asks the reader to finish.
+    private func nap(_ micros: UInt32) {
+        wake.lock()
+        defer { wake.unlock() }
+        if !stopRequested { _ = wake.wait(until: Date(timeIntervalSinceNow: Double(micros) / 1e6)) }
     }
 
     // MARK: reader
 
     private func readerLoop() {
         var sleep = options.pollIntervalMicros
-        while !lock.withLock({ stopRequested }) {
+        while !wake.withLock({ stopRequested }) {
             let passStart = monotonicNow()
             if !clock.identity && passStart - lastMarkerMono >= options.calibrationIntervalNanos { writeMarker() }
             let n = drainOnce()
@@ -498,16 +508,17 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if n > 0 {
                 sleep = options.pollIntervalMicros
                 // A busy buffer is drained again at once only if a drain filled whole pages.
-                if n < 64 { usleep(sleep) }
+                if n < 64 { nap(sleep) }
             } else {
-                usleep(sleep)
+                nap(sleep)
                 sleep = min(options.maxPollIntervalMicros, sleep * 2)
             }
         }
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        lock.withLock { readerCPUNanos = cpu; readerDone = true }
+        lock.withLock { readerCPUNanos = cpu }
+        wake.withLock { readerDone = true; wake.broadcast() }
     }
 
     /// Reads every page available now on every CPU; returns the number of events decoded.
