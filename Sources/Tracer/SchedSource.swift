@@ -472,9 +472,14 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if markerFD >= 0 { close(markerFD); markerFD = -1 }
             if let path = instancePath {
                 writeSmallFile("\(path)/tracing_on", "0")
-                // Disabling every event in one write first halves the removal (~0.1 → 0.06 s).
-                writeSmallFile("\(path)/events/enable", "0")
-                if detached { pt_rmdir_detached(path) } else { rmdir(path) }
+                if detached {
+                    // Also disables the events first, off our critical path (that write waits ~12 ms).
+                    pt_rmdir_detached(path)
+                } else {
+                    // Disabling every event in one write first shortens the removal (~0.11 → 0.09 s).
+                    writeSmallFile("\(path)/events/enable", "0")
+                    rmdir(path)
+                }
             }
         }
     }
