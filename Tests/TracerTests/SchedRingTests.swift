@@ -23,6 +23,26 @@ struct SchedRingTests {
         #expect(f.fields["prev_state"] == TraceField(offset: 32, size: 8))
     }
 
+    @Test("every field of this kernel's sched and print formats is parsed")
+    func realFormats() throws {
+        let root = try #require(SchedSource.tracefsRoot())
+        for name in ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
+                     "sched/sched_process_exit", "sched/sched_process_exec", "ftrace/print"] {
+            let text = try #require(readSmallFile("\(root)/events/\(name)/format"))
+            let f = try #require(TraceEventFormat(text: text), "\(name)")
+            let lines = text.split(separator: "\n").filter { $0.contains("field:") }
+            #expect(f.fields.count == lines.count, "\(name): \(f.fields.keys.sorted())")
+            for line in lines {
+                // "field:TYPE NAME[N];\toffset:O;\tsize:S;…"
+                let parts = line.split(separator: ";")
+                var fieldName = parts[0].split(separator: " ").last!
+                if let b = fieldName.firstIndex(of: "[") { fieldName = fieldName[..<b] }
+                let offset = Int(parts[1].split(separator: ":")[1])!, size = Int(parts[2].split(separator: ":")[1])!
+                #expect(f.fields[String(fieldName)] == TraceField(offset: offset, size: size), "\(name) \(fieldName)")
+            }
+        }
+    }
+
     @Test("records, time extends, padding and a stored missed count are decoded")
     func pageDecoding() throws {
         let root = try #require(SchedSource.tracefsRoot())
