@@ -84,6 +84,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private var markerFD: Int32 = -1
     private var nextMarkerSeq = 0
     private var lastMarkerMono: Int64 = .min
+    /// Tests: take the first calibration as failed, to exercise the fallback to `mono`.
+    var failCalibrationForTesting = false
     /// Tests: keep every event fed to the machine (monotonic times) in `fedEvents`.
     var keepFedEvents = false
     private(set) var fedEvents: [SchedEvent] = []
@@ -260,7 +262,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         try set("tracing_on", "1")
         let calibrationBegan = monotonicNow()
-        let problem = calibrate ? initialCalibration() : nil
+        var problem = calibrate ? initialCalibration() : nil
+        if calibrate && failCalibrationForTesting { problem = problem ?? "failed for testing" }
         calibrationNanos = calibrate ? monotonicNow() - calibrationBegan : 0
         if let problem {
             // Calibration cannot be trusted here: pay for the mono clock (resets the buffers).
