@@ -320,11 +320,22 @@ void pt_die_of(int sig) {
 }
 
 void pt_rmdir_detached(const char *path) {
+    /* Disabling every event in one write before rmdir shortens the removal (~0.11 → 0.09 s
+       here), but the write itself waits ~12 ms: do it in the detached process too. */
+    static const char suffix[] = "/events/enable";
+    char enable[4096];
+    size_t len = strlen(path);
+    int ok = len + sizeof suffix <= sizeof enable;
+    if (ok) { memcpy(enable, path, len); memcpy(enable + len, suffix, sizeof suffix); }
     pid_t p = fork();
     if (p < 0) { rmdir(path); return; }
     if (p == 0) {
         if (fork() == 0) {
             setsid();
+            if (ok) {
+                int fd = open(enable, O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }
+            }
             rmdir(path);
         }
         _exit(0);

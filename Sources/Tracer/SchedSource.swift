@@ -32,8 +32,9 @@ public protocol StateFeed: AnyObject, Sendable {
 
 /// Scheduler states from the kernel's `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
 /// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
-/// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) with `trace_clock=mono`,
-/// on a dedicated reader thread. See docs/states.md for why tracefs and not perf_event_open.
+/// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) on a dedicated reader
+/// thread. The instance keeps its default trace clock, calibrated against CLOCK_MONOTONIC with
+/// markers (`SchedClock`), because switching it to `mono` costs ~21 ms. See docs/states.md for why tracefs and not perf_event_open.
 public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
@@ -50,6 +51,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         public var kernelPidFilter = true
         /// Fill `why` of unexplained sleeps from `/proc/TID/syscall` (best effort, see docs).
         public var sleepKindFromProc = true
+        /// How often the reader writes a clock-calibration marker (trace clock ≠ mono).
+        public var calibrationIntervalNanos: Int64 = 50_000_000
+        /// Set `trace_clock=mono` (~21 ms) instead of calibrating the default clock.
+        public var monoTraceClock = false
         public init() {}
     }
 
@@ -58,6 +63,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public let options: Options
     /// The instance directory, once started.
     public private(set) var instancePath: String?
+    /// How trace times become CLOCK_MONOTONIC: "mono" (the instance's clock), "local
+    /// calibrated" (the default clock, converted with markers), or "mono (fallback: why)".
+    public private(set) var clockMode = "mono"
+    /// How long `start()` took (ns), for measurements.
+    public private(set) var startNanos: Int64 = 0
+    /// Of which the first calibration (markers written from each CPU and read back).
+    public private(set) var calibrationNanos: Int64 = 0
 
     private let lock = NSLock()
     private var machine: SchedStateMachine
@@ -65,10 +77,23 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private var fds: [Int32] = []
     private var cpus: [Int32] = []
     private var pageSize = 4096
+    /// Decoded events not yet fed, per CPU, in trace-clock time (reader only).
     private var perCPU: [[SchedEvent]] = []
+    /// Trace clock → CLOCK_MONOTONIC (reader only, and start/stop while no reader runs).
+    private(set) var clock = SchedClock(identity: true)
+    private var markerFD: Int32 = -1
+    private var nextMarkerSeq = 0
+    private var lastMarkerMono: Int64 = .min
+    /// Tests: take the first calibration as failed, to exercise the fallback to `mono`.
+    var failCalibrationForTesting = false
+    /// Tests: keep every event fed to the machine (monotonic times) in `fedEvents`.
+    var keepFedEvents = false
+    private(set) var fedEvents: [SchedEvent] = []
     /// The reader's page buffer (reader thread only).
     private var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
     private var reader: Thread?
+    /// Guards `stopRequested` and `readerDone`; the reader naps on it, so `stop()` wakes it at once.
+    private let wake = NSCondition()
     private var stopRequested = false
     private var readerDone = true
     private var watermarkMono: Int64 = 0
@@ -166,6 +191,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     /// Creates the instance, enables the tracepoints and starts the reader thread.
     public func start() throws {
+        let began = monotonicNow()
+        defer { startNanos = monotonicNow() - began }
         if let problem = SchedSource.permissionProblem() { throw SchedError(.permission, problem) }
         guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
         SchedSource.removeStaleInstances(root: root)
@@ -196,12 +223,29 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if e != 0 { throw SchedError(.tracefs, "cannot write \(value) to \(path)/\(file)", errno: e) }
         }
         try set("tracing_on", "0")
-        try set("trace_clock", "mono")
+        // The selected clock is the bracketed one: "[local] global counter … mono …".
+        let clockName = readSmallFile("\(path)/trace_clock").flatMap { text -> String? in
+            guard let a = text.firstIndex(of: "["), let b = text[a...].firstIndex(of: "]") else { return nil }
+            return String(text[text.index(after: a)..<b])
+        }
+        let layout = try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events")
+        var calibrate = false
+        if clockName == "mono" {
+            clockMode = "mono"
+        } else if options.monoTraceClock || layout.printID == nil || layout.printBuf == nil
+                    || !SchedSource.calibratableClocks.contains(clockName ?? "") {
+            try set("trace_clock", "mono")
+            clockMode = options.monoTraceClock ? "mono" : "mono (fallback: cannot calibrate trace clock \(clockName ?? "?"))"
+        } else {
+            calibrate = true
+            clockMode = "\(clockName!) calibrated"
+        }
+        clock = SchedClock(identity: !calibrate)
         // Resizing costs ~16 ms (an RCU grace period); the kernel's default (1408 KB per CPU)
         // holds ~35,000 events per CPU, far more than arrive between two 2 ms drains.
         if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
         if options.kernelPidFilter { try set("options/event-fork", "1") }
-        decoder = SchedRingDecoder(layout: try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events"))
+        decoder = SchedRingDecoder(layout: layout)
         if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             pageSize = kb * 1024
         } else {
@@ -212,13 +256,114 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
         cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
+        try openPipes(path)
+        if calibrate {
+            markerFD = open("\(path)/trace_marker", O_WRONLY | O_CLOEXEC)
+        }
+        try set("tracing_on", "1")
+        let calibrationBegan = monotonicNow()
+        var problem = calibrate ? initialCalibration() : nil
+        if calibrate && failCalibrationForTesting { problem = problem ?? "failed for testing" }
+        calibrationNanos = calibrate ? monotonicNow() - calibrationBegan : 0
+        if let problem {
+            // Calibration cannot be trusted here: pay for the mono clock (resets the buffers).
+            try set("tracing_on", "0")
+            for fd in fds { close(fd) }
+            fds = []
+            if markerFD >= 0 { close(markerFD); markerFD = -1 }
+            try set("trace_clock", "mono")
+            clock = SchedClock(identity: true)
+            clockMode = "mono (fallback: \(problem))"
+            decoder?.markers = []
+            try openPipes(path)
+            try set("tracing_on", "1")
+        }
+    }
+
+    /// Clocks that count nanoseconds steadily, so that markers can map them to CLOCK_MONOTONIC.
+    static let calibratableClocks: Set<String> = ["local", "global", "perf", "mono_raw", "boot", "tai"]
+
+    private func openPipes(_ path: String) throws {
         for cpu in cpus {
             let fd = open("\(path)/per_cpu/cpu\(cpu)/trace_pipe_raw", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
             if fd < 0 { throw SchedError(.tracefs, "cannot open trace_pipe_raw of cpu\(cpu)", errno: errno) }
             fds.append(fd)
         }
         perCPU = Array(repeating: [], count: cpus.count)
-        try set("tracing_on", "1")
+    }
+
+    /// Writes a first marker from every CPU this thread may use (the trace clock is per-CPU)
+    /// and reads them back. Returns why calibration cannot be trusted, or nil if it can.
+    private func initialCalibration() -> String? {
+        guard markerFD >= 0 else { return "trace_marker cannot be opened" }
+        var original = cpu_set_t()
+        let size = MemoryLayout<cpu_set_t>.size
+        var allowed: [Int32] = []
+        let affinity = SchedSource.affinityCalls
+        if let affinity, affinity.get(0, size, &original) == 0 {
+            allowed = cpus.filter { cpu in
+                withUnsafeBytes(of: &original) { Int(cpu) / 8 < $0.count && $0[Int(cpu) / 8] & (1 << (UInt8(cpu) % 8)) != 0 }
+            }
+        }
+        var written = 0
+        if let affinity, allowed.count > 1 {
+            for cpu in allowed {
+                var one = cpu_set_t()
+                withUnsafeMutableBytes(of: &one) { $0[Int(cpu) / 8] |= 1 << (UInt8(cpu) % 8) }
+                if affinity.set(0, size, &one) == 0, writeMarker() { written += 1 }
+            }
+            _ = affinity.set(0, size, &original)
+        } else if writeMarker() {
+            written += 1
+        }
+        guard written > 0 else { return "cannot write to trace_marker" }
+        _ = drainOnce()
+        let points = clock.points
+        if points.isEmpty { return "calibration markers do not show up in the trace" }
+        // Markers written microseconds apart from different CPUs must agree on the offset.
+        let offsets = points.map { $0.mono - $0.local }
+        let errors = points.map(\.error)
+        if offsets.max()! - offsets.min()! > 2 * errors.max()! + 20_000 {
+            return "the trace clock differs between CPUs by \((offsets.max()! - offsets.min()!) / 1000) us"
+        }
+        return nil
+    }
+
+    typealias AffinityCall = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+    /// glibc's `sched_getaffinity(2)`/`sched_setaffinity(2)` (GNU extensions that the Glibc
+    /// module does not import), looked up at run time; nil if missing.
+    static let affinityCalls: (get: AffinityCall, set: AffinityCall)? = {
+        guard let g = dlsym(nil, "sched_getaffinity"), let s = dlsym(nil, "sched_setaffinity") else { return nil }
+        return (unsafeBitCast(g, to: AffinityCall.self), unsafeBitCast(s, to: AffinityCall.self))
+    }()
+
+    /// Writes calibration markers, timing each write with CLOCK_MONOTONIC, and keeps the one
+    /// with the narrowest window: the first write after a pause takes 5–13 µs here (cold
+    /// caches), the next ones ~0.7 µs. Returns whether a marker was made.
+    @discardableResult
+    private func writeMarker() -> Bool {
+        guard markerFD >= 0 else { return false }
+        var best: (seq: Int, before: Int64, after: Int64)?
+        for _ in 0..<4 {
+            let seq = nextMarkerSeq
+            nextMarkerSeq += 1
+            let text = "ptcal \(seq)\n"
+            let (before, after, ok): (Int64, Int64, Bool) = text.withCString { p in
+                let len = strlen(p)
+                let t0 = monotonicNow()
+                let n = write(markerFD, p, len)
+                let t1 = monotonicNow()
+                return (t0, t1, n == len)
+            }
+            if !ok { break }
+            if best == nil || after - before < best!.after - best!.before { best = (seq, before, after) }
+            if after - before <= 2_000 { break }
+        }
+        // A window this wide means the thread was preempted: no point from it.
+        guard let best, best.after - best.before <= 50_000 else { return false }
+        clock.wrote(seq: best.seq, before: best.before, after: best.after)
+        lastMarkerMono = best.after
+        return true
     }
 
     /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
@@ -273,6 +418,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public func stop() -> [TraceEvent] {
         guard instancePath != nil, !stopped else { return [] }
         stopReader()
+        // A last calibration point, so the last events are interpolated.
+        writeMarker()
         if let path = instancePath { writeSmallFile("\(path)/tracing_on", "0") }
         // Drain everything left, then settle pending inferences.
         while drainOnce() > 0 {}
@@ -325,45 +472,61 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             stopReader()
             for fd in fds { close(fd) }
             fds = []
+            if markerFD >= 0 { close(markerFD); markerFD = -1 }
             if let path = instancePath {
                 writeSmallFile("\(path)/tracing_on", "0")
-                // Disabling every event in one write first halves the removal (~0.1 → 0.06 s).
-                writeSmallFile("\(path)/events/enable", "0")
-                if detached { pt_rmdir_detached(path) } else { rmdir(path) }
+                if detached {
+                    // Also disables the events first, off our critical path (that write waits ~12 ms).
+                    pt_rmdir_detached(path)
+                } else {
+                    // Disabling every event in one write first shortens the removal (~0.11 → 0.09 s).
+                    writeSmallFile("\(path)/events/enable", "0")
+                    rmdir(path)
+                }
             }
         }
     }
 
     private func stopReader() {
-        lock.withLock { stopRequested = true }
-        // The reader never blocks for long (non-blocking reads, short sleeps).
-        for _ in 0..<2000 {
-            if lock.withLock({ readerDone }) { break }
-            usleep(1000)
-        }
+        wake.lock()
+        defer { wake.unlock() }
+        stopRequested = true
+        wake.broadcast()
+        // The reader never blocks for long (non-blocking reads, short naps).
+        let deadline = Date(timeIntervalSinceNow: 2)
+        while !readerDone && wake.wait(until: deadline) {}
+    }
+
+    /// Sleeps up to `micros`, less if `stopReader` asks the reader to finish.
+    private func nap(_ micros: UInt32) {
+        wake.lock()
+        defer { wake.unlock() }
+        if !stopRequested { _ = wake.wait(until: Date(timeIntervalSinceNow: Double(micros) / 1e6)) }
     }
 
     // MARK: reader
 
     private func readerLoop() {
         var sleep = options.pollIntervalMicros
-        while !lock.withLock({ stopRequested }) {
+        while !wake.withLock({ stopRequested }) {
             let passStart = monotonicNow()
+            if !clock.identity && passStart - lastMarkerMono >= options.calibrationIntervalNanos { writeMarker() }
             let n = drainOnce()
             release(upTo: passStart - options.commitSlackNanos)
             if n > 0 {
                 sleep = options.pollIntervalMicros
                 // A busy buffer is drained again at once only if a drain filled whole pages.
-                if n < 64 { usleep(sleep) }
+                if n < 64 { nap(sleep) }
             } else {
-                usleep(sleep)
+                nap(sleep)
                 sleep = min(options.maxPollIntervalMicros, sleep * 2)
             }
         }
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        lock.withLock { readerCPUNanos = cpu; readerDone = true }
+        lock.withLock { readerCPUNanos = cpu }
+        wake.withLock { readerDone = true; wake.broadcast() }
     }
 
     /// Reads every page available now on every CPU; returns the number of events decoded.
@@ -387,6 +550,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             }
         }
         eventsRead += total
+        if !dec.markers.isEmpty {
+            for m in dec.markers { clock.read(seq: m.seq, local: m.ts) }
+            dec.markers = []
+        }
         let decoded = dec
         lock.withLock {
             decoder?.missedEvents = decoded.missedEvents
@@ -398,10 +565,11 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// Feeds the machine every buffered event with ts ≤ `upTo` (monotonic), merged across CPUs.
     private func release(upTo: Int64) {
         var batch: [SchedEvent] = []
+        let upToLocal = clock.toLocal(upTo)
         for i in perCPU.indices {
             let list = perCPU[i]
             var k = 0
-            while k < list.count && list[k].ts <= upTo { k += 1 }
+            while k < list.count && list[k].ts <= upToLocal { k += 1 }
             if k > 0 {
                 batch.append(contentsOf: list[0..<k])
                 perCPU[i].removeFirst(k)
@@ -412,6 +580,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             batch = batch.enumerated().sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }
                 .map(\.element)
         }
+        if !clock.identity {
+            // Monotonic within a batch; a new calibration point can move the line by a
+            // fraction of a µs between batches (the machine takes such an event as a late one).
+            for i in batch.indices { batch[i].ts = min(upTo, clock.toMono(batch[i].ts)) }
+            if upToLocal != .max { clock.prune(before: upToLocal - 1_000_000_000) }
+        }
+        if keepFedEvents { fedEvents += batch }
         let sleepKinds = options.sleepKindFromProc
         let toExplain: [Int] = lock.withLock {
             for e in batch { machine.feed(e) }

@@ -2,7 +2,8 @@ import Lifecycle
 
 /// One scheduler tracepoint hit, decoded from the kernel's ring buffer.
 public struct SchedEvent: Equatable, Sendable {
-    /// CLOCK_MONOTONIC nanoseconds (the instance's `trace_clock` is `mono`).
+    /// CLOCK_MONOTONIC nanoseconds (`SchedSource` converts the instance's trace clock; the
+    /// ring decoder alone gives trace-clock time).
     public var ts: Int64
     /// The CPU whose ring buffer held the event.
     public var cpu: Int32

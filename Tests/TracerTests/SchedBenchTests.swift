@@ -69,6 +69,36 @@ struct SchedBenchTests {
         print("BENCH spawn1000 sched: \(events / runs) raw events/run, \(transitions / runs) state events/run, lost \(lost), reader CPU \(readerCPU / Int64(runs) / 1_000_000) ms/run")
     }
 
+    @Test("start(): calibrated default clock vs trace_clock=mono")
+    func startCost() throws {
+        var starts: [String: [Double]] = [:], calib: [Double] = []
+        for _ in 0..<20 {
+            for mono in [false, true] {
+                var o = SchedSource.Options()
+                o.monoTraceClock = mono
+                let s = SchedSource(origin: monotonicNow(), options: o)
+                try s.start()
+                let child = try GatedChild(["/bin/true"])
+                let t0 = monotonicNow()
+                s.track(tid: Int(child.pid), pid: Int(child.pid), at: 0)
+                let track = monotonicNow() - t0
+                child.release()
+                _ = child.wait()
+                _ = s.stop()
+                let key = mono ? "mono" : s.clockMode
+                starts[key, default: []].append(Double(s.startNanos) / 1e6)
+                starts["track (root) " + key, default: []].append(Double(track) / 1e6)
+                if !mono { calib.append(Double(s.calibrationNanos) / 1e6) }
+                // The stopped instance is torn down by a detached process (~60 ms): let it finish.
+                usleep(250_000)
+            }
+        }
+        for (k, v) in starts.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "BENCH start %@: median %.2f ms, min %.2f, max %.2f", k, median(v), v.min()!, v.max()!))
+        }
+        print(String(format: "BENCH start: first calibration median %.3f ms, max %.3f", median(calib), calib.max()!))
+    }
+
     @Test("reader CPU while nothing happens (polling cost)")
     func idleCost() throws {
         let s = SchedSource(origin: monotonicNow())

@@ -23,6 +23,26 @@ struct SchedRingTests {
         #expect(f.fields["prev_state"] == TraceField(offset: 32, size: 8))
     }
 
+    @Test("every field of this kernel's sched and print formats is parsed")
+    func realFormats() throws {
+        let root = try #require(SchedSource.tracefsRoot())
+        for name in ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
+                     "sched/sched_process_exit", "sched/sched_process_exec", "ftrace/print"] {
+            let text = try #require(readSmallFile("\(root)/events/\(name)/format"))
+            let f = try #require(TraceEventFormat(text: text), "\(name)")
+            let lines = text.split(separator: "\n").filter { $0.contains("field:") }
+            #expect(f.fields.count == lines.count, "\(name): \(f.fields.keys.sorted())")
+            for line in lines {
+                // "field:TYPE NAME[N];\toffset:O;\tsize:S;…"
+                let parts = line.split(separator: ";")
+                var fieldName = parts[0].split(separator: " ").last!
+                if let b = fieldName.firstIndex(of: "[") { fieldName = fieldName[..<b] }
+                let offset = Int(parts[1].split(separator: ":")[1])!, size = Int(parts[2].split(separator: ":")[1])!
+                #expect(f.fields[String(fieldName)] == TraceField(offset: offset, size: size), "\(name) \(fieldName)")
+            }
+        }
+    }
+
     @Test("records, time extends, padding and a stored missed count are decoded")
     func pageDecoding() throws {
         let root = try #require(SchedSource.tracefsRoot())
@@ -59,6 +79,15 @@ struct SchedRingTests {
             put(Int32(100), at: d + layout.wakeupPid.offset)
             put(Int32(1), at: d + layout.wakeupTarget.offset)
         }, size: 36)
+        // A calibration marker (ftrace print) 3 ns later, and another print: consumed, not events.
+        let printID = try #require(layout.printID), buf = try #require(layout.printBuf)
+        for text in ["ptcal 17\n", "hello\n"] {
+            record(delta: 3, fill: { d in
+                put(printID, at: d + layout.commonType.offset)
+                put(Int32(7), at: d + layout.commonPid.offset)
+                for (k, b) in text.utf8.enumerated() { page[d + buf.offset + k] = b }
+            }, size: buf.offset + 12)
+        }
         let length = p - layout.dataOffset
         put(UInt64(length) | (1 << 31) | (1 << 30), at: layout.commitOffset)
         put(UInt64(42), at: p) // missed count stored after the data
@@ -70,6 +99,7 @@ struct SchedRingTests {
             SchedEvent(ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7, cpu: 1, current: 0, record: .wakeup(tid: 100, targetCPU: 1, isNew: false)),
         ])
         #expect(dec.missedEvents == 42)
+        #expect(dec.markers == [SchedMarker(seq: 17, ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7 + 3, cpu: 1)])
     }
 }
 #endif

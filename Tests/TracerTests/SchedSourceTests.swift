@@ -8,10 +8,13 @@ import Lifecycle
 @Suite(.serialized, .timeLimit(.minutes(1)), .enabled(if: SchedSource.isPermitted()))
 struct SchedSourceTests {
     /// Runs the gated children, follows them, and returns all state events and the lost count.
-    func record(_ argvs: [[String]], options: SchedSource.Options = .init()) throws -> (events: [TraceEvent], pids: [Int], lost: Int) {
+    func record(_ argvs: [[String]], options: SchedSource.Options = .init(), failCalibration: Bool = false,
+                clockMode: String = "local calibrated") throws -> (events: [TraceEvent], pids: [Int], lost: Int) {
         let origin = monotonicNow()
         let source = SchedSource(origin: origin, options: options)
+        source.failCalibrationForTesting = failCalibration
         try source.start()
+        #expect(source.clockMode == clockMode)
         defer { source.cleanup() }
         let children = try argvs.map { try GatedChild($0) }
         for c in children { source.track(tid: Int(c.pid), pid: Int(c.pid), at: monotonicNow() - origin) }
@@ -42,6 +45,20 @@ struct SchedSourceTests {
         #expect(s.contains { $0.from == .blocked && $0.to == .ready })
         #expect(s.contains { $0.from == .ready && $0.to == .running })
         #expect(s.last?.to == .terminated)
+    }
+
+    @Test("when calibration fails the instance falls back to trace_clock=mono and times stay right",
+          arguments: [false, true])
+    func monoFallback(_ failCalibration: Bool) throws {
+        var options = SchedSource.Options()
+        options.monoTraceClock = !failCalibration
+        let mode = failCalibration ? "mono (fallback: failed for testing)" : "mono"
+        let (events, pids, lost) = try record([["/bin/sleep", "0.1"]], options: options, failCalibration: failCalibration, clockMode: mode)
+        let s = steps(events, tid: pids[0])
+        #expect(pathProblems(s) == [], "\(s)")
+        #expect(lost == 0)
+        let longest = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }.max() ?? 0
+        #expect(longest > 95_000_000 && longest < 200_000_000, "blocked \(longest) ns")
     }
 
     @Test("two busy loops pinned to one CPU take turns: each has ready time")

@@ -118,9 +118,9 @@ int pt_wait_termination_signal(void);
 /* Dies of `sig` with its default action (after the caller has cleaned up). */
 void pt_die_of(int sig);
 
-/* Removes a directory from a detached grandchild process, so the caller does not wait for
-   it (removing a tracefs instance waits for RCU grace periods: ~0.1 s). Falls back to a
-   plain rmdir if it cannot fork. */
+/* Removes a tracefs instance directory from a detached grandchild process, so the caller
+   does not wait for it (removal waits for RCU grace periods: ~0.1 s); the grandchild first
+   writes 0 to its events/enable. Falls back to a plain rmdir if it cannot fork. */
 void pt_rmdir_detached(const char *path);
 
 /* The stack pointer of a stopped task (at an exec event: the new image's initial stack,
