@@ -18,7 +18,7 @@ final class AdoptionWatcher: Sendable {
     private let state = Mutex(State())
     private let merger: TraceMerger
     private let clock: TraceClock
-    private let thread = Mutex<UInt>(0)
+    private let thread = Mutex<WorkerThread?>(nil)
 
     init(merger: TraceMerger, clock: TraceClock) {
         self.merger = merger
@@ -27,14 +27,7 @@ final class AdoptionWatcher: Sendable {
         wakeFD = pt_eventfd()
         precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd unavailable")
         _ = pt_epoll_add(epfd, wakeFD, 0)
-        let ctx = Unmanaged.passRetained(self).toOpaque()
-        var t: UInt = 0
-        let r = pt_thread_start({ ctx in
-            let w = Unmanaged<AdoptionWatcher>.fromOpaque(ctx!).takeRetainedValue()
-            w.loop()
-            return nil
-        }, ctx, &t)
-        precondition(r == 0, "cannot start the reap watcher thread: errno \(r)")
+        let t = WorkerThread.start("reap watcher") { [self] in loop() }
         thread.withLock { $0 = t }
     }
 
@@ -78,7 +71,7 @@ final class AdoptionWatcher: Sendable {
         }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
-        pt_thread_join(thread.withLock { $0 })
+        thread.withLock { $0 }?.join()
         close(epfd)
         close(wakeFD)
     }

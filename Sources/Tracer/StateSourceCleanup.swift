@@ -16,13 +16,11 @@ enum StateSourceCleanup {
         }
         guard first else { return }
         pt_block_termination_signals()
-        var t: UInt = 0
-        _ = pt_thread_start({ _ in
+        _ = WorkerThread.start("termination signal") {
             let sig = pt_wait_termination_signal()
             StateSourceCleanup.runAll()
             pt_die_of(sig)
-            return nil
-        }, nil, &t)
+        }
     }
 
     static func register(_ s: any StateFeed) {

@@ -19,20 +19,13 @@ final class TraceMerger: Sendable {
     private let writer: TraceWriter
     private let source: (any StateFeed)?
     private let state = Mutex(State())
-    private let thread = Mutex<UInt>(0)
+    private let thread = Mutex<WorkerThread?>(nil)
 
     init(writer: TraceWriter, source: (any StateFeed)?) {
         self.writer = writer
         self.source = source
         guard source != nil else { return }
-        let ctx = Unmanaged.passRetained(self).toOpaque()
-        var t: UInt = 0
-        let r = pt_thread_start({ ctx in
-            let m = Unmanaged<TraceMerger>.fromOpaque(ctx!).takeRetainedValue()
-            m.loop()
-            return nil
-        }, ctx, &t)
-        precondition(r == 0, "cannot start the merge thread: errno \(r)")
+        let t = WorkerThread.start("merge") { [self] in loop() }
         thread.withLock { $0 = t }
     }
 
@@ -51,7 +44,7 @@ final class TraceMerger: Sendable {
     func finish() {
         guard let source else { return }
         state.withLock { $0.stopping = true }
-        pt_thread_join(thread.withLock { $0 })
+        thread.withLock { $0 }?.join()
         let rest = source.stop()
         drain(upTo: Int64.max, states: rest)
         state.withLock { s in

@@ -77,16 +77,8 @@ struct RecordCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-cwd-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "--bogus", "--", "/bin/true"]
-        p.currentDirectoryURL = dir
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 64)
+        let (code, _, text) = try Harness.run([Harness.binary, "record", "--bogus", "--", "/bin/true"], in: dir)
+        #expect(code == 64)
         #expect(text.contains("--bogus"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
@@ -95,17 +87,9 @@ struct RecordCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-cwd2-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "--states", "none", "--", "/bin/true"]
-        p.currentDirectoryURL = dir
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (code, _, text) = try Harness.run([Harness.binary, "record", "--states", "none", "--", "/bin/true"], in: dir)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        #expect(p.terminationStatus == 0)
+        #expect(code == 0)
         #expect(files.count == 1)
         let name = try #require(files.first)
         #expect(name.hasPrefix("proctrace-true-") && name.hasSuffix(".jsonl"))

@@ -47,10 +47,11 @@ enum Harness {
     }
 
     /// Runs a program to completion with a deadline; returns (status, stdout, stderr).
-    static func run(_ argv: [String], timeout: TimeInterval = 60) throws -> (Int32, String, String) {
+    static func run(_ argv: [String], timeout: TimeInterval = 60, in cwd: URL? = nil) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
+        if let cwd { p.currentDirectoryURL = cwd }
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
