@@ -81,6 +81,13 @@ public struct SchedStateMachine {
 
     /// How long (ns) an idle-context wakeup waits for evidence before the task is taken as running.
     public var idleWakeTimeout: Int64 = 2_000_000
+    /// A main thread that dies while other threads of its process live may be a non-leader
+    /// exec in progress (the kernel kills the leader, then gives its tid to the exec'ing
+    /// thread, then reports `sched_process_exec`). Its →terminated is held back this long
+    /// (ns) so that the exec can withdraw it even when the reader is slow.
+    public var leaderExitHold: Int64 = 50_000_000
+    /// Main threads whose →terminated is held, with its kernel time.
+    private var heldLeaderExits: [Int32: Int64] = [:]
 
     public init(origin: Int64) { self.origin = origin }
 
@@ -149,6 +156,7 @@ public struct SchedStateMachine {
     public mutating func feed(_ e: SchedEvent) {
         if e.ts < lastFed { lateEvents += 1 } else { lastFed = e.ts }
         expirePending(now: e.ts)
+        if !heldLeaderExits.isEmpty { heldLeaderExits = heldLeaderExits.filter { e.ts - $0.value <= leaderExitHold } }
         resolvePending(on: e)
         let cpu = e.cpu
         // Whoever is current on a CPU is running: covers switch-ins the kernel did not report.
@@ -205,6 +213,7 @@ public struct SchedStateMachine {
             if let first = list.first, first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
         }
         pending = [:]
+        heldLeaderExits = [:]
     }
 
     // MARK: output
@@ -213,6 +222,7 @@ public struct SchedStateMachine {
     public var holdBound: Int64 {
         var b = Int64.max
         for list in pending.values { for p in list { b = min(b, p.t) } }
+        for t in heldLeaderExits.values { b = min(b, t) }
         return b
     }
 
@@ -271,6 +281,7 @@ public struct SchedStateMachine {
     /// `de_thread`, just before) is withdrawn if it has not been taken yet.
     private mutating func threadExec(thread: Int32, leader: Int32, at ts: Int64) {
         guard tasks[thread] != nil else { return }
+        heldLeaderExits[leader] = nil
         // The thread belonged to the leader's process, whatever was guessed at its clone.
         setPid(thread, tasks[leader]?.pid ?? Int(leader))
         let t = tasks[thread]!
@@ -371,6 +382,10 @@ public struct SchedStateMachine {
         tasks[tid] = task
         let t = max(ts - origin, releasedUpTo)
         output.append(TraceEvent(t: t, .state(pid: task.pid, tid: Int(tid), from: from, to: to, why: why)))
+        if to == .terminated, task.pid == Int(tid),
+           tasks.contains(where: { $0.key != tid && $0.value.pid == task.pid && $0.value.state != .terminated }) {
+            heldLeaderExits[tid] = ts
+        }
     }
 
     private func stableSorted(_ a: [TraceEvent]) -> [TraceEvent] {
