@@ -1,0 +1,71 @@
+import CProcTrace
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+
+/// Finding tracefs, checking the privilege to use it, and clearing instances left by
+/// recorders that died.
+extension SchedSource {
+
+    /// The tracefs mount point, mounting tracefs at /sys/kernel/tracing if it is missing.
+    public static func tracefsRoot() -> String? {
+        for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] where access("\(root)/instances", F_OK) == 0 {
+            return root
+        }
+        if mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nil) == 0,
+           access("/sys/kernel/tracing/instances", F_OK) == 0 {
+            return "/sys/kernel/tracing"
+        }
+        return nil
+    }
+
+    /// Why scheduler events cannot be had here, or nil if they can (one line, for stderr).
+    public static func permissionProblem() -> String? {
+        guard let root = tracefsRoot() else {
+            if access("/sys/kernel/tracing", X_OK) != 0 && errno == EACCES {
+                return "no access to tracefs at /sys/kernel/tracing (needs root or CAP_SYS_ADMIN)"
+            }
+            return geteuid() == 0 ? "tracefs is not available" : "tracefs is not mounted and mounting it needs root"
+        }
+        if access("\(root)/instances", W_OK) != 0 {
+            return "cannot create a tracefs instance in \(root)/instances (needs root or write access to tracefs)"
+        }
+        if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
+            return "the sched tracepoints are not readable in \(root)/events"
+        }
+        // Tracepoints carry global pids; inside a pid namespace they would not match ours.
+        if let status = readSmallFile("/proc/self/status"),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
+           line.split(whereSeparator: { $0 == " " || $0 == "\t" }).count > 2 {
+            return "proctrace runs in a pid namespace, where scheduler events name other pids"
+        }
+        return nil
+    }
+
+    /// Root (or CAP_SYS_ADMIN/CAP_PERFMON with a writable tracefs) and tracefs usable.
+    public static func isPermitted() -> Bool { permissionProblem() == nil }
+
+    /// Removes `proctrace-PID[-N]` instances left by dead proctrace processes.
+    @discardableResult
+    public static func removeStaleInstances(root: String? = nil) -> [String] {
+        guard let root = root ?? tracefsRoot(),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix("proctrace-") {
+            let rest = name.dropFirst("proctrace-".count)
+            guard let pid = Int32(rest.prefix(while: { $0.isNumber })) else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                let path = "\(root)/instances/\(name)"
+                writeSmallFile("\(path)/tracing_on", "0")
+                // In the background: the instance of a run that just ended may still be
+                // being torn down by its own detached removal.
+                pt_rmdir_detached(path)
+                removed.append(name)
+            }
+        }
+        return removed
+    }
+
+}
+
+#endif
