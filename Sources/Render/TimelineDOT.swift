@@ -311,10 +311,12 @@ public enum TimelineDOT {
                 let ct = "… " + TimelineAxis.cutText(c.b - c.a) + " …"
                 labels.append(TickLabel(x: mid, text: ct, size: 7, attrs: "class=\"axisbreak\", fontcolor=\"#37474f\", tooltip=\(DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event of any shown process cut out (\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span))); bands crossing the break go on through it"]))"))
             }
-            for c in axis.cuts {
+            for (c, cutLabel) in zip(axis.cuts, labels) {
                 let tx = x(c.b)
                 line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
-                labels.append(TickLabel(x: tx, text: TimeFormat.instant(c.b, span: span), size: 8, attrs: "fontcolor=\"#455a64\"", leftAnchored: true))
+                // Just right of the tick, or of the cut's label when that is wider than the gap.
+                let cutRight = cutLabel.x + textWidth(cutLabel.text, cutLabel.size) / 2
+                labels.append(TickLabel(x: max(tx, cutRight + 3), text: TimeFormat.instant(c.b, span: span), size: 8, attrs: "fontcolor=\"#455a64\"", leftAnchored: true))
             }
             let tick = niceTick(axis.kept)
             for seg in axis.segments {
