@@ -50,11 +50,17 @@ public enum ProcessTreeDOT {
         var edges: [(String, String)] = []
 
         func nodeID(_ id: ProcessID) -> String { "p\(id.pid)_\(id.generation)" }
+        let hints = argvHints(history, shown: shown)
 
         func emit(_ r: ProcessRecord) {
             let id = nodeID(r.id)
             nodeOf[r.id] = id
-            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes(r).joined(separator: " "))), \(style(r)), label=\(DOTText.label(label(r, span: span))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes(r).joined(separator: " "))), \(style(r)), label=\(DOTText.label(withHint(label(r, span: span), hints[r.id]))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
+        }
+        /// The run's hint when all its members share one.
+        func runHint(_ run: [ProcessRecord]) -> String? {
+            let hs = Set(run.map { hints[$0.id] })
+            return hs.count == 1 ? hs.first! : nil
         }
 
         func emitRun(_ run: [ProcessRecord]) {
@@ -62,6 +68,7 @@ public enum ProcessTreeDOT {
             let id = nodeID(first.id)
             for r in run { nodeOf[r.id] = id }
             var lines = ["\(run.count)*[\(DOTText.truncated(first.execChain.joined(separator: " → "), to: 40))]"]
+            if let h = runHint(run) { lines.append(h) }
             lines.append("pids " + pidList(run.map(\.pid)))
             let lifetimes = run.map(\.lifetime)
             let lo = lifetimes.min()!, hi = lifetimes.max()!
@@ -82,6 +89,7 @@ public enum ProcessTreeDOT {
             let id = nodeID(first.id)
             for r in run { nodeOf[r.id] = id }
             var lines = ["\(run.count)*[\(DOTText.truncated(first.execChain.joined(separator: " → "), to: 40))]"]
+            if let h = runHint(run) { lines.append(h) }
             lines.append("pids " + pidList(run.map(\.pid)))
             let lifetimes = run.map(\.lifetime)
             lines.append("lived \(TimeFormat.duration(lifetimes.min()!))–\(TimeFormat.duration(lifetimes.max()!))")
@@ -283,6 +291,73 @@ public enum ProcessTreeDOT {
         if r.exitTime != nil && r.reapTime == nil { attrs.append("shape=doubleoctagon"); styles.removeAll { $0 == "rounded" } }
         attrs.append("style=\"\(styles.joined(separator: ","))\"")
         return attrs.joined(separator: ", ")
+    }
+
+    /// Siblings running the same exec chain look alike ("python3" ×4): each gets a short argv
+    /// hint, the arguments from the first position where the group's argvs differ (`-m
+    /// joblib…popen_loky_posix`, `-c from multiprocessing.reso…`). Keyed by process.
+    static func argvHints(_ history: ProcessHistory, shown: Set<ProcessID>) -> [ProcessID: String] {
+        var out: [ProcessID: String] = [:]
+        var groups: [[String]: [ProcessRecord]] = [:]
+        var order: [[String]] = []
+        func flush() {
+            for chain in order {
+                let g = groups[chain]!
+                guard g.count >= 2, Set(g.map(\.argv)).count >= 2 else { continue }
+                // First position (after argv[0]) where the argvs are not all equal.
+                let longest = g.map(\.argv.count).max()!
+                guard let i = (1..<max(longest, 2)).first(where: { i in Set(g.map { i < $0.argv.count ? $0.argv[i] : "\u{0}" }).count > 1 }) else { continue }
+                for r in g { out[r.id] = hint(Array(r.argv.dropFirst(i))) }
+            }
+            groups = [:]; order = []
+        }
+        for parent in history.processes where shown.contains(parent.id) {
+            for k in history.children(of: parent.id) where shown.contains(k.id) {
+                if groups[k.execChain] == nil { order.append(k.execChain) }
+                groups[k.execChain, default: []].append(k)
+            }
+            flush()
+        }
+        var roots: [ProcessRecord] = []
+        for r in history.processes where shown.contains(r.id) && (r.parent.map { !shown.contains($0) } ?? true) { roots.append(r) }
+        for r in roots { if groups[r.execChain] == nil { order.append(r.execChain) }; groups[r.execChain, default: []].append(r) }
+        flush()
+        return out
+    }
+
+    /// `args` as a short hint of at most ~30 characters: short options as they are, then the
+    /// next argument: a long dotted or slashed name elided in the middle (its last part is the
+    /// telling one), code or other text cut at the end.
+    static func hint(_ args: [String], limit: Int = 30) -> String {
+        guard let first = args.first else { return "(no further arguments)" }
+        func short(_ s: String, _ n: Int) -> String {
+            guard s.count > n else { return s }
+            if !s.contains(" ") && (s.contains(".") || s.contains("/")) {
+                let tail = max(n * 2 / 3, 1), head = max(n - tail - 1, 1)
+                return String(s.prefix(head)) + "…" + String(s.suffix(tail))
+            }
+            return String(s.prefix(max(n - 1, 1))) + "…"
+        }
+        _ = first
+        // Short options as they are, then the first other argument shortened to what is left.
+        var out = ""
+        for a in args {
+            let room = limit - out.count - (out.isEmpty ? 0 : 1)
+            if a.hasPrefix("-") && a.count <= 12 && room >= a.count {
+                out += (out.isEmpty ? "" : " ") + a
+                continue
+            }
+            out += (out.isEmpty ? "" : " ") + short(a, max(room, 8))
+            break
+        }
+        return out
+    }
+
+    static func withHint(_ lines: [String], _ hint: String?) -> [String] {
+        guard let hint else { return lines }
+        var l = lines
+        l.insert(hint, at: 1)
+        return l
     }
 
     static func label(_ r: ProcessRecord, span: Int64) -> [String] {

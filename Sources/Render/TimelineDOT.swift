@@ -10,6 +10,8 @@ public struct TimelineOptions: Sendable {
     public var filter: ProcessFilter = ProcessFilter()
     /// Width of the time axis in points.
     public var plotWidth: Double = 900
+    /// Cut idle stretches out of the axis (a "broken" axis) when there are any.
+    public var breakAxis: Bool = true
     public init(model: StateModel = .five, from: Int64? = nil, to: Int64? = nil, filter: ProcessFilter = ProcessFilter()) {
         self.model = model; self.from = from; self.to = to; self.filter = filter
     }
@@ -190,11 +192,12 @@ public enum TimelineDOT {
         let candidates = selected == nil ? history.processes : history.processes.filter { selected!.contains($0.id) }
         let (t0, t1) = window(candidates, from: options.from, to: options.to)
         let span = t1 - t0
-        let scale = options.plotWidth / Double(span)
         let x0 = labelWidth + 10
-        func x(_ t: Int64) -> Double { x0 + Double(min(max(t, t0), t1) - t0) * scale }
 
         let lanes = candidates.filter { p in p.lastSeen >= t0 && p.birth <= t1 }
+        let axis = TimelineAxis(t0: t0, t1: t1, x0: x0, width: options.plotWidth,
+                                cuts: options.breakAxis ? TimelineAxis.idleCuts(lanes, t0: t0, t1: t1) : [])
+        func x(_ t: Int64) -> Double { axis.x(t) }
         var laneIndex: [ProcessID: Int] = [:]
         for (i, p) in lanes.enumerated() { laneIndex[p.id] = i }
         // pid → lanes, to find the lane of a pid at an instant (pids are reused).
@@ -271,21 +274,72 @@ public enum TimelineDOT {
             sub += candidates.first.map { $0.birth == t0 ? " from \($0.pid)'s \($0.via == "spawn" ? "spawn" : "birth")" : "" } ?? ""
         }
         if options.to == nil, let e = history.end?.t, e > t1 { sub += "; trace end at \(TimeFormat.instant(e, span: span)) not shown" }
+        if !axis.cuts.isEmpty {
+            let cut = axis.cuts.reduce(Int64(0)) { $0 + $1.b - $1.a }
+            sub += "; axis broken: \(axis.cuts.count == 1 ? "a stretch" : "\(axis.cuts.count) stretches") with no event (\(TimelineAxis.cutText(cut))) cut out at the zig-zag (--no-break: linear)"
+        }
         text(x0, height - 20, sub, size: 7.5, "fontcolor=\"#546e7a\"")
         let axisY = height - axisHeight + 4
-        line(x0, axisY, x0 + options.plotWidth, axisY, "dir=none, color=\"#607d8b\"")
-        let tick = niceTick(span)
-        var tt = (t0 / tick) * tick
-        if tt < t0 { tt += tick }
         let gridBottom = height - top
         var gridXs: [Double] = []
-        while tt <= t1 {
-            let tx = x(tt)
-            line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
-            gridXs.append(tx)
-            let tl = TimeFormat.instant(tt, span: span)
-            text(tx - textWidth(tl, 8) / 2, axisY + 10, tl, size: 8, "fontcolor=\"#455a64\"")
-            tt += tick
+        if axis.cuts.isEmpty {
+            line(x0, axisY, x0 + options.plotWidth, axisY, "dir=none, color=\"#607d8b\"")
+            let tick = niceTick(span)
+            var tt = (t0 / tick) * tick
+            if tt < t0 { tt += tick }
+            while tt <= t1 {
+                let tx = x(tt)
+                line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
+                gridXs.append(tx)
+                let tl = TimeFormat.instant(tt, span: span)
+                text(tx - textWidth(tl, 8) / 2, axisY + 10, tl, size: 8, "fontcolor=\"#455a64\"")
+                tt += tick
+            }
+        } else {
+            // Broken axis: the axis line per kept stretch, a zig-zag over each cut with the
+            // time cut, and ticks in trace time on both sides; the first instant after a cut
+            // gets its own tick, so the time on the far side of a break is always readable.
+            struct TickLabel { var x: Double; var text: String; var size: Double; var attrs: String; var leftAnchored = false }
+            var labels: [TickLabel] = []   // in priority order
+            for c in axis.cuts {
+                let a = x(c.a), b = x(c.b), mid = (a + b) / 2
+                let zig = [(a, axisY), (a + (b - a) * 0.2, axisY + 4), (a + (b - a) * 0.4, axisY - 4),
+                           (a + (b - a) * 0.6, axisY + 4), (a + (b - a) * 0.8, axisY - 4), (b, axisY)]
+                for (p, q) in zip(zig, zig.dropFirst()) {
+                    line(p.0, p.1, q.0, q.1, "dir=none, class=\"axisbreak\", color=\"#37474f\", penwidth=1")
+                }
+                let ct = "… " + TimelineAxis.cutText(c.b - c.a) + " …"
+                labels.append(TickLabel(x: mid, text: ct, size: 7, attrs: "class=\"axisbreak\", fontcolor=\"#37474f\", tooltip=\(DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event of any shown process cut out (\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span))); bands crossing the break go on through it"]))"))
+            }
+            for (c, cutLabel) in zip(axis.cuts, labels) {
+                let tx = x(c.b)
+                line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
+                // Just right of the tick, or of the cut's label when that is wider than the gap.
+                let cutRight = cutLabel.x + textWidth(cutLabel.text, cutLabel.size) / 2
+                labels.append(TickLabel(x: max(tx, cutRight + 3), text: TimeFormat.instant(c.b, span: span), size: 8, attrs: "fontcolor=\"#455a64\"", leftAnchored: true))
+            }
+            let tick = niceTick(axis.kept)
+            for seg in axis.segments {
+                line(x(seg.s), axisY, x(seg.e), axisY, "dir=none, color=\"#607d8b\"")
+                var tt = (seg.s / tick) * tick
+                if tt < seg.s { tt += tick }
+                while tt <= seg.e {
+                    let tx = x(tt)
+                    line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
+                    gridXs.append(tx)
+                    labels.append(TickLabel(x: tx, text: TimelineAxis.tickLabel(tt, tick: tick, span: span), size: 8, attrs: "fontcolor=\"#455a64\""))
+                    tt += tick
+                }
+            }
+            // Labels never overlap: a later (lower-priority) one that would is left out.
+            var taken: [(Double, Double)] = []
+            for l in labels {
+                let w = textWidth(l.text, l.size)
+                let lo = l.leftAnchored ? l.x + 1 : l.x - w / 2, hi = lo + w
+                if taken.contains(where: { lo < $0.1 + 3 && hi > $0.0 - 3 }) { continue }
+                taken.append((lo, hi))
+                text(lo, axisY + 10, l.text, size: l.size, l.attrs)
+            }
         }
 
         // Stripes and grid lines first: everything else is drawn over them.
@@ -295,6 +349,13 @@ public enum TimelineDOT {
         }
         for gx in gridXs {
             box(gx, (axisY + gridBottom) / 2, 0.5, axisY - gridBottom, "fillcolor=\"#dfe3e6\"")
+        }
+        // Each cut: a light hatch across every lane, under the bands (which go on through it).
+        for (k, c) in axis.cuts.enumerated() {
+            let a = x(c.a), b = x(c.b)
+            let stripes = Array(repeating: "#cfd8dc:#ffffff", count: 6).joined(separator: ":")
+            box((a + b) / 2, (axisY + gridBottom) / 2, b - a, axisY - gridBottom,
+                "id=\"break_\(k + 1)\", class=\"axisbreak\", style=striped, fillcolor=\"\(stripes)\", tooltip=\(DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event cut out (\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span)))"]))")
         }
 
         /// Draws the state bands of one row.

@@ -19,6 +19,7 @@ extension ProcTrace {
         @Flag(help: "Do not collapse identical sibling runs in the tree.") var noCollapse = false
         @Option(help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
         @Option(help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
+        @Flag(help: "Draw the timeline's time axis linear, without cutting out long stretches where nothing happens.") var noBreak = false
         @Option(help: "Only these pids and their descendants (comma-separated).") var pids: String?
         @Option(help: "Only processes whose command or argv contains this text.") var match: String?
 
@@ -49,6 +50,7 @@ extension ProcTrace {
             req.timelineOptions = TimelineOptions(
                 model: StateModel(rawValue: model)!,
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
+            req.timelineOptions.breakAxis = !noBreak
             let tty = isatty(2) != 0
             do {
                 let written = try RenderFrontend.run(req) { line in
