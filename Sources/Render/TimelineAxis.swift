@@ -74,7 +74,8 @@ struct TimelineAxis {
         var ts = eventTimes(procs).filter { $0 > t0 && $0 < t1 }
         ts.append(t0); ts.append(t1)
         ts.sort()
-        let threshold = max(span / 4, 50_000_000)
+        // Only long silences: a cut inside a short run (a 50 ms wait) would hide what it teaches.
+        let threshold = max(span / 4, 250_000_000)
         var gaps: [Cut] = []
         for (a, b) in zip(ts, ts.dropFirst()) where b - a > threshold { gaps.append(Cut(a: a, b: b)) }
         guard !gaps.isEmpty else { return [] }
