@@ -85,7 +85,7 @@ public struct SchedStateMachine {
     /// exec in progress (the kernel kills the leader, then gives its tid to the exec'ing
     /// thread, then reports `sched_process_exec`). Its →terminated is held back this long
     /// (ns) so that the exec can withdraw it even when the reader is slow.
-    public var leaderExitHold: Int64 = 50_000_000
+    public var leaderExitHold: Int64 = 250_000_000
     /// Main threads whose →terminated is held, with its kernel time.
     private var heldLeaderExits: [Int32: Int64] = [:]
 
