@@ -128,17 +128,6 @@ public enum EventKind: Equatable, Sendable {
         case .unknown(let t): return t
         }
     }
-
-    /// The process an event is about, when there is one.
-    public var pid: Int? {
-        switch self {
-        case .spawn(let p, _), .fork(let p, _, _, _), .thread(let p, _, _), .exec(let p, _, _, _, _, _),
-             .waitBegin(let p, _, _, _), .waitEnd(let p, _, _, _, _, _), .exit(let p, _), .reap(let p, _, _),
-             .reparent(let p, _, _), .signal(let p, _, _, _), .state(let p, _, _, _, _), .group(let p, _, _, _, _):
-            return p
-        case .trace, .end, .unknown: return nil
-        }
-    }
 }
 
 /// An event with its time (nanoseconds since the trace started) and any fields beyond the

@@ -63,7 +63,9 @@ public enum ProcessTreeDOT {
             return hs.count == 1 ? hs.first! : nil
         }
 
-        func emitRun(_ run: [ProcessRecord]) {
+        /// The node id of a collapsed run, and the label lines every run starts with: the
+        /// count and program, the shared argv hint, the pids, the lifetimes.
+        func runHead(_ run: [ProcessRecord]) -> (id: String, lines: [String]) {
             let first = run[0]
             let id = nodeID(first.id)
             for r in run { nodeOf[r.id] = id }
@@ -73,9 +75,22 @@ public enum ProcessTreeDOT {
             let lifetimes = run.map(\.lifetime)
             let lo = lifetimes.min()!, hi = lifetimes.max()!
             lines.append(lo == hi ? "each lived \(TimeFormat.duration(lo))" : "lived \(TimeFormat.duration(lo))–\(TimeFormat.duration(hi))")
+            return (id, lines)
+        }
+
+        /// "zombie ≤ D" when any member of the run was a zombie for a while.
+        func zombieLine(_ run: [ProcessRecord]) -> [String] {
+            guard let zmax = run.compactMap(\.zombieDuration).max(), zmax > 0 else { return [] }
+            return ["zombie ≤ \(TimeFormat.duration(zmax))"]
+        }
+
+        func emitRun(_ run: [ProcessRecord]) {
+            let first = run[0]
+            let head = runHead(run)
+            let id = head.id
+            var lines = head.lines
             lines.append(first.endSummary + (first.autoReaped ? ", auto-reaped" : ""))
-            let zs = run.compactMap(\.zombieDuration)
-            if let zmax = zs.max(), zmax > 0 { lines.append("zombie ≤ \(TimeFormat.duration(zmax))") }
+            lines += zombieLine(run)
             var tip = ["\(run.count) identical siblings (collapsed; --no-collapse shows each)"]
             for r in run.prefix(50) {
                 tip.append("\(r.id): " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → \(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
@@ -86,18 +101,13 @@ public enum ProcessTreeDOT {
 
         func emitMixedRun(_ run: [ProcessRecord]) {
             let first = run[0]
-            let id = nodeID(first.id)
-            for r in run { nodeOf[r.id] = id }
-            var lines = ["\(run.count)*[\(DOTText.truncated(first.execChain.joined(separator: " → "), to: 40))]"]
-            if let h = runHint(run) { lines.append(h) }
-            lines.append("pids " + pidList(run.map(\.pid)))
-            let lifetimes = run.map(\.lifetime)
-            lines.append("lived \(TimeFormat.duration(lifetimes.min()!))–\(TimeFormat.duration(lifetimes.max()!))")
+            let head = runHead(run)
+            let id = head.id
+            var lines = head.lines
             lines += statusSummary(run)
             if first.autoReaped { lines.append("all auto-reaped") }
             else if let how = first.reapHow { lines.append(how == "wait" ? "all reaped by wait" : "all reaped by \(first.reapedBy.map(String.init) ?? "?") (\(how))") }
-            let zs = run.compactMap(\.zombieDuration)
-            if let zmax = zs.max(), zmax > 0 { lines.append("zombie ≤ \(TimeFormat.duration(zmax))") }
+            lines += zombieLine(run)
             var tip = ["\(run.count) siblings running the same program, with different exit statuses (collapsed; --no-collapse shows each)"]
             for r in run.prefix(60) {
                 tip.append("\(r.id): \(r.endSummary)  " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → \(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")

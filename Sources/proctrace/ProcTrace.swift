@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tracer
 @preconcurrency import Glibc
 
 @main
@@ -6,7 +7,7 @@ struct ProcTrace: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proctrace",
         abstract: "Trace how processes are born, wait, die, get orphaned and get reaped — and draw it.",
-        version: ProcTraceVersion.string,
+        version: TracerVersion.string,
         subcommands: [Record.self, Render.self, Replay.self, Export.self, Tree.self, Stats.self, Validate.self]
     )
 
@@ -19,6 +20,3 @@ struct ProcTrace: ParsableCommand {
     }
 }
 
-enum ProcTraceVersion {
-    static let string = "0.1.0"
-}
