@@ -2,6 +2,38 @@
 
 /// Small readers of /proc, the kernel's own account of a process.
 enum ProcFS {
+    /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`), fixed since Linux 3.8.
+    static let initialPidNamespace = "pid:[4026531836]"
+
+    /// The target of a symbolic link, or nil.
+    static func link(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        buf[n] = 0
+        return String(cString: buf)
+    }
+
+    /// Whether proctrace runs in the kernel's own pid namespace (not in a container's), where
+    /// the pids of scheduler tracepoints are the pids ptrace reports.
+    static func inInitialPidNamespace() -> Bool {
+        link("/proc/self/ns/pid").map { $0 == initialPidNamespace } ?? true
+    }
+
+    /// Why /proc cannot be trusted to name the pids ptrace reports: a /proc mounted for another
+    /// pid namespace (`unshare --pid --fork` without `--mount-proc`) shows other processes
+    /// under the same numbers. nil when /proc is this namespace's.
+    static func namespaceProblem() -> String? {
+        guard let me = link("/proc/self") else {
+            return access("/proc/self/stat", R_OK) == 0 ? nil : "/proc is not mounted; proctrace reads it for every process"
+        }
+        guard Int32(me) == getpid() else {
+            return "/proc belongs to another pid namespace (it calls proctrace \(me), proctrace is \(getpid())): " +
+                "its pids would name other processes; mount a proc for this namespace (unshare --pid --fork --mount-proc)"
+        }
+        return nil
+    }
+
     /// The whole content of a (small) /proc file, or nil if it cannot be read.
     static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

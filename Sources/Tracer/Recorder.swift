@@ -61,6 +61,7 @@ public final class Recorder {
 
     public init(_ options: RecordOptions) throws(RecordError) {
         guard !options.command.isEmpty else { throw RecordError("no command to record") }
+        if let problem = ProcFS.namespaceProblem() { throw RecordError(problem) }
         self.options = options
         writer = try TraceWriter(path: options.output, force: options.force)
     }
@@ -101,8 +102,10 @@ public final class Recorder {
         var extra = JSONObject()
         extra.append("ppid", .int(Int64(selfPid)))
         let pgid = pt_getpgid(pid), sid = pt_getsid(pid)
-        if pgid > 0 { extra.append("pgid", .int(Int64(pgid))) }
-        if sid > 0 { extra.append("sid", .int(Int64(sid))) }
+        // 0 is a real answer: the kernel's own session and group (a pid 1 that never called
+        // setsid), or a leader outside this pid namespace. Only a failed call (-1) is omitted.
+        if pgid >= 0 { extra.append("pgid", .int(Int64(pgid))) }
+        if sid >= 0 { extra.append("sid", .int(Int64(sid))) }
         emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv), extra: extra))
 
         flush()

@@ -19,7 +19,12 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     /// Polling interval in microseconds (default 5 ms).
     public let intervalMicros: UInt32
 
-    private struct Task { var pid: Int; var state: ProcState; var letter: Character?; var why: String? }
+    private struct Task {
+        var pid: Int; var state: ProcState; var letter: Character?; var why: String?
+        /// Its latest transitions (time, new state): what it was at the tracer's exit time.
+        var recent: [(t: Int64, to: ProcState)] = []
+        func state(at t: Int64) -> ProcState { recent.last(where: { $0.t <= t })?.to ?? .new }
+    }
 
     private let lock = NSLock()
     private var tasks: [Int: Task] = [:]
@@ -55,6 +60,32 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     }
 
     public func untrack(tid: Int) { lock.withLock { tasks[tid] = nil; whyNotes[tid] = nil } }
+
+    /// A sample may come after the tracer saw the task die (even after its reap), so the
+    /// tracer's own exit time is the end: →terminated at `at` from what it was then, and the
+    /// task is dropped. What was sampled of it after `at` (still here, or already taken: the
+    /// merger drops those by the returned `tids`) is stale and goes.
+    public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) {
+        lock.withLock {
+            let gone = tid.map { [$0] } ?? tasks.filter { $0.value.pid == pid }.map(\.key).sorted()
+            let goneSet = Set(gone)
+            output.removeAll { e in
+                guard case .state(_, let t, _, _, _) = e.kind, let t else { return false }
+                return goneSet.contains(t) && e.t > at
+            }
+            var out: [TraceEvent] = []
+            for t in gone {
+                guard let task = tasks[t] else { continue }
+                let then = task.state(at: at)
+                if then != .terminated {
+                    out.append(TraceEvent(t: at, .state(pid: task.pid, tid: t, from: then, to: .terminated, why: nil)))
+                }
+                tasks[t] = nil
+                whyNotes[t] = nil
+            }
+            return (out, gone)
+        }
+    }
 
     public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
         lock.withLock { whyNotes[tid, default: []].append((why, from, to)) }
@@ -164,6 +195,8 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         if task.state == .running && to == .running { return }
         let from = task.state
         task.state = to
+        task.recent.append((t, to))
+        if task.recent.count > 16 { task.recent.removeFirst(task.recent.count - 16) }
         tasks[tid] = task
         output.append(TraceEvent(t: t, .state(pid: task.pid, tid: tid, from: from, to: to, why: why)))
     }

@@ -14,6 +14,12 @@ public protocol StateFeed: AnyObject, Sendable {
     /// by `SchedSource`; `SampledStateSource` needs every tid). `at`: trace-relative ns.
     func track(tid: Int, pid: Int, at: Int64)
     func untrack(tid: Int)
+    /// The tracer has written the end of `tid` (`thread exit`), or of every thread of `pid`
+    /// (`exit`, tid nil), at `at`. Returns the transitions to `terminated` at `at` to write
+    /// right after that line, and the tasks closed: the source produces nothing more for them,
+    /// and what it produced for them after `at` is stale. A source that sees exits itself
+    /// (the scheduler's) returns nothing.
+    func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int])
     /// Says why `tid` blocks in [from, to] (trace-relative ns; `to` nil = until `endWhy`).
     func noteWhy(tid: Int, why: String, from: Int64, to: Int64?)
     func endWhy(tid: Int, at: Int64)
@@ -326,6 +332,9 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     public func untrack(tid: Int) { lock.withLock { machine.untrack(tid: tid) } }
+
+    /// `sched_process_exit` already gives every task its exact end.
+    public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) { ([], []) }
 
     public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
         lock.withLock { machine.noteWhy(tid: tid, why: why, from: from, to: to) }

@@ -33,11 +33,10 @@ extension SchedSource {
         if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
             return "the sched tracepoints are not readable in \(root)/events"
         }
-        // Tracepoints carry global pids; inside a pid namespace they would not match ours.
-        if let status = readSmallFile("/proc/self/status"),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }),
-           line.split(whereSeparator: { $0 == " " || $0 == "\t" }).count > 2 {
-            return "proctrace runs in a pid namespace, where scheduler events name other pids"
+        // Tracepoints carry the kernel's global pids; inside a pid namespace (a container) they
+        // would not match the pids ptrace reports.
+        if !ProcFS.inInitialPidNamespace() {
+            return "proctrace runs in a pid namespace, where scheduler events name the host's pids"
         }
         return nil
     }

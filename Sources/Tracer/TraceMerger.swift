@@ -13,6 +13,9 @@ final class TraceMerger: Sendable {
         var queue: [TraceEvent] = []
         var born: Set<Int> = []
         var held: [Int: [TraceEvent]] = [:]
+        /// Tasks whose end the tracer wrote and the source then closed (`StateFeed.ended`):
+        /// the source's later samples of them are stale and are not written.
+        var ended: Set<Int> = []
         var stopping = false
         var dropped = 0
     }
@@ -82,11 +85,17 @@ final class TraceMerger: Sendable {
                 let e = ready[i]; i += 1
                 out.append(e)
                 if let id = Self.birth(of: e) { announce(id, at: e.t, into: &out) }
+                if let end = Self.end(of: e), let source {
+                    let closing = source.ended(pid: end.pid, tid: end.tid, at: e.t)
+                    if !closing.tids.isEmpty { state.withLock { $0.ended.formUnion(closing.tids) } }
+                    out.append(contentsOf: closing.events)
+                }
             } else {
                 let e = states[j]; j += 1
                 guard case .state(let pid, let tid, _, _, _) = e.kind else { continue }
                 let key = tid ?? pid
                 let known = state.withLock { s -> Bool in
+                    if s.ended.contains(key) { return false }
                     if s.born.contains(key) { return true }
                     s.held[key, default: []].append(e)
                     return false
@@ -100,11 +109,20 @@ final class TraceMerger: Sendable {
     private func announce(_ id: Int, at t: Int64, into out: inout [TraceEvent]) {
         let held = state.withLock { s -> [TraceEvent] in
             s.born.insert(id)
+            s.ended.remove(id)
             return s.held.removeValue(forKey: id) ?? []
         }
         for var e in held {
             e.t = max(e.t, t)
             out.append(e)
+        }
+    }
+
+    private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {
+        switch e.kind {
+        case .exit(let pid, _): return (pid, nil)
+        case .thread(let pid, let tid, let phase) where phase == "exit": return (pid, tid)
+        default: return nil
         }
     }
 

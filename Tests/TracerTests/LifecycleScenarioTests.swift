@@ -191,6 +191,11 @@ struct LifecycleScenarioTests {
         let groups = r.objects("group")
         #expect(groups.contains { $0["call"] as? String == "setsid" && $0["sid"] as? Int == $0["pid"] as? Int })
         #expect(groups.contains { $0["call"] as? String == "setpgid" && $0["by"] as? Int == r.root.pid && $0["pid"] as? Int != r.root.pid })
+        // setpgid leaves the session as it was: the root's, whatever the kernel calls it (0 on a
+        // machine whose pid 1 never called setsid).
+        let rootSid = try #require(r.objects("spawn").first?["sid"] as? Int)
+        let setpgid = groups.filter { $0["call"] as? String == "setpgid" }
+        #expect(setpgid.count == 2 && setpgid.allSatisfy { $0["sid"] as? Int == rootSid })
     }
 
     @Test func threadsStartAndEndInsideTheirProcess() throws {

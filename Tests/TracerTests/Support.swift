@@ -33,12 +33,14 @@ enum Harness {
     }
 
     /// Records `command` with extra `record` flags; fails the test if proctrace hangs.
+    /// `wrapper` runs proctrace itself under another command (`unshare …`).
     static func record(_ command: [String], flags: [String] = ["--reap-timeout", "5"], timeout: TimeInterval = 60,
+                       wrapper: [String] = [],
                        sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-tests-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
-        let (code, so, se) = try run([binary, "record", "-o", out] + flags + ["--"] + command, timeout: timeout)
+        let (code, so, se) = try run(wrapper + [binary, "record", "-o", out] + flags + ["--"] + command, timeout: timeout)
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         let lines = text.split(separator: "\n").map(String.init)
         let history = try ProcessHistory(path: out)
