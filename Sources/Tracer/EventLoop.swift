@@ -8,9 +8,10 @@ extension Recorder {
         let flags = pt_wall() | pt_wnothread()
         var status: Int32 = 0
         while true {
+            merger.ptraceIdle()
             let r = pt_waitpid(-1, &status, flags)
+            let t = merger.ptraceWoke()
             if r < 0 { break }   // ECHILD: nothing traced is left
-            let t = clock.now()
             let tid = Int(r)
             if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
                 taskExited(tid, status: status, t: t)

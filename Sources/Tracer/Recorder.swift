@@ -72,7 +72,7 @@ public final class Recorder {
         let t0 = pt_monotonic_ns()
         startStates()
         let t1 = pt_monotonic_ns()
-        merger = TraceMerger(writer: writer, source: states)
+        merger = TraceMerger(writer: writer, source: states, clock: clock)
         watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
         flush()

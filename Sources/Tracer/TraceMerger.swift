@@ -21,12 +21,23 @@ final class TraceMerger: Sendable {
     }
     private let writer: TraceWriter
     private let source: (any StateFeed)?
+    private let clock: TraceClock
     private let state = Mutex(State())
     private let thread = Mutex<WorkerThread?>(nil)
+    /// How far the ptrace loop has got: `idle` while it sleeps in waitpid (whatever it sees
+    /// next is stamped later than now), `busy` between waking and reading the clock, else the
+    /// time it stamps what it is handling. No event it has yet to submit is older than that,
+    /// so a state event is released only once the ptrace side is past it too; a tracer thread
+    /// that falls behind the state source (a loaded CPU) delays the merge, never reorders it.
+    private let ptraceMark = Atomic<Int64>(TraceMerger.busy)
+    private static let idle: Int64 = -1
+    private static let busy: Int64 = .min
+    private let lastBound = Atomic<Int64>(0)
 
-    init(writer: TraceWriter, source: (any StateFeed)?) {
+    init(writer: TraceWriter, source: (any StateFeed)?, clock: TraceClock) {
         self.writer = writer
         self.source = source
+        self.clock = clock
         guard source != nil else { return }
         let t = WorkerThread.start("merge") { [self] in loop() }
         thread.withLock { $0 = t }
@@ -34,6 +45,31 @@ final class TraceMerger: Sendable {
 
     /// State events that could not be placed (their task was never announced), for `lost`.
     var dropped: Int { state.withLock { $0.dropped } }
+
+    /// The ptrace loop is about to sleep in waitpid, everything it stamped submitted.
+    func ptraceIdle() { if source != nil { ptraceMark.store(Self.idle, ordering: .sequentiallyConsistent) } }
+
+    /// The ptrace loop woke: returns the time to stamp what it handles now.
+    func ptraceWoke() -> Int64 {
+        guard source != nil else { return clock.now() }
+        ptraceMark.store(Self.busy, ordering: .sequentiallyConsistent)
+        let t = clock.now()
+        ptraceMark.store(t, ordering: .sequentiallyConsistent)
+        return t
+    }
+
+    /// Everything the ptrace loop will still submit is later than this.
+    private func ptraceBound() -> Int64 {
+        let now = clock.now()
+        let bound: Int64
+        switch ptraceMark.load(ordering: .sequentiallyConsistent) {
+        case Self.idle: bound = now - 1
+        case Self.busy: bound = lastBound.load(ordering: .relaxed)
+        case let m: bound = m - 1
+        }
+        lastBound.store(bound, ordering: .relaxed)
+        return bound
+    }
 
     func submit(_ events: [TraceEvent]) {
         guard source != nil else {
@@ -60,7 +96,7 @@ final class TraceMerger: Sendable {
         while !state.withLock({ $0.stopping }) {
             usleep(2000)
             guard let source else { return }
-            let wm = source.watermark
+            let wm = min(source.watermark, ptraceBound())
             drain(upTo: wm, states: source.take(upTo: wm))
         }
     }
