@@ -137,6 +137,11 @@ public struct TraceEvent: Equatable, Sendable {
     public var kind: EventKind
     public var extra: JSONObject
 
+    /// The largest `t` a trace may hold: 2^53 ns (104 days), the largest integer that
+    /// JavaScript and other double-based JSON readers (Perfetto's among them) hold exactly. It
+    /// also keeps every sum and difference of times far from Int64 overflow.
+    public static let maxTime: Int64 = 1 << 53
+
     public init(t: Int64, _ kind: EventKind, extra: JSONObject = JSONObject()) {
         self.t = t; self.kind = kind; self.extra = extra
     }

@@ -90,6 +90,9 @@ extension TraceEvent {
         guard let type = lookup("type")?.string else { throw EventDecodingError("missing string field \"type\"") }
         guard let tv = lookup("t") else { throw EventDecodingError("\(type): missing field \"t\"") }
         guard let t = tv.int, t >= 0 else { throw EventDecodingError("\(type): \"t\" must be a non-negative integer") }
+        guard t <= TraceEvent.maxTime else {
+            throw EventDecodingError("\(type): \"t\" \(t) is beyond 2^53 ns (104 days), the most a JSON reader with doubles holds exactly")
+        }
 
         func field(_ k: String) throws(EventDecodingError) -> JSONValue {
             guard let v = lookup(k) else { throw EventDecodingError("\(type): missing field \"\(k)\"") }

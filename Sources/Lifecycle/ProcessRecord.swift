@@ -244,7 +244,7 @@ public struct ProcessRecord: Sendable {
         while k < deltas.count {
             let t = deltas[k].t
             while k < deltas.count && deltas[k].t == t {
-                counts[deltas[k].state, default: 0] += deltas[k].d
+                counts[deltas[k].state, default: 0].addSaturating(deltas[k].d)
                 if deltas[k].d > 0 && deltas[k].state == .blocked { lastWhy = deltas[k].why }
                 k += 1
             }
@@ -261,7 +261,7 @@ public struct ProcessRecord: Sendable {
     /// Total time in each state of the whole process (from `processStates()`).
     public func timeInStates() -> [ProcState: Int64] {
         var out: [ProcState: Int64] = [:]
-        for iv in processStates() { out[iv.state, default: 0] += iv.duration }
+        for iv in processStates() { out[iv.state, default: 0].addSaturating(iv.duration) }
         return out
     }
 
@@ -303,4 +303,13 @@ func basename(_ path: String) -> String {
         return rest.isEmpty ? path : String(rest)
     }
     return path
+}
+
+extension FixedWidthInteger where Self: SignedInteger {
+    /// Adds, stopping at the largest value instead of trapping: sums of many processes' times
+    /// in a hand-made trace can pass Int64 even though each time is at most 2^53.
+    mutating func addSaturating(_ v: Self) {
+        let (r, o) = addingReportingOverflow(v)
+        self = o ? (v > 0 ? .max : .min) : r
+    }
 }

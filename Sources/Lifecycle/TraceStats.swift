@@ -110,7 +110,7 @@ public struct TraceStats: Sendable {
         per.reserveCapacity(h.processes.count)
         for r in h.processes {
             let t = r.timeInStates()
-            for (k, v) in t { totals[k, default: 0] += v }
+            for (k, v) in t { totals[k, default: 0].addSaturating(v) }
             per.append(PerProcess(id: r.id, command: r.command, lifetime: r.lifetime, states: t))
         }
         totalStates = totals
@@ -228,7 +228,7 @@ public struct TraceStats: Sendable {
 
     static func fold(_ t: [ProcState: Int64], model: StateModel, source: StateSource) -> [String: Int64] {
         var out: [String: Int64] = [:]
-        for (k, v) in t { out[model.label(k, source: source), default: 0] += v }
+        for (k, v) in t { out[model.label(k, source: source), default: 0].addSaturating(v) }
         return out
     }
 

@@ -54,6 +54,16 @@ import Testing
         #expect(throws: TraceReadError(path: "t.jsonl", line: 1, message: "exit: missing field \"status\"")) { try r2.readAll() }
     }
 
+    @Test func aTimeBeyondTwoToThe53IsMalformedNotACrash() throws {
+        let ok = TraceReader(text: "{\"type\":\"exit\",\"t\":9007199254740992,\"pid\":3,\"status\":{\"exited\":0}}\n", name: "t.jsonl")
+        #expect(try ok.readAll().first?.event.t == TraceEvent.maxTime)
+        let r = TraceReader(text: "{\"type\":\"exit\",\"t\":9223372036854775807,\"pid\":3,\"status\":{\"exited\":0}}\n", name: "t.jsonl")
+        #expect(throws: TraceReadError(path: "t.jsonl", line: 1,
+                                       message: "exit: \"t\" 9223372036854775807 is beyond 2^53 ns (104 days), the most a JSON reader with doubles holds exactly")) {
+            try r.readAll()
+        }
+    }
+
     @Test func incompleteTraceIsUsableAndFlagged() throws {
         let r = try TraceReader(path: Fixture.path("incomplete.jsonl"))
         let events = try r.readAll()

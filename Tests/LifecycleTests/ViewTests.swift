@@ -20,6 +20,17 @@ import Testing
         #expect(j["orphans"]?.array?.first?.object?["to"] == .int(1))
     }
 
+    @Test func timesThatSumPastInt64SaturateInsteadOfTrapping() throws {
+        // 1100 processes, each alive for 2^53 ns: the total is past Int64.max.
+        var events = [TraceEvent(t: 0, .spawn(pid: 1, argv: ["root"]))]
+        for pid in 2...1101 { events.append(TraceEvent(t: 0, .fork(pid: 1, child: pid, parent: 1, via: "fork"))) }
+        for pid in 2...1101 { events.append(TraceEvent(t: TraceEvent.maxTime, .exit(pid: pid, status: .exited(0)))) }
+        let s = TraceStats(ProcessHistory(events: events))
+        #expect(s.processCount == 1101)
+        #expect(s.totalStates.values.contains(Int64.max))
+        #expect(s.text().contains("root"))
+    }
+
     @Test func countsFatesPeakAndReadyTime() throws {
         let s = TraceStats(try ProcessHistory(path: Fixture.path("pidreuse.jsonl")))
         #expect(s.processCount == 3)
