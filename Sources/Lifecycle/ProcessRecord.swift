@@ -185,6 +185,15 @@ public struct ProcessRecord: Sendable {
         self.threads = [ThreadRecord(tid: id.pid, start: birth)]
     }
 
+    /// Basenames of the images it ran, in order (the inherited image when it never exec'd):
+    /// how every view names a process.
+    public var execChain: [String] {
+        var chain: [String] = []
+        if execs.isEmpty, let a = initialArgv.first { chain.append(basename(a)) }
+        for e in execs { chain.append(basename(e.path.isEmpty ? (e.argv.first ?? "?") : e.path)) }
+        return chain.isEmpty ? ["?"] : chain
+    }
+
     /// The latest argv (the last exec's, else the one it was born with).
     public var argv: [String] { execs.last?.argv ?? initialArgv }
     /// The path of the current image (last exec, else the one inherited at fork).

@@ -8,9 +8,10 @@ public enum TreeView {
         let header = headerLine(h)
         out += style.bold(header) + "\n"
         var lines: [String] = []
+        let hints = ArgvHints.hints(h, shown: Set(h.processes.map(\.id)), limit: 40)
         func walk(_ r: ProcessRecord, prefix: String, isLast: Bool, isRoot: Bool) {
             let branch = isRoot ? "" : (isLast ? "└─" : "├─")
-            lines.append(style.dim(prefix + branch) + describe(r, h, style))
+            lines.append(style.dim(prefix + branch) + describe(r, h, style, hint: hints[r.id]))
             let kids = h.children(of: r.id)
             let childPrefix = isRoot ? "" : prefix + (isLast ? "  " : "│ ")
             for (i, c) in kids.enumerated() { walk(c, prefix: childPrefix, isLast: i == kids.count - 1, isRoot: false) }
@@ -32,8 +33,9 @@ public enum TreeView {
         return parts.joined(separator: " · ")
     }
 
-    /// One process's line (without the tree branch).
-    public static func describe(_ r: ProcessRecord, _ h: ProcessHistory, _ style: Style) -> String {
+    /// One process's line (without the tree branch). `hint`: the arguments that tell it from
+    /// its look-alike siblings (`ArgvHints`), shown instead of its first arguments.
+    public static func describe(_ r: ProcessRecord, _ h: ProcessHistory, _ style: Style, hint: String? = nil) -> String {
         var s = style.bold(r.command) + "(" + r.id.description + ")"
         var parts: [String] = []
         // Exec chain: the image it was born with, then each exec.
@@ -43,7 +45,11 @@ public enum TreeView {
             chain += r.execs.map { basename($0.path) }
             if chain.count > 1 { parts.append(style.blue(chain.joined(separator: " → "))) }
             let args = r.argv.dropFirst().joined(separator: " ")
-            if !args.isEmpty { parts.append(style.dim(clip(args, 40))) }
+            if let hint, !args.hasPrefix(String(hint.prefix { $0 != "…" })) {
+                parts.append(style.dim("… " + hint))
+            } else if !args.isEmpty {
+                parts.append(style.dim(clip(args, 40)))
+            }
         }
         if r.via != "fork" && r.via != "spawn" { parts.append(style.dim("via \(r.via)")) }
         if let st = r.exitStatus {

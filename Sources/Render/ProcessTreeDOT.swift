@@ -303,64 +303,8 @@ public enum ProcessTreeDOT {
         return attrs.joined(separator: ", ")
     }
 
-    /// Siblings running the same exec chain look alike ("python3" ×4): each gets a short argv
-    /// hint, the arguments from the first position where the group's argvs differ (`-m
-    /// joblib…popen_loky_posix`, `-c from multiprocessing.reso…`). Keyed by process.
     static func argvHints(_ history: ProcessHistory, shown: Set<ProcessID>) -> [ProcessID: String] {
-        var out: [ProcessID: String] = [:]
-        var groups: [[String]: [ProcessRecord]] = [:]
-        var order: [[String]] = []
-        func flush() {
-            for chain in order {
-                let g = groups[chain]!
-                guard g.count >= 2, Set(g.map(\.argv)).count >= 2 else { continue }
-                // First position (after argv[0]) where the argvs are not all equal.
-                let longest = g.map(\.argv.count).max()!
-                guard let i = (1..<max(longest, 2)).first(where: { i in Set(g.map { i < $0.argv.count ? $0.argv[i] : "\u{0}" }).count > 1 }) else { continue }
-                for r in g { out[r.id] = hint(Array(r.argv.dropFirst(i))) }
-            }
-            groups = [:]; order = []
-        }
-        for parent in history.processes where shown.contains(parent.id) {
-            for k in history.children(of: parent.id) where shown.contains(k.id) {
-                if groups[k.execChain] == nil { order.append(k.execChain) }
-                groups[k.execChain, default: []].append(k)
-            }
-            flush()
-        }
-        var roots: [ProcessRecord] = []
-        for r in history.processes where shown.contains(r.id) && (r.parent.map { !shown.contains($0) } ?? true) { roots.append(r) }
-        for r in roots { if groups[r.execChain] == nil { order.append(r.execChain) }; groups[r.execChain, default: []].append(r) }
-        flush()
-        return out
-    }
-
-    /// `args` as a short hint of at most ~30 characters: short options as they are, then the
-    /// next argument: a long dotted or slashed name elided in the middle (its last part is the
-    /// telling one), code or other text cut at the end.
-    static func hint(_ args: [String], limit: Int = 30) -> String {
-        guard let first = args.first else { return "(no further arguments)" }
-        func short(_ s: String, _ n: Int) -> String {
-            guard s.count > n else { return s }
-            if !s.contains(" ") && (s.contains(".") || s.contains("/")) {
-                let tail = max(n * 2 / 3, 1), head = max(n - tail - 1, 1)
-                return String(s.prefix(head)) + "…" + String(s.suffix(tail))
-            }
-            return String(s.prefix(max(n - 1, 1))) + "…"
-        }
-        _ = first
-        // Short options as they are, then the first other argument shortened to what is left.
-        var out = ""
-        for a in args {
-            let room = limit - out.count - (out.isEmpty ? 0 : 1)
-            if a.hasPrefix("-") && a.count <= 12 && room >= a.count {
-                out += (out.isEmpty ? "" : " ") + a
-                continue
-            }
-            out += (out.isEmpty ? "" : " ") + short(a, max(room, 8))
-            break
-        }
-        return out
+        ArgvHints.hints(history, shown: shown)
     }
 
     static func withHint(_ lines: [String], _ hint: String?) -> [String] {

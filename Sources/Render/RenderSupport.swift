@@ -75,15 +75,6 @@ public struct ProcessFilter: Sendable {
 
 /// A process's short description, shared by every view.
 extension ProcessRecord {
-    /// Basenames of the images it ran, in order: the inherited image first when it ran code
-    /// before its first exec or never exec'd.
-    var execChain: [String] {
-        var chain: [String] = []
-        if execs.isEmpty, let a = initialArgv.first { chain.append(Self.base(a)) }
-        for e in execs { chain.append(Self.base(e.path.isEmpty ? (e.argv.first ?? "?") : e.path)) }
-        return chain.isEmpty ? ["?"] : chain
-    }
-
     static func base(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         let rest = path[path.index(after: slash)...]

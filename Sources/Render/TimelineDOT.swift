@@ -381,6 +381,7 @@ public enum TimelineDOT {
 
         // Lanes.
         let depthOf = depths(lanes, history)
+        let hints = ArgvHints.hints(history, shown: Set(lanes.map(\.id)), limit: 28)
         for (i, p) in lanes.enumerated() {
             if i % 500 == 0 { progress(Double(i) / Double(max(lanes.count, 1))) }
             let ly = y(i)
@@ -388,6 +389,15 @@ public enum TimelineDOT {
             let indent = Double(min(depthOf[i], 12)) * 8
             var name = "\(p.id) " + DOTText.truncated(p.execChain.last ?? "?", to: 20)
             if p.threads.count > 1 { name += " (\(p.threads.count) thr)" }
+            // A look-alike sibling's telling arguments ("gcc -o lapi.o lapi.c"), cut to the gutter.
+            if var hint = hints[p.id] {
+                let room = Self.labelWidth - 6 - indent
+                while !hint.isEmpty && textWidth(name + "  " + hint, 8) > room {
+                    hint = String(hint.dropLast(hint.hasSuffix("…") ? 2 : 1)) + "…"
+                    if hint == "…" { hint = ""; break }
+                }
+                if !hint.isEmpty { name += "  " + hint }
+            }
             text(4 + indent, ly, name, size: 8,
                  "tooltip=\(DOTText.tooltip(ProcessTreeDOT.tooltip(p, span: history.endTime)))")
 

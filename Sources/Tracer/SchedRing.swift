@@ -72,6 +72,8 @@ struct SchedRingDecoder {
         var forkID: UInt16, forkParent: TraceField, forkChild: TraceField
         var exitID: UInt16, exitPid: TraceField
         var execID: UInt16, execPid: TraceField, execOldPid: TraceField
+        /// `task/task_newtask` (clone flags of each new task), if its format is readable.
+        var newTaskID: UInt16? = nil, newTaskPid: TraceField? = nil, newTaskFlags: TraceField? = nil
         var commonType: TraceField, commonPid: TraceField
         /// `ftrace/print` (what a `trace_marker` write records), if its format is readable.
         var printID: UInt16?, printBuf: TraceField?
@@ -112,6 +114,8 @@ struct SchedRingDecoder {
         }
         // The print event is optional here: without it, the trace clock is not calibrated.
         let print = readSmallFile("\(eventsDir)/ftrace/print/format").flatMap { TraceEventFormat(text: $0) }
+        // Optional too: without it, a new task's process is read from /proc (racy when late).
+        let newTask = readSmallFile("\(eventsDir)/task/task_newtask/format").flatMap { TraceEventFormat(text: $0) }
         return Layout(
             switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
             switchNext: try sw.field("next_pid"),
@@ -120,6 +124,7 @@ struct SchedRingDecoder {
             forkID: fk.id, forkParent: try fk.field("parent_pid"), forkChild: try fk.field("child_pid"),
             exitID: ex.id, exitPid: try ex.field("pid"),
             execID: xc.id, execPid: try xc.field("pid"), execOldPid: try xc.field("old_pid"),
+            newTaskID: newTask?.id, newTaskPid: newTask?.fields["pid"], newTaskFlags: newTask?.fields["clone_flags"],
             commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
             printID: print?.id, printBuf: print?.fields["buf"],
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
@@ -245,6 +250,9 @@ struct SchedRingDecoder {
         case l.execID:
             record = .exec(pid: Int32(truncatingIfNeeded: int(l.execPid)),
                            oldPid: Int32(truncatingIfNeeded: int(l.execOldPid)))
+        case l.newTaskID where l.newTaskID != nil:
+            guard let pf = l.newTaskPid, let ff = l.newTaskFlags else { return nil }
+            record = .newTask(tid: Int32(truncatingIfNeeded: int(pf)), cloneFlags: UInt64(bitPattern: int(ff)))
         default:
             return nil
         }

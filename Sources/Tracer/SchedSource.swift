@@ -199,6 +199,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit", "sched_process_exec"] {
             try set("events/sched/\(ev)/enable", "1")
         }
+        // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
+        if layout.newTaskID != nil { _ = writeSmallFile("\(path)/events/task/task_newtask/enable", "1") }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
         cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
         try openPipes(path)

@@ -24,6 +24,9 @@ public enum SchedRecord: Equatable, Sendable {
     case wakeup(tid: Int32, targetCPU: Int32, isNew: Bool)
     /// `sched_process_fork`: `parent` (a tid) created `child` (process or thread).
     case fork(parent: Int32, child: Int32)
+    /// `task_newtask`: a task is being created (in its creator's context, just before
+    /// `sched_process_fork`), with its clone flags: whether it is a thread.
+    case newTask(tid: Int32, cloneFlags: UInt64)
     /// `sched_process_exit`: the task is exiting (raised in its own context).
     case exit(tid: Int32)
     /// `sched_process_exec`: `pid` exec'd; `oldPid` ≠ `pid` when a non-leader thread exec'd
@@ -64,6 +67,8 @@ public struct SchedStateMachine {
     /// Maps a new task (tid, its creator's pid) to its process when the lead has not said
     /// (`SchedSource` checks `/proc/CREATOR/task/TID`); nil means a new process (pid = tid).
     public var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
+    /// Whether each task announced by `task_newtask` (and not yet by its fork) is a thread.
+    private var newTaskIsThread: [Int32: Bool] = [:]
 
     private(set) var tasks: [Int32: Task] = [:]
     private var whyNotes: [Int32: [(why: String, from: Int64, to: Int64?)]] = [:]
@@ -193,9 +198,15 @@ public struct SchedStateMachine {
             case .ready, .running, .terminated:
                 break
             }
+        case let .newTask(tid, flags):
+            if tasks[e.current] != nil { newTaskIsThread[tid] = flags & 0x0001_0000 != 0 }   // CLONE_THREAD
         case let .fork(parent, child):
+            let isThread = newTaskIsThread.removeValue(forKey: child)
             if tasks[parent] != nil, tasks[child] == nil || tasks[child]?.state == .terminated {
-                let pid = pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
+                // The clone flags say it exactly; /proc only if they were not seen (it can be
+                // too late there: a thread that has exec'd is gone from its task list).
+                let pid = isThread.map { $0 ? tasks[parent]!.pid : Int(child) }
+                    ?? pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
                 tasks[child] = Task(pid: pid, state: .new)
             }
         case let .exit(tid):

@@ -77,3 +77,42 @@ import Testing
 extension String {
     func trimmingNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
 }
+
+@Suite struct ArgvHintsInBuildsTests {
+    /// make forks gcc for each file (thirty shared flags, then `-c -o X.o X.c`) and once to link.
+    func build() -> ProcessHistory {
+        let flags = (1...30).map { "-Wflag\($0)" }
+        var events = [TraceEvent(t: 0, .spawn(pid: 100, argv: ["make", "-j2"]))]
+        let files = ["lapi", "lcode", "lctype", "ldebug", "ldo", "lgc"]
+        var t: Int64 = 10
+        for (i, f) in files.enumerated() {
+            let pid = 101 + i
+            events.append(TraceEvent(t: t, .fork(pid: 100, child: pid, parent: 100, via: "vfork")))
+            events.append(TraceEvent(t: t + 1, .exec(pid: pid, path: "/usr/bin/gcc", argv: ["gcc"] + flags + ["-c", "-o", "\(f).o", "\(f).c"],
+                                                    exe: nil, elf: nil, formerTid: nil)))
+            events.append(TraceEvent(t: t + 2, .exit(pid: pid, status: .exited(0))))
+            events.append(TraceEvent(t: t + 3, .reap(pid: pid, by: 100, how: "wait")))
+            t += 10
+        }
+        events.append(TraceEvent(t: t, .fork(pid: 100, child: 200, parent: 100, via: "vfork")))
+        events.append(TraceEvent(t: t + 1, .exec(pid: 200, path: "/usr/bin/gcc", argv: ["gcc", "-o", "lua", "lua.o", "liblua.a", "-lm"],
+                                                exe: nil, elf: nil, formerTid: nil)))
+        events.append(TraceEvent(t: t + 2, .exit(pid: 200, status: .exited(0))))
+        events.append(TraceEvent(t: t + 3, .reap(pid: 200, by: 100, how: "wait")))
+        return ProcessHistory(events: events)
+    }
+
+    @Test func eachCompileIsToldApartByItsOwnFile() throws {
+        let h = build()
+        let hints = ArgvHints.hints(h, shown: Set(h.processes.map(\.id)))
+        let by = { (pid: Int) in h.processes.first { $0.pid == pid }.flatMap { hints[$0.id] } }
+        #expect(by(101) == "-o lapi.o lapi.c")
+        #expect(by(106) == "-o lgc.o lgc.c")
+        #expect(by(200) == "-o lua lua.o liblua.a -lm")
+        #expect(by(100) == nil)
+        // The text tree shows them in place of the shared flags.
+        let text = TreeView.render(h)
+        #expect(text.contains("gcc(101)  make → gcc  … -o lapi.o lapi.c"), "\(text)")
+        #expect(!text.contains("-Wflag1 "))
+    }
+}

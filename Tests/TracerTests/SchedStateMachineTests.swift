@@ -133,6 +133,23 @@ struct SchedStateMachineTests {
         #expect(pathProblems(steps(ev, tid: 700), mustTerminate: false) == [])
     }
 
+    @Test("a new task's clone flags say thread or process, whatever /proc says when it is read late")
+    func cloneFlagsDecideThePid() {
+        let ev = run([
+            sw(0, 0, 0, 800),
+            SchedEvent(ts: us(1), cpu: 0, current: 800, record: .newTask(tid: 801, cloneFlags: 0x003d_0f00)),  // pthread_create
+            SchedEvent(ts: us(2), cpu: 0, current: 800, record: .fork(parent: 800, child: 801)),
+            SchedEvent(ts: us(3), cpu: 0, current: 800, record: .newTask(tid: 802, cloneFlags: 0x0120_0011)),  // fork()
+            SchedEvent(ts: us(4), cpu: 0, current: 800, record: .fork(parent: 800, child: 802)),
+            wake(5, cpu: 0, by: 800, 801, target: 1), wake(6, cpu: 0, by: 800, 802, target: 1),
+        ]) { m in
+            m.track(tid: 800, pid: 800)
+            m.pidResolver = { _, _ in nil }   // /proc no longer knows (the thread has exec'd)
+        }
+        #expect(ev.contains { if case .state(800, 801?, .new, .ready, _) = $0.kind { return true }; return false })
+        #expect(ev.contains { if case .state(802, 802?, .new, .ready, _) = $0.kind { return true }; return false })
+    }
+
     @Test("events are released in time order, never behind a pending inference")
     func holdBack() {
         var m = SchedStateMachine(origin: 0)
