@@ -2,7 +2,8 @@
 # Usage: scripts/gallery.sh [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
 #
 # Records each gallery workload into traces/NAME.jsonl with `BIN record -o traces/NAME.jsonl
-# -- CMD` (Python ones run by /usr/bin/python3, C ones from traces/workloads/bin/NAME), then
+# -- CMD` (Python ones run by /usr/bin/python3, C ones from traces/workloads/bin/NAME, a
+# directory with a Makefile by `make -s -j2 -C DIR OUT=TMP`), then
 # renders it with `BIN render traces/NAME.jsonl -o render/`. With NAMEs, only those.
 # A failing record is an error (the script goes on with the others and exits 1 at the end);
 # a failing render is only a warning (render may not exist yet).
@@ -23,7 +24,7 @@ GALLERY=(
   sigchld_ignore mp_process mp_pool mp_pipe mp_queue mp_value_array mp_semaphore
   joblib_parallel
   vfork_exec clone_parent subreaper thread_exec stop_continue killed deep_chain burst
-  waitid sa_nocldwait setsid threads daemon eintr_wait busy_pair
+  waitid sa_nocldwait setsid threads daemon eintr_wait busy_pair make_j
 )
 
 if [ ! -x "$BIN" ]; then
@@ -43,6 +44,9 @@ failed=() unrendered=()
 for name in "${names[@]}"; do
   if [ -f "$W/$name.py" ]; then
     cmd=("$PY" "$W/$name.py")
+  elif [ -f "$W/$name/Makefile" ]; then
+    mkdir -p "$tmp/$name"
+    cmd=(make -s -j2 -C "$W/$name" "OUT=$tmp/$name")
   elif [ -f "$W/$name.c" ]; then
     if [ ! -x "$W/bin/$name" ]; then
       echo "gallery.sh: $W/bin/$name is missing: run 'make workloads'" >&2

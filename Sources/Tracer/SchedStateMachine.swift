@@ -16,6 +16,26 @@ public struct SchedEvent: Equatable, Sendable {
     }
 }
 
+extension SchedEvent {
+    /// The task a wakeup or exit is about (-1 for the others).
+    var subject: Int32 {
+        switch record {
+        case let .wakeup(tid, _, _): return tid
+        case let .exit(tid): return tid
+        case .switchTask, .fork, .newTask, .exec: return -1
+        }
+    }
+}
+
+extension SchedRecord {
+    var isWakeupOrExit: Bool {
+        switch self {
+        case .wakeup, .exit: return true
+        default: return false
+        }
+    }
+}
+
 /// The scheduler tracepoints the state machine understands (tids are kernel task ids).
 public enum SchedRecord: Equatable, Sendable {
     /// `sched_switch`: `prev` leaves the CPU in `prevState` (0 = preempted), `next` gets it.
@@ -67,6 +87,8 @@ public struct SchedStateMachine {
     /// Maps a new task (tid, its creator's pid) to its process when the lead has not said
     /// (`SchedSource` checks `/proc/CREATOR/task/TID`); nil means a new process (pid = tid).
     public var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
+    /// When a non-leader thread's exec gave it each leader's tid (monotonic ns).
+    private var execTookTid: [Int32: Int64] = [:]
     /// Whether each task announced by `task_newtask` (and not yet by its fork) is a thread.
     private var newTaskIsThread: [Int32: Bool] = [:]
 
@@ -163,17 +185,22 @@ public struct SchedStateMachine {
         expirePending(now: e.ts)
         if !heldLeaderExits.isEmpty { heldLeaderExits = heldLeaderExits.filter { e.ts - $0.value <= leaderExitHold } }
         resolvePending(on: e)
+        // What a leader's old task did (its death in de_thread) but was read only after the exec
+        // that gave its tid to the exec'ing thread (a CPU's events can reach the reader late on a
+        // loaded VM) is not about the tid's new owner, which lives on: it is skipped.
+        func old(_ tid: Int32) -> Bool { execTookTid[tid].map { e.ts <= $0 } ?? false }
+        if !execTookTid.isEmpty, e.record.isWakeupOrExit, old(e.subject) { return }
         let cpu = e.cpu
         // Whoever is current on a CPU is running: covers switch-ins the kernel did not report.
         if e.current == 0 {
             lastIdleSeen[cpu] = e.ts
-        } else if let task = tasks[e.current], task.state != .running, task.state != .terminated {
+        } else if let task = tasks[e.current], task.state != .running, task.state != .terminated, !old(e.current) {
             becomeRunning(e.current, at: e.ts)
         }
         currentOnCPU[cpu] = e.current
         switch e.record {
         case let .switchTask(prev, prevState, next):
-            if let task = tasks[prev], task.state != .terminated {
+            if let task = tasks[prev], task.state != .terminated, !old(prev) {
                 if task.state != .running { becomeRunning(prev, at: e.ts) }
                 switchedOut(prev, state: prevState, at: e.ts)
             }
@@ -293,6 +320,7 @@ public struct SchedStateMachine {
     private mutating func threadExec(thread: Int32, leader: Int32, at ts: Int64) {
         guard tasks[thread] != nil else { return }
         heldLeaderExits[leader] = nil
+        execTookTid[leader] = ts
         // The thread belonged to the leader's process, whatever was guessed at its clone.
         setPid(thread, tasks[leader]?.pid ?? Int(leader))
         let t = tasks[thread]!
@@ -304,20 +332,22 @@ public struct SchedStateMachine {
             l.state = before
             tasks[leader] = l
         }
-        let state = t.state
-        transition(thread, to: .terminated, at: ts)
+        // `sched_process_exec` is raised by the exec'ing task itself, on a CPU: whatever its old
+        // tid last showed (a late event; or the old leader's final switch-out, which the kernel
+        // reports under the thread's tid because de_thread has already swapped their ids), the
+        // leader's id now runs. The thread's id ends here unless that death already ended it.
+        if t.state != .terminated {
+            if t.state != .running { becomeRunning(thread, at: ts) }
+            transition(thread, to: .terminated, at: ts)
+        }
         guard let l = tasks[leader] else {
-            tasks[leader] = Task(pid: t.pid, state: state)
+            tasks[leader] = Task(pid: t.pid, state: .running)
             return
         }
         if l.state == .terminated {
-            tasks[leader] = Task(pid: l.pid, state: state) // already taken: the path has a gap
-        } else if state == .running {
-            if l.state != .running { becomeRunning(leader, at: ts) }
-        } else if l.state != state {
-            if l.state == .new || l.state == .blocked { transition(leader, to: .ready, at: ts) }
-            if state == .blocked, tasks[leader]?.state == .ready { transition(leader, to: .running, at: ts) }
-            transition(leader, to: state, at: ts)
+            tasks[leader] = Task(pid: l.pid, state: .running) // already taken: the path has a gap
+        } else if l.state != .running {
+            becomeRunning(leader, at: ts)
         }
     }
 

@@ -20,17 +20,22 @@ struct EnvironmentTests {
         let r = try Harness.record(command, flags: ["--states", "sampled", "--reap-timeout", "5"])
         #expect(r.history.states == .sampled)
         #expect(r.history.processes.count >= 2)
+        // Every task's recorded path ends in →terminated, no later than its process's exit
+        // line (the trace's own lines, independent of the model).
+        let states = r.objects("state")
         for p in r.history.processes {
             let exit = try #require(p.exitTime, "pid \(p.pid) has no exit")
-            for tid in Set(p.stateIntervals.map { $0.tid ?? p.pid }) {
-                let ends = p.stateIntervals.filter { ($0.tid ?? p.pid) == tid && $0.state == .terminated }
-                #expect(ends.count == 1, "pid \(p.pid) tid \(tid): \(ends.count) terminated intervals")
-                // Terminated starts no later than the exit line…
-                #expect(ends.first.map { $0.start <= exit } == true, "pid \(p.pid) tid \(tid) terminated after its exit")
+            let mine = states.filter { $0["pid"] as? Int == p.pid }
+            #expect(!mine.isEmpty)
+            for tid in Set(mine.compactMap { $0["tid"] as? Int }) {
+                let last = try #require(mine.last { $0["tid"] as? Int == tid })
+                #expect(last["to"] as? String == "terminated", "pid \(p.pid) tid \(tid) ends \(last)")
+                #expect(((last["t"] as? NSNumber)?.int64Value ?? .max) <= exit, "pid \(p.pid) tid \(tid) ends after its exit")
             }
-            // …and the process's lasts until the reap.
-            let ends = p.stateIntervals.filter { ($0.tid ?? p.pid) == p.pid && $0.state == .terminated }
-            if let reap = p.reapTime { #expect(ends.first?.end == reap) }
+            // The process stays terminated until its reap.
+            if let reap = p.reapTime {
+                #expect(p.processStates().last.map { $0.state == .terminated && $0.end == reap } == true)
+            }
         }
     }
 

@@ -243,6 +243,44 @@ struct LifecycleScenarioTests {
         #expect(r.root.exitStatus == .exited(0))
     }
 
+    /// A real parallel build: make -j2 keeps at most two compiles in flight, reaps each with
+    /// wait, links only after the last compile is reaped, then runs what it built.
+    @Test func makeJ2KeepsTwoCompilesInFlightAndLinksAfterAll() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-make_j-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Harness.record(["/usr/bin/make", "-s", "-j2", "-C", Harness.workloads.appendingPathComponent("make_j").path, "OUT=\(out)"])
+        #expect(r.exitCode == 0 && r.stdout.contains("sum 15"), "\(r.stderr)")
+        #expect(r.root.command == "make" && r.root.exitStatus == .exited(0))
+        let kids = r.children(of: r.root)
+        let gccs = kids.filter { $0.command == "gcc" }
+        #expect(gccs.count == 7)
+        for g in gccs {
+            #expect(g.exitStatus == .exited(0) && g.reapHow == "wait" && g.reapedBy == r.root.pid)
+            // The driver runs the compiler proper or the linker under it, and reaps them.
+            let tools = r.children(of: g)
+            #expect(!tools.isEmpty && tools.allSatisfy { $0.reapedBy == g.pid && $0.exitStatus == .exited(0) })
+        }
+        let compiles = gccs.filter { $0.argv.contains("-c") }
+        let link = try #require(gccs.first { !$0.argv.contains("-c") })
+        #expect(compiles.count == 6)
+        #expect(compiles.allSatisfy { r.children(of: $0).map(\.command).contains("cc1") })
+        // -j2: never more than two compile drivers exist (alive or zombie) at once.
+        var deltas: [(Int64, Int)] = []
+        for c in compiles { deltas.append((c.birth, 1)); deltas.append((try #require(c.reapTime), -1)) }
+        deltas.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var inFlight = 0, most = 0
+        for d in deltas { inFlight += d.1; most = max(most, inFlight) }
+        #expect(most == 2, "at most \(most) compiles at once")
+        // The link needs every object: it is forked after the last compile is reaped.
+        let lastCompileReap = try #require(compiles.compactMap(\.reapTime).max())
+        #expect(link.birth >= lastCompileReap)
+        // Then make runs what it built, once the link is reaped.
+        let prog = try #require(kids.first { $0.command == "prog" })
+        #expect(prog.birth >= (link.reapTime ?? .max) && prog.exitStatus == .exited(0))
+        #expect(kids.count == 8)
+    }
+
     @Test func joblibWorkersAreTracedThroughTheirExec() throws {
         let r = try Harness.record(Harness.py("joblib_parallel.py"), timeout: 120)
         #expect(r.exitCode == 0)

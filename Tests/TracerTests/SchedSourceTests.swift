@@ -159,7 +159,7 @@ struct SchedSourceTests {
         // The exec'd sleep's 50 ms, as the leader's id.
         let s = steps(events, tid: pids[0])
         let sleeps = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }
-        #expect((sleeps.max() ?? 0) > 45_000_000, "leader \(pids[0]): \(s.map { "\($0.t / 1000)us \($0.from)>\($0.to) \($0.why ?? "")" }) tids \(tids.sorted())")
+        #expect((sleeps.max() ?? 0) > 45_000_000, "leader \(pids[0]): \(s.map { "\($0.t / 1000)us \($0.from)>\($0.to) \($0.why ?? "")" }) tids \(tids.sorted()) others \(tids.filter { $0 != pids[0] }.map { t in steps(events, tid: t).map { "\($0.t / 1000)us \($0.from)>\($0.to)" } }) all \(events.count)")
     }
 
     @Test("a stale instance of a dead proctrace is removed at start")

@@ -150,6 +150,48 @@ struct SchedStateMachineTests {
         #expect(ev.contains { if case .state(802, 802?, .new, .ready, _) = $0.kind { return true }; return false })
     }
 
+    @Test("the old leader's exit read after the exec (a late CPU) does not end the tid the thread took")
+    func lateLeaderExitAfterThreadExec() {
+        let ev = run([
+            sw(0, 0, 0, 700), sw(1, 700, 1, 701),           // leader sleeps, thread runs on CPU0
+            wake(15, cpu: 1, by: 0, 700, target: 1),
+            sw(16, cpu: 1, 0, 0, 700),
+            SchedEvent(ts: us(30), cpu: 0, current: 700, record: .exec(pid: 700, oldPid: 701)),
+            SchedEvent(ts: us(20), cpu: 1, current: 700, record: .exit(tid: 700)),   // late
+            sw(21, cpu: 1, 700, 0x10, 0),                                           // late
+            sw(40, 700, 1, 0),                               // the exec'd image sleeps as 700
+            wake(90, cpu: 1, by: 0, 700, target: 0), sw(91, 0, 0, 700),
+        ]) { $0.track(tid: 700, pid: 700); $0.track(tid: 701, pid: 700) }
+        let p = path(ev, 700)
+        #expect(!p.contains { $0.hasSuffix(">terminated") }, "\(p)")
+        #expect(p.suffix(3) == ["40:running>blocked", "90:blocked>ready", "91:ready>running"], "\(p)")
+    }
+
+    @Test("the old leader's last switch-out, reported under the thread's tid after de_thread swapped them, does not end the exec'd image")
+    func oldLeaderDiesUnderTheThreadsTid() {
+        // Recorded on this machine (times shortened): the leader exits on CPU1; its final
+        // switch-out already carries the thread's tid (prev 553, dead); then the exec.
+        let ev = run([
+            sw(0, cpu: 1, 0, 0, 552),
+            SchedEvent(ts: us(1), cpu: 1, current: 552, record: .newTask(tid: 553, cloneFlags: 0x003d_0f00)),
+            SchedEvent(ts: us(2), cpu: 1, current: 552, record: .fork(parent: 552, child: 553)),
+            wake(3, cpu: 1, by: 552, 553, target: 0),
+            sw(4, cpu: 0, 0, 0, 553), sw(5, cpu: 0, 553, 2, 0),          // the thread blocks
+            wake(48, cpu: 1, by: 552, 553, target: 0),
+            sw(49, cpu: 0, 0, 0, 553),                                  // the thread runs the exec
+            SchedEvent(ts: us(50), cpu: 1, current: 552, record: .exit(tid: 552)),
+            sw(51, cpu: 1, 553, 0x10, 0),                                // old leader, swapped tid, dead
+            SchedEvent(ts: us(60), cpu: 0, current: 552, record: .exec(pid: 552, oldPid: 553)),
+            sw(70, cpu: 0, 552, 1, 0),                                  // the new image sleeps
+            wake(120, cpu: 1, by: 0, 552, target: 0), sw(121, cpu: 0, 0, 0, 552),
+        ]) { $0.track(tid: 552, pid: 552) }
+        let leader = path(ev, 552)
+        #expect(!leader.contains { $0.hasSuffix(">terminated") }, "\(leader)")
+        #expect(leader.suffix(3) == ["70:running>blocked", "120:blocked>ready", "121:ready>running"], "\(leader)")
+        #expect(pathProblems(steps(ev, tid: 553)) == [])
+        #expect(pathProblems(steps(ev, tid: 552), mustTerminate: false) == [])
+    }
+
     @Test("events are released in time order, never behind a pending inference")
     func holdBack() {
         var m = SchedStateMachine(origin: 0)
