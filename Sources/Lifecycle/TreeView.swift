@@ -45,8 +45,10 @@ public enum TreeView {
             chain += r.execs.map { basename($0.path) }
             if chain.count > 1 { parts.append(style.blue(chain.joined(separator: " → "))) }
             let args = r.argv.dropFirst().joined(separator: " ")
-            if let hint, !args.hasPrefix(String(hint.prefix { $0 != "…" })) {
-                parts.append(style.dim("… " + hint))
+            if let hint {
+                // The words that tell it from its look-alike siblings; "… " when they are not
+                // where its arguments begin.
+                parts.append(style.dim(args.hasPrefix(String(hint.prefix { $0 != "…" })) ? hint : "… " + hint))
             } else if !args.isEmpty {
                 parts.append(style.dim(clip(args, 40)))
             }
