@@ -7,11 +7,12 @@ enum ProcFS {
 
     /// The target of a symbolic link, or nil.
     static func link(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 256)
-        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { Glibc.readlink(path, $0, b.count - 1) }
+        }
         guard n > 0 else { return nil }
-        buf[n] = 0
-        return String(cString: buf)
+        return String(decoding: buf[..<n], as: UTF8.self)
     }
 
     /// Whether proctrace runs in the kernel's own pid namespace (not in a container's), where

@@ -148,8 +148,7 @@ public final class Recorder {
 
     private func writeHeader() {
         let host = ProcFS.hostInfo()
-        var cwd = [CChar](repeating: 0, count: 4096)
-        let cwdString = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : ""
+        let cwdString = getcwd(nil, 0).map { p in defer { free(p) }; return String(cString: p) } ?? ""
         var extra = JSONObject()
         if options.recordEnvironment {
             var env: [JSONValue] = []

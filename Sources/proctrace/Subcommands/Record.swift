@@ -133,8 +133,8 @@ extension ProcTrace {
             var tmv = tm()
             localtime_r(&t, &tmv)
             var buf = [CChar](repeating: 0, count: 32)
-            strftime(&buf, buf.count, "%Y%m%d-%H%M%S", &tmv)
-            let stamp = String(cString: buf)
+            let len = strftime(&buf, buf.count, "%Y%m%d-%H%M%S", &tmv)
+            let stamp = String(decoding: buf[..<len].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             var name = "proctrace-\(safe)-\(stamp).jsonl"
             var n = 2
             while access(name, F_OK) == 0 { name = "proctrace-\(safe)-\(stamp)-\(n).jsonl"; n += 1 }
