@@ -54,11 +54,10 @@ extension SchedSource {
             let rest = name.dropFirst("proctrace-".count)
             guard let pid = Int32(rest.prefix(while: { $0.isNumber })) else { continue }
             if kill(pid, 0) == -1 && errno == ESRCH {
-                let path = "\(root)/instances/\(name)"
-                writeSmallFile("\(path)/tracing_on", "0")
-                // In the background: the instance of a run that just ended may still be
-                // being torn down by its own detached removal.
-                pt_rmdir_detached(path)
+                // All in the background, even turning it off: the instance of a run that just
+                // ended is usually still being torn down by its own detached removal, and any
+                // write to it waits for that (~60 ms here, back to back).
+                pt_rmdir_detached("\(root)/instances/\(name)")
                 removed.append(name)
             }
         }
