@@ -23,9 +23,11 @@ public enum PerfettoExport {
         // Metadata: one process_name per pid (a reused pid lists each command it carried).
         var namesByPid: [Int: [String]] = [:]
         var pidOrder: [Int] = []
+        // Look-alike siblings (36 × gcc) carry what tells them apart: "gcc -o lapi.o lapi.c".
+        let hints = ArgvHints.hints(history, shown: Set(history.processes.map(\.id)), limit: 40)
         for p in history.processes {
             if namesByPid[p.pid] == nil { pidOrder.append(p.pid) }
-            let label = p.execChain.last ?? "?"
+            let label = (p.execChain.last ?? "?") + (hints[p.id].map { " " + $0 } ?? "")
             if !(namesByPid[p.pid]?.contains(label) ?? false) { namesByPid[p.pid, default: []].append(label) }
         }
         for (k, pid) in pidOrder.enumerated() {

@@ -46,6 +46,20 @@ struct ArgvHintTests {
         #expect(text.contains("x&quot;y\\n.py") || text.contains("x\"y\\n.py"))
     }
 
+    @Test func perfettoProcessTracksAreNamedWithTheHint() throws {
+        let h = try history("lookalike", lookalikeTrace)
+        let obj = try JSONSerialization.jsonObject(with: Data(PerfettoExport.json(h))) as? [String: Any]
+        let events = try #require(obj?["traceEvents"] as? [[String: Any]])
+        var names: [Int: String] = [:]
+        for e in events where e["ph"] as? String == "M" && e["name"] as? String == "process_name" {
+            names[e["pid"] as! Int] = (e["args"] as? [String: Any])?["name"] as? String
+        }
+        #expect(names[10] == "p")
+        #expect(names[11] == "python3 -B -c from multiprocessing.resource_tra…")
+        #expect(names[12] == "python3 -m joblib.exter…backend.popen_loky_posix")
+        #expect(names[14] == "python3 x\"y\\n.py")
+    }
+
     @Test func identicalSiblingsGetNoHint() throws {
         let h = try ProcessHistory(path: fixture("render-family.jsonl"))
         let dot = ProcessTreeDOT.dot(h)
