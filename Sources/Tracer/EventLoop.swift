@@ -58,6 +58,7 @@ extension Recorder {
             flags = event == Int(PT_EVENT_FORK) ? UInt64(SIGCHLD) : 0
             if event == Int(PT_EVENT_CLONE), let tgid = Self.tgid(of: newTid), tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
         }
+        states?.forked(child: newTid, byThread: tid)
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
             table.addThread(tid: newTid, pid: creator)
             states?.track(tid: newTid, pid: creator, at: t)

@@ -189,7 +189,10 @@ struct SchedRingDecoder {
             let rec = UnsafeRawBufferPointer(rebasing: page[dataStart ..< dataStart + dataLen])
             if rec.count >= 2, let printID = l.printID,
                rec.loadUnaligned(fromByteOffset: l.commonType.offset, as: UInt16.self) == printID {
-                if let seq = markerSeq(rec) { markers.append(SchedMarker(seq: seq, ts: ts, cpu: cpu)) }
+                if let seq = markerSeq(rec) {
+                    let pid = Int32(truncatingIfNeeded: rec.loadUnaligned(fromByteOffset: l.commonPid.offset, as: Int32.self))
+                    markers.append(SchedMarker(seq: seq, ts: ts, cpu: cpu, pid: pid))
+                }
                 continue
             }
             if let e = decodeRecord(rec, ts: ts, cpu: cpu) {
@@ -266,6 +269,8 @@ struct SchedMarker: Equatable {
     /// Trace-clock time of the `print` event.
     var ts: Int64
     var cpu: Int32
+    /// The writer's tid as the kernel numbers it (global, whatever pid namespace wrote it).
+    var pid: Int32 = 0
 }
 
 /// A failure to set up or run a scheduler-state source.

@@ -14,6 +14,8 @@ public protocol StateFeed: AnyObject, Sendable {
     /// by `SchedSource`; `SampledStateSource` needs every tid). `at`: trace-relative ns.
     func track(tid: Int, pid: Int, at: Int64)
     func untrack(tid: Int)
+    /// Thread `creator` made task `child` (ptrace's fork/vfork/clone event, in its order).
+    func forked(child: Int, byThread creator: Int)
     /// The tracer has written the end of `tid` (`thread exit`), or of every thread of `pid`
     /// (`exit`, tid nil), at `at`. Returns the transitions to `terminated` at `at` to write
     /// right after that line, and the tasks closed: the source produces nothing more for them,
@@ -34,6 +36,11 @@ public protocol StateFeed: AnyObject, Sendable {
     var lost: Int { get }
     /// Releases kernel resources; idempotent, safe to call from an atexit handler.
     func cleanup()
+}
+
+extension StateFeed {
+    /// Only a source that must pair the kernel's task numbers with ptrace's needs it.
+    public func forked(child: Int, byThread creator: Int) {}
 }
 
 /// Scheduler states from the kernel's `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
@@ -88,6 +95,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// Trace clock → CLOCK_MONOTONIC (reader only, and start/stop while no reader runs).
     private(set) var clock = SchedClock(identity: true)
     private var markerFD: Int32 = -1
+    /// The global tid that wrote the last marker read back.
+    private var lastMarkerWriter: Int32?
     private var nextMarkerSeq = 0
     private var lastMarkerMono: Int64 = .min
     /// Tests: take the first calibration as failed, to exercise the fallback to `mono`.
@@ -109,6 +118,15 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private var followedPids: Set<Int> = []
     private let cleanupLock = NSLock()
     private var cleanedUp = false
+    /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
+    /// The machine then runs on the kernel's tids, and events are renumbered on the way out.
+    private var nsMap: PidNamespaceMap?
+    /// State events (kernel tids) waiting for their task's pairing, in time order.
+    private var unpaired: [TraceEvent] = []
+    /// Why-notes of tasks (our tids) not paired yet, each closed by its own `endWhy`.
+    private var pendingNotes: [Int: [(why: String, from: Int64, to: Int64?)]] = [:]
+    /// State events dropped because their task was never paired (counted in `lost`).
+    private var unpairedDropped = 0
 
     /// Raw events read and bytes/pages drained, for measurements.
     public private(set) var eventsRead = 0
@@ -150,6 +168,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         cleanedUp = false
         do {
             try setUp(path)
+            if !ProcFS.inInitialPidNamespace() { try enterNamespaceMode(path) }
         } catch {
             cleanup()
             throw error
@@ -225,6 +244,30 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             try openPipes(path)
             try set("tracing_on", "1")
         }
+    }
+
+    /// In a pid namespace: learns this thread's global tid from a marker it writes (the
+    /// kernel records the writer's global tid), and has the kernel follow it, so that the
+    /// workload's root, which this thread forks next, is followed from its fork.
+    private func enterNamespaceMode(_ path: String) throws {
+        guard decoder?.layout.newTaskID != nil else {
+            throw SchedError(.tracefs, "in a pid namespace, task/task_newtask is needed to pair the kernel's tids with ours")
+        }
+        if markerFD < 0 { markerFD = open("\(path)/trace_marker", O_WRONLY | O_CLOEXEC) }
+        var me: Int32?
+        for _ in 0..<20 where me == nil {
+            if writeMarker() {
+                for _ in 0..<5 where me == nil {
+                    _ = drainOnce()
+                    me = lastMarkerWriter
+                    if me == nil { usleep(200) }
+                }
+            }
+        }
+        guard let me, me > 0 else { throw SchedError(.tracefs, "cannot learn proctrace's own tid from trace_marker") }
+        nsMap = PidNamespaceMap(selfGlobal: me)
+        machine.pidResolver = { _, _ in nil }
+        if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n") }
     }
 
     /// Clocks that count nanoseconds steadily, so that markers can map them to CLOCK_MONOTONIC.
@@ -320,6 +363,14 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
     /// by a followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
+        if nsMap != nil {
+            // The root waits for the kernel's fork of it; every other task is paired through
+            // `forked` and followed by the machine from its creator.
+            lock.withLock {
+                if nsMap!.toGlobal.isEmpty && nsMap!.rootPending == nil { nsMap!.rootPending = tid }
+            }
+            return
+        }
         let known: Bool = lock.withLock {
             let known = machine.isTracked(tid: tid) || followedPids.contains(pid)
             machine.track(tid: tid, pid: pid, at: at)
@@ -333,16 +384,75 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
-    public func untrack(tid: Int) { lock.withLock { machine.untrack(tid: tid) } }
+    public func untrack(tid: Int) {
+        lock.withLock {
+            if let m = nsMap { if let g = m.global(tid) { machine.untrack(tid: Int(g)) } } else { machine.untrack(tid: tid) }
+        }
+    }
+
+    public func forked(child: Int, byThread creator: Int) {
+        lock.withLock {
+            guard nsMap != nil else { return }
+            applyPairs(nsMap!.ptraceMade(child: child, byThread: creator))
+        }
+    }
+
+    /// Caller holds the lock: hands the new pairs' waiting notes to the machine.
+    private func applyPairs(_ pairs: [(global: Int32, ns: Int)]) {
+        for (g, n) in pairs {
+            if let notes = pendingNotes.removeValue(forKey: n) {
+                for x in notes { machine.noteWhy(tid: Int(g), why: x.why, from: x.from, to: x.to) }
+            }
+        }
+    }
+
+    /// Caller holds the lock: renumbers state events to our tids, in order, up to the first
+    /// whose task is not paired yet (a task is paired once both sides reported its fork). One
+    /// that stays unpaired for 2 s of trace time cannot be placed, and is counted as lost.
+    private func renumber(_ events: [TraceEvent], final: Bool = false) -> [TraceEvent] {
+        unpaired += events
+        guard let m = nsMap else { return [] }
+        var out: [TraceEvent] = []
+        var k = 0
+        let now = max(0, watermarkMono - origin)
+        while k < unpaired.count {
+            var e = unpaired[k]
+            if case let .state(gp, gt, from, to, why) = e.kind, let p = m.ns(Int32(gp)),
+               let t = gt.map({ m.ns(Int32($0)) }) ?? .some(nil) {
+                e.kind = .state(pid: p, tid: t, from: from, to: to, why: why)
+                out.append(e)
+            } else if final || now - e.t > 2_000_000_000 {
+                unpairedDropped += 1
+            } else {
+                break
+            }
+            k += 1
+        }
+        unpaired.removeFirst(k)
+        return out
+    }
 
     /// `sched_process_exit` already gives every task its exact end.
     public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) { ([], []) }
 
     public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
-        lock.withLock { machine.noteWhy(tid: tid, why: why, from: from, to: to) }
+        lock.withLock {
+            guard let m = nsMap else { return machine.noteWhy(tid: tid, why: why, from: from, to: to) }
+            if let g = m.global(tid) { machine.noteWhy(tid: Int(g), why: why, from: from, to: to) }
+            else { pendingNotes[tid, default: []].append((why, from, to)) }
+        }
     }
 
-    public func endWhy(tid: Int, at: Int64) { lock.withLock { machine.endWhy(tid: tid, at: at) } }
+    public func endWhy(tid: Int, at: Int64) {
+        lock.withLock {
+            guard let m = nsMap else { return machine.endWhy(tid: tid, at: at) }
+            if let g = m.global(tid) { machine.endWhy(tid: Int(g), at: at) }
+            else if var notes = pendingNotes[tid] {
+                for i in notes.indices where notes[i].to == nil { notes[i].to = at }
+                pendingNotes[tid] = notes
+            }
+        }
+    }
 
     /// Consulted (on the reader thread, under the source's lock: do not call back into the
     /// source) for every →blocked from a sleep that has no noted why.
@@ -354,12 +464,17 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         lock.withLock {
             let held = machine.holdBound
             let w = min(watermarkMono, held == Int64.max ? Int64.max : held - 1)
-            return max(0, w - origin)
+            let mark = max(0, w - origin)
+            if let first = unpaired.first { return max(0, min(mark, first.t - 1)) }
+            return mark
         }
     }
 
     public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
-        lock.withLock { machine.take(upTo: min(upTo, max(0, watermarkMono - origin))) }
+        lock.withLock {
+            let out = machine.take(upTo: min(upTo, max(0, watermarkMono - origin)))
+            return nsMap == nil ? out : renumber(out)
+        }
     }
 
     /// The state the machine holds for a tid now (for tests and diagnostics).
@@ -377,8 +492,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         let lostNow = countLost()
         let rest: [TraceEvent] = lock.withLock {
             machine.flushPending()
-            finalLost = lostNow
-            return machine.take(upTo: Int64.max)
+            let out = machine.take(upTo: Int64.max)
+            let rest = nsMap == nil ? out : renumber(out, final: true)
+            finalLost = lostNow + unpairedDropped
+            return rest
         }
         stopped = true
         cleanup(detached: true)
@@ -387,7 +504,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public var lost: Int {
         if let l = lock.withLock({ finalLost }) { return l }
-        return countLost()
+        return countLost() + lock.withLock { unpairedDropped }
     }
 
     /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
@@ -502,6 +619,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         eventsRead += total
         if !dec.markers.isEmpty {
             for m in dec.markers { clock.read(seq: m.seq, local: m.ts) }
+            lastMarkerWriter = dec.markers.last!.pid
             dec.markers = []
         }
         let decoded = dec
@@ -538,14 +656,25 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         if keepFedEvents { fedEvents += batch }
         let sleepKinds = options.sleepKindFromProc
-        let toExplain: [Int] = lock.withLock {
-            for e in batch { machine.feed(e) }
-            return sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
+        let (toExplain, names): ([Int], [Int: Int]) = lock.withLock {
+            for e in batch {
+                if nsMap != nil {
+                    let seen = nsMap!.see(e)
+                    if let root = seen.root { machine.track(tid: Int(root), pid: Int(root), at: max(0, e.ts - origin)) }
+                    applyPairs(seen.paired)
+                }
+                machine.feed(e)
+            }
+            let tids = sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
+            // /proc names tasks by our tids.
+            var names: [Int: Int] = [:]
+            for tid in tids { if let m = nsMap { if let n = m.ns(Int32(tid)) { names[tid] = n } } else { names[tid] = tid } }
+            return (tids, names)
         }
         // /proc is read outside the lock; the new events are not released before the
         // watermark moves below.
         var whys: [Int: String] = [:]
-        for tid in toExplain { if let w = SchedSource.procSyscallName(tid) { whys[tid] = w } }
+        for tid in toExplain { if let n = names[tid], let w = SchedSource.procSyscallName(n) { whys[tid] = w } }
         lock.withLock {
             if sleepKinds { machine.fillSleepKinds(whys) }
             if upTo > watermarkMono { watermarkMono = upTo }

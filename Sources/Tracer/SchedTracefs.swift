@@ -33,10 +33,10 @@ extension SchedSource {
         if access("\(root)/events/sched/sched_switch/format", R_OK) != 0 {
             return "the sched tracepoints are not readable in \(root)/events"
         }
-        // Tracepoints carry the kernel's global pids; inside a pid namespace (a container) they
-        // would not match the pids ptrace reports.
-        if !ProcFS.inInitialPidNamespace() {
-            return "proctrace runs in a pid namespace, where scheduler events name the host's pids"
+        // Inside a pid namespace (a container) the tracepoints carry the host's tids: the source
+        // pairs them with ours (PidNamespaceMap), which needs task_newtask.
+        if !ProcFS.inInitialPidNamespace(), access("\(root)/events/task/task_newtask/format", R_OK) != 0 {
+            return "proctrace runs in a pid namespace, and without task/task_newtask the scheduler's tids cannot be paired with ours"
         }
         return nil
     }

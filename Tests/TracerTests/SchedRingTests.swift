@@ -99,7 +99,7 @@ struct SchedRingTests {
             SchedEvent(ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7, cpu: 1, current: 0, record: .wakeup(tid: 100, targetCPU: 1, isNew: false)),
         ])
         #expect(dec.missedEvents == 42)
-        #expect(dec.markers == [SchedMarker(seq: 17, ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7 + 3, cpu: 1)])
+        #expect(dec.markers == [SchedMarker(seq: 17, ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7 + 3, cpu: 1, pid: 7)])   // the writer's tid
     }
 }
 #endif

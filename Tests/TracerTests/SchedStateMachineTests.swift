@@ -209,3 +209,35 @@ struct SchedStateMachineTests {
     }
 }
 #endif
+
+/// Pairing the kernel's tids with a pid namespace's, on hand-made event sequences.
+@Suite struct PidNamespaceMapTests {
+    func ev(_ current: Int32, _ r: SchedRecord) -> SchedEvent { SchedEvent(ts: 0, cpu: 0, current: current, record: r) }
+
+    @Test("the root is proctrace's first child that is not a thread; the rest pair in each creator's order")
+    func pairsInOrder() {
+        var m = PidNamespaceMap(selfGlobal: 500)
+        m.rootPending = 6
+        // proctrace's own threads come first and are not the root.
+        #expect(m.see(ev(500, .newTask(tid: 501, cloneFlags: 0x003d_0f00))).root == nil)
+        #expect(m.see(ev(500, .fork(parent: 500, child: 501))).root == nil)
+        _ = m.see(ev(500, .newTask(tid: 502, cloneFlags: 0x0120_0011)))
+        #expect(m.see(ev(500, .fork(parent: 500, child: 502))).root == 502)
+        #expect(m.ns(502) == 6 && m.global(6) == 502)
+        // The root makes two tasks: the kernel reports them before ptrace does, then ptrace.
+        _ = m.see(ev(502, .fork(parent: 502, child: 510)))
+        _ = m.see(ev(502, .fork(parent: 502, child: 511)))
+        #expect(m.ns(510) == nil)
+        #expect(m.ptraceMade(child: 7, byThread: 6).map(\.ns) == [7])
+        #expect(m.ptraceMade(child: 8, byThread: 6).map(\.ns) == [8])
+        #expect(m.ns(510) == 7 && m.ns(511) == 8)
+        // A grandchild reported by ptrace before its creator is paired: it waits for the chain.
+        #expect(m.ptraceMade(child: 9, byThread: 12).isEmpty)
+        _ = m.see(ev(511, .fork(parent: 511, child: 520)))
+        _ = m.see(ev(520, .fork(parent: 520, child: 530)))
+        #expect(m.ns(520) == nil)
+        let paired = m.ptraceMade(child: 12, byThread: 8)
+        #expect(paired.map(\.ns).sorted() == [9, 12])
+        #expect(m.ns(520) == 12 && m.ns(530) == 9)
+    }
+}
