@@ -68,7 +68,7 @@ public enum TreeView {
             var zs = "zombie \(TimeFormat.duration(z))"
             if let by = r.reapedBy, let how = r.reapHow {
                 switch how {
-                case "wait": zs += ", reaped by " + (by == h.tracerPid && r.parent == nil ? "proctrace(\(by))" : "\(by)")
+                case "wait": zs += ", reaped by " + (by == h.tracerPid ? "proctrace(\(by))" : "\(by)")
                 case "auto": zs += ", auto-reaped"
                 default: zs += ", reaped by adopter \(by)"
                 }
