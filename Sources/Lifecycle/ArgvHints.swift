@@ -74,7 +74,8 @@ public enum ArgvHints {
     /// `args` as a short hint of at most ~`limit` characters: short options as they are, and
     /// other arguments while they fit (`lapi.o lapi.c`); the first that does not is shortened
     /// and ends the hint: a long dotted or slashed name elided in the middle (its last part is
-    /// the telling one), code or other text cut at the end.
+    /// the telling one), code or other text cut at the end. A word with no room at all ends
+    /// it with "…", taking a short option that would dangle with it (`-DN=1 -c …`).
     public static func hint(_ args: [String], limit: Int = 30) -> String {
         guard !args.isEmpty else { return "(no further arguments)" }
         func short(_ s: String, _ n: Int) -> String {
@@ -85,18 +86,24 @@ public enum ArgvHints {
             }
             return String(s.prefix(max(n - 1, 1))) + "…"
         }
-        var out = ""
+        var words: [String] = []
+        func length(_ ws: [String]) -> Int { ws.reduce(0) { $0 + $1.count } + max(ws.count - 1, 0) }
         for a in args {
-            let room = limit - out.count - (out.isEmpty ? 0 : 1)
+            let room = limit - length(words) - (words.isEmpty ? 0 : 1)
             if a.hasPrefix("-") && a.count <= 12 && room >= a.count {
-                out += (out.isEmpty ? "" : " ") + a
+                words.append(a)
                 continue
             }
-            if room < min(a.count, 8) { break }
+            if room < min(a.count, 8) {
+                // No room for this word: a short option just before it (`-o`) would dangle.
+                if let last = words.last, last.hasPrefix("-"), last.count <= 2, words.count > 1 { words.removeLast() }
+                words.append("…")
+                break
+            }
             let shown = short(a, max(room, 8))
-            out += (out.isEmpty ? "" : " ") + shown
+            words.append(shown)
             if shown != a { break }   // cut: what follows would not be read as its sequel
         }
-        return out
+        return words.joined(separator: " ")
     }
 }

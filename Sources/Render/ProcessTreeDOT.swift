@@ -50,7 +50,7 @@ public enum ProcessTreeDOT {
         var edges: [(String, String)] = []
 
         func nodeID(_ id: ProcessID) -> String { "p\(id.pid)_\(id.generation)" }
-        let hints = argvHints(history, shown: shown)
+        let hints = ArgvHints.hints(history, shown: shown)
 
         func emit(_ r: ProcessRecord) {
             let id = nodeID(r.id)
@@ -301,10 +301,6 @@ public enum ProcessTreeDOT {
         if r.exitTime != nil && r.reapTime == nil { attrs.append("shape=doubleoctagon"); styles.removeAll { $0 == "rounded" } }
         attrs.append("style=\"\(styles.joined(separator: ","))\"")
         return attrs.joined(separator: ", ")
-    }
-
-    static func argvHints(_ history: ProcessHistory, shown: Set<ProcessID>) -> [ProcessID: String] {
-        ArgvHints.hints(history, shown: shown)
     }
 
     static func withHint(_ lines: [String], _ hint: String?) -> [String] {

@@ -1,4 +1,5 @@
 #if os(Linux)
+import Lifecycle
 
 /// Pairs the kernel's task numbers with a pid namespace's (a container's).
 ///
@@ -82,6 +83,71 @@ struct PidNamespaceMap {
                 moved = true
             }
         }
+        return out
+    }
+}
+
+/// The scheduler source's side of a pid namespace: the pairing, and what waits for it. The
+/// state machine runs on the kernel's tids; its events are renumbered on the way out.
+struct NamespaceRenumbering {
+    typealias Note = (why: String, from: Int64, to: Int64?)
+
+    var map: PidNamespaceMap
+    /// State events (kernel tids) waiting for their task's pairing, in time order.
+    private var unpaired: [TraceEvent] = []
+    /// Why-notes of tasks (our tids) not paired yet, each closed by its own end.
+    private var pendingNotes: [Int: [Note]] = [:]
+    /// State events dropped because their task was never paired (counted in `lost`).
+    private(set) var dropped = 0
+
+    init(selfGlobal: Int32) { map = PidNamespaceMap(selfGlobal: selfGlobal) }
+
+    /// The earliest state event still waiting: the source's watermark stays below it.
+    var earliestWaiting: Int64? { unpaired.first?.t }
+
+    /// A why-note for `tid` (ours): its kernel tid when paired, else the note waits for it.
+    mutating func note(tid: Int, _ n: Note) -> Int32? {
+        if let g = map.global(tid) { return g }
+        pendingNotes[tid, default: []].append(n)
+        return nil
+    }
+
+    /// Ends `tid`'s open notes at `at`: its kernel tid when paired, else the waiting notes end.
+    mutating func end(tid: Int, at: Int64) -> Int32? {
+        if let g = map.global(tid) { return g }
+        if var notes = pendingNotes[tid] {
+            for i in notes.indices where notes[i].to == nil { notes[i].to = at }
+            pendingNotes[tid] = notes
+        }
+        return nil
+    }
+
+    /// The notes that waited for newly paired tasks, by kernel tid.
+    mutating func notes(for pairs: [(global: Int32, ns: Int)]) -> [(tid: Int32, note: Note)] {
+        pairs.flatMap { p in (pendingNotes.removeValue(forKey: p.ns) ?? []).map { (p.global, $0) } }
+    }
+
+    /// Renumbers state events to our tids, in order, up to the first whose task is not paired
+    /// yet (a task is paired once both sides reported its fork). One that stays unpaired for
+    /// 2 s of trace time (`now`), or to the end (`final`), cannot be placed and is dropped.
+    mutating func renumber(_ events: [TraceEvent], now: Int64, final: Bool) -> [TraceEvent] {
+        unpaired += events
+        var out: [TraceEvent] = []
+        var k = 0
+        while k < unpaired.count {
+            var e = unpaired[k]
+            if case let .state(gp, gt, from, to, why) = e.kind, let p = map.ns(Int32(gp)),
+               let t = gt.map({ map.ns(Int32($0)) }) ?? .some(nil) {
+                e.kind = .state(pid: p, tid: t, from: from, to: to, why: why)
+                out.append(e)
+            } else if final || now - e.t > 2_000_000_000 {
+                dropped += 1
+            } else {
+                break
+            }
+            k += 1
+        }
+        unpaired.removeFirst(k)
         return out
     }
 }

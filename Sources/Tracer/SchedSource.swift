@@ -4,45 +4,6 @@ import CProcTrace
 import Foundation
 import Lifecycle
 
-/// Where the recorder gets five-state transitions from: the kernel scheduler (`SchedSource`)
-/// or `/proc` sampling (`SampledStateSource`). All methods are thread-safe.
-public protocol StateFeed: AnyObject, Sendable {
-    /// The header's `states` value: `"sched"` or `"sampled"`.
-    var kind: String { get }
-    func start() throws
-    /// Follows `tid` of process `pid` (children of followed tasks are followed automatically
-    /// by `SchedSource`; `SampledStateSource` needs every tid). `at`: trace-relative ns.
-    func track(tid: Int, pid: Int, at: Int64)
-    func untrack(tid: Int)
-    /// Thread `creator` made task `child` (ptrace's fork/vfork/clone event, in its order).
-    func forked(child: Int, byThread creator: Int)
-    /// The tracer has written the end of `tid` (`thread exit`), or of every thread of `pid`
-    /// (`exit`, tid nil), at `at`. Returns the transitions to `terminated` at `at` to write
-    /// right after that line, and the tasks closed: the source produces nothing more for them,
-    /// and what it produced for them after `at` is stale. A source that sees exits itself
-    /// (the scheduler's) returns nothing.
-    func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int])
-    /// Says why `tid` blocks in [from, to] (trace-relative ns; `to` nil = until `endWhy`).
-    func noteWhy(tid: Int, why: String, from: Int64, to: Int64?)
-    func endWhy(tid: Int, at: Int64)
-    /// State events with t ≤ min(upTo, watermark), in time order; each event is returned once.
-    func take(upTo: Int64) -> [TraceEvent]
-    /// Trace-relative ns up to which `take` is complete: no later call returns an event with
-    /// a smaller t.
-    var watermark: Int64 { get }
-    /// Stops, drains what is left and returns it (time order); the source is then cleaned up.
-    func stop() -> [TraceEvent]
-    /// Events the source knows it lost (kernel ring-buffer overruns), for `end.lost`.
-    var lost: Int { get }
-    /// Releases kernel resources; idempotent, safe to call from an atexit handler.
-    func cleanup()
-}
-
-extension StateFeed {
-    /// Only a source that must pair the kernel's task numbers with ptrace's needs it.
-    public func forked(child: Int, byThread creator: Int) {}
-}
-
 /// Scheduler states from the kernel's `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
 /// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
 /// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) on a dedicated reader
@@ -119,14 +80,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private let cleanupLock = NSLock()
     private var cleanedUp = false
     /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
-    /// The machine then runs on the kernel's tids, and events are renumbered on the way out.
-    private var nsMap: PidNamespaceMap?
-    /// State events (kernel tids) waiting for their task's pairing, in time order.
-    private var unpaired: [TraceEvent] = []
-    /// Why-notes of tasks (our tids) not paired yet, each closed by its own `endWhy`.
-    private var pendingNotes: [Int: [(why: String, from: Int64, to: Int64?)]] = [:]
-    /// State events dropped because their task was never paired (counted in `lost`).
-    private var unpairedDropped = 0
+    private var ns: NamespaceRenumbering?
 
     /// Raw events read and bytes/pages drained, for measurements.
     public private(set) var eventsRead = 0
@@ -265,13 +219,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             }
         }
         guard let me, me > 0 else { throw SchedError(.tracefs, "cannot learn proctrace's own tid from trace_marker") }
-        nsMap = PidNamespaceMap(selfGlobal: me)
+        ns = NamespaceRenumbering(selfGlobal: me)
         machine.pidResolver = { _, _ in nil }
         if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n") }
     }
-
-    /// Clocks that count nanoseconds steadily, so that markers can map them to CLOCK_MONOTONIC.
-    static let calibratableClocks: Set<String> = ["local", "global", "perf", "mono_raw", "boot", "tai"]
 
     private func openPipes(_ path: String) throws {
         for cpu in cpus {
@@ -319,14 +270,6 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         return nil
     }
 
-    typealias AffinityCall = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
-    /// glibc's `sched_getaffinity(2)`/`sched_setaffinity(2)` (GNU extensions that the Glibc
-    /// module does not import), looked up at run time; nil if missing.
-    static let affinityCalls: (get: AffinityCall, set: AffinityCall)? = {
-        guard let g = dlsym(nil, "sched_getaffinity"), let s = dlsym(nil, "sched_setaffinity") else { return nil }
-        return (unsafeBitCast(g, to: AffinityCall.self), unsafeBitCast(s, to: AffinityCall.self))
-    }()
-
     /// Writes calibration markers, timing each write with CLOCK_MONOTONIC, and keeps the one
     /// with the narrowest window: the first write after a pause takes 5–13 µs here (cold
     /// caches), the next ones ~0.7 µs. Returns whether a marker was made.
@@ -363,11 +306,11 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
     /// by a followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
-        if nsMap != nil {
+        if ns != nil {
             // The root waits for the kernel's fork of it; every other task is paired through
             // `forked` and followed by the machine from its creator.
             lock.withLock {
-                if nsMap!.toGlobal.isEmpty && nsMap!.rootPending == nil { nsMap!.rootPending = tid }
+                if ns!.map.toGlobal.isEmpty && ns!.map.rootPending == nil { ns!.map.rootPending = tid }
             }
             return
         }
@@ -386,50 +329,25 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public func untrack(tid: Int) {
         lock.withLock {
-            if let m = nsMap { if let g = m.global(tid) { machine.untrack(tid: Int(g)) } } else { machine.untrack(tid: tid) }
+            if let m = ns?.map { if let g = m.global(tid) { machine.untrack(tid: Int(g)) } } else { machine.untrack(tid: tid) }
         }
     }
 
     public func forked(child: Int, byThread creator: Int) {
         lock.withLock {
-            guard nsMap != nil else { return }
-            applyPairs(nsMap!.ptraceMade(child: child, byThread: creator))
+            guard ns != nil else { return }
+            applyPairs(ns!.map.ptraceMade(child: child, byThread: creator))
         }
     }
 
     /// Caller holds the lock: hands the new pairs' waiting notes to the machine.
     private func applyPairs(_ pairs: [(global: Int32, ns: Int)]) {
-        for (g, n) in pairs {
-            if let notes = pendingNotes.removeValue(forKey: n) {
-                for x in notes { machine.noteWhy(tid: Int(g), why: x.why, from: x.from, to: x.to) }
-            }
-        }
+        for (g, n) in ns?.notes(for: pairs) ?? [] { machine.noteWhy(tid: Int(g), why: n.why, from: n.from, to: n.to) }
     }
 
-    /// Caller holds the lock: renumbers state events to our tids, in order, up to the first
-    /// whose task is not paired yet (a task is paired once both sides reported its fork). One
-    /// that stays unpaired for 2 s of trace time cannot be placed, and is counted as lost.
+    /// Caller holds the lock: state events renumbered to our tids (in a pid namespace).
     private func renumber(_ events: [TraceEvent], final: Bool = false) -> [TraceEvent] {
-        unpaired += events
-        guard let m = nsMap else { return [] }
-        var out: [TraceEvent] = []
-        var k = 0
-        let now = max(0, watermarkMono - origin)
-        while k < unpaired.count {
-            var e = unpaired[k]
-            if case let .state(gp, gt, from, to, why) = e.kind, let p = m.ns(Int32(gp)),
-               let t = gt.map({ m.ns(Int32($0)) }) ?? .some(nil) {
-                e.kind = .state(pid: p, tid: t, from: from, to: to, why: why)
-                out.append(e)
-            } else if final || now - e.t > 2_000_000_000 {
-                unpairedDropped += 1
-            } else {
-                break
-            }
-            k += 1
-        }
-        unpaired.removeFirst(k)
-        return out
+        ns == nil ? events : ns!.renumber(events, now: max(0, watermarkMono - origin), final: final)
     }
 
     /// `sched_process_exit` already gives every task its exact end.
@@ -437,20 +355,15 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
         lock.withLock {
-            guard let m = nsMap else { return machine.noteWhy(tid: tid, why: why, from: from, to: to) }
-            if let g = m.global(tid) { machine.noteWhy(tid: Int(g), why: why, from: from, to: to) }
-            else { pendingNotes[tid, default: []].append((why, from, to)) }
+            guard ns != nil else { return machine.noteWhy(tid: tid, why: why, from: from, to: to) }
+            if let g = ns!.note(tid: tid, (why, from, to)) { machine.noteWhy(tid: Int(g), why: why, from: from, to: to) }
         }
     }
 
     public func endWhy(tid: Int, at: Int64) {
         lock.withLock {
-            guard let m = nsMap else { return machine.endWhy(tid: tid, at: at) }
-            if let g = m.global(tid) { machine.endWhy(tid: Int(g), at: at) }
-            else if var notes = pendingNotes[tid] {
-                for i in notes.indices where notes[i].to == nil { notes[i].to = at }
-                pendingNotes[tid] = notes
-            }
+            guard ns != nil else { return machine.endWhy(tid: tid, at: at) }
+            if let g = ns!.end(tid: tid, at: at) { machine.endWhy(tid: Int(g), at: at) }
         }
     }
 
@@ -465,7 +378,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             let held = machine.holdBound
             let w = min(watermarkMono, held == Int64.max ? Int64.max : held - 1)
             let mark = max(0, w - origin)
-            if let first = unpaired.first { return max(0, min(mark, first.t - 1)) }
+            if let first = ns?.earliestWaiting { return max(0, min(mark, first - 1)) }
             return mark
         }
     }
@@ -473,7 +386,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
         lock.withLock {
             let out = machine.take(upTo: min(upTo, max(0, watermarkMono - origin)))
-            return nsMap == nil ? out : renumber(out)
+            return renumber(out)
         }
     }
 
@@ -493,8 +406,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         let rest: [TraceEvent] = lock.withLock {
             machine.flushPending()
             let out = machine.take(upTo: Int64.max)
-            let rest = nsMap == nil ? out : renumber(out, final: true)
-            finalLost = lostNow + unpairedDropped
+            let rest = renumber(out, final: true)
+            finalLost = lostNow + (ns?.dropped ?? 0)
             return rest
         }
         stopped = true
@@ -504,26 +417,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public var lost: Int {
         if let l = lock.withLock({ finalLost }) { return l }
-        return countLost() + lock.withLock { unpairedDropped }
+        return countLost() + lock.withLock { ns?.dropped ?? 0 }
     }
 
     /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
     /// missed counts if those are larger.
     private func countLost() -> Int {
-        var stats = 0
-        if let path = instancePath {
-            for cpu in cpus {
-                guard let text = readSmallFile("\(path)/per_cpu/cpu\(cpu)/stats") else { continue }
-                for line in text.split(separator: "\n") {
-                    let parts = line.split(separator: ":")
-                    guard parts.count == 2 else { continue }
-                    let key = parts[0].trimmingCharacters(in: .whitespaces)
-                    if key == "overrun" || key == "commit overrun" || key == "dropped events" {
-                        stats += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
-                    }
-                }
-            }
-        }
+        let stats = instancePath.map { SchedSource.overruns(instance: $0, cpus: cpus) } ?? 0
         let pages = lock.withLock { (decoder?.missedEvents ?? 0) + (decoder?.missedUnknownPages ?? 0) }
         return max(stats, pages)
     }
@@ -658,8 +558,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         let sleepKinds = options.sleepKindFromProc
         let (toExplain, names): ([Int], [Int: Int]) = lock.withLock {
             for e in batch {
-                if nsMap != nil {
-                    let seen = nsMap!.see(e)
+                if ns != nil {
+                    let seen = ns!.map.see(e)
                     if let root = seen.root { machine.track(tid: Int(root), pid: Int(root), at: max(0, e.ts - origin)) }
                     applyPairs(seen.paired)
                 }
@@ -668,7 +568,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             let tids = sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
             // /proc names tasks by our tids.
             var names: [Int: Int] = [:]
-            for tid in tids { if let m = nsMap { if let n = m.ns(Int32(tid)) { names[tid] = n } } else { names[tid] = tid } }
+            for tid in tids { if let m = ns?.map { if let n = m.ns(Int32(tid)) { names[tid] = n } } else { names[tid] = tid } }
             return (tids, names)
         }
         // /proc is read outside the lock; the new events are not released before the

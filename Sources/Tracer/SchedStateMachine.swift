@@ -17,21 +17,12 @@ public struct SchedEvent: Equatable, Sendable {
 }
 
 extension SchedEvent {
-    /// The task a wakeup or exit is about (-1 for the others).
-    var subject: Int32 {
+    /// The task a wakeup or exit is about (nil for the other events).
+    var subject: Int32? {
         switch record {
         case let .wakeup(tid, _, _): return tid
         case let .exit(tid): return tid
-        case .switchTask, .fork, .newTask, .exec: return -1
-        }
-    }
-}
-
-extension SchedRecord {
-    var isWakeupOrExit: Bool {
-        switch self {
-        case .wakeup, .exit: return true
-        default: return false
+        case .switchTask, .fork, .newTask, .exec: return nil
         }
     }
 }
@@ -189,7 +180,7 @@ public struct SchedStateMachine {
         // that gave its tid to the exec'ing thread (a CPU's events can reach the reader late on a
         // loaded VM) is not about the tid's new owner, which lives on: it is skipped.
         func old(_ tid: Int32) -> Bool { execTookTid[tid].map { e.ts <= $0 } ?? false }
-        if !execTookTid.isEmpty, e.record.isWakeupOrExit, old(e.subject) { return }
+        if !execTookTid.isEmpty, let subject = e.subject, old(subject) { return }
         let cpu = e.cpu
         // Whoever is current on a CPU is running: covers switch-ins the kernel did not report.
         if e.current == 0 {

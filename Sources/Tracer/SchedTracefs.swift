@@ -3,8 +3,9 @@ import CProcTrace
 @preconcurrency import Glibc
 import Foundation
 
-/// Finding tracefs, checking the privilege to use it, and clearing instances left by
-/// recorders that died.
+/// The system around the source: finding tracefs, checking the privilege to use it, clearing
+/// instances left by recorders that died, reading an instance's overrun counts, and what the
+/// clock calibration may rely on (steady trace clocks, pinning to one CPU).
 extension SchedSource {
 
     /// The tracefs mount point, mounting tracefs at /sys/kernel/tracing if it is missing.
@@ -64,6 +65,33 @@ extension SchedSource {
         return removed
     }
 
+    /// Events an instance's ring buffers overran or dropped, from `per_cpu/cpuN/stats`.
+    static func overruns(instance path: String, cpus: [Int32]) -> Int {
+        var n = 0
+        for cpu in cpus {
+            guard let text = readSmallFile("\(path)/per_cpu/cpu\(cpu)/stats") else { continue }
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":")
+                guard parts.count == 2 else { continue }
+                let key = parts[0].trimmingCharacters(in: .whitespaces)
+                if key == "overrun" || key == "commit overrun" || key == "dropped events" {
+                    n += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+        }
+        return n
+    }
+
+    /// Clocks that count nanoseconds steadily, so that markers can map them to CLOCK_MONOTONIC.
+    static let calibratableClocks: Set<String> = ["local", "global", "perf", "mono_raw", "boot", "tai"]
+
+    typealias AffinityCall = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+    /// glibc's `sched_getaffinity(2)`/`sched_setaffinity(2)` (GNU extensions that the Glibc
+    /// module does not import), looked up at run time; nil if missing.
+    static let affinityCalls: (get: AffinityCall, set: AffinityCall)? = {
+        guard let g = dlsym(nil, "sched_getaffinity"), let s = dlsym(nil, "sched_setaffinity") else { return nil }
+        return (unsafeBitCast(g, to: AffinityCall.self), unsafeBitCast(s, to: AffinityCall.self))
+    }()
 }
 
 #endif

@@ -102,6 +102,12 @@ extension String {
         return ProcessHistory(events: events)
     }
 
+    @Test func aHintThatRunsOutOfRoomEndsWithoutADanglingOption() {
+        let args = ["-O2", "-DPART=one", "-DN=1", "-c", "-o", "/tmp/build/objects/one.o", "part.c"]
+        #expect(ArgvHints.hint(args) == "-O2 -DPART=one -DN=1 -c …")
+        #expect(ArgvHints.hint(["-o", "lapi.o", "lapi.c"]) == "-o lapi.o lapi.c")
+    }
+
     @Test func eachCompileIsToldApartByItsOwnFile() throws {
         let h = build()
         let hints = ArgvHints.hints(h, shown: Set(h.processes.map(\.id)))

@@ -28,7 +28,7 @@ let lookalikeTrace: [String] = {
 struct ArgvHintTests {
     @Test func lookalikeSiblingsGetADistinguishingArgvHint() throws {
         let h = try history("lookalike", lookalikeTrace)
-        let hints = ProcessTreeDOT.argvHints(h, shown: Set(h.processes.map(\.id)))
+        let hints = ArgvHints.hints(h, shown: Set(h.processes.map(\.id)))
         let by = { (pid: Int) in h.processes.first { $0.pid == pid }.flatMap { hints[$0.id] } }
         #expect(by(10) == nil)   // the root has no look-alike sibling
         #expect(by(11) == "-B -c from multiprocessing.re…")
@@ -63,7 +63,7 @@ struct ArgvHintTests {
     @Test func identicalSiblingsGetNoHint() throws {
         let h = try ProcessHistory(path: fixture("render-family.jsonl"))
         let dot = ProcessTreeDOT.dot(h)
-        let hints = ProcessTreeDOT.argvHints(h, shown: Set(h.processes.map(\.id)))
+        let hints = ArgvHints.hints(h, shown: Set(h.processes.map(\.id)))
         for (id, hint) in hints {
             // Only processes with a sibling running the same chain with other arguments.
             let r = try #require(h.record(for: id))

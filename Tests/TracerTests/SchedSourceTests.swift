@@ -159,7 +159,9 @@ struct SchedSourceTests {
         // The exec'd sleep's 50 ms, as the leader's id.
         let s = steps(events, tid: pids[0])
         let sleeps = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }
-        #expect((sleeps.max() ?? 0) > 45_000_000, "leader \(pids[0]): \(s.map { "\($0.t / 1000)us \($0.from)>\($0.to) \($0.why ?? "")" }) tids \(tids.sorted()) others \(tids.filter { $0 != pids[0] }.map { t in steps(events, tid: t).map { "\($0.t / 1000)us \($0.from)>\($0.to)" } }) all \(events.count)")
+        // On failure, every tid's path (µs), to tell which event ended the leader's id.
+        let paths = tids.sorted().map { t in "\(t): " + steps(events, tid: t).map { "\($0.t / 1000) \($0.from)>\($0.to)" }.joined(separator: ", ") }
+        #expect((sleeps.max() ?? 0) > 45_000_000, "leader \(pids[0]); \(paths.joined(separator: "; "))")
     }
 
     @Test("a stale instance of a dead proctrace is removed at start")
