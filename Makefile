@@ -21,7 +21,7 @@ release: deps
 
 traces/workloads/bin/%: traces/workloads/%.c
 	@mkdir -p traces/workloads/bin
-	$(CC) -O2 -Wall -o $@ $< -lpthread
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpthread
 
 workloads: $(WORKLOAD_BIN)
 

@@ -1,9 +1,9 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
+// Linux only (ptrace, seccomp, tracefs): no `platforms`, which would name Apple ones.
 let package = Package(
     name: "proctrace",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "proctrace", targets: ["proctrace"]),
     ],
@@ -14,7 +14,10 @@ let package = Package(
         // The only C: ptrace, waitpid, seccomp and fork+exec shims.
         .target(
             name: "CProcTrace",
-            cSettings: [.define("_GNU_SOURCE")]
+            cSettings: [
+                .define("_GNU_SOURCE"),
+                .enableWarning("all"), .enableWarning("extra"), .treatAllWarnings(as: .error),
+            ]
         ),
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
@@ -37,3 +40,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Warnings are errors in every Swift target of this package, tests included, in every build
+// (debug and release): what CI accepts is what a developer's `swift build` accepts. SwiftPM
+// applies these settings to this package only, never to its dependencies.
+for target in package.targets where target.type != .system && target.name != "CProcTrace" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}
