@@ -6,7 +6,7 @@ import Lifecycle
 
 /// Scheduler states from the kernel's `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
 /// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
-/// tracefs instance (`/sys/kernel/tracing/instances/proctrace-PID-N`) on a dedicated reader
+/// tracefs instance (`/sys/kernel/tracing/instances/proctrace-nsNS-pidPID-stSTART-N`, see `InstanceOwner`) on a dedicated reader
 /// thread. The instance keeps its default trace clock, calibrated against CLOCK_MONOTONIC with
 /// markers (`SchedClock`), because switching it to `mono` costs ~21 ms. See docs/states.md for why tracefs and not perf_event_open.
 public final class SchedSource: StateFeed, @unchecked Sendable {
@@ -88,8 +88,9 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// CPU time the reader thread used (ns), known after `stop()`.
     public private(set) var readerCPUNanos: Int64 = 0
 
-    nonisolated(unsafe) private static var instanceCounter = 0
-    private static let counterLock = NSLock()
+    /// Instances made by this process so far (numbers its instance names).
+    nonisolated(unsafe) static var instanceCounter = 0   // guarded by counterLock
+    static let counterLock = NSLock()
 
     /// `origin`: CLOCK_MONOTONIC ns of the trace's t = 0 (state events carry t − origin).
     public init(origin: Int64, options: Options = Options()) {
@@ -113,11 +114,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         if let problem = SchedSource.permissionProblem() { throw SchedError(.permission, problem) }
         guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
         SchedSource.removeStaleInstances(root: root)
-        let n: Int = SchedSource.counterLock.withLock { SchedSource.instanceCounter += 1; return SchedSource.instanceCounter }
-        let path = "\(root)/instances/proctrace-\(getpid())-\(n)"
-        if mkdir(path, 0o750) != 0 && errno != EEXIST {
-            throw SchedError(.tracefs, "cannot create \(path)", errno: errno)
-        }
+        let path = try SchedSource.makeInstance(root: root)
         instancePath = path
         cleanedUp = false
         do {

@@ -3,8 +3,8 @@ import CProcTrace
 @preconcurrency import Glibc
 import Foundation
 
-/// The system around the source: finding tracefs, checking the privilege to use it, clearing
-/// instances left by recorders that died, reading an instance's overrun counts, and what the
+/// The system around the source: finding tracefs, checking the privilege to use it (instances
+/// and their owners: SchedInstances.swift), reading an instance's overrun counts, and what the
 /// clock calibration may rely on (steady trace clocks, pinning to one CPU).
 extension SchedSource {
 
@@ -44,26 +44,6 @@ extension SchedSource {
 
     /// Root (or CAP_SYS_ADMIN/CAP_PERFMON with a writable tracefs) and tracefs usable.
     public static func isPermitted() -> Bool { permissionProblem() == nil }
-
-    /// Removes `proctrace-PID[-N]` instances left by dead proctrace processes.
-    @discardableResult
-    public static func removeStaleInstances(root: String? = nil) -> [String] {
-        guard let root = root ?? tracefsRoot(),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
-        var removed: [String] = []
-        for name in names where name.hasPrefix("proctrace-") {
-            let rest = name.dropFirst("proctrace-".count)
-            guard let pid = Int32(rest.prefix(while: { $0.isNumber })) else { continue }
-            if kill(pid, 0) == -1 && errno == ESRCH {
-                // All in the background, even turning it off: the instance of a run that just
-                // ended is usually still being torn down by its own detached removal, and any
-                // write to it waits for that (~60 ms here, back to back).
-                pt_rmdir_detached("\(root)/instances/\(name)")
-                removed.append(name)
-            }
-        }
-        return removed
-    }
 
     /// Events an instance's ring buffers overran or dropped, from `per_cpu/cpuN/stats`.
     static func overruns(instance path: String, cpus: [Int32]) -> Int {

@@ -167,11 +167,12 @@ struct SchedSourceTests {
     @Test("a stale instance of a dead proctrace is removed at start")
     func staleInstanceRemoved() throws {
         guard let root = SchedSource.tracefsRoot() else { return }
-        // A pid that cannot be alive: above pid_max.
-        let stale = "\(root)/instances/proctrace-99999999-1"
+        // A pid that cannot be alive in this namespace: above pid_max.
+        let name = InstanceOwner(pidNamespace: try #require(InstanceOwner.ownNamespace()), pid: 99_999_999, startTime: 1).name(1)
+        let stale = "\(root)/instances/\(name)"
         #expect(mkdir(stale, 0o750) == 0)
         let removed = SchedSource.removeStaleInstances()
-        #expect(removed.contains("proctrace-99999999-1"))
+        #expect(removed.contains(name))
         #expect(eventuallyGone(stale))
     }
 

@@ -1,0 +1,170 @@
+import CProcTrace
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+
+/// Who owns a tracefs instance, written into its name.
+///
+/// tracefs instances are one set for the whole machine, shared by every pid namespace, while
+/// a pid names a process only within one namespace (every recorder in a container is pid 1).
+/// So an instance is named after its owner's pid namespace (the inode of `/proc/self/ns/pid`),
+/// its pid there, and its start time (`/proc/PID/stat` field 22, clock ticks since boot):
+/// `proctrace-ns4026531836-pid4100-st123456-1`. That is unique across namespaces, and lets a
+/// later recorder prove that the owner is gone before it sweeps the instance away.
+struct InstanceOwner: Equatable {
+    var pidNamespace: UInt64
+    var pid: Int
+    var startTime: UInt64
+
+    static let prefix = "proctrace-"
+
+    /// This process.
+    static func current() -> InstanceOwner {
+        InstanceOwner(pidNamespace: ownNamespace() ?? 0, pid: Int(getpid()), startTime: startTime(of: "self") ?? 0)
+    }
+
+    /// The instance name for this owner's `n`-th instance.
+    func name(_ n: Int) -> String { "\(Self.prefix)ns\(pidNamespace)-pid\(pid)-st\(startTime)-\(n)" }
+
+    /// The owner named by an instance name of this form, or nil (another form, such as the
+    /// `proctrace-PID-N` of earlier versions, which names no namespace).
+    init?(instanceName name: String) {
+        guard name.hasPrefix(Self.prefix) else { return nil }
+        let parts = name.dropFirst(Self.prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].hasPrefix("ns"), parts[1].hasPrefix("pid"), parts[2].hasPrefix("st"),
+              let ns = UInt64(parts[0].dropFirst(2)), let pid = Int(parts[1].dropFirst(3)),
+              let st = UInt64(parts[2].dropFirst(2)), Int(parts[3]) != nil, ns != 0, pid > 0 else { return nil }
+        self.init(pidNamespace: ns, pid: pid, startTime: st)
+    }
+
+    init(pidNamespace: UInt64, pid: Int, startTime: UInt64) {
+        self.pidNamespace = pidNamespace; self.pid = pid; self.startTime = startTime
+    }
+
+    /// What can be proved about an instance's owner from here.
+    enum Liveness: Equatable { case alive, gone, unknown }
+
+    /// Whether the owner still runs. `gone` only when that is proved: the owner's namespace is
+    /// this one (or one whose every process is visible here) and no process there has its pid
+    /// with its start time. A namespace out of sight (a sibling container, or the host seen from
+    /// a container) is `unknown`: its instances are left alone.
+    func liveness(procRoot: String = "/proc") -> Liveness {
+        guard let mine = Self.ownNamespace(procRoot: procRoot), pidNamespace != 0 else { return .unknown }
+        // /proc must be this namespace's (`--mount-proc`), or its pids name other processes.
+        guard ProcFS.namespaceProblem() == nil else { return .unknown }
+        if pidNamespace == mine {
+            return check(candidate: "\(procRoot)/\(pid)", procRoot: procRoot) ?? .gone
+        }
+        // Another namespace: from the initial one every namespace's processes are visible;
+        // from a container only its descendants'. Look for the owner among them.
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return .unknown }
+        var sawNamespace = mine == Self.initialNamespace
+        var unreadable = false
+        for entry in entries where entry.first?.isNumber == true {
+            let dir = "\(procRoot)/\(entry)"
+            guard let link = ProcFS.link("\(dir)/ns/pid") else {
+                // Not ours to read (this machine's init), a zombie, or gone meanwhile. A
+                // process whose only pid is the one here lives in this namespace, not in the
+                // owner's; a zombie is no live owner.
+                if let levels = Self.pidLevels(dir), levels > 1,
+                   ProcFS.read("\(dir)/stat").flatMap({ SampledStateSource.stateLetter(statLine: String(decoding: $0, as: UTF8.self)) }) != "Z" {
+                    unreadable = true
+                }
+                continue
+            }
+            guard Self.inode(link) == pidNamespace else { continue }
+            sawNamespace = true
+            guard let nspid = Self.innermostPid(dir), nspid == pid else { continue }
+            if let verdict = check(candidate: dir, procRoot: procRoot) { return verdict }
+        }
+        return sawNamespace && !unreadable ? .gone : .unknown
+    }
+
+    /// `alive` if the process at `dir` is the owner, `unknown` if that cannot be told, nil if
+    /// it is not the owner (or is not there).
+    private func check(candidate dir: String, procRoot: String) -> Liveness? {
+        guard let st = Self.startTime(of: dir) else {
+            return access(dir, F_OK) == 0 ? .unknown : nil
+        }
+        if st == startTime { return .alive }
+        // Start times are shown through the reader's time namespace: compare only within one.
+        let ours = ProcFS.link("\(procRoot)/self/ns/time"), theirs = ProcFS.link("\(dir)/ns/time")
+        return ours == theirs ? nil : .unknown
+    }
+
+    /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`).
+    static let initialNamespace: UInt64 = 4026531836
+
+    static func ownNamespace(procRoot: String = "/proc") -> UInt64? {
+        ProcFS.link("\(procRoot)/self/ns/pid").flatMap(inode)
+    }
+
+    /// "pid:[4026531836]" → 4026531836.
+    static func inode(_ link: String) -> UInt64? {
+        guard let a = link.firstIndex(of: "["), let b = link.lastIndex(of: "]"), a < b else { return nil }
+        return UInt64(link[link.index(after: a)..<b])
+    }
+
+    /// Field 22 of `/proc/X/stat` (`X` a pid, "self", or a whole directory path).
+    static func startTime(of what: String) -> UInt64? {
+        let path = what.hasPrefix("/") ? "\(what)/stat" : "/proc/\(what)/stat"
+        guard let b = ProcFS.read(path) else { return nil }
+        let s = String(decoding: b, as: UTF8.self)
+        guard let close = s.lastIndex(of: ")") else { return nil }
+        let f = s[s.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, so start time (field 22) is f[19].
+        return f.count > 19 ? UInt64(f[19]) : nil
+    }
+
+    /// The `NSpid:` entries of `DIR/status`: the process's pid in each namespace from the one
+    /// of this /proc down to its own.
+    static func nsPids(_ dir: String) -> [Int]? {
+        guard let b = ProcFS.read("\(dir)/status") else { return nil }
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("NSpid:") {
+            return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
+        }
+        return nil
+    }
+
+    /// The pid in the process's own namespace (the last `NSpid:` entry).
+    static func innermostPid(_ dir: String) -> Int? { nsPids(dir)?.last }
+
+    /// How many pid namespaces, from this /proc's down, the process has a pid in.
+    static func pidLevels(_ dir: String) -> Int? { nsPids(dir)?.count }
+}
+
+extension SchedSource {
+    /// Makes a new instance directory named for this process (`InstanceOwner`), never taking
+    /// over one that exists (mkdir's EEXIST moves on to the next number).
+    static func makeInstance(root: String) throws -> String {
+        let owner = InstanceOwner.current()
+        for _ in 0..<1000 {
+            let n: Int = counterLock.withLock { instanceCounter += 1; return instanceCounter }
+            let path = "\(root)/instances/\(owner.name(n))"
+            if mkdir(path, 0o750) == 0 { return path }
+            if errno != EEXIST { throw SchedError(.tracefs, "cannot create \(path)", errno: errno) }
+        }
+        throw SchedError(.tracefs, "cannot create a tracefs instance in \(root)/instances: every name tried exists")
+    }
+
+    /// Turns off and removes the instances whose owner is provably gone (see
+    /// `InstanceOwner.liveness`). An instance of a live recorder, of a namespace that cannot be
+    /// seen from here, or with a name of another form is left alone: sweeping a live one would
+    /// silently end another recording's scheduler events.
+    @discardableResult
+    public static func removeStaleInstances(root: String? = nil) -> [String] {
+        guard let root = root ?? tracefsRoot(),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            guard let owner = InstanceOwner(instanceName: name), owner.liveness() == .gone else { continue }
+            // All in the background, even turning it off: the instance of a run that just
+            // ended is usually still being torn down by its own detached removal, and any
+            // write to it waits for that (~60 ms here, back to back).
+            pt_rmdir_detached("\(root)/instances/\(name)")
+            removed.append(name)
+        }
+        return removed
+    }
+}
+#endif
