@@ -159,7 +159,7 @@ struct HistoryBuilder {
             }
             let i = newRecord(pid: child, parentPid: parent, creatorPid: pid, via: via, t: t, line: line,
                               argv: current[pid].map { records[$0].argv } ?? [])
-            _ = i
+            records[i].nspid = e.extra["nspid"]?.array?.compactMap { $0.int.map { Int($0) } }
         case let .thread(pid, tid, phase):
             let i = recordIndex(pid, t: t, line: line)
             if phase == "start" {

@@ -145,6 +145,11 @@ public struct ProcessRecord: Sendable {
     public var via: String
     /// Time of the fork or spawn.
     public var birth: Int64
+    /// Its pid in each pid namespace from proctrace's down to its own (the fork's `nspid`),
+    /// when it lives in a namespace nested below proctrace's; nil otherwise.
+    public var nspid: [Int]?
+    /// Its pid as its own namespace numbers it (1: the namespace's init), when that differs.
+    public var innerPid: Int? { nspid.flatMap { $0.count > 1 ? $0.last : nil } }
     /// Line of the fork or spawn event (0 for an unseen birth).
     public var birthLine: Int
     /// argv at birth (the parent's image until the first exec).

@@ -36,7 +36,8 @@ public enum TreeView {
     /// One process's line (without the tree branch). `hint`: the arguments that tell it from
     /// its look-alike siblings (`ArgvHints`), shown instead of its first arguments.
     public static func describe(_ r: ProcessRecord, _ h: ProcessHistory, _ style: Style, hint: String? = nil) -> String {
-        var s = style.bold(r.command) + "(" + r.id.description + ")"
+        // In a nested pid namespace, also the pid its own namespace knows it by.
+        var s = style.bold(r.command) + "(" + r.id.description + (r.innerPid.map { ", ns pid \($0)" } ?? "") + ")"
         var parts: [String] = []
         // Exec chain: the image it was born with, then each exec.
         if !r.execs.isEmpty {

@@ -66,10 +66,15 @@ extension Recorder {
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
+            pids.learn(pid: newTid, creator: creator)
             states?.track(tid: newTid, pid: newTid, at: t)
             let via = event == Int(PT_EVENT_FORK) ? "fork" : event == Int(PT_EVENT_VFORK) ? "vfork" : "clone"
             var extra = JSONObject()
             if tid != creator { extra.append("tid", .int(Int64(tid))) }
+            // A child in a nested pid namespace: its pid in each namespace, proctrace's first.
+            if let place = pids.place(of: newTid), place.depth > 0 {
+                extra.append("nspid", .array(place.nspid.map { .int(Int64($0)) }))
+            }
             emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via), extra: extra))
         }
         if table.earlyStops.remove(newTid) != nil {
@@ -150,10 +155,17 @@ extension Recorder {
         let pid = table.tasks[tid]?.pid ?? tid
         if pt_getsiginfo(pid_t(tid), &signo, &code, &from, &st) == 0 {
             var sender: Int?
-            // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child.
-            if code == 0 || code == -1 || code == -6 || (signo == SIGCHLD && code > 0) { sender = Int(from) }
             var extra = JSONObject()
             if tid != pid { extra.append("tid", .int(Int64(tid))) }
+            // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child,
+            // numbered in the receiver's namespace (0: the sender is outside it).
+            if code == 0 || code == -1 || code == -6 || (signo == SIGCHLD && code > 0) {
+                if let p = pids.translate(Int(from), seenBy: pid), p > 0 || !(pids.place(of: pid).map { $0.depth > 0 } ?? false) {
+                    sender = p
+                } else {
+                    extra.noteUntranslated("from", Int(from))
+                }
+            }
             emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender, code: Self.siCodeName(signo: signo, code: code)),
                             extra: extra))
         } else {

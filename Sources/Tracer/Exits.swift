@@ -90,6 +90,7 @@ extension Recorder {
         }
         table.procs.removeValue(forKey: pid)
         table.procs[proc.parent]?.children.remove(pid)
+        pids.forget(pid: pid)
         watcher.watch(pid: pid, pidfd: fd, by: proc.parent)
     }
 
@@ -97,6 +98,7 @@ extension Recorder {
     func reaped(_ pid: Int, by: Int, how: String, t: Int64) {
         guard let proc = table.procs.removeValue(forKey: pid) else { return }
         table.procs[proc.parent]?.children.remove(pid)
+        pids.forget(pid: pid)
         emit(TraceEvent(t: t, .reap(pid: pid, by: by, how: how)))
     }
 }

@@ -52,6 +52,8 @@ public final class Recorder {
     /// Where scheduler states come from (nil with `--states none`).
     var states: (any StateFeed)?
     var table = TaskTable()
+    /// Where each process sits among nested pid namespaces, to translate the pids it reports.
+    var pids = PidTranslator()
     var rootPid = 0
     var rootStatus: ExitStatus?
     var execErrno: Int32?
@@ -97,6 +99,7 @@ public final class Recorder {
         pt_ignore_terminal_signals()
         rootPid = Int(pid)
         table.addProcess(pid: rootPid, parent: selfPid)
+        pids.learn(pid: rootPid, creator: nil)
         table.tasks[rootPid]?.awaitingFirstStop = true
         table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
         var extra = JSONObject()

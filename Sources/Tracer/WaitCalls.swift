@@ -22,7 +22,13 @@ extension Recorder {
         let pid = table.tasks[tid]!.pid
         switch tag {
         case PT_SC_WAIT4, PT_SC_WAITID:
-            let wait = Self.describeWait(tag: tag, args: args, tid: tid, pid: pid, t: t)
+            var wait = Self.describeWait(tag: tag, args: args, tid: tid, pid: pid, t: t)
+            // The target is in the waiter's namespace numbering.
+            if let target = pids.translateTarget(wait.target, seenBy: pid) {
+                wait.target = target
+            } else {
+                wait.extra.noteUntranslated("target", wait.target)
+            }
             if let old = table.tasks[tid]?.wait, old.restarting {
                 if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
                     // The same call again after ERESTART*: still the one logical wait.
@@ -95,12 +101,19 @@ extension Recorder {
             table.tasks[tid]?.groupCall = nil
             guard isErr == 0, rval >= 0 else { return }
             if call.tag == PT_SC_SETSID {
-                emit(TraceEvent(t: t, .group(pid: task.pid, pgid: Int(rval), sid: Int(rval), call: "setsid", by: task.pid)))
+                // The new session and group are named after the caller (rval is its pid in its
+                // own namespace).
+                emit(TraceEvent(t: t, .group(pid: task.pid, pgid: task.pid, sid: task.pid, call: "setsid", by: task.pid)))
             } else {
+                // Both arguments are in the caller's namespace numbering. A change that cannot
+                // be told in proctrace's numbering is counted as lost rather than guessed.
                 let target = Int(Int32(truncatingIfNeeded: call.args[0]))
-                let affected = target == 0 ? task.pid : target
                 let pg = Int(Int32(truncatingIfNeeded: call.args[1]))
-                let pgid = pg == 0 ? affected : pg
+                guard let affected = target == 0 ? task.pid : pids.translate(target, seenBy: task.pid),
+                      let pgid = pg == 0 ? affected : pids.translate(pg, seenBy: task.pid) else {
+                    writer.countLost(1)
+                    return
+                }
                 let sid = Int(pt_getsid(pid_t(affected)))
                 emit(TraceEvent(t: t, .group(pid: affected, pgid: pgid, sid: sid, call: "setpgid", by: task.pid)))
             }
@@ -112,25 +125,35 @@ extension Recorder {
             finishWait(tid, result: .error(Tracee.errnoName(Int32(-rval))), status: nil, t: t)
             return
         }
-        var child = 0
+        // The child is named in the waiter's namespace numbering.
+        var reported = 0
         var status: ExitStatusValue?
         if wait.call == "wait4" {
-            child = Int(rval)
-            if child > 0 {
-                if wait.resultAddr != 0, let raw = Tracee.readInt32(tid, at: wait.resultAddr) {
-                    status = WaitDecoding.status(raw)
-                } else if let known = table.procs[child]?.status {
-                    status = Self.statusValue(known)
-                }
+            reported = Int(rval)
+            if reported > 0, wait.resultAddr != 0, let raw = Tracee.readInt32(tid, at: wait.resultAddr) {
+                status = WaitDecoding.status(raw)
             }
         } else if wait.resultAddr != 0 {
             var sp: Int32 = 0, code: Int32 = 0, st: Int32 = 0
             if pt_read_waitid_info(pid_t(tid), wait.resultAddr, &sp, &code, &st) == 0 {
-                child = Int(sp)
-                if child > 0 { status = WaitDecoding.status(code: code, status: st) }
+                reported = Int(sp)
+                if reported > 0 { status = WaitDecoding.status(code: code, status: st) }
             }
         }
-        finishWait(tid, result: child > 0 ? .pid(child) : .nothing, status: status, t: t)
+        guard reported > 0 else {
+            finishWait(tid, result: .nothing, status: status, t: t)
+            return
+        }
+        guard let child = pids.translate(reported, seenBy: table.tasks[tid]?.pid ?? tid) else {
+            // Never guessed: the number stays as the waiter saw it, marked, and a reap it did
+            // is counted as lost.
+            table.tasks[tid]?.wait?.extra.noteUntranslated("result", reported)
+            if status?.isTermination == true && wait.rawOptions & 0x0100_0000 == 0 { writer.countLost(1) }
+            finishWait(tid, result: .pid(reported), status: status, t: t)
+            return
+        }
+        if status == nil, wait.call == "wait4", let known = table.procs[child]?.status { status = Self.statusValue(known) }
+        finishWait(tid, result: .pid(child), status: status, t: t)
     }
 
     static func statusValue(_ s: ExitStatus) -> ExitStatusValue {

@@ -1,0 +1,134 @@
+import Foundation
+import Lifecycle
+import Testing
+
+/// A workload that makes its own pid namespaces (`unshare --pid --fork`, one and two deep):
+/// the pids it reports (wait results and targets, signal senders, setpgid arguments) are in
+/// its namespace's numbering and must reach the trace in proctrace's. Also with proctrace
+/// itself in a namespace (a container). Serialized: each test runs a tracer.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct PidNamespaceTests {
+    static let unshare = "/usr/bin/unshare"
+    static let canUnshare: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: unshare),
+              let (code, _, _) = try? Harness.run([unshare, "--pid", "--fork", unshare, "--pid", "--fork", "--mount-proc", "/bin/true"], timeout: 20)
+        else { return false }
+        return code == 0
+    }()
+
+    /// `depth` nested `unshare --pid --fork` in front of `command`.
+    static func nested(_ depth: Int, _ command: [String]) -> [String] {
+        Array(repeating: [unshare, "--pid", "--fork"], count: depth).flatMap { $0 } + command
+    }
+
+    /// proctrace itself as the init of a new namespace, with its own /proc.
+    static func recorderWrapper(_ inNamespace: Bool) -> [String] {
+        inNamespace ? [unshare, "--pid", "--fork", "--mount-proc"] : []
+    }
+
+    /// Facts of any trace of a nested-namespace workload that reaps all its children itself:
+    /// nothing was left untranslated, nothing reparented to an outside init, nothing adopted.
+    static func expectNothingInvented(_ r: Harness.Run) {
+        #expect(!r.lines.contains { $0.contains("\"untranslated\"") }, "a pid was left untranslated")
+        #expect(r.objects("reap").allSatisfy { $0["how"] as? String == "wait" }, "reaps: \(r.objects("reap"))")
+        // Every pid a wait or a signal names is a traced process (proctrace's numbering).
+        let known = Set(r.history.processes.map(\.pid))
+        for w in r.objects("wait") where w["phase"] as? String == "end" {
+            if let result = w["result"] as? Int, result > 0 { #expect(known.contains(result), "wait result \(result) is no traced pid") }
+        }
+        for s in r.objects("signal") { if let from = s["from"] as? Int { #expect(known.contains(from), "signal from \(from)") } }
+    }
+
+    /// The issue's example: each /bin/true is reaped by its real parent (the shell, the
+    /// namespace's init) through its wait, whose result names it in proctrace's numbering;
+    /// nothing is reparented or adopted, and each zombie is gone before the next command
+    /// starts (microseconds, not the 200 ms of the sleep that follows).
+    @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [1, 2])
+    func shellInNestedNamespacesIsReapedByItsWaits(depth: Int) throws {
+        let r = try Harness.record(Self.nested(depth, ["/bin/sh", "-c", "/bin/true; /bin/true; sleep 0.2"]))
+        #expect(r.exitCode == 0)
+        let h = r.history
+        let sh = try #require(h.processes.first { $0.execs.last?.path == "/bin/sh" })
+        // The shell is the init of the innermost namespace.
+        #expect(sh.nspid?.count == depth + 1)
+        #expect(sh.innerPid == 1)
+        #expect(sh.nspid?.first == sh.pid)
+        let kids = h.children(of: sh.id)
+        #expect(kids.map { $0.execs.last?.path ?? "" } == ["/bin/true", "/bin/true", "/usr/bin/sleep"])
+        for k in kids {
+            #expect(k.reapHow == "wait" && k.reapedBy == sh.pid, "pid \(k.pid): reaped \(k.reapHow ?? "-") by \(k.reapedBy ?? 0)")
+            #expect(k.reparents.isEmpty)
+            #expect(k.nspid?.count == depth + 1 && (k.innerPid ?? 0) > 1)
+        }
+        // The shell's wait results are its children, in order, in proctrace's numbering.
+        let results = sh.waits.compactMap { w -> Int? in if case .pid(let p) = w.result { return p } else { return nil } }
+        #expect(results == kids.map(\.pid))
+        // Each reap is the moment of that wait's end, and comes before the next child is born.
+        for (i, k) in kids.enumerated() {
+            let wait = try #require(sh.waits.first { $0.result == .pid(k.pid) })
+            #expect(wait.end == k.reapTime)
+            if i + 1 < kids.count { #expect(try #require(k.reapTime) < kids[i + 1].birth) }
+        }
+        // SIGCHLD senders are the children, in proctrace's numbering.
+        let senders = sh.signals.filter { $0.sig == "SIGCHLD" }.compactMap(\.from)
+        #expect(!senders.isEmpty && senders.allSatisfy { s in kids.contains { $0.pid == s } })
+        #expect(r.objects("reparent").isEmpty)
+        Self.expectNothingInvented(r)
+        // Every namespace's init is reaped by its real parent (the unshare that forked it).
+        for p in h.processes where p.innerPid == 1 {
+            let parent = try #require(p.parent)
+            #expect(p.reapHow == "wait" && p.reapedBy == parent.pid)
+        }
+        // The tree shows the shell as its namespace's pid 1.
+        let (code, tree, _) = try Harness.run([Harness.binary, "tree", r.path])
+        #expect(code == 0)
+        #expect(tree.contains("sh(\(sh.pid), ns pid 1)"), "tree:\n\(tree)")
+    }
+
+    /// A namespace's init that adopts an orphan, kills a child, waits with waitid(P_PID) and
+    /// for a process group: every pid it passes and gets back, and every sender of its
+    /// signals, reaches the trace in proctrace's numbering; one and two namespaces deep, with
+    /// proctrace on the host and inside a namespace of its own.
+    @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [1, 2], [false, true])
+    func namespaceInitsPidsAreTranslated(depth: Int, recorderInNamespace: Bool) throws {
+        let r = try Harness.record(Self.nested(depth, Harness.c("pidns")), wrapper: Self.recorderWrapper(recorderInNamespace))
+        #expect(r.exitCode == 0, "the workload's own checks failed: \(r.stdout)\(r.stderr)")
+        if recorderInNamespace { #expect(r.objects("trace").first?["pid"] as? Int == 1) }
+        let h = r.history
+        let root = try #require(h.processes.first { $0.execs.last?.path.hasSuffix("/pidns") == true && $0.innerPid == 1 })
+        #expect(root.nspid?.count == depth + 1)
+        let kids = h.children(of: root.id)
+        try #require(kids.count == 3)
+        let (middle, sleeper, worker) = (kids[0], kids[1], kids[2])
+        let orphan = try #require(h.children(of: middle.id).first)
+        // The program's own view (its output: "role PID" in its namespace) is the trace's
+        // innermost nspid of each process.
+        var printed: [String: Int] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 2, let n = Int(f[1]) { printed[String(f[0])] = n }
+        }
+        for (role, p) in [("root", root), ("middle", middle), ("orphan", orphan), ("sleeper", sleeper), ("worker", worker)] {
+            #expect(p.innerPid == printed[role], "\(role): nspid \(p.nspid ?? []) vs printed \(printed[role] ?? -1)")
+        }
+        // The orphan goes to the namespace's init, which reaps it by its wait(-1).
+        #expect(orphan.reparents.map { [$0.from, $0.to] } == [[middle.pid, root.pid]])
+        for p in [middle, orphan, sleeper, worker] {
+            #expect(p.reapHow == "wait" && p.reapedBy == root.pid, "pid \(p.pid) reaped \(p.reapHow ?? "-") by \(p.reapedBy ?? 0)")
+        }
+        let ended = root.waits.filter { $0.end != nil && $0.result != nil }
+        #expect(ended.map(\.result) == [.pid(middle.pid), .pid(orphan.pid), .pid(sleeper.pid), .pid(worker.pid)])
+        #expect(ended.map(\.target) == [middle.pid, -1, sleeper.pid, -worker.pid])
+        #expect(ended.map(\.call) == ["wait4", "wait4", "waitid", "wait4"])
+        // kill(sleeper, SIGTERM) from the init.
+        let term = try #require(sleeper.signals.first { $0.sig == "SIGTERM" })
+        #expect(term.from == root.pid && term.code == "SI_USER")
+        #expect(sleeper.exitStatus == .signaled("SIGTERM", core: false))
+        // setpgid(worker, worker), named in proctrace's numbering.
+        let group = try #require(r.objects("group").first { $0["call"] as? String == "setpgid" })
+        #expect(group["pid"] as? Int == worker.pid && group["pgid"] as? Int == worker.pid && group["by"] as? Int == root.pid)
+        let senders = root.signals.filter { $0.sig == "SIGCHLD" }.compactMap(\.from)
+        #expect(!senders.isEmpty && senders.allSatisfy { s in [middle, orphan, sleeper, worker].contains { $0.pid == s } })
+        Self.expectNothingInvented(r)
+    }
+}

@@ -1,0 +1,98 @@
+// pidns.c - the life of a pid namespace's init: meant to run as pid 1 of a new pid
+// namespace (`unshare --pid --fork bin/pidns`, or two deep:
+// `unshare --pid --fork unshare --pid --fork bin/pidns`), where every pid it sees is in
+// the namespace's own numbering. Run outside a namespace it does the same, with host pids.
+// Tree: root (the namespace's init) -> middle (fork) -> orphan (fork);
+//       root -> sleeper (fork); root -> worker (fork).
+// FACT procs: 5 (root, middle, orphan, sleeper, worker)
+// FACT middle.exit: exited 0, at once after forking orphan
+// FACT root.wait: in order:
+//   waitpid(middle, 0) -> middle, status exited 0
+//   waitpid(-1, 0) -> orphan, status exited 3 (orphan was adopted by root, the init)
+//   (after kill(sleeper, SIGTERM)) waitid(P_PID, sleeper, WEXITED) -> sleeper, signaled SIGTERM
+//   waitpid(-worker, 0) -> worker, status exited 4 (worker is its own group leader)
+// FACT orphan.reparent: middle -> root (the namespace's init, 1 inside; outside a
+//   namespace root makes itself a subreaper to the same effect)
+// FACT orphan.exit: exited 3, ~0.05 s after its fork
+// FACT orphan.reap: wait by root
+// FACT sleeper.signals: SIGTERM from root (SI_USER)
+// FACT root.signals: SIGCHLD from middle, orphan, sleeper, worker (CLD_EXITED / CLD_KILLED)
+// FACT worker.group: setpgid(worker, worker) by root
+// FACT root.exit: exited 0
+// OUTPUT: one line per child, "ROLE PID" with PID as the namespace numbers it, then
+//   "root PID" (1 in a new namespace).
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void nap(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+static int expect(const char *what, pid_t want, pid_t wpid, int code) {
+    int status = 0;
+    pid_t got = waitpid(wpid, &status, 0);
+    if (got != want) { fprintf(stderr, "%s: got %d, want %d\n", what, got, want); return 1; }
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == code)) {
+        fprintf(stderr, "%s: status %#x\n", what, status);
+        return 1;
+    }
+    return 0;
+}
+
+int main(void) {
+    int pipefd[2];
+    if (pipe(pipefd) != 0) { perror("pipe"); return 1; }
+    // A namespace's init adopts its orphans; a subreaper does the same outside one.
+    if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1);
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    pid_t middle = fork();
+    if (middle < 0) { perror("fork"); return 1; }
+    if (middle == 0) {
+        pid_t orphan = fork();
+        if (orphan == 0) {
+            nap(50);
+            _exit(3);
+        }
+        // The orphan's pid, as this namespace numbers it, for the root to check its wait.
+        if (write(pipefd[1], &orphan, sizeof orphan) != sizeof orphan) _exit(1);
+        _exit(0);
+    }
+    pid_t orphan = 0;
+    if (read(pipefd[0], &orphan, sizeof orphan) != sizeof orphan) { perror("read"); return 1; }
+    int bad = 0;
+    bad |= expect("waitpid(middle)", middle, middle, 0);
+    bad |= expect("waitpid(-1)", orphan, -1, 3);
+
+    pid_t sleeper = fork();
+    if (sleeper == 0) {
+        for (;;) pause();
+    }
+    nap(20);
+    kill(sleeper, SIGTERM);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, sleeper, &si, WEXITED) != 0) { perror("waitid"); return 1; }
+    if (si.si_pid != sleeper || si.si_code != CLD_KILLED || si.si_status != SIGTERM) {
+        fprintf(stderr, "waitid(sleeper): pid %d code %d status %d\n", si.si_pid, si.si_code, si.si_status);
+        bad = 1;
+    }
+
+    pid_t worker = fork();
+    if (worker == 0) {
+        nap(20);
+        _exit(4);
+    }
+    setpgid(worker, worker);
+    bad |= expect("waitpid(-worker)", worker, -worker, 4);
+
+    printf("middle %d\norphan %d\nsleeper %d\nworker %d\nroot %d\n", middle, orphan, sleeper, worker, getpid());
+    return bad;
+}
