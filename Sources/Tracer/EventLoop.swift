@@ -117,12 +117,23 @@ extension Recorder {
         // Read what changes with the task while it is stopped; the ELF facts of the file
         // after it runs again.
         let image = ExecImage.read(pid)
-        let argv = image?.argv ?? ProcFS.cmdline(pid) ?? []
+        var argv = image?.argv ?? []
+        var extra = JSONObject()
+        if image?.argvComplete != true {
+            // /proc says the same, whole, when the stack could not be read.
+            if let whole = ProcFS.cmdline(pid) {
+                argv = whole
+            } else {
+                // Never cut silently: say how big the real argv was, when known.
+                extra.append("argv_truncated", .bool(true))
+                if let image { extra.append("argv_bytes", .int(Int64(image.argvBytes))) }
+            }
+        }
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
         let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
         _ = pt_cont(pid_t(tid), 0)
         let info = exe.flatMap { elf.facts($0) }
-        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid)))
+        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid), extra: extra))
     }
 
     private func eventStop(_ tid: Int, sig: Int32, t: Int64) {

@@ -8,21 +8,39 @@ struct ExecImage {
     var argv: [String]
     /// The file name given to execve (`AT_EXECFN`): the script, for a `#!` script.
     var execFilename: String?
+    /// Bytes of the argument strings (each with its NUL), as they lie on the new stack.
+    var argvBytes: Int
+    /// False when part of argv could not be read (a short read of the tracee's memory): `argv`
+    /// then holds what was read, and the trace says so.
+    var argvComplete = true
 
     /// Reads the image of a task stopped at its exec event; nil if the stack does not look
-    /// as expected (then /proc is the fallback).
+    /// as expected (then /proc is the fallback). argv is read whole, whatever its size (the
+    /// kernel bounds it, at a quarter of the stack limit).
     static func read(_ tid: Int) -> ExecImage? {
         var sp: UInt64 = 0
         guard pt_stack_pointer(pid_t(tid), &sp) == 0, sp != 0 else { return nil }
-        var head = [UInt8](repeating: 0, count: 8192)
-        let n = head.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), sp, $0.baseAddress!, UInt($0.count)) }
-        guard n >= 16 else { return nil }
-        let words = n / 8
+        // argc, the argv and envp pointers and the auxiliary vector: read more of the stack
+        // when they do not fit (many small arguments).
+        var head: [UInt8] = []
+        var words = 0
+        func load(_ size: Int) -> Bool {
+            var buf = [UInt8](repeating: 0, count: size)
+            let n = buf.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), sp, $0.baseAddress!, UInt($0.count)) }
+            guard n > head.count else { return false }
+            head = Array(buf[0..<n])
+            words = n / 8
+            return true
+        }
+        guard load(8192), words >= 2 else { return nil }
         func word(_ i: Int) -> UInt64? {
-            guard i < words else { return nil }
+            if i >= words {
+                // Grow to cover word i (and then some), unless the stack ends first.
+                guard head.count == words * 8, load(max(head.count * 2, (i + 1024) * 8)), i < words else { return nil }
+            }
             return head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) }
         }
-        guard let argc64 = word(0), argc64 < 65536 else { return nil }
+        guard let argc64 = word(0), argc64 < 1 << 31 else { return nil }
         let argc = Int(argc64)
         var argvPtrs: [UInt64] = []
         argvPtrs.reserveCapacity(argc)
@@ -46,25 +64,26 @@ struct ExecImage {
             if key == 31 { execfn = value }   // AT_EXECFN
             i += 2
         }
-        // The argv strings lie back to back, up to the first environment string.
-        var argv: [String] = []
-        if let first = argvPtrs.first {
-            let end = firstEnv ?? (execfn != 0 ? execfn : 0)
-            if end > first && end - first <= 1 << 20 {
-                var block = [UInt8](repeating: 0, count: Int(end - first))
-                let got = block.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), first, $0.baseAddress!, UInt($0.count)) }
-                guard got == block.count else { return nil }
-                for p in argvPtrs {
-                    guard p >= first, p < end else { return nil }
-                    let start = Int(p - first)
-                    let stop = block[start...].firstIndex(of: 0) ?? block.count
-                    argv.append(ProcFS.decode(Array(block[start..<stop])))
-                }
-            } else {
-                for p in argvPtrs { argv.append(Tracee.readCString(tid, at: p) ?? "") }
-            }
-        }
         let name = execfn != 0 ? Tracee.readCString(tid, at: execfn) : nil
-        return ExecImage(argv: argv, execFilename: name)
+        // The argv strings lie back to back, up to the first environment string (or, with no
+        // environment, the exec file name).
+        guard let first = argvPtrs.first else { return ExecImage(argv: [], execFilename: name, argvBytes: 0) }
+        let end = firstEnv ?? execfn
+        guard end > first, argvPtrs.allSatisfy({ $0 >= first && $0 < end }) else { return nil }
+        let size = Int(end - first)
+        var block = [UInt8](repeating: 0, count: size)
+        let got = max(0, block.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), first, $0.baseAddress!, UInt($0.count)) })
+        var argv: [String] = []
+        argv.reserveCapacity(argc)
+        for p in argvPtrs {
+            let start = Int(p - first)
+            guard start < got else { break }
+            guard let stop = block[start..<got].firstIndex(of: 0) else {
+                argv.append(ProcFS.decode(Array(block[start..<got])))
+                break
+            }
+            argv.append(ProcFS.decode(Array(block[start..<stop])))
+        }
+        return ExecImage(argv: argv, execFilename: name, argvBytes: size, argvComplete: got == size && argv.count == argc)
     }
 }

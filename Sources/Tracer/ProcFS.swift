@@ -51,9 +51,9 @@ enum ProcFS {
         return out
     }
 
-    /// argv from /proc/PID/cmdline (NUL-separated).
+    /// argv from /proc/PID/cmdline (NUL-separated), whole.
     static func cmdline(_ pid: Int) -> [String]? {
-        guard let b = read("/proc/\(pid)/cmdline"), !b.isEmpty else { return nil }
+        guard let b = read("/proc/\(pid)/cmdline", limit: .max), !b.isEmpty else { return nil }
         var parts = b.split(separator: 0, omittingEmptySubsequences: false).map { decode(Array($0)) }
         if parts.last == "" { parts.removeLast() }
         return parts
