@@ -44,11 +44,12 @@ public struct ReplayView: Sendable {
     }
 
     func describe(_ p: LiveProcess) -> String {
-        var s = style.bold(p.command) + "(\(p.id))"
+        // The trace's text is escaped before colours are added (TerminalText).
+        var s = style.bold(TerminalText.escape(p.command)) + "(\(p.id))"
         let label = stateLabel(p)
         var st = style.state(label, p.state)
-        if p.state == .blocked, let why = p.blockedOn { st += style.dim(" on \(why)") }
-        if p.state == .terminated, let x = p.exitStatus { st += style.dim(" (\(x))") }
+        if p.state == .blocked, let why = p.blockedOn { st += style.dim(" on \(TerminalText.escape(why))") }
+        if p.state == .terminated, let x = p.exitStatus { st += style.dim(" (\(TerminalText.escape(x.description)))") }
         s += " " + st
         if p.isOrphaned { s += style.magenta(" [orphan, parent \(p.ppid)]") }
         if p.threadCount > 1 { s += style.dim(" \(p.threadCount) threads") }
@@ -64,7 +65,7 @@ public struct ReplayView: Sendable {
             let cmd: String
             if p.isZombie { cmd = "[\(p.command)] <defunct>" } else { cmd = p.argv.isEmpty ? p.command : p.argv.joined(separator: " ") }
             rows.append([String(p.ppid), p.id.description, p.pgid.map(String.init) ?? "-", p.sid.map(String.init) ?? "-",
-                         p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: table.now)), clip(cmd, 60)])
+                         p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: table.now)), clip(TerminalText.escape(cmd), 60)])
         }
         var widths = [Int](repeating: 0, count: 6)
         for r in rows { for c in 0..<6 { widths[c] = max(widths[c], r[c].count) } }
@@ -122,7 +123,7 @@ public struct ReplayView: Sendable {
         case let .end(status, events, lost): what = "root \(status), \(events) events, \(lost) lost"
         case .unknown: what = "(unknown event type)"
         }
-        return "\(time) \(pad(type, 8))\(what)"
+        return TerminalText.escape("\(time) \(pad(type, 8))\(what)")
     }
 }
 
@@ -130,13 +131,23 @@ public struct ReplayView: Sendable {
 extension ProcessTable {
     /// The world at instant `t` (every event at or before `t` applied), read from a file.
     public static func at(_ t: Int64, path: String) throws(TraceReadError) -> ProcessTable {
-        let reader = try TraceReader(path: path)
+        try at(t, reader: TraceReader(path: path)).table
+    }
+
+    /// The world at instant `t`, and the whole trace's health: the rest of the trace is read
+    /// too (a malformed line after `t` still fails, a loss recorded at the end is still told,
+    /// and the caller learns when the trace ends).
+    public static func at(_ t: Int64, reader: TraceReader) throws(TraceReadError) -> (table: ProcessTable, health: TraceHealth) {
         var table = ProcessTable()
+        var health = TraceHealth(name: reader.path)
+        var past = false
         while let e = try reader.next() {
-            if e.t > t { break }
-            table.apply(e, line: reader.line)
+            health.observe(e, line: reader.line)
+            if e.t > t { past = true }
+            if !past { table.apply(e, line: reader.line) }
         }
+        health.finish(reader)
         table.advance(to: t)
-        return table
+        return (table, health)
     }
 }

@@ -52,16 +52,22 @@ public enum TimeFormat {
     }
 
     /// Parses seconds (`1.5`, `0.0312`) or a value with a unit (`31ms`, `200us`, `5s`, `12ns`)
-    /// into nanoseconds.
+    /// into nanoseconds. Nil for anything else: text, a negative, infinite or NaN value, or an
+    /// instant beyond `TraceEvent.maxTime` (no trace is longer).
     public static func parseInstant(_ text: String) -> Int64? {
         let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
-        for (u, mult) in units where text.hasSuffix(u) {
-            guard let v = Double(text.dropLast(u.count)), v >= 0 else { return nil }
-            return Int64((v * mult).rounded())
-        }
-        guard let v = Double(text), v >= 0 else { return nil }
-        return Int64((v * 1e9).rounded())
+        var number = Substring(text), mult = 1e9
+        for (u, m) in units where text.hasSuffix(u) { number = text.dropLast(u.count); mult = m; break }
+        // Double() also reads "nan", "inf" and hex; only plain decimals are instants.
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "e" || $0 == "E" || $0 == "+" || $0 == "-") }),
+              let v = Double(number), v.isFinite, v >= 0 else { return nil }
+        let ns = (v * mult).rounded()
+        guard ns <= Double(TraceEvent.maxTime) else { return nil }
+        return Int64(ns)
     }
+
+    /// What `parseInstant` accepts, for error messages.
+    public static let instantHelp = "seconds (1.5) or a time with a unit (31ms, 200us), from 0 to \(TraceEvent.maxTime / 86_400_000_000_000) days"
 }
 
 /// ANSI styling that disappears when colour is off (not a terminal, or NO_COLOR).
@@ -92,4 +98,47 @@ public struct Style: Sendable {
 /// Shortens a string to at most `max` characters with an ellipsis.
 func clip(_ s: String, _ max: Int) -> String {
     s.count <= max ? s : String(s.prefix(max - 1)) + "…"
+}
+
+/// Text from a trace (argv, paths, signal names, `why`) made safe to print on a terminal, as
+/// `ps` does: a traced program's argv may hold escape sequences that would retitle or clear
+/// the terminal, or a newline that would split a row. Every text view and message passes
+/// trace-derived text through `escape` before adding its own colours.
+///
+/// C0 controls become C escapes (`\n`, `\t`, `\r`, `\x1b` for ESC), DEL `\x7f`, C1 controls
+/// `\u{9b}`, and the bidirectional overrides that reorder what a reader sees (U+202A–U+202E,
+/// U+2066–U+2069) `\u{202e}`. Everything else, backslashes included, is shown as it is.
+public enum TerminalText {
+    /// `text` with every control character replaced by a visible escape.
+    public static func escape(_ text: String) -> String {
+        var plain = true
+        for u in text.unicodeScalars where needsEscape(u) { plain = false; break }
+        if plain { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for u in text.unicodeScalars {
+            guard needsEscape(u) else { out.unicodeScalars.append(u); continue }
+            switch u {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                let hex = String(u.value, radix: 16)
+                out += u.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{" + hex + "}"
+            }
+        }
+        return out
+    }
+
+    /// Each string of `words` escaped, joined by spaces (an argv as one line).
+    public static func escape<S: Sequence>(joining words: S) -> String where S.Element == String {
+        words.map(escape).joined(separator: " ")
+    }
+
+    static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
+        if v < 0x20 || v == 0x7F { return true }
+        if v < 0x80 { return false }
+        return (0x80..<0xA0).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+    }
 }

@@ -11,10 +11,19 @@ public struct TraceReadError: Error, Equatable, Sendable, CustomStringConvertibl
     public var path: String
     public var line: Int
     public var message: String
-    public init(path: String, line: Int, message: String) { self.path = path; self.line = line; self.message = message }
+    /// The input is not a proctrace trace at all (empty, no header, another schema): nothing
+    /// in it can be trusted, so no reader goes on past this.
+    public var notATrace: Bool
+    public init(path: String, line: Int, message: String, notATrace: Bool = false) {
+        self.path = path; self.line = line; self.message = message; self.notATrace = notATrace
+    }
     /// The file could not be opened or read (rather than holding a malformed line).
-    public var isFileError: Bool { line == 0 }
-    public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
+    public var isFileError: Bool { line == 0 && !notATrace }
+    /// `FILE:LINE: message`, with control characters escaped (a file name or a quoted bad line
+    /// may hold terminal escapes).
+    public var description: String {
+        TerminalText.escape(line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)")
+    }
 }
 
 /// Streams a proctrace/1 JSONL trace one event at a time. The file is read in large chunks
@@ -23,9 +32,17 @@ public struct TraceReadError: Error, Equatable, Sendable, CustomStringConvertibl
 ///
 /// A final line without its `\n` that does not parse is what a killed tracer leaves: it is
 /// skipped and reported through `truncatedLine` rather than thrown.
+///
+/// A reader opened on a path (every command's way in) insists that the first line is a
+/// proctrace/1 header: an empty file, garbage or another format is refused with
+/// `FILE: not a proctrace trace` rather than read as a trace of nothing. `-` is standard input.
 public final class TraceReader {
-    /// The path as given (used in error messages).
+    /// The path as given, `<stdin>` for `-` (used in error messages).
     public let path: String
+    /// The path that names standard input.
+    public static let stdinPath = "-"
+    /// The first line must be a `trace` header with schema proctrace/1.
+    public var requiresHeader: Bool
     /// The 1-based line number of the event last returned by `next()`.
     public private(set) var line = 0
     /// True once an `end` event has been read.
@@ -50,13 +67,15 @@ public final class TraceReader {
     /// Chunk size: large enough that read(2) calls are rare, small enough to stay in cache-ish.
     public static let chunkSize = 1 << 20
 
-    /// Opens a trace file for streaming.
-    public init(path: String) throws(TraceReadError) {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens a trace file (`-`: standard input) for streaming. `requiresHeader`: refuse
+    /// anything whose first line is not a proctrace/1 header (off only for tests of fragments).
+    public init(path: String, requiresHeader: Bool = true) throws(TraceReadError) {
+        self.path = path == TraceReader.stdinPath ? "<stdin>" : path
+        self.requiresHeader = requiresHeader
+        let fd = path == TraceReader.stdinPath ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let err = String(cString: strerror(errno))
-            throw TraceReadError(path: path, line: 0, message: "cannot open: \(err)")
+            throw TraceReadError(path: self.path, line: 0, message: path == TraceReader.stdinPath ? "cannot read standard input: \(err)" : "cannot open: \(err)")
         }
         self.fd = fd
         capacity = TraceReader.chunkSize
@@ -64,8 +83,9 @@ public final class TraceReader {
     }
 
     /// Reads a trace held in memory (tests, pipes already drained).
-    public init(bytes: [UInt8], name: String = "<memory>") {
+    public init(bytes: [UInt8], name: String = "<memory>", requiresHeader: Bool = false) {
         path = name
+        self.requiresHeader = requiresHeader
         capacity = max(bytes.count, 1)
         buffer = .allocate(capacity: capacity)
         bytes.withUnsafeBufferPointer { b in
@@ -158,8 +178,10 @@ public final class TraceReader {
         }
     }
 
-    /// The next event, or nil at the end of the file. Throws on a malformed line.
+    /// The next event, or nil at the end of the file. Throws on a malformed line, and on a
+    /// first line that is not a proctrace/1 header when `requiresHeader`.
     public func next() throws(TraceReadError) -> TraceEvent? {
+        if requiresHeader && line == 0 { return try header() }
         guard let o = try nextObject() else { return nil }
         do {
             let e = try TraceEvent(json: o)
@@ -168,6 +190,29 @@ public final class TraceReader {
         } catch {
             throw TraceReadError(path: path, line: line, message: error.message)
         }
+    }
+
+    /// The first event, which must be the header: anything else is not a trace.
+    private func header() throws(TraceReadError) -> TraceEvent {
+        func refuse(_ why: String, line: Int = 1) -> TraceReadError {
+            TraceReadError(path: path, line: line, message: "not a proctrace trace (\(why))", notATrace: true)
+        }
+        let object: JSONObject?
+        do { object = try nextObject() } catch { throw refuse(error.message) }
+        guard let o = object else {
+            if truncatedLine != nil { throw refuse("the only line is cut off and is not JSON") }
+            throw refuse("empty file", line: 0)
+        }
+        guard o["type"]?.string == "trace" else {
+            let found = o["type"]?.string.map { "an event of type \"\($0)\"" } ?? "an object without \"type\""
+            throw refuse("the first line must be the \"trace\" header; it is \(found)")
+        }
+        let e: TraceEvent
+        do { e = try TraceEvent(json: o) } catch { throw refuse("a broken header: \(error.message)") }
+        if case let .trace(schema, _, _, _, _, _, _) = e.kind, schema != "proctrace/1" {
+            throw refuse("schema \"\(schema)\"; this proctrace reads proctrace/1")
+        }
+        return e
     }
 
     /// Reads every remaining event (for small traces and tests), with their line numbers.

@@ -154,42 +154,44 @@ public struct TraceStats: Sendable {
     public func text(model: StateModel = .five, style: Style = Style(enabled: false)) -> String {
         var o = ""
         func line(_ s: String = "") { o += s + "\n" }
+        // A row holds the trace's text (commands, event types, errnos) and no styling: escaped.
+        func row(_ s: String) { o += TerminalText.escape(s) + "\n" }
         func label(_ s: ProcState) -> String { model.label(s, source: states) }
         line(style.bold("Trace") + ": \(TimeFormat.duration(duration)), \(totalEvents) events, \(processCount) processes, states: \(states.rawValue)\(incomplete ? " (incomplete: no end line)" : "")")
         line()
         line(style.bold("Events"))
-        for (t, c) in eventCounts { line("  \(pad(t, 12)) \(c)") }
+        for (t, c) in eventCounts { row("  \(pad(t, 12)) \(c)") }
         line()
         line(style.bold("Processes by fate"))
-        for (f, c) in fates { line("  \(pad(f, 20)) \(c)") }
-        line("  reaped by: " + reaps.map { "\($0.how) \($0.count)" }.joined(separator: ", "))
-        line("  peak concurrency: \(peakConcurrency) existing (zombies included) at \(TimeFormat.clock(peakAt))s, \(peakAlive) alive")
+        for (f, c) in fates { row("  \(pad(f, 20)) \(c)") }
+        row("  reaped by: " + reaps.map { "\($0.how) \($0.count)" }.joined(separator: ", "))
+        row("  peak concurrency: \(peakConcurrency) existing (zombies included) at \(TimeFormat.clock(peakAt))s, \(peakAlive) alive")
         line()
         let caveat = states.distinguishesReady ? "" : (states == .none ? "; no state events: coarse, derived from waits" : "; sampled: ready and running are one")
         line(style.bold("Time in each state") + " (all processes, \(model.rawValue)-state model\(caveat))")
-        for (k, v) in stateTotals(model) { line("  \(pad(k, 12)) \(TimeFormat.duration(v))") }
-        if let r = readyTime { line("  time ready (waiting for a CPU): \(TimeFormat.duration(r))") }
+        for (k, v) in stateTotals(model) { row("  \(pad(k, 12)) \(TimeFormat.duration(v))") }
+        if let r = readyTime { row("  time ready (waiting for a CPU): \(TimeFormat.duration(r))") }
         line()
         line(style.bold("Per process") + " (longest-lived first" + (perProcess.count > 20 ? ", 20 of \(perProcess.count)" : "") + ")")
         let shown = perProcess.sorted { ($0.lifetime, $1.id) > ($1.lifetime, $0.id) }.prefix(20)
         let cols = stateColumns(model)
-        line("  " + pad("PID", 9) + pad("COMMAND", 16) + pad("LIFETIME", 10) + cols.map { pad($0.uppercased(), 11) }.joined())
+        row("  " + pad("PID", 9) + pad("COMMAND", 16) + pad("LIFETIME", 10) + cols.map { pad($0.uppercased(), 11) }.joined())
         for p in shown {
             let byLabel = Self.fold(p.states, model: model, source: states)
-            line("  " + pad(p.id.description, 9) + pad(clip(p.command, 15), 16) + pad(TimeFormat.duration(p.lifetime), 10)
+            row("  " + pad(p.id.description, 9) + pad(clip(p.command, 15), 16) + pad(TimeFormat.duration(p.lifetime), 10)
                  + cols.map { pad(byLabel[$0].map(TimeFormat.duration) ?? "-", 11) }.joined())
         }
         line()
         line(style.bold("Longest zombies") + " (exit → reap; the parent is who failed to reap)")
-        if zombies.isEmpty { line("  none") }
+        if zombies.isEmpty { row("  none") }
         for z in zombies {
             let who = z.parentCommand.map { "\($0)(\(z.parent))" } ?? (z.parent == tracerPid ? "proctrace(\(z.parent))" : "untraced \(z.parent)")
             let reaped = z.how.map { h in "reaped by \(z.reapedBy.map(String.init) ?? "?") (\(h))" } ?? "never reaped"
-            line("  \(pad(z.command + "(" + z.id.description + ")", 24)) \(pad(TimeFormat.duration(z.duration), 9)) parent \(who), \(reaped)")
+            row("  \(pad(z.command + "(" + z.id.description + ")", 24)) \(pad(TimeFormat.duration(z.duration), 9)) parent \(who), \(reaped)")
         }
         line()
         line(style.bold("Longest waits"))
-        if waits.isEmpty { line("  none") }
+        if waits.isEmpty { row("  none") }
         for w in waits {
             let res: String
             switch w.result {
@@ -198,14 +200,14 @@ public struct TraceStats: Sendable {
             case .error(let e)?: res = "→ \(e)"
             case nil: res = "still waiting at end"
             }
-            line("  \(pad(w.command + "(" + w.id.description + ")", 24)) \(pad(TimeFormat.duration(w.duration), 9)) \(w.call)(\(w.target)) \(res)")
+            row("  \(pad(w.command + "(" + w.id.description + ")", 24)) \(pad(TimeFormat.duration(w.duration), 9)) \(w.call)(\(w.target)) \(res)")
         }
         line()
         line(style.bold("Orphans and adopters"))
-        if orphans.isEmpty { line("  none") }
+        if orphans.isEmpty { row("  none") }
         for x in orphans {
             let adopter = x.adopterCommand.map { "\($0)(\(x.to))" } ?? (x.to == 1 ? "init(1)" : "\(x.to)")
-            line("  \(pad(x.command + "(" + x.id.description + ")", 24)) parent \(x.from) died at \(TimeFormat.clock(x.t))s → adopted by \(adopter)")
+            row("  \(pad(x.command + "(" + x.id.description + ")", 24)) parent \(x.from) died at \(TimeFormat.clock(x.t))s → adopted by \(adopter)")
         }
         return o
     }

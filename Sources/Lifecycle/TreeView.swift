@@ -25,42 +25,46 @@ public enum TreeView {
 
     static func headerLine(_ h: ProcessHistory) -> String {
         var parts: [String] = []
-        if let argv = h.header["argv"]?.array?.compactMap(\.string), !argv.isEmpty { parts.append(clip(argv.joined(separator: " "), 60)) }
+        if let argv = h.header["argv"]?.array?.compactMap(\.string), !argv.isEmpty { parts.append(clip(TerminalText.escape(joining: argv), 60)) }
         parts.append("\(h.processes.count) processes")
         parts.append(TimeFormat.duration(h.endTime))
         parts.append("states: \(h.states.rawValue)")
-        if let e = h.end { parts.append("root \(e.status)") }
+        if let e = h.end { parts.append("root \(TerminalText.escape(e.status.description))") }
         return parts.joined(separator: " · ")
     }
 
     /// One process's line (without the tree branch). `hint`: the arguments that tell it from
     /// its look-alike siblings (`ArgvHints`), shown instead of its first arguments.
+    /// The trace's text in it (commands, argv, paths, signal names) is escaped before it is
+    /// coloured, so it cannot drive the terminal (`TerminalText`).
     public static func describe(_ r: ProcessRecord, _ h: ProcessHistory, _ style: Style, hint: String? = nil) -> String {
         // In a nested pid namespace, also the pid its own namespace knows it by.
-        var s = style.bold(r.command) + "(" + r.id.description + (r.innerPid.map { ", ns pid \($0)" } ?? "") + ")"
+        let esc = TerminalText.escape
+        var s = style.bold(esc(r.command)) + "(" + r.id.description + (r.innerPid.map { ", ns pid \($0)" } ?? "") + ")"
         var parts: [String] = []
         // Exec chain: the image it was born with, then each exec.
         if !r.execs.isEmpty {
             var chain: [String] = []
             if let img = r.initialImage { chain.append(basename(img)) }
             chain += r.execs.map { basename($0.path) }
-            if chain.count > 1 { parts.append(style.blue(chain.joined(separator: " → "))) }
-            let args = r.argv.dropFirst().joined(separator: " ")
+            if chain.count > 1 { parts.append(style.blue(esc(chain.joined(separator: " → ")))) }
+            let args = TerminalText.escape(joining: r.argv.dropFirst())
             if let hint {
                 // The words that tell it from its look-alike siblings; "… " when they are not
                 // where its arguments begin.
+                let hint = esc(hint)
                 parts.append(style.dim(args.hasPrefix(String(hint.prefix { $0 != "…" })) ? hint : "… " + hint))
             } else if !args.isEmpty {
                 parts.append(style.dim(clip(args, 40)))
             }
         }
-        if r.via != "fork" && r.via != "spawn" { parts.append(style.dim("via \(r.via)")) }
+        if r.via != "fork" && r.via != "spawn" { parts.append(style.dim("via \(esc(r.via))")) }
         if let st = r.exitStatus {
             parts.append(style.dim("lived \(TimeFormat.duration(r.exitTime! - r.birth))"))
             switch st {
             case .exited(0): parts.append(style.green("exited 0"))
             case .exited(let c): parts.append(style.red("exited \(c)"))
-            default: parts.append(style.red(st.description))
+            default: parts.append(style.red(esc(st.description)))
             }
         } else {
             parts.append(style.yellow("alive at end") + style.dim(" (since \(TimeFormat.clock(r.birth))s)"))

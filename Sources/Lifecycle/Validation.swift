@@ -9,11 +9,14 @@ public struct ValidationReport: Sendable {
     public var processes = 0
     /// The trace has no `end` line.
     public var incomplete = false
+    /// Losses, unknown stretches, a missing end: told as warnings, not violations (a trace
+    /// that counts its losses honestly keeps the contract).
+    public var health: TraceHealth
     public var isClean: Bool { violations.isEmpty }
 
     /// `FILE:LINE: problem` for each violation (`FILE: problem` for whole-file ones).
     public var formatted: [String] {
-        violations.map { $0.line > 0 ? "\(path):\($0.line): \($0.message)" : "\(path): \($0.message)" }
+        violations.map { TerminalText.escape($0.line > 0 ? "\(path):\($0.line): \($0.message)" : "\(path): \($0.message)") }
     }
 }
 
@@ -29,14 +32,15 @@ public enum TraceValidator {
     }
 
     /// The model replay of `replay --check`: only disagreements between recorded events and
-    /// the lifecycle model (no file-format checks).
+    /// the lifecycle model (no file-format checks). A malformed line is not skipped: it throws,
+    /// since a check that cannot read every event cannot say "no disagreement".
     public static func check(path: String) throws(TraceReadError) -> ValidationReport {
         try run(TraceReader(path: path), contract: false)
     }
 
     /// Runs the checks over any reader (tests use in-memory ones).
     public static func run(_ reader: TraceReader, contract: Bool) throws(TraceReadError) -> ValidationReport {
-        var report = ValidationReport(path: reader.path)
+        var report = ValidationReport(path: reader.path, health: TraceHealth(name: reader.path))
         var table = ProcessTable()
         var endLine: Int?
         var firstType: String?
@@ -47,11 +51,12 @@ public enum TraceValidator {
                 guard let e = try reader.next() else { break }
                 event = e
             } catch {
-                if error.isFileError { throw error }
+                if error.isFileError || error.notATrace || !contract { throw error }
                 if contract { report.violations.append(ModelViolation(line: error.line, error.message)) }
                 continue
             }
             let line = reader.line
+            report.health.observe(event, line: line)
             let type = event.kind.typeName
             if contract {
                 if firstType == nil {
@@ -61,14 +66,11 @@ public enum TraceValidator {
                     report.violations.append(ModelViolation(line: line, "a second trace header"))
                 }
                 if let el = endLine { report.violations.append(ModelViolation(line: line, "\"\(type)\" after the end line (line \(el)): end must be last")) }
-                if case let .end(_, events, lost) = event.kind {
+                if case let .end(_, events, _) = event.kind {
                     if endLine == nil { endLine = line }
                     // end.events counts every line of the trace: the header and the end included.
                     if events != line {
                         report.violations.append(ModelViolation(line: line, "end.events is \(events) but the trace has \(line) lines up to its end"))
-                    }
-                    if lost > 0 {
-                        report.violations.append(ModelViolation(line: line, "the recorder lost \(lost) events: the model may be wrong"))
                     }
                 }
             }
@@ -77,6 +79,7 @@ public enum TraceValidator {
             if !v.isEmpty { report.violations.append(contentsOf: v) }
         }
         report.lines = reader.line
+        report.health.finish(reader)
         report.processes = births
         report.incomplete = endLine == nil
         if contract {

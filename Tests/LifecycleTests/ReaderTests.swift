@@ -97,7 +97,7 @@ import Testing
         let tmp = "/tmp/proctrace-reader-test-\(getpidSafe()).jsonl"
         try writeFile(tmp, text)
         defer { removeFile(tmp) }
-        let r = try TraceReader(path: tmp)
+        let r = try TraceReader(path: tmp, requiresHeader: false)
         var n = 0
         var last: TraceEvent?
         while let e = try r.next() {
