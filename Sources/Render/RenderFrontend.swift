@@ -17,7 +17,10 @@ public struct RenderRequest: Sendable {
 /// A failure of `proctrace render` or `export` that the CLI reports as one line.
 public struct RenderFailure: Error, CustomStringConvertible {
     public var description: String
-    public init(_ d: String) { description = d }
+    /// The exit status it means: 2 bad input (the trace, the options), 1 nothing to draw or
+    /// a failure on the way (Graphviz, writing the file).
+    public var exitCode: Int32
+    public init(_ d: String, exitCode: Int32 = 1) { description = d; self.exitCode = exitCode }
 }
 
 /// The library side of `proctrace render`: read, build DOT, lay out, write.
@@ -26,7 +29,15 @@ public enum RenderFrontend {
     /// short status lines (the CLI shows them only on a terminal).
     public static func run(_ req: RenderRequest, progress: (String) -> Void = { _ in }) throws -> [String] {
         let history: ProcessHistory
-        do { history = try ProcessHistory(path: req.trace) } catch { throw RenderFailure(error.description) }
+        do { history = try ProcessHistory(path: req.trace) } catch { throw RenderFailure(error.description, exitCode: 2) }
+        return try run(req, history: history, progress: progress)
+    }
+
+    /// Renders the requested pictures of a history already read. `warning` receives what the
+    /// user should know about the selection (a `--pids` pid that is not in the trace).
+    public static func run(_ req: RenderRequest, history: ProcessHistory, progress: (String) -> Void = { _ in },
+                           warning: (String) -> Void = { _ in }) throws -> [String] {
+        for w in try checkSelection(req, history) { warning(w) }
         var kinds: [String] = []
         if req.tree { kinds.append("tree") }
         if req.timeline { kinds.append("timeline") }
@@ -59,9 +70,73 @@ public enum RenderFrontend {
         return written
     }
 
+    /// Refuses a request that would draw nothing (a filter that matches no process, a window
+    /// where no process lives, a trace without processes) instead of drawing an empty
+    /// picture; returns warnings for a partly wrong one (a listed pid the trace lacks).
+    public static func checkSelection(_ req: RenderRequest, _ history: ProcessHistory) throws(RenderFailure) -> [String] {
+        guard !history.processes.isEmpty else { throw RenderFailure("the trace holds no process: nothing to draw") }
+        var warnings: [String] = []
+        let filters = [req.treeOptions.filter, req.timelineOptions.filter]
+        var candidates = history.processes
+        for f in filters where !f.isEmpty {
+            let known = Set(history.processes.map(\.pid))
+            let missing = f.pids.filter { !known.contains($0) }
+            let selected = f.select(history)
+            var asked: [String] = []
+            if !f.pids.isEmpty { asked.append("--pids \(f.pids.map(String.init).joined(separator: ","))") }
+            if let m = f.match, !m.isEmpty { asked.append("--match \"\(m)\"") }
+            if selected.isEmpty {
+                throw RenderFailure("no process matches \(asked.joined(separator: " ")) (the trace has \(history.processes.count) processes; proctrace tree lists them)")
+            }
+            if !missing.isEmpty { warnings.append("--pids: no process \(missing.map(String.init).joined(separator: ", ")) in the trace") }
+            candidates = history.processes.filter { selected.contains($0.id) }
+            break
+        }
+        if req.timeline {
+            let o = req.timelineOptions
+            let (t0, t1) = TimelineDOT.window(candidates, from: o.from, to: o.to)
+            if !candidates.contains(where: { $0.lastSeen >= t0 && $0.birth <= t1 }) {
+                let first = candidates.map(\.birth).min() ?? 0, last = candidates.map(\.lastSeen).max() ?? 0
+                var window: [String] = []
+                if let f = o.from { window.append("--from \(Lifecycle.TimeFormat.clock(f))s") }
+                if let t = o.to { window.append("--to \(Lifecycle.TimeFormat.clock(t))s") }
+                throw RenderFailure("no process lives in the window \(window.joined(separator: " ")) "
+                                    + "(the processes drawn live from \(Lifecycle.TimeFormat.clock(first))s to \(Lifecycle.TimeFormat.clock(last))s): nothing to draw")
+            }
+        }
+        return warnings
+    }
+
+    /// The picture format: `-f` if given, else the extension of `-o FILE` (`x.png` is PNG),
+    /// else SVG. A `-f` that contradicts the extension, or an extension that is not a format
+    /// without `-f`, is an error rather than a PNG named `.svg`.
+    public static func format(flag: String?, output: String?) throws(RenderFailure) -> OutputFormat {
+        let formats = OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        var chosen: OutputFormat?
+        if let flag {
+            guard let f = OutputFormat(rawValue: flag) else { throw RenderFailure("-f wants one of \(formats), not \"\(flag)\"", exitCode: 2) }
+            chosen = f
+        }
+        guard let o = output, !o.hasSuffix("/"), !isDirectory(o) else { return chosen ?? .svg }
+        let name = o.split(separator: "/").last.map(String.init) ?? o
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return chosen ?? .svg }
+        let ext = name[name.index(after: dot)...].lowercased()
+        if let byName = OutputFormat(rawValue: ext) {
+            if let chosen, chosen != byName {
+                throw RenderFailure("-f \(chosen.rawValue) but -o \(o) ends in .\(ext): drop -f (the name decides) or change the name", exitCode: 2)
+            }
+            return byName
+        }
+        guard let chosen else {
+            throw RenderFailure("-o \(o): .\(ext) is not a picture format proctrace writes (\(formats)); name it so or give -f", exitCode: 2)
+        }
+        return chosen
+    }
+
     /// `NAME.tree.svg` next to the trace, in `-o DIR`, or `-o FILE` when one picture is asked.
+    /// A trace read from standard input is named `stdin`.
     public static func outputPaths(trace: String, kinds: [String], format: OutputFormat, output: String?) throws -> [String] {
-        var base = trace
+        var base = trace == TraceReader.stdinPath ? "stdin" : trace
         if let slash = base.lastIndex(of: "/") { base = String(base[base.index(after: slash)...]) }
         for ext in [".jsonl", ".json", ".trace"] where base.hasSuffix(ext) { base = String(base.dropLast(ext.count)) }
         func named(_ dir: String, _ kind: String) -> String {
@@ -69,6 +144,7 @@ public enum RenderFrontend {
         }
         guard let o = output else {
             var dir = ""
+            if trace == TraceReader.stdinPath { return kinds.map { named("", $0) } }
             if let slash = trace.lastIndex(of: "/") { dir = String(trace[...slash]) }
             return kinds.map { named(dir, $0) }
         }
@@ -87,9 +163,11 @@ public enum RenderFrontend {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Writes a whole file (replacing it), reporting the errno on failure.
-    public static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Writes a whole file, reporting the errno on failure. Without `replace`, an existing
+    /// file is left alone and is an error (exit 2: `--force` replaces it).
+    public static func writeFile(_ path: String, _ bytes: [UInt8], replace: Bool = true) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL) | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == EEXIST && !replace { throw RenderFailure("\(path) exists: give --force to replace it", exitCode: 2) }
         guard fd >= 0 else { throw RenderFailure("\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var off = 0
