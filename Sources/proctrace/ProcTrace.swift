@@ -1,4 +1,5 @@
 import ArgumentParser
+import Lifecycle
 import Tracer
 @preconcurrency import Glibc
 
@@ -16,7 +17,21 @@ struct ProcTrace: ParsableCommand {
         if args.count > 2, args[1] == "record", let run = Record.fastPath(args[2...]) {
             Glibc.exit(run())
         }
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            // A usage error exits 2, as a file that is not a trace does: one status for bad
+            // input (ArgumentParser's own is 64).
+            if exitCode(for: error) == .validationFailure {
+                // Escaped: the message may quote an argument that holds terminal escapes.
+                let text = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { TerminalText.escape(String($0)) }.joined(separator: "\n")
+                fputs(text + "\n", stderr)
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }
 

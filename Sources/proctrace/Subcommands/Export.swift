@@ -7,33 +7,41 @@ extension ProcTrace {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Export a trace for other viewers (Perfetto / Chrome JSON trace format).")
-        @Argument(help: "The trace file.") var trace: String
+        @Argument(help: "The trace file (- for standard input).") var trace: String
         @Option(help: "Export format (perfetto).") var format: String = "perfetto"
-        @Option(name: .shortAndLong, help: "Output file (default: TRACE with .perfetto.json next to it; - for stdout).") var output: String?
+        @Option(name: .shortAndLong, help: "Output file (default: TRACE with .perfetto.json next to it, stdin.perfetto.json for -; - for stdout).") var output: String?
         @Option(help: "State model for slice names: five or three.") var model: String = "five"
+        @Flag(help: "Replace the output file if it exists.") var force = false
 
         func validate() throws {
-            guard format == "perfetto" else { throw ValidationError("--format must be perfetto") }
-            guard StateModel(rawValue: model) != nil else { throw ValidationError("--model must be three or five") }
+            guard format == "perfetto" else { throw ValidationError("--format wants perfetto, not \"\(TerminalText.escape(format))\"") }
+            _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"])
+        }
+
+        /// Where the export goes: `-o`, or the trace's name with `.perfetto.json`.
+        var destination: String {
+            if let output { return output }
+            if trace == TraceReader.stdinPath { return "stdin.perfetto.json" }
+            return (trace.hasSuffix(".jsonl") ? String(trace.dropLast(6)) : trace) + ".perfetto.json"
         }
 
         func run() throws {
-            let history: ProcessHistory
-            do { history = try ProcessHistory(path: trace) } catch {
-                fputs("proctrace export: \(error.description)\n", stderr); throw ExitCode(1)
+            let path = destination
+            // Refuse before reading (stdin can be read only once): like record, never replace
+            // a file without --force.
+            if path != "-" && !force && access(path, F_OK) == 0 {
+                throw LifecycleCLI.fail("export", "\(path) exists: give --force to replace it", code: LifecycleCLI.badInput)
             }
+            let history = try LifecycleCLI.loadHistory(trace)
             let bytes = PerfettoExport.json(history, model: StateModel(rawValue: model)!)
-            var path = output ?? trace
-            if output == nil {
-                if path.hasSuffix(".jsonl") { path = String(path.dropLast(6)) }
-                path += ".perfetto.json"
-            }
             do {
                 if path == "-" { _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stdout) } }
-                else { try RenderFrontend.writeFile(path, bytes); print(path) }
+                else { try RenderFrontend.writeFile(path, bytes, replace: force); print(TerminalText.escape(path)) }
             } catch let e as RenderFailure {
-                fputs("proctrace export: \(e.description)\n", stderr); throw ExitCode(1)
+                LifecycleCLI.warn(history)
+                throw LifecycleCLI.fail("export", e.description, code: e.exitCode)
             }
+            LifecycleCLI.warn(history)
         }
     }
 }

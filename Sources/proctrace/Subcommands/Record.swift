@@ -27,8 +27,11 @@ extension ProcTrace {
         @Flag(name: .customLong("env"), help: "Record the environment in the header (it may hold secrets).")
         var recordEnvironment = false
 
-        @Option(help: "Seconds to wait, after the last traced process, for an adoptive parent to reap inherited zombies.")
-        var reapTimeout: Double = 10
+        @Option(parsing: .unconditional, help: "Seconds to wait, after the last traced process, for an adoptive parent to reap inherited zombies (0 to 86400, default 10).")
+        var reapTimeout: String = "10"
+
+        /// The values `--reap-timeout` takes, in seconds.
+        static let reapTimeouts = 0...86_400.0
 
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
         var command: [String] = []
@@ -43,13 +46,14 @@ extension ProcTrace {
                 throw ValidationError("unknown option \(first) (the command to record goes after --)")
             }
             guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
-            guard StatesMode(rawValue: states) != nil else { throw ValidationError("--states must be sched, sampled or none") }
-            guard reapTimeout >= 0 else { throw ValidationError("--reap-timeout must not be negative") }
+            _ = try OptionValue.choice("--states", states, StatesMode.self, ["sched", "sampled", "none"])
+            _ = try OptionValue.number("--reap-timeout", reapTimeout, in: Self.reapTimeouts, unit: " of seconds")
+            if let output, output.isEmpty { throw ValidationError("-o wants a file name") }
         }
 
         func run() throws {
             let code = Self.record(command: command, output: output, states: StatesMode(rawValue: states) ?? .none, force: force,
-                                   recordEnvironment: recordEnvironment, reapTimeout: reapTimeout)
+                                   recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10)
             if code != 0 { throw ExitCode(code) }
         }
 
@@ -82,8 +86,9 @@ extension ProcTrace {
 
         /// The plain forms of `record`'s arguments, parsed without ArgumentParser, whose
         /// reflection costs ~5 ms at every start (a fifth of a short workload's traced time).
-        /// Anything else (help, a typo, an odd spelling) returns nil and goes through
-        /// ArgumentParser, which validates and explains.
+        /// Anything else (help, a typo, an odd spelling, a value `validate()` refuses) returns
+        /// nil and goes through ArgumentParser, which validates and explains; so every value
+        /// taken here passes the same checks as there.
         static func fastPath(_ args: ArraySlice<String>) -> (() -> Int32)? {
             var output: String?
             var states = StatesMode.sched
@@ -103,13 +108,13 @@ extension ProcTrace {
                     return { record(command: command, output: output, states: states, force: force,
                                     recordEnvironment: env, reapTimeout: reapTimeout) }
                 case "-o", "--output":
-                    guard let v = value() else { return nil }
+                    guard let v = value(), !v.isEmpty, v == "-" || !v.hasPrefix("-") else { return nil }
                     output = v
                 case "--states":
                     guard let v = value(), let m = StatesMode(rawValue: v) else { return nil }
                     states = m
                 case "--reap-timeout":
-                    guard let v = value(), let d = Double(v), d >= 0 else { return nil }
+                    guard let v = value(), let d = OptionValue.decimal(v), reapTimeouts.contains(d) else { return nil }
                     reapTimeout = d
                 case "--force": force = true
                 case "--env": env = true
@@ -120,8 +125,9 @@ extension ProcTrace {
             return nil
         }
 
+        /// One line on stderr, escaped (it may quote the command or a path).
         static func say(_ s: String) {
-            let line = s + "\n"
+            let line = TerminalText.escape(s) + "\n"
             _ = line.withCString { write(2, $0, strlen($0)) }
         }
 

@@ -8,60 +8,75 @@ extension ProcTrace {
         static let configuration = CommandConfiguration(
             abstract: "Draw a trace: the process tree and the state timeline, through Graphviz.")
 
-        @Argument(help: "The trace file.") var trace: String
+        @Argument(help: "The trace file (- for standard input).") var trace: String
         @Flag(help: "Draw the process tree.") var tree = false
         @Flag(help: "Draw the timeline.") var timeline = false
-        @Option(name: .shortAndLong, help: "Output format: svg, png, pdf or dot (the DOT source).")
-        var format: String = "svg"
+        @Option(name: .shortAndLong, help: "Output format: svg, png, pdf or dot (the DOT source). Default: the extension of -o FILE, else svg.")
+        var format: String?
         @Option(name: .shortAndLong, help: "Output directory (existing, or ending in /), or a file when one picture is asked.")
         var output: String?
-        @Option(help: "State model of the timeline: five or three.") var model: String = "five"
+        @Option(help: "State model of the timeline: five or three (default five).") var model: String?
         @Flag(help: "Do not collapse identical sibling runs in the tree.") var noCollapse = false
-        @Option(help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
-        @Option(help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
+        @Option(parsing: .unconditional, help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
+        @Option(parsing: .unconditional, help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
         @Flag(help: "Draw the timeline's time axis linear, without cutting out long stretches where nothing happens.") var noBreak = false
-        @Option(help: "Only these pids and their descendants (comma-separated).") var pids: String?
+        @Option(parsing: .unconditional, help: "Only these pids and their descendants (comma-separated).") var pids: String?
         @Option(help: "Only processes whose command or argv contains this text.") var match: String?
 
         func validate() throws {
-            guard OutputFormat(rawValue: format) != nil else { throw ValidationError("-f must be svg, png, pdf or dot") }
-            guard StateModel(rawValue: model) != nil else { throw ValidationError("--model must be three or five") }
-            for (name, v) in [("--from", from), ("--to", to)] {
-                if let v, Lifecycle.TimeFormat.parseInstant(v) == nil { throw ValidationError("\(name) wants seconds (1.5) or a time with a unit (31ms)") }
+            do { _ = try RenderFrontend.format(flag: format, output: output) } catch { throw ValidationError(error.description) }
+            if let model { _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"]) }
+            let f = try from.map { try OptionValue.instant("--from", $0) }
+            let t = try to.map { try OptionValue.instant("--to", $0) }
+            if let f, let t, t <= f { throw ValidationError("--to must be after --from") }
+            _ = try pidList()
+            if let match, match.isEmpty { throw ValidationError("--match wants some text to look for in commands and argv") }
+            // Options of one picture given when only the other is drawn would be ignored.
+            if tree && !timeline {
+                for (name, given) in [("--from", from != nil), ("--to", to != nil), ("--model", model != nil), ("--no-break", noBreak)] where given {
+                    throw ValidationError("\(name) applies to the timeline, and only --tree is asked (add --timeline)")
+                }
             }
-            if let f = from.flatMap(Lifecycle.TimeFormat.parseInstant), let t = to.flatMap(Lifecycle.TimeFormat.parseInstant), t <= f {
-                throw ValidationError("--to must be after --from")
+            if timeline && !tree && noCollapse {
+                throw ValidationError("--no-collapse applies to the tree, and only --timeline is asked (add --tree)")
             }
-            if let p = pids, p.split(separator: ",").contains(where: { Int(String($0).trimmingCharacters(in: " ")) == nil }) {
-                throw ValidationError("--pids takes comma-separated pids")
+        }
+
+        /// The `--pids` list (empty without the option).
+        func pidList() throws -> [Int] {
+            guard let pids else { return [] }
+            let items = pids.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: " ") }
+            guard !items.isEmpty, items.allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+                throw ValidationError("--pids wants comma-separated pids (positive whole numbers: 4100,4102), not \"\(TerminalText.escape(pids))\"")
             }
+            return items.compactMap { Int($0) }
         }
 
         func run() throws {
             var req = RenderRequest(trace: trace)
             req.tree = tree || !timeline
             req.timeline = timeline || !tree
-            req.format = OutputFormat(rawValue: format)!
+            req.format = try RenderFrontend.format(flag: format, output: output)
             req.output = output
-            let filter = ProcessFilter(
-                pids: (pids ?? "").split(separator: ",").compactMap { Int(String($0).trimmingCharacters(in: " ")) },
-                match: match)
+            let filter = ProcessFilter(pids: try pidList(), match: match)
             req.treeOptions = TreeOptions(collapse: !noCollapse, filter: filter)
             req.timelineOptions = TimelineOptions(
-                model: StateModel(rawValue: model)!,
+                model: model.flatMap(StateModel.init(rawValue:)) ?? .five,
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             req.timelineOptions.breakAxis = !noBreak
+            let history = try LifecycleCLI.loadHistory(trace)
             let tty = isatty(2) != 0
             do {
-                let written = try RenderFrontend.run(req) { line in
+                let written = try RenderFrontend.run(req, history: history, progress: { line in
                     if tty { fputs("\r\u{1B}[K" + line, stderr) }
-                }
+                }, warning: { LifecycleCLI.stderr("proctrace render: warning: " + TerminalText.escape($0)) })
                 if tty { fputs("\r\u{1B}[K", stderr) }
-                for p in written { print(p) }
+                for p in written { print(TerminalText.escape(p)) }
+                LifecycleCLI.warn(history)
             } catch let e as RenderFailure {
                 if tty { fputs("\r\u{1B}[K", stderr) }
-                fputs("proctrace render: \(e.description)\n", stderr)
-                throw ExitCode(1)
+                LifecycleCLI.warn(history)
+                throw LifecycleCLI.fail("render", e.description, code: e.exitCode)
             }
         }
     }

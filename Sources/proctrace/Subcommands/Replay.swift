@@ -17,64 +17,104 @@ extension ProcTrace {
                 that disagrees with it (exit 1 if any).
                 """
         )
-        @Argument(help: "The trace file.") var trace: String
-        @Option(help: "Playback speed factor (2 = twice as fast).") var speed: Double = 1
-        @Flag(help: "Advance one event per key press.") var step = false
-        @Option(name: .customLong("at"), help: "Print the world at this instant (seconds since the trace started).") var at: String?
-        @Option(help: "State vocabulary: three or five.") var model: String = "five"
+        @Argument(help: "The trace file (- for standard input).") var trace: String
+        @Option(parsing: .unconditional, help: "Playback speed factor on a terminal (2 = twice as fast; default 1).") var speed: String?
+        @Flag(help: "Advance one event per key press (needs a terminal on stdin and stdout).") var step = false
+        @Option(name: .customLong("at"), parsing: .unconditional, help: "Print the world at this instant (seconds since the trace started, or with a unit: 31ms).") var at: String?
+        @Option(help: "State vocabulary: three or five (default five).") var model: String?
         @Flag(help: "Check every event against the model instead of playing.") var check = false
 
-        func validate() throws {
-            guard StateModel(rawValue: model) != nil else { throw ValidationError("--model must be three or five") }
-            guard speed > 0 else { throw ValidationError("--speed must be positive") }
-            if let at, TimeFormat.parseInstant(at) == nil { throw ValidationError("--at wants seconds (1.5) or a time with a unit (31ms)") }
-        }
+        static let speeds = 0.001...1_000_000.0
 
-        func run() throws {
-            let m = StateModel(rawValue: model) ?? .five
-            do {
-                if check { try runCheck() }
-                else if let at { try runAt(TimeFormat.parseInstant(at)!, m) }
-                else if LifecycleCLI.stdoutIsTerminal { try ReplayTerminal(path: trace, model: m, speed: speed, step: step).run() }
-                else { try runLines(m) }
-            } catch let e as TraceReadError {
-                LifecycleCLI.flush()
-                LifecycleCLI.stderr(e.description)
-                throw ExitCode(2)
+        func validate() throws {
+            if let model { _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"]) }
+            if let speed { _ = try OptionValue.number("--speed", speed, in: Self.speeds) }
+            if let at { _ = try OptionValue.instant("--at", at) }
+            // Each mode takes its own options; one given to another mode would be ignored.
+            if check {
+                if at != nil { throw OptionValue.conflict("--check", "--at", "--check replays the whole trace through the model") }
+                if step { throw OptionValue.conflict("--check", "--step", "--check prints disagreements, it does not play") }
+                if speed != nil { throw OptionValue.conflict("--check", "--speed", "--check prints disagreements, it does not play") }
+                if model != nil { throw OptionValue.conflict("--check", "--model", "--check prints no states") }
+            }
+            if at != nil {
+                if step { throw OptionValue.conflict("--at", "--step", "--at prints one instant, --step plays event by event") }
+                if speed != nil { throw OptionValue.conflict("--at", "--speed", "--at prints one instant, it does not play") }
+            }
+            if step && speed != nil { throw OptionValue.conflict("--step", "--speed", "--step waits for a key at each event") }
+            if !check && at == nil {
+                if (step || speed != nil) && !LifecycleCLI.stdoutIsTerminal {
+                    throw ValidationError("\(step ? "--step" : "--speed") plays on a terminal, and stdout is not one (without a terminal replay prints one line per event)")
+                }
+                if step && (trace == TraceReader.stdinPath || isatty(0) != 1) {
+                    throw ValidationError("--step reads its keys from a terminal on stdin\(trace == TraceReader.stdinPath ? ", where the trace is coming from" : "")")
+                }
             }
         }
 
+        func run() throws {
+            let m = model.flatMap(StateModel.init(rawValue:)) ?? .five
+            if check { try runCheck() }
+            else if let at { try runAt(TimeFormat.parseInstant(at)!, m) }
+            else if LifecycleCLI.stdoutIsTerminal {
+                let rate = speed.flatMap(OptionValue.decimal) ?? 1
+                let reader = try LifecycleCLI.open(trace)
+                let health: TraceHealth
+                do { health = try ReplayTerminal(reader: reader, model: m, speed: rate, step: step).run() }
+                catch { throw LifecycleCLI.fail(error) }
+                LifecycleCLI.warn(health)
+            }
+            else { try runLines(m) }
+        }
+
         func runCheck() throws {
-            let report = try TraceValidator.check(path: trace)
+            let report: ValidationReport
+            do { report = try TraceValidator.check(path: trace) } catch { throw LifecycleCLI.fail(error) }
             for line in report.formatted { print(line) }
             LifecycleCLI.flush()
             let n = report.violations.count
-            LifecycleCLI.stderr("\(trace): replayed \(report.lines) events, \(report.processes) processes: \(n == 0 ? "no disagreement with the model" : "\(n) disagreement\(n == 1 ? "" : "s")")")
+            LifecycleCLI.stderr("\(TerminalText.escape(report.path)): replayed \(report.health.lines) events, \(report.processes) processes: \(n == 0 ? "no disagreement with the model" : "\(n) disagreement\(n == 1 ? "" : "s")")")
+            LifecycleCLI.warn(report.health)
             if n > 0 { throw ExitCode(1) }
         }
 
         func runAt(_ t: Int64, _ m: StateModel) throws {
-            let table = try ProcessTable.at(t, path: trace)
-            let view = ReplayView(model: m, source: table.source, style: Style(enabled: LifecycleCLI.colorByDefault))
-            LifecycleCLI.write(view.snapshot(table))
+            let reader = try LifecycleCLI.open(trace)
+            let world: (table: ProcessTable, health: TraceHealth)
+            do { world = try ProcessTable.at(t, reader: reader) } catch { throw LifecycleCLI.fail(error) }
+            if t > world.health.lastTime {
+                LifecycleCLI.warn(world.health)
+                throw LifecycleCLI.fail("replay", "--at \(TimeFormat.clock(t))s is after the trace's last event (at \(TimeFormat.clock(world.health.lastTime))s): nothing happened then", code: LifecycleCLI.nothingToShow)
+            }
+            let view = ReplayView(model: m, source: world.table.source, style: Style(enabled: LifecycleCLI.colorByDefault))
+            LifecycleCLI.write(view.snapshot(world.table))
+            LifecycleCLI.warn(world.health)
         }
 
         /// Not a terminal: one line per event, as fast as it can be read.
         func runLines(_ m: StateModel) throws {
-            let reader = try TraceReader(path: trace)
+            let reader = try LifecycleCLI.open(trace)
             var table = ProcessTable()
             var view = ReplayView(model: m, source: .none)
+            var health = TraceHealth(name: reader.path)
             var out = ""
             out.reserveCapacity(1 << 16)
-            while let e = try reader.next() {
-                if case .trace = e.kind {} else { view.source = table.source }
-                out += view.eventLine(e, before: table) + "\n"
-                table.apply(e, line: reader.line)
-                if case .trace = e.kind { view.source = table.source }
-                if out.utf8.count > 60_000 { LifecycleCLI.write(out); out = "" }
+            do {
+                while let e = try reader.next() {
+                    health.observe(e, line: reader.line)
+                    if case .trace = e.kind {} else { view.source = table.source }
+                    out += view.eventLine(e, before: table) + "\n"
+                    table.apply(e, line: reader.line)
+                    if case .trace = e.kind { view.source = table.source }
+                    if out.utf8.count > 60_000 { LifecycleCLI.write(out); out = "" }
+                }
+            } catch {
+                LifecycleCLI.write(out)
+                throw LifecycleCLI.fail(error)
             }
+            health.finish(reader)
             LifecycleCLI.write(out)
-            if reader.incomplete { LifecycleCLI.flush(); LifecycleCLI.stderr("\(trace): incomplete trace (no end line)") }
+            LifecycleCLI.warn(health)
         }
     }
 }
@@ -100,13 +140,14 @@ private func monotonicNanos() -> Int64 {
 
 /// Redraws the tree in place with ANSI escapes while events are applied at trace speed.
 struct ReplayTerminal {
-    let path: String
+    let reader: TraceReader
     let model: StateModel
     let speed: Double
     let step: Bool
 
-    func run() throws {
-        let reader = try TraceReader(path: path)
+    /// Plays the trace; returns its health (read to the end, or as far as the user let it).
+    func run() throws(TraceReadError) -> TraceHealth {
+        var health = TraceHealth(name: reader.path)
         var table = ProcessTable()
         var log: [String] = []
         signal(SIGINT) { _ in restoreTerminal(); _exit(130) }
@@ -123,7 +164,12 @@ struct ReplayTerminal {
         while let e = pending {
             if step {
                 draw(table, log: log, clock: table.now, index: index)
-                if readKey() == UInt8(ascii: "q") { return }
+                if readKey() == UInt8(ascii: "q") {
+                    // Still read the rest, quietly: a loss told in the end line is still told.
+                    while let e = try reader.next() { health.observe(e, line: reader.line) }
+                    health.finish(reader)
+                    return health
+                }
             } else {
                 let due = start + Int64(Double(e.t) / speed)
                 let now = monotonicNanos()
@@ -139,6 +185,7 @@ struct ReplayTerminal {
                 }
             }
             let view = ReplayView(model: model, source: table.source)
+            health.observe(e, line: reader.line)
             log.append(view.eventLine(e, before: table))
             if log.count > 8 { log.removeFirst(log.count - 8) }
             table.apply(e, line: reader.line)
@@ -150,6 +197,8 @@ struct ReplayTerminal {
             }
         }
         draw(table, log: log, clock: table.now, index: index, done: true)
+        health.finish(reader)
+        return health
     }
 
     func draw(_ table: ProcessTable, log: [String], clock: Int64, index: Int, done: Bool = false) {

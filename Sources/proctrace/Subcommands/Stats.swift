@@ -7,17 +7,19 @@ extension ProcTrace {
             abstract: "Counts, process fates, peak concurrency, time in each state, zombies, waits and orphans.",
             discussion: "With --json the same numbers are printed as one JSON object (times in nanoseconds)."
         )
-        @Argument(help: "The trace file.") var trace: String
+        @Argument(help: "The trace file (- for standard input).") var trace: String
         @Flag(help: "Print JSON instead of text.") var json = false
         @Option(help: "State vocabulary: three or five.") var model: String = "five"
-        @Option(help: "How many of the longest zombies and waits to list.") var top: Int = 10
+        @Option(parsing: .unconditional, help: "How many of the longest zombies and waits to list.") var top: String = "10"
 
         func validate() throws {
-            guard StateModel(rawValue: model) != nil else { throw ValidationError("--model must be three or five") }
+            _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"])
+            _ = try OptionValue.integer("--top", top, in: 0...1_000_000)
         }
 
         func run() throws {
             let h = try LifecycleCLI.loadHistory(trace)
+            let top = try OptionValue.integer("--top", top, in: 0...1_000_000)
             let stats = TraceStats(h, top: top)
             let m = StateModel(rawValue: model) ?? .five
             if json {
@@ -25,6 +27,7 @@ extension ProcTrace {
             } else {
                 LifecycleCLI.write(stats.text(model: m, style: Style(enabled: LifecycleCLI.colorByDefault)))
             }
+            LifecycleCLI.warn(h)
         }
     }
 }

@@ -7,12 +7,13 @@ extension ProcTrace {
             abstract: "Print the trace's whole process history as a tree, like pstree -p.",
             discussion: "Each process shows its exec chain, lifetime, exit status or killing signal, zombie time, and markers for orphaned (reparented) and auto-reaped processes. Colour only on a terminal (NO_COLOR turns it off)."
         )
-        @Argument(help: "The trace file.") var trace: String
+        @Argument(help: "The trace file (- for standard input).") var trace: String
         @Flag(name: .long, inversion: .prefixedNo, help: "Colour (default: only when stdout is a terminal).") var color: Bool?
 
         func run() throws {
             let h = try LifecycleCLI.loadHistory(trace)
             LifecycleCLI.write(TreeView.render(h, style: Style(enabled: color ?? LifecycleCLI.colorByDefault)))
+            LifecycleCLI.warn(h)
         }
     }
 }
