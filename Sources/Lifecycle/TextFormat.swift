@@ -130,6 +130,26 @@ public enum TerminalText {
         return out
     }
 
+    /// JSON text made as safe as `escape` makes plain text: the writer already escapes C0
+    /// controls and DEL; C1 controls and the bidirectional overrides, which JSON allows raw,
+    /// become `\u00XX`/`\u202e` too. They can only occur inside strings (JSON's structure is
+    /// ASCII), where the escape means the same character, so the JSON is unchanged.
+    public static func escapeJSON(_ json: String) -> String {
+        var plain = true
+        for u in json.unicodeScalars where u.value >= 0x80 && needsEscape(u) { plain = false; break }
+        if plain { return json }
+        var out = String.UnicodeScalarView()
+        for u in json.unicodeScalars {
+            if u.value >= 0x80 && needsEscape(u) {
+                let hex = String(u.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            } else {
+                out.append(u)
+            }
+        }
+        return String(out)
+    }
+
     /// Each string of `words` escaped, joined by spaces (an argv as one line).
     public static func escape<S: Sequence>(joining words: S) -> String where S.Element == String {
         words.map(escape).joined(separator: " ")

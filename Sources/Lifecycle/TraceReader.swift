@@ -96,8 +96,8 @@ public final class TraceReader {
     }
 
     /// Reads a trace held in a string.
-    public convenience init(text: String, name: String = "<memory>") {
-        self.init(bytes: Array(text.utf8), name: name)
+    public convenience init(text: String, name: String = "<memory>", requiresHeader: Bool = false) {
+        self.init(bytes: Array(text.utf8), name: name, requiresHeader: requiresHeader)
     }
 
     deinit {

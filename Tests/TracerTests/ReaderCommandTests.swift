@@ -236,7 +236,8 @@ struct ReaderCommandTests {
         #expect(rec.code == 0, "\(rec.err)")
         let processes = try ProcessHistory(path: out).processes.count
         #expect(processes == 2)
-        for args in [["tree", out], ["stats", out], ["replay", out], ["replay", out, "--at", "0.5ms"], ["replay", out, "--at", "3600s"], ["validate", out]] {
+        for args in [["tree", out], ["stats", out], ["stats", out, "--json"], ["export", out, "-o", "-"], ["replay", out],
+                     ["replay", out, "--at", "0.5ms"], ["replay", out, "--at", "3600s"], ["validate", out]] {
             let r = try Self.proctrace(args)
             #expect(Self.controls(r.out).isEmpty, "\(args) printed \(Self.controls(r.out)) in \(r.out.debugDescription)")
             #expect(Self.controls(r.err).isEmpty, "\(args) printed \(Self.controls(r.err)) in \(r.err.debugDescription)")

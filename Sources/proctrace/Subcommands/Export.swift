@@ -16,6 +16,7 @@ extension ProcTrace {
         func validate() throws {
             guard format == "perfetto" else { throw ValidationError("--format wants perfetto, not \"\(TerminalText.escape(format))\"") }
             _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"])
+            if let output, output.isEmpty { throw ValidationError("-o wants a file name, or - for stdout") }
         }
 
         /// Where the export goes: `-o`, or the trace's name with `.perfetto.json`.
@@ -35,7 +36,11 @@ extension ProcTrace {
             let history = try LifecycleCLI.loadHistory(trace)
             let bytes = PerfettoExport.json(history, model: StateModel(rawValue: model)!)
             do {
-                if path == "-" { _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stdout) } }
+                if path == "-" {
+                    // On stdout it may meet a terminal: no raw C1 controls or bidi overrides.
+                    let text = TerminalText.escapeJSON(String(decoding: bytes, as: UTF8.self))
+                    fputs(text, stdout)
+                }
                 else { try RenderFrontend.writeFile(path, bytes, replace: force); print(TerminalText.escape(path)) }
             } catch let e as RenderFailure {
                 LifecycleCLI.warn(history)

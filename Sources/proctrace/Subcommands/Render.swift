@@ -24,6 +24,7 @@ extension ProcTrace {
         @Option(help: "Only processes whose command or argv contains this text.") var match: String?
 
         func validate() throws {
+            if let output, output.isEmpty { throw ValidationError("-o wants a file or directory name") }
             do { _ = try RenderFrontend.format(flag: format, output: output) } catch { throw ValidationError(error.description) }
             if let model { _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"]) }
             let f = try from.map { try OptionValue.instant("--from", $0) }

@@ -23,7 +23,7 @@ extension ProcTrace {
             let stats = TraceStats(h, top: top)
             let m = StateModel(rawValue: model) ?? .five
             if json {
-                print(stats.json(model: m).jsonText)
+                print(TerminalText.escapeJSON(stats.json(model: m).jsonText))
             } else {
                 LifecycleCLI.write(stats.text(model: m, style: Style(enabled: LifecycleCLI.colorByDefault)))
             }
