@@ -251,6 +251,25 @@ struct ReaderCommandTests {
         #expect(lines.count == (try String(contentsOfFile: out, encoding: .utf8)).split(separator: "\n").count)
     }
 
+    @Test func theLiveReplayOnATerminalEscapesArgvAndTellsTheLoss() throws {
+        // The live mode draws with its own escapes, so look for the hostile ones by name.
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let out = Self.scratch("live.jsonl")
+        Self.remove(out)
+        let rec = try Self.proctrace(["record", "-o", out, "--", "/bin/sh", "-c", "/bin/true \"$@\"", "sh", "\u{1B}]0;pwned\u{7}", "\u{1B}[2J", "two\nlines"])
+        #expect(rec.code == 0, "\(rec.err)")
+        let lossy = try Self.write("live-lossy.jsonl", try String(contentsOfFile: out, encoding: .utf8)
+            .replacingOccurrences(of: "\"lost\":0}", with: "\"lost\":5}"))
+        // script(1) gives replay a terminal as stdout (and stderr), as a user's shell would.
+        let (code, screen, _) = try Harness.run(["/usr/bin/script", "-qec", "\(Harness.binary) replay \(lossy) --speed 1000", "/dev/null"])
+        #expect(code == 0)
+        #expect(screen.contains("done"), "\(screen.debugDescription)")
+        #expect(!screen.contains("\u{1B}]0;pwned"), "\(screen.debugDescription)")
+        #expect(!screen.contains("\u{1B}[2J"), "\(screen.debugDescription)")
+        #expect(screen.contains(#"\x1b]0;pwned\x07"#), "\(screen.debugDescription)")
+        #expect(screen.contains("\(lossy): warning: the recorder lost 5 events"), "\(screen.debugDescription)")
+    }
+
     @Test func theHostileFixtureIsPrintedEscapedByEveryTextView() throws {
         let path = Harness.packageRoot.appendingPathComponent("Tests/Fixtures/render-hostile.jsonl").path
         for args in [["tree", path], ["stats", path], ["replay", path], ["replay", path, "--at", "0.0003"], ["replay", path, "--check"], ["validate", path]] {
