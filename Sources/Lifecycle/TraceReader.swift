@@ -153,7 +153,7 @@ public final class TraceReader {
             if n < 0 {
                 if errno == EINTR { continue }
                 let err = String(cString: strerror(errno))
-                throw TraceReadError(path: path, line: 0, message: "read failed after line \(line): \(err)")
+                throw TraceReadError(path: path, line: 0, message: line == 0 ? "cannot read: \(err)" : "read failed after line \(line): \(err)")
             }
             if n == 0 { fileDone = true; close(fd); fd = -1 }
             filled += n
@@ -198,7 +198,7 @@ public final class TraceReader {
             TraceReadError(path: path, line: line, message: "not a proctrace trace (\(why))", notATrace: true)
         }
         let object: JSONObject?
-        do { object = try nextObject() } catch { throw refuse(error.message) }
+        do { object = try nextObject() } catch { throw error.isFileError ? error : refuse(error.message) }
         guard let o = object else {
             if truncatedLine != nil { throw refuse("the only line is cut off and is not JSON") }
             throw refuse("empty file", line: 0)

@@ -79,6 +79,15 @@ struct ReaderCommandTests {
         #expect(!Self.exists(Self.scratch("x.perfetto.json")))
     }
 
+    @Test func aFileThatCannotBeReadIsSaidSoNotCalledAMalformedTrace() throws {
+        for args in Self.readers(Self.dir) + Self.readers(Self.scratch("no-such.jsonl")) {
+            let r = try Self.proctrace(args)
+            #expect(r.code == 2, "\(args): exit \(r.code)")
+            let expected = args[1] == Self.dir ? "\(Self.dir): cannot read: Is a directory\n" : "\(args[1]): cannot open: No such file or directory\n"
+            #expect(r.err == expected, "\(args): \(r.err)")
+        }
+    }
+
     @Test func aMalformedLineIsNamedByEveryReaderAndCheckDoesNotSkipIt() throws {
         // A real trace with one line broken in the middle.
         var lines = try String(contentsOfFile: Self.recorded, encoding: .utf8).split(separator: "\n").map(String.init)
