@@ -105,7 +105,7 @@ func validate(_ text: String) throws -> ValidationReport {
 }
 
 @Suite(.serialized) struct ValidateCLITests {
-    static let binary = Fixture.packageRoot + "/.build/debug/proctrace"
+    static let binary = Fixture.binary
 
     @Test func exitStatusesAreZeroOneTwo() throws {
         let ok = try run([Self.binary, "validate", Fixture.path("zombie.jsonl")])

@@ -5,7 +5,14 @@ import Testing
 /// Runs `proctrace record` (the built binary) on workloads and reads back what it wrote.
 enum Harness {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var binary: String { packageRoot.appendingPathComponent(".build/debug/proctrace").path }
+    /// The `proctrace` under test, found from the build, never from a fixed path: `$PROCTRACE_BIN`
+    /// (`make test` sets it to the release build, the binary users run), else the one built
+    /// beside this test bundle (`swift build --build-tests` makes both in one bin path).
+    static let binary: String = {
+        if let bin = ProcessInfo.processInfo.environment["PROCTRACE_BIN"], !bin.isEmpty { return bin }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("proctrace").path
+    }()
     static var workloads: URL { packageRoot.appendingPathComponent("traces/workloads") }
     static let python = "/usr/bin/python3"
 
