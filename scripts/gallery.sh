@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Usage: scripts/gallery.sh [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
+# Usage: scripts/gallery.sh [-o DIR] [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
 #
-# Records each gallery workload into traces/NAME.jsonl with `BIN record -o traces/NAME.jsonl
-# -- CMD` (Python ones run by /usr/bin/python3, C ones from traces/workloads/bin/NAME, a
-# directory with a Makefile by `make -s -j2 -C DIR OUT=TMP`), then
-# renders it with `BIN render traces/NAME.jsonl -o render/`. With NAMEs, only those.
+# Records each gallery workload into DIR/traces/NAME.jsonl with `BIN record -o
+# DIR/traces/NAME.jsonl -- CMD` (Python ones run by /usr/bin/python3, C ones from
+# traces/workloads/bin/NAME, a directory with a Makefile by `make -s -j2 -C DIR OUT=TMP`), then
+# renders it with `BIN render DIR/traces/NAME.jsonl -o DIR/render/`. With NAMEs, only those.
+# DIR defaults to the repository itself: `make gallery` regenerates the committed traces/ and
+# render/; `make demo` passes -o out/demo, so a newcomer's first run changes no tracked file.
 # A failing record is an error (the script goes on with the others and exits 1 at the end);
 # a failing render is only a warning (render may not exist yet).
 # The workloads' own output is discarded; their stderr is shown when a record fails.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
+OUT=.
+if [ "${1:-}" = -o ]; then
+  [ $# -ge 2 ] || { echo "gallery.sh: -o needs a directory" >&2; exit 2; }
+  OUT=${2%/}; shift 2
+fi
 BIN=${1:-.build/release/proctrace}
 [ $# -gt 0 ] && shift
 PY=/usr/bin/python3
@@ -38,7 +45,7 @@ names=("$@")
 
 tmp=$(mktemp -d /tmp/proctrace-gallery.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p render
+mkdir -p "$OUT/traces" "$OUT/render" || exit 1
 
 recorded=0 rendered=0
 failed=() unrendered=()
@@ -58,7 +65,7 @@ for name in "${names[@]}"; do
     echo "gallery.sh: no workload named $name in $W" >&2
     failed+=("$name"); continue
   fi
-  out=traces/$name.jsonl
+  out=$OUT/traces/$name.jsonl
   printf '%-16s record' "$name" >&2
   rm -f "$out"  # record refuses to overwrite; the gallery is always re-recorded
   if "$BIN" record -o "$out" -- "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null; then
@@ -71,7 +78,7 @@ for name in "${names[@]}"; do
     failed+=("$name")
     continue
   fi
-  if "$BIN" render "$out" -o render/ >/dev/null 2>"$tmp/err" </dev/null; then
+  if "$BIN" render "$out" -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null; then
     rendered=$((rendered + 1))
     echo ", rendered" >&2
   else
@@ -80,7 +87,7 @@ for name in "${names[@]}"; do
   fi
 done
 
-echo "gallery: recorded $recorded of ${#names[@]} into traces/, rendered $rendered into render/" >&2
+echo "gallery: recorded $recorded of ${#names[@]} into $OUT/traces/, rendered $rendered into $OUT/render/" >&2
 [ ${#unrendered[@]} -gt 0 ] && echo "gallery: warning: render failed for: ${unrendered[*]}" >&2
 if [ ${#failed[@]} -gt 0 ]; then
   echo "gallery: record failed for: ${failed[*]}" >&2
