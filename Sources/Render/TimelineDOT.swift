@@ -361,7 +361,10 @@ public enum TimelineDOT {
         /// Draws the state bands of one row.
         var usedBands = Set<Band>()
         func drawBands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)], stops: [(b: Int64, e: Int64, label: String)], cy: Double, barH: Double, who: String, labelWaits: Bool) {
-            for piece in relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops) where piece.end > t0 && piece.start < t1 {
+            // A piece of no length (an auto-reaped child's zombie "time") is not drawn: its
+            // minimum-width sliver would show a state the task never spent time in.
+            for piece in relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
+            where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
                 let b = piece.band
                 usedBands.insert(b)
                 let a = x(piece.start), e = x(piece.end)
@@ -415,7 +418,8 @@ public enum TimelineDOT {
                 let ivs = p.statesRecorded && !own.isEmpty ? own.filter { $0.state != .terminated }
                     : [StateInterval(tid: th.tid, state: .running, start: th.start, end: thEnd)]
                 let src = p.statesRecorded && !own.isEmpty ? history.states : StateSource.none
-                for piece in relabelStops(bands(ivs, waits: waitSpans(p, tid: th.tid, until: thEnd), source: src, model: options.model), stops: stops) where piece.end > t0 && piece.start < t1 {
+                for piece in relabelStops(bands(ivs, waits: waitSpans(p, tid: th.tid, until: thEnd), source: src, model: options.model), stops: stops)
+                where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
                     usedBands.insert(piece.band)
                     let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
                     box(a + w / 2, ty, w, 5, "fillcolor=\"\(piece.band.colour)\", tooltip=\(DOTText.tooltip(["\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"]))")

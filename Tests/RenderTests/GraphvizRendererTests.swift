@@ -53,12 +53,19 @@ struct GraphvizRendererTests {
 }
 
 extension GraphvizRendererTests {
-    /// Leaves a PNG with text in the temporary directory for a human (or a reviewer) to look at.
-    @Test func pngWithTextForInspection() throws {
+    /// A PNG is the same drawing as the SVG, at 96 dpi: its pixel size is the SVG's size in
+    /// points × 96/72. (The PNG is left in the temporary directory for a human to look at.)
+    @Test func pngIsTheSVGsDrawingAt96Dpi() throws {
         let dot = #"digraph { node [fontname="DejaVu Sans", shape=box]; a [label="pid 4100\npython3 → gcc\nexited 0"]; a -> b }"#
         let png = try GraphvizRenderer.shared.render(dot: dot, engine: "dot", format: .png)
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-render-smoke.png")
-        try Data(png).write(to: url)
-        #expect(png.count > 1000)
+        try Data(png).write(to: FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-render-smoke.png"))
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        let be32 = { (i: Int) in png[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
+        let (w, h) = (be32(16), be32(20))   // IHDR: width, height
+        let svg = try SVGPicture(svg: try GraphvizRenderer.shared.render(dot: dot, engine: "dot", format: .svg))
+        let points = { (s: String) in Double(s.replacingOccurrences(of: "pt", with: "")) ?? 0 }
+        #expect(abs(Double(w) - points(svg.width) * 96 / 72) <= 2, "PNG \(w) px wide, SVG \(svg.width)")
+        #expect(abs(Double(h) - points(svg.height) * 96 / 72) <= 2, "PNG \(h) px high, SVG \(svg.height)")
+        #expect(svg.nodes.first { $0.name == "a" }?.texts == ["pid 4100", "python3 → gcc", "exited 0"])
     }
 }
