@@ -34,6 +34,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The state sources' own costs (`make bench`): measurements, not tests.
+        .executableTarget(name: "SchedBench", dependencies: ["Tracer"], path: "Benchmarks/SchedBench"),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Lifecycle"]),
