@@ -279,6 +279,19 @@ struct ReaderCommandTests {
         #expect(screen.contains("\(lossy): warning: the recorder lost 5 events"), "\(screen.debugDescription)")
     }
 
+    @Test func stepModeQuitsOnQAndStillTellsTheLoss() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let lossy = try Self.write("step-lossy.jsonl", try String(contentsOfFile: Self.recorded, encoding: .utf8)
+            .replacingOccurrences(of: "\"lost\":0}", with: "\"lost\":9}"))
+        // One key for the next event, then q, typed into the terminal script(1) provides.
+        let (code, screen, _) = try Harness.run(["/bin/sh", "-c", "(sleep 0.3; printf ' q') | /usr/bin/script -qec '\(Harness.binary) replay \(lossy) --step' /dev/null"])
+        #expect(code == 0)
+        #expect(screen.contains("step: any key = next event, q = quit"), "\(screen.debugDescription)")
+        // It quit after the second event, and the loss in the end line it never showed is told.
+        #expect(!screen.contains("done"), "\(screen.debugDescription)")
+        #expect(screen.contains("\(lossy): warning: the recorder lost 9 events"), "\(screen.debugDescription)")
+    }
+
     @Test func theHostileFixtureIsPrintedEscapedByEveryTextView() throws {
         let path = Harness.packageRoot.appendingPathComponent("Tests/Fixtures/render-hostile.jsonl").path
         for args in [["tree", path], ["stats", path], ["replay", path], ["replay", path, "--at", "0.0003"], ["replay", path, "--check"], ["validate", path]] {
