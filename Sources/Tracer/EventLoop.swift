@@ -20,6 +20,20 @@ extension Recorder {
             }
             if !pending.isEmpty { flush() }
         }
+        settleVanishedOrphans()
+    }
+
+    /// Handles a traced process's exit that the kernel has ready but `waitpid(-1)` has not
+    /// returned yet: a waiter has just reaped one of its children, which proves the death.
+    func collectExit(of pid: Int, t: Int64) {
+        var status: Int32 = 0
+        let r = pt_waitpid(pid_t(pid), &status, pt_wall() | pt_wnothread() | WNOHANG)
+        guard r == pid_t(pid) else { return }
+        if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
+            taskExited(pid, status: status, t: t)
+        } else if pt_wifstopped(status) != 0 {
+            stopped(pid, status: status, t: t)
+        }
     }
 
     // MARK: - Stops

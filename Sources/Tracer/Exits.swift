@@ -66,7 +66,14 @@ extension Recorder {
         guard let children = table.procs[pid]?.children else { return }
         for child in children.sorted() {
             guard var c = table.procs[child], c.parent == pid else { continue }
-            let to = ProcFS.ppid(child) ?? 1
+            guard let to = ProcFS.ppid(child) else {
+                // Gone already: a zombie its new parent reaped before proctrace could read who
+                // that is. The wait that reaped it will say (`vanishedOrphans`); never guess 1.
+                vanishedOrphans[child] = (from: pid, t: t)
+                c.parent = 0
+                table.procs[child] = c
+                continue
+            }
             emit(TraceEvent(t: t, .reparent(pid: child, from: pid, to: to)))
             c.parent = to
             table.procs[child] = c
@@ -77,6 +84,19 @@ extension Recorder {
             }
         }
         table.procs[pid]?.children = []
+    }
+
+    /// Orphaned zombies reaped before proctrace could see their new parent, and by no traced
+    /// wait: an untraced process reaped each at once. proctrace itself, when it is its pid
+    /// namespace's init (no untraced subreaper can sit between it and the workload); otherwise
+    /// who is not known, and the trace says 0 rather than guess.
+    func settleVanishedOrphans() {
+        for (pid, v) in vanishedOrphans.sorted(by: { $0.key < $1.key }) {
+            let by = selfPid == 1 ? selfPid : 0
+            emit(TraceEvent(t: v.t, .reparent(pid: pid, from: v.from, to: by)))
+            reaped(pid, by: by, how: "adopted", t: v.t)
+        }
+        vanishedOrphans = [:]
     }
 
     /// A zombie whose parent is not traced: watch for the moment that parent reaps it.

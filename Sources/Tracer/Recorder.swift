@@ -54,6 +54,9 @@ public final class Recorder {
     var table = TaskTable()
     /// Where each process sits among nested pid namespaces, to translate the pids it reports.
     var pids = PidTranslator()
+    /// Zombies whose parent died and that were already gone when proctrace looked for their
+    /// new parent (it reaped them at once): the parent that died, and when.
+    var vanishedOrphans: [Int: (from: Int, t: Int64)] = [:]
     var rootPid = 0
     var rootStatus: ExitStatus?
     var execErrno: Int32?

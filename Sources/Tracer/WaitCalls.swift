@@ -175,6 +175,16 @@ extension Recorder {
                                        result: result, status: status?.traceStatus), extra: wait.extra))
         let noWait = wait.rawOptions & 0x0100_0000 != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
+            if let parent = table.procs[child]?.parent, parent != pid {
+                // Only a parent reaps: the recorded parent is dead and the kernel gave the
+                // child to this waiter. Record that death first if it is still queued.
+                if table.procs[parent]?.exited == false { collectExit(of: parent, t: t) }
+                if let v = vanishedOrphans.removeValue(forKey: child) {
+                    emit(TraceEvent(t: v.t, .reparent(pid: child, from: v.from, to: pid)))
+                    table.procs[child]?.parent = pid
+                    table.procs[pid]?.children.insert(child)
+                }
+            }
             reaped(child, by: pid, how: "wait", t: t)
         }
     }

@@ -85,22 +85,26 @@ struct PidNamespaceTests {
         #expect(tree.contains("sh(\(sh.pid), ns pid 1)"), "tree:\n\(tree)")
     }
 
-    /// A namespace's init that adopts an orphan, kills a child, waits with waitid(P_PID) and
-    /// for a process group: every pid it passes and gets back, and every sender of its
-    /// signals, reaches the trace in proctrace's numbering; one and two namespaces deep, with
-    /// proctrace on the host and inside a namespace of its own.
-    @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [1, 2], [false, true])
+    /// A namespace's init that adopts an orphan and a zombie, kills a child, waits with
+    /// waitid(P_PID) and for a process group: every pid it passes and gets back, and every
+    /// sender of its signals, reaches the trace in proctrace's numbering; zero (a subreaper
+    /// instead of an init), one and two namespaces deep, with proctrace on the host and inside
+    /// a namespace of its own. The zombie handed to the init while it sits in wait(-1) is often
+    /// reaped before proctrace can read its new parent: it is still reparented to the init and
+    /// reaped by its wait, never adopted by a guessed pid 1.
+    @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [0, 1, 2], [false, true])
     func namespaceInitsPidsAreTranslated(depth: Int, recorderInNamespace: Bool) throws {
         let r = try Harness.record(Self.nested(depth, Harness.c("pidns")), wrapper: Self.recorderWrapper(recorderInNamespace))
         #expect(r.exitCode == 0, "the workload's own checks failed: \(r.stdout)\(r.stderr)")
         if recorderInNamespace { #expect(r.objects("trace").first?["pid"] as? Int == 1) }
         let h = r.history
-        let root = try #require(h.processes.first { $0.execs.last?.path.hasSuffix("/pidns") == true && $0.innerPid == 1 })
-        #expect(root.nspid?.count == depth + 1)
+        let root = try #require(h.processes.first { $0.execs.last?.path.hasSuffix("/pidns") == true && (depth == 0 ? $0.parent == nil : $0.innerPid == 1) })
+        #expect((root.nspid?.count ?? 1) == depth + 1)
         let kids = h.children(of: root.id)
-        try #require(kids.count == 3)
-        let (middle, sleeper, worker) = (kids[0], kids[1], kids[2])
+        try #require(kids.count == 4)
+        let (middle, sleeper, worker, middle2) = (kids[0], kids[1], kids[2], kids[3])
         let orphan = try #require(h.children(of: middle.id).first)
+        let zombie = try #require(h.children(of: middle2.id).first)
         // The program's own view (its output: "role PID" in its namespace) is the trace's
         // innermost nspid of each process.
         var printed: [String: Int] = [:]
@@ -108,18 +112,25 @@ struct PidNamespaceTests {
             let f = line.split(separator: " ")
             if f.count == 2, let n = Int(f[1]) { printed[String(f[0])] = n }
         }
-        for (role, p) in [("root", root), ("middle", middle), ("orphan", orphan), ("sleeper", sleeper), ("worker", worker)] {
-            #expect(p.innerPid == printed[role], "\(role): nspid \(p.nspid ?? []) vs printed \(printed[role] ?? -1)")
+        let roles = [("root", root), ("middle", middle), ("orphan", orphan), ("sleeper", sleeper), ("worker", worker),
+                     ("middle2", middle2), ("zombie", zombie)]
+        for (role, p) in roles {
+            #expect((p.innerPid ?? p.pid) == printed[role], "\(role): nspid \(p.nspid ?? []) vs printed \(printed[role] ?? -1)")
         }
-        // The orphan goes to the namespace's init, which reaps it by its wait(-1).
+        // The orphan and the zombie go to the namespace's init, which reaps them by its waits.
         #expect(orphan.reparents.map { [$0.from, $0.to] } == [[middle.pid, root.pid]])
-        for p in [middle, orphan, sleeper, worker] {
+        #expect(zombie.reparents.map { [$0.from, $0.to] } == [[middle2.pid, root.pid]])
+        #expect(try #require(zombie.exitTime) < #require(middle2.exitTime), "a zombie when its parent died")
+        for p in [middle, orphan, sleeper, worker, middle2, zombie] {
             #expect(p.reapHow == "wait" && p.reapedBy == root.pid, "pid \(p.pid) reaped \(p.reapHow ?? "-") by \(p.reapedBy ?? 0)")
         }
         let ended = root.waits.filter { $0.end != nil && $0.result != nil }
-        #expect(ended.map(\.result) == [.pid(middle.pid), .pid(orphan.pid), .pid(sleeper.pid), .pid(worker.pid)])
-        #expect(ended.map(\.target) == [middle.pid, -1, sleeper.pid, -worker.pid])
-        #expect(ended.map(\.call) == ["wait4", "wait4", "waitid", "wait4"])
+        try #require(ended.count == 6)
+        #expect(ended.prefix(4).map(\.result) == [.pid(middle.pid), .pid(orphan.pid), .pid(sleeper.pid), .pid(worker.pid)])
+        let lastTwo = ended.suffix(2).compactMap { w -> Int? in if case .pid(let p) = w.result { return p } else { return nil } }
+        #expect(lastTwo.sorted() == [middle2.pid, zombie.pid].sorted())
+        #expect(ended.map(\.target) == [middle.pid, -1, sleeper.pid, -worker.pid, -1, -1])
+        #expect(ended.map(\.call) == ["wait4", "wait4", "waitid", "wait4", "wait4", "wait4"])
         // kill(sleeper, SIGTERM) from the init.
         let term = try #require(sleeper.signals.first { $0.sig == "SIGTERM" })
         #expect(term.from == root.pid && term.code == "SI_USER")
@@ -128,7 +139,7 @@ struct PidNamespaceTests {
         let group = try #require(r.objects("group").first { $0["call"] as? String == "setpgid" })
         #expect(group["pid"] as? Int == worker.pid && group["pgid"] as? Int == worker.pid && group["by"] as? Int == root.pid)
         let senders = root.signals.filter { $0.sig == "SIGCHLD" }.compactMap(\.from)
-        #expect(!senders.isEmpty && senders.allSatisfy { s in [middle, orphan, sleeper, worker].contains { $0.pid == s } })
+        #expect(!senders.isEmpty && senders.allSatisfy { s in [middle, orphan, sleeper, worker, middle2, zombie].contains { $0.pid == s } })
         Self.expectNothingInvented(r)
     }
 }

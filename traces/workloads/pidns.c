@@ -3,20 +3,25 @@
 // `unshare --pid --fork unshare --pid --fork bin/pidns`), where every pid it sees is in
 // the namespace's own numbering. Run outside a namespace it does the same, with host pids.
 // Tree: root (the namespace's init) -> middle (fork) -> orphan (fork);
-//       root -> sleeper (fork); root -> worker (fork).
-// FACT procs: 5 (root, middle, orphan, sleeper, worker)
+//       root -> sleeper (fork); root -> worker (fork); root -> middle2 (fork) -> zombie (fork).
+// FACT procs: 7 (root, middle, orphan, sleeper, worker, middle2, zombie)
 // FACT middle.exit: exited 0, at once after forking orphan
 // FACT root.wait: in order:
 //   waitpid(middle, 0) -> middle, status exited 0
 //   waitpid(-1, 0) -> orphan, status exited 3 (orphan was adopted by root, the init)
 //   (after kill(sleeper, SIGTERM)) waitid(P_PID, sleeper, WEXITED) -> sleeper, signaled SIGTERM
 //   waitpid(-worker, 0) -> worker, status exited 4 (worker is its own group leader)
+//   waitpid(-1, 0) twice -> middle2 (exited 0) and zombie (exited 5), in either order
 // FACT orphan.reparent: middle -> root (the namespace's init, 1 inside; outside a
 //   namespace root makes itself a subreaper to the same effect)
 // FACT orphan.exit: exited 3, ~0.05 s after its fork
 // FACT orphan.reap: wait by root
+// FACT zombie.exit: exited 5, at once; a zombie until middle2 exits ~20 ms later
+// FACT zombie.reparent: middle2 -> root, as a zombie
+// FACT zombie.reap: wait by root
 // FACT sleeper.signals: SIGTERM from root (SI_USER)
-// FACT root.signals: SIGCHLD from middle, orphan, sleeper, worker (CLD_EXITED / CLD_KILLED)
+// FACT root.signals: SIGCHLD from its children and adopted orphans (CLD_EXITED / CLD_KILLED);
+//   nondeterministic: how many (pending SIGCHLDs merge)
 // FACT worker.group: setpgid(worker, worker) by root
 // FACT root.exit: exited 0
 // OUTPUT: one line per child, "ROLE PID" with PID as the namespace numbers it, then
@@ -93,6 +98,28 @@ int main(void) {
     setpgid(worker, worker);
     bad |= expect("waitpid(-worker)", worker, -worker, 4);
 
-    printf("middle %d\norphan %d\nsleeper %d\nworker %d\nroot %d\n", middle, orphan, sleeper, worker, getpid());
+    // A zombie handed to the init: its parent exits without waiting for it while the init
+    // sits in wait(-1), which can reap it before a tracer looks at who its new parent is.
+    pid_t middle2 = fork();
+    if (middle2 == 0) {
+        pid_t zombie = fork();
+        if (zombie == 0) _exit(5);
+        if (write(pipefd[1], &zombie, sizeof zombie) != sizeof zombie) _exit(1);
+        nap(20);
+        _exit(0);
+    }
+    pid_t zombie = 0;
+    if (read(pipefd[0], &zombie, sizeof zombie) != sizeof zombie) { perror("read"); return 1; }
+    int seen = 0;
+    for (int k = 0; k < 2; k++) {
+        int status = 0;
+        pid_t got = waitpid(-1, &status, 0);
+        if (got == middle2 && WIFEXITED(status) && WEXITSTATUS(status) == 0) seen |= 1;
+        else if (got == zombie && WIFEXITED(status) && WEXITSTATUS(status) == 5) seen |= 2;
+    }
+    if (seen != 3) { fprintf(stderr, "waitpid(-1) x2: middle2/zombie seen %d\n", seen); bad = 1; }
+
+    printf("middle %d\norphan %d\nsleeper %d\nworker %d\nmiddle2 %d\nzombie %d\nroot %d\n",
+           middle, orphan, sleeper, worker, middle2, zombie, getpid());
     return bad;
 }
