@@ -75,7 +75,7 @@ public enum TreeView {
                 switch how {
                 case "wait": zs += ", reaped by " + (by == h.tracerPid ? "proctrace(\(by))" : "\(by)")
                 case "auto": zs += ", auto-reaped"
-                default: zs += ", reaped by adopter \(by)"
+                default: zs += by == 0 ? ", reaped by an adopter outside the trace (unidentified)" : ", reaped by adopter \(by)"
                 }
             }
             parts.append(z >= 1_000_000 ? style.yellow(zs) : style.dim(zs))

@@ -132,17 +132,21 @@ extension Recorder {
         // after it runs again.
         let image = ExecImage.read(pid)
         var argv = image?.argv ?? []
+        var lossy = image?.argvLossy ?? false
         var extra = JSONObject()
         if image?.argvComplete != true {
             // /proc says the same, whole, when the stack could not be read.
             if let whole = ProcFS.cmdline(pid) {
-                argv = whole
+                argv = whole.argv
+                lossy = whole.lossy
             } else {
                 // Never cut silently: say how big the real argv was, when known.
                 extra.append("argv_truncated", .bool(true))
                 if let image { extra.append("argv_bytes", .int(Int64(image.argvBytes))) }
             }
         }
+        // JSON strings are UTF-8: say when an argument's bytes could not be kept as they were.
+        if lossy { extra.append("argv_not_utf8", .bool(true)) }
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
         let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
         _ = pt_cont(pid_t(tid), 0)

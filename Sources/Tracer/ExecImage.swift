@@ -13,6 +13,8 @@ struct ExecImage {
     /// False when part of argv could not be read (a short read of the tracee's memory): `argv`
     /// then holds what was read, and the trace says so.
     var argvComplete = true
+    /// Some argument held bytes that are not valid UTF-8 (shown as U+FFFD).
+    var argvLossy = false
 
     /// Reads the image of a task stopped at its exec event; nil if the stack does not look
     /// as expected (then /proc is the fallback). argv is read whole, whatever its size (the
@@ -75,15 +77,17 @@ struct ExecImage {
         let got = max(0, block.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), first, $0.baseAddress!, UInt($0.count)) })
         var argv: [String] = []
         argv.reserveCapacity(argc)
+        var lossy = false
         for p in argvPtrs {
             let start = Int(p - first)
             guard start < got else { break }
             guard let stop = block[start..<got].firstIndex(of: 0) else {
-                argv.append(ProcFS.decode(Array(block[start..<got])))
+                argv.append(ProcFS.decodeArgument(Array(block[start..<got]), lossy: &lossy))
                 break
             }
-            argv.append(ProcFS.decode(Array(block[start..<stop])))
+            argv.append(ProcFS.decodeArgument(Array(block[start..<stop]), lossy: &lossy))
         }
-        return ExecImage(argv: argv, execFilename: name, argvBytes: size, argvComplete: got == size && argv.count == argc)
+        return ExecImage(argv: argv, execFilename: name, argvBytes: size, argvComplete: got == size && argv.count == argc,
+                         argvLossy: lossy)
     }
 }

@@ -51,12 +51,21 @@ enum ProcFS {
         return out
     }
 
-    /// argv from /proc/PID/cmdline (NUL-separated), whole.
-    static func cmdline(_ pid: Int) -> [String]? {
+    /// argv from /proc/PID/cmdline (NUL-separated), whole; `lossy` when an argument held
+    /// bytes that are not valid UTF-8.
+    static func cmdline(_ pid: Int) -> (argv: [String], lossy: Bool)? {
         guard let b = read("/proc/\(pid)/cmdline", limit: .max), !b.isEmpty else { return nil }
-        var parts = b.split(separator: 0, omittingEmptySubsequences: false).map { decode(Array($0)) }
+        var lossy = false
+        var parts = b.split(separator: 0, omittingEmptySubsequences: false).map { decodeArgument(Array($0), lossy: &lossy) }
         if parts.last == "" { parts.removeLast() }
-        return parts
+        return (parts, lossy)
+    }
+
+    /// An argument as UTF-8; sets `lossy` when some bytes had to become U+FFFD.
+    static func decodeArgument(_ bytes: [UInt8], lossy: inout Bool) -> String {
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        lossy = true
+        return decode(bytes)
     }
 
     static func readlink(_ path: String) -> String? {

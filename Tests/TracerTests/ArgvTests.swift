@@ -42,4 +42,19 @@ struct ArgvTests {
             #expect(code == 0, "\(command): \(err)")
         }
     }
+
+    /// JSON strings are UTF-8, so bytes that are not cannot be kept as they are: such an
+    /// argument is shown with U+FFFD and the exec says so (`argv_not_utf8`); a real U+FFFD
+    /// passed as valid UTF-8 is not marked.
+    @Test func argvBytesThatAreNotUTF8AreMarked() throws {
+        let script = #"/bin/sh -c 'exec /bin/true "$(printf "a\377b")"'; /bin/sh -c 'exec /bin/true "$(printf "a\357\277\275b")"'"#
+        let r = try Harness.record(["/bin/sh", "-c", script])
+        #expect(r.exitCode == 0)
+        let execs = r.objects("exec").filter { $0["path"] as? String == "/bin/true" }
+        try #require(execs.count == 2)
+        #expect(execs[0]["argv"] as? [String] == ["/bin/true", "a\u{FFFD}b"])
+        #expect(execs[0]["argv_not_utf8"] as? Bool == true)
+        #expect(execs[1]["argv"] as? [String] == ["/bin/true", "a\u{FFFD}b"])
+        #expect(execs[1]["argv_not_utf8"] == nil)
+    }
 }
