@@ -145,4 +145,26 @@ struct PidNamespaceTests {
         #expect(!senders.isEmpty && senders.allSatisfy { s in [middle, orphan, sleeper, worker, middle2, zombie].contains { $0.pid == s } })
         Self.expectNothingInvented(r)
     }
+
+    /// A sender outside the receiver's namespace has no pid there: the kernel says 0, and the
+    /// trace marks the sender untranslated instead of naming anyone (the child made by
+    /// unshare(CLONE_NEWPID) + fork is pid 1 of its namespace; its parent, outside, kills it).
+    @Test(.enabled(if: PidNamespaceTests.canUnshare))
+    func aSenderOutsideTheNamespaceIsMarkedNotGuessed() throws {
+        let r = try Harness.record(Harness.c("nskill"), flags: ["--states", "none", "--reap-timeout", "5"])
+        #expect(r.exitCode == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("si_pid 0\n"), "the child itself saw sender 0: \(r.stdout)")
+        let root = r.root
+        let child = try #require(r.children(of: root).first)
+        #expect(child.nspid == [child.pid, 1])
+        #expect(r.stdout.contains("child \(child.pid)\n"))
+        let term = try #require(r.objects("signal").first { $0["sig"] as? String == "SIGTERM" })
+        #expect(term["pid"] as? Int == child.pid && term["code"] as? String == "SI_USER")
+        #expect(term["from"] == nil, "no sender is guessed")
+        #expect((term["untranslated"] as? [String: Any])?["from"] as? Int == 0)
+        // The model keeps no sender either; the reap is the parent's wait as usual.
+        #expect(child.signals.first { $0.sig == "SIGTERM" }?.from == nil)
+        #expect(child.reapHow == "wait" && child.reapedBy == root.pid)
+        #expect(child.exitStatus == .exited(3))
+    }
 }
