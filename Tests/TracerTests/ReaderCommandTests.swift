@@ -133,6 +133,27 @@ struct ReaderCommandTests {
         }
     }
 
+    @Test func unknownStretchesAreToldByEveryReader() throws {
+        // A real trace where the state source lost the root for a while: one `unknown` event
+        // (docs/trace-format.md), counted in `lost` as the recorder counts it.
+        var lines = try String(contentsOfFile: Self.recorded, encoding: .utf8).split(separator: "\n").map(String.init)
+        let spawn = try #require(lines.firstIndex { $0.contains("\"type\":\"spawn\"") })
+        let root = try ProcessHistory(path: Self.recorded).roots[0]
+        lines.insert(#"{"type":"unknown","t":\#(root.birth),"pid":\#(root.pid),"reason":"ring overrun on cpu 1"}"#, at: spawn + 1)
+        lines[lines.count - 1] = lines[lines.count - 1]
+            .replacingOccurrences(of: "\"lost\":0}", with: "\"lost\":1}")
+            .replacingOccurrences(of: "\"events\":\(lines.count - 1),", with: "\"events\":\(lines.count),")
+        let path = try Self.write("unknown.jsonl", lines.joined(separator: "\n") + "\n")
+        for args in Self.readers(path) {
+            let r = try Self.proctrace(args)
+            #expect(r.code == 0, "\(args): \(r.err)")
+            let warnings = r.err.split(separator: "\n").filter { $0.contains("warning") }
+            #expect(warnings.count == 2, "\(args): \(r.err)")
+            #expect(warnings.contains { $0.hasPrefix("\(path): warning: the recorder lost 1 event ") }, "\(args): \(r.err)")
+            #expect(warnings.contains { $0.hasPrefix("\(path): warning: 1 stretch of unknown state") }, "\(args): \(r.err)")
+        }
+    }
+
     @Test func anIncompleteTraceIsToldByEveryReader() throws {
         // What a killed recorder leaves: every line but the end, and half of a last line.
         let lines = try String(contentsOfFile: Self.recorded, encoding: .utf8).split(separator: "\n").map(String.init)
