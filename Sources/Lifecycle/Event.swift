@@ -67,8 +67,14 @@ public enum WaitResult: Equatable, Sendable {
 }
 
 /// The five process states of the tutorial; the three-state model drops `new` and `terminated`.
+/// `unknown` is not a sixth state of the model: it is what a view shows where the trace's
+/// state source stopped (an `unknown` event) and no later `state` event has said more. It
+/// never appears in a `state` event's `from` or `to`.
 public enum ProcState: String, Sendable, CaseIterable {
-    case new, ready, running, blocked, terminated
+    case new, ready, running, blocked, terminated, unknown
+
+    /// The five states a `state` event may carry.
+    public static let recordable: [ProcState] = [.new, .ready, .running, .blocked, .terminated]
 }
 
 public struct HostInfo: Equatable, Sendable {
@@ -104,6 +110,9 @@ public enum EventKind: Equatable, Sendable {
     case reparent(pid: Int, from: Int, to: Int)
     case signal(pid: Int, sig: String, from: Int?, code: String?)
     case state(pid: Int, tid: Int?, from: ProcState, to: ProcState, why: String?)
+    /// The state source stopped knowing this task's state (type `unknown`): from `t` until
+    /// the task's next `state` event or its exit, its five-state state is unknown.
+    case stateUnknown(pid: Int, tid: Int?, reason: String)
     /// A session or process-group change (`setsid`, `setpgid`): the process's new ids.
     case group(pid: Int, pgid: Int, sid: Int, call: String, by: Int)
     case end(status: ExitStatus, events: Int, lost: Int)
@@ -123,6 +132,7 @@ public enum EventKind: Equatable, Sendable {
         case .reparent: return "reparent"
         case .signal: return "signal"
         case .state: return "state"
+        case .stateUnknown: return "unknown"
         case .group: return "group"
         case .end: return "end"
         case .unknown(let t): return t

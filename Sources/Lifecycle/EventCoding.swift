@@ -59,6 +59,10 @@ extension TraceEvent {
             if let tid { o.append("tid", i(tid)) }
             o.append("from", .string(from.rawValue)); o.append("to", .string(to.rawValue))
             if let why { o.append("why", .string(why)) }
+        case let .stateUnknown(pid, tid, reason):
+            o.append("pid", i(pid))
+            if let tid { o.append("tid", i(tid)) }
+            o.append("reason", .string(reason))
         case let .group(pid, pgid, sid, call, by):
             o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call)); o.append("by", i(by))
         case let .end(status, events, lost):
@@ -138,7 +142,7 @@ extension TraceEvent {
         }
         func state(_ k: String) throws(EventDecodingError) -> ProcState {
             let s = try str(k)
-            guard let st = ProcState(rawValue: s) else {
+            guard let st = ProcState(rawValue: s), st != .unknown else {
                 throw EventDecodingError("\(type): \"\(k)\" is \"\(s)\", not one of new, ready, running, blocked, terminated")
             }
             return st
@@ -204,6 +208,8 @@ extension TraceEvent {
             kind = .signal(pid: try int("pid"), sig: try str("sig"), from: try optInt("from"), code: try optStr("code"))
         case "state":
             kind = .state(pid: try int("pid"), tid: try optInt("tid"), from: try state("from"), to: try state("to"), why: try optStr("why"))
+        case "unknown":
+            kind = .stateUnknown(pid: try int("pid"), tid: try optInt("tid"), reason: try str("reason"))
         case "group":
             kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: try str("call"), by: try int("by"))
         case "end":

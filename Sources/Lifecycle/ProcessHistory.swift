@@ -249,6 +249,25 @@ struct HistoryBuilder {
             }
             open[key] = (to, t, to == .blocked ? why : (to == .ready || to == .running ? nil : why))
             openStates[i] = open
+        case let .stateUnknown(pid, tid, reason):
+            let i = recordIndex(pid, t: t, line: line)
+            // A zombie's state stays known (terminated); a repeat changes nothing.
+            if records[i].exitTime != nil { break }
+            records[i].statesRecorded = true
+            records[i].unknownStates.append(UnknownState(tid: tid, t: t, reason: reason))
+            if tid != nil { statesHaveTids = true }
+            let key = tid ?? pid
+            var open = openStates.removeValue(forKey: i) ?? [:]
+            if let cur = open[key] {
+                if cur.state == .unknown { openStates[i] = open; break }
+                appendInterval(i, tid: tid ?? (statesHaveTids ? key : nil), state: cur.state, start: cur.since, end: t, why: cur.why)
+            } else {
+                // No state event yet: the task was new (as far as the source said) until now.
+                let since = records[i].threads.last(where: { $0.tid == key })?.start ?? records[i].birth
+                appendInterval(i, tid: tid ?? (statesHaveTids ? key : nil), state: .new, start: since, end: t, why: nil)
+            }
+            open[key] = (.unknown, t, reason)
+            openStates[i] = open
         case let .group(pid, pgid, sid, call, by):
             let i = recordIndex(pid, t: t, line: line)
             records[i].groups.append(GroupChange(t: t, pgid: pgid, sid: sid, call: call, by: by))

@@ -31,7 +31,7 @@ public enum StateModel: String, Sendable, CaseIterable {
     public static func three(_ s: ProcState) -> ProcState? {
         switch s {
         case .new: return .ready
-        case .ready, .running, .blocked: return s
+        case .ready, .running, .blocked, .unknown: return s
         case .terminated: return nil
         }
     }
@@ -41,6 +41,7 @@ public enum StateModel: String, Sendable, CaseIterable {
     public func label(_ s: ProcState, source: StateSource) -> String {
         let projected: ProcState? = self == .three ? StateModel.three(s) : s
         guard let p = projected else { return "zombie" }
+        if p == .unknown { return "unknown" }
         if p == .ready || p == .running {
             // Without scheduler states ready and running cannot be told apart; without any
             // states, "running" only means alive and not inside a wait call.
@@ -131,6 +132,14 @@ public struct StateInterval: Equatable, Sendable {
     public var duration: Int64 { end - start }
 }
 
+/// An `unknown` event: from `t` the state source no longer knew the task's state.
+public struct UnknownState: Equatable, Sendable {
+    public var tid: Int?
+    public var t: Int64
+    public var reason: String
+    public init(tid: Int?, t: Int64, reason: String) { self.tid = tid; self.t = t; self.reason = reason }
+}
+
 /// Everything the trace says about one process, from its fork to its reap.
 public struct ProcessRecord: Sendable {
     public var id: ProcessID
@@ -176,6 +185,11 @@ public struct ProcessRecord: Sendable {
     public var initialSid: Int?
     /// Per-thread (or whole-process) state intervals; see `processStates()` for the merge.
     public var stateIntervals: [StateInterval] = []
+    /// The `unknown` events about its tasks, in trace order (the intervals they start are in
+    /// `stateIntervals` with state `.unknown`).
+    public var unknownStates: [UnknownState] = []
+    /// Time its whole-process state was unknown (0 when the source never stopped for it).
+    public var unknownTime: Int64 { processStates().filter { $0.state == .unknown }.reduce(0) { $0 + $1.duration } }
     /// True when the intervals come from `state` events, false when derived from lifecycle events.
     public var statesRecorded = false
     /// The children it forked (real-parent relation), in birth order.
@@ -233,8 +247,9 @@ public struct ProcessRecord: Sendable {
     /// Lifetime so far: from birth to exit (or to the last moment seen).
     public var lifetime: Int64 { (exitTime ?? lastSeen) - birth }
 
-    /// The whole-process state over time: running if any thread runs, else ready if any is
-    /// ready, else blocked (new and terminated only when no thread is in another state).
+    /// The whole-process state over time: running if any thread runs, else unknown if any
+    /// thread's state is unknown, else ready if any is ready, else blocked (new and
+    /// terminated only when no thread is in another state).
     /// Adjacent intervals in the same state are merged.
     public func processStates() -> [StateInterval] {
         let tids = Set(stateIntervals.map { $0.tid ?? pid })
@@ -255,18 +270,20 @@ public struct ProcessRecord: Sendable {
         var out: [StateInterval] = []
         var k = 0
         var lastWhy: String?
+        var lastReason: String?
         while k < deltas.count {
             let t = deltas[k].t
             while k < deltas.count && deltas[k].t == t {
                 counts[deltas[k].state, default: 0].addSaturating(deltas[k].d)
                 if deltas[k].d > 0 && deltas[k].state == .blocked { lastWhy = deltas[k].why }
+                if deltas[k].d > 0 && deltas[k].state == .unknown { lastReason = deltas[k].why }
                 k += 1
             }
             guard k < deltas.count else { break }
             let next = deltas[k].t
             let s = ProcessRecord.mergedState(counts)
             if let s {
-                out.append(StateInterval(tid: nil, state: s, start: t, end: next, why: s == .blocked ? lastWhy : nil))
+                out.append(StateInterval(tid: nil, state: s, start: t, end: next, why: s == .blocked ? lastWhy : s == .unknown ? lastReason : nil))
             }
         }
         return ProcessRecord.coalesce(out)
@@ -281,7 +298,7 @@ public struct ProcessRecord: Sendable {
 
     /// Priority of thread states when merging into one process state.
     static func mergedState(_ counts: [ProcState: Int]) -> ProcState? {
-        for s in [ProcState.running, .ready, .blocked, .new, .terminated] where (counts[s] ?? 0) > 0 { return s }
+        for s in [ProcState.running, .unknown, .ready, .blocked, .new, .terminated] where (counts[s] ?? 0) > 0 { return s }
         return nil
     }
 
@@ -289,7 +306,10 @@ public struct ProcessRecord: Sendable {
     static func mergedState<S: Sequence>(of states: S) -> ProcState? where S.Element == ProcState {
         var best: ProcState?
         func rank(_ s: ProcState) -> Int {
-            switch s { case .running: return 4; case .ready: return 3; case .blocked: return 2; case .new: return 1; case .terminated: return 0 }
+            switch s {
+            case .running: return 5; case .unknown: return 4; case .ready: return 3; case .blocked: return 2
+            case .new: return 1; case .terminated: return 0
+            }
         }
         for s in states where best == nil || rank(s) > rank(best!) { best = s }
         return best

@@ -68,6 +68,12 @@ public struct LiveProcess: Equatable, Sendable {
     public var cpuTime: Int64 = 0
     /// True once a `state` event named this process.
     public var hasRecordedStates = false
+    /// Why the state source stopped knowing its state, while its state is `unknown`.
+    public var unknownReason: String? {
+        guard state == .unknown else { return nil }
+        return threads[pid].flatMap { $0.state == .unknown ? $0.why : nil }
+            ?? threads.values.first { $0.state == .unknown }?.why
+    }
     /// Pending signal stop (SIGSTOP/SIGTSTP…) as seen in a blocked `why` of `stopped:…`.
     public var isStopped: Bool { state == .blocked && (blockedOn?.hasPrefix("stopped") ?? false) }
 
@@ -96,6 +102,7 @@ public struct LiveProcess: Equatable, Sendable {
         switch state {
         case .terminated: s = "Z"
         case .new, .ready, .running: s = (source == .none && !hasRecordedStates) ? "?" : "R"
+        case .unknown: s = "?"
         case .blocked:
             let w = blockedOn ?? ""
             if w.hasPrefix("stopped") { s = "T" }
@@ -303,7 +310,8 @@ public struct ProcessTable: Sendable {
                 processes[pid] = p
                 break
             }
-            if let cur = p.threads[key], cur.state != from {
+            // After an `unknown` event the model has no state to check `from` against.
+            if let cur = p.threads[key], cur.state != from, cur.state != .unknown {
                 bad("\(name): recorded \(from.rawValue)→\(to.rawValue) but the model has it \(cur.state.rawValue)", state: true)
             }
             if let problem = ProcessTable.illegalTransition(from: from, to: to, source: source) {
@@ -316,6 +324,19 @@ public struct ProcessTable: Sendable {
             if (prev?.state ?? from) == .running { p.cpuTime += t - (prev?.since ?? p.birth) }
             p.threads[key] = ThreadState(state: to, since: t, why: to == .blocked ? why : nil)
             refreshState(&p, t: t)
+            processes[pid] = p
+
+        case let .stateUnknown(pid, tid, reason):
+            guard var p = processes.removeValue(forKey: pid) else { bad("unknown state of pid \(pid), which does not exist", state: true); break }
+            // A zombie's state is known (terminated) whatever the source says.
+            if !p.isZombie {
+                let key = tid ?? pid
+                let prev = p.threads[key]
+                if let prev, prev.state == .running { p.cpuTime += t - prev.since }
+                p.hasRecordedStates = true
+                p.threads[key] = ThreadState(state: .unknown, since: t, why: reason)
+                refreshState(&p, t: t)
+            }
             processes[pid] = p
 
         case .end, .unknown:

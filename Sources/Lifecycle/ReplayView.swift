@@ -50,6 +50,9 @@ public struct ReplayView: Sendable {
         var st = style.state(label, p.state)
         if p.state == .blocked, let why = p.blockedOn { st += style.dim(" on \(TerminalText.escape(why))") }
         if p.state == .terminated, let x = p.exitStatus { st += style.dim(" (\(TerminalText.escape(x.description)))") }
+        if p.state == .unknown {
+            st += style.dim(" (state source stopped" + (p.unknownReason.map { ": \(TerminalText.escape($0))" } ?? "") + ")")
+        }
         s += " " + st
         if p.isOrphaned { s += style.magenta(" [orphan, parent \(p.ppid)]") }
         if p.threadCount > 1 { s += style.dim(" \(p.threadCount) threads") }
@@ -119,6 +122,8 @@ public struct ReplayView: Sendable {
         case let .state(pid, tid, from, to, why):
             let f = model.label(from, source: source), t = model.label(to, source: source)
             what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " \(f) → \(t)" + (why.map { " (\($0))" } ?? "")
+        case let .stateUnknown(pid, tid, reason):
+            what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " state unknown from here (\(reason))"
         case let .group(pid, pgid, sid, call, _): what = "\(name(pid)) \(call): pgid \(pgid) sid \(sid)"
         case let .end(status, events, lost): what = "root \(status), \(events) events, \(lost) lost"
         case .unknown: what = "(unknown event type)"

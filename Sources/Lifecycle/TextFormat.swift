@@ -91,6 +91,7 @@ public struct Style: Sendable {
         case .ready, .new: return cyan(label)
         case .blocked: return yellow(label)
         case .terminated: return red(label)
+        case .unknown: return magenta(label)
         }
     }
 }

@@ -60,6 +60,20 @@ public struct TraceStats: Sendable {
     public var readyTime: Int64?
     /// proctrace's own pid (the root's reaper), if seen.
     public var tracerPid: Int?
+    /// Where the state source stopped: one entry per `unknown` event.
+    public var unknownSpans: [UnknownSpan]
+    /// `end.lost` (nil for an incomplete trace).
+    public var lost: Int?
+
+    /// A task whose state became unknown at `t`, for `duration` (until its next state or exit).
+    public struct UnknownSpan: Sendable {
+        public var id: ProcessID
+        public var tid: Int?
+        public var command: String
+        public var t: Int64
+        public var duration: Int64
+        public var reason: String
+    }
 
     /// Computes the statistics of a history. `top` bounds the zombie and wait lists.
     public init(_ h: ProcessHistory, top: Int = 10) {
@@ -117,6 +131,16 @@ public struct TraceStats: Sendable {
         perProcess = per
         readyTime = h.states == .sched ? (totals[.ready] ?? 0) : nil
         tracerPid = h.tracerPid
+        lost = h.end?.lost
+        var spans: [UnknownSpan] = []
+        for r in h.processes {
+            for u in r.unknownStates {
+                let key = u.tid
+                let end = r.stateIntervals.first { $0.state == .unknown && $0.start == u.t && ($0.tid == key || $0.tid == nil || key == nil) }?.end
+                spans.append(UnknownSpan(id: r.id, tid: u.tid, command: r.command, t: u.t, duration: (end ?? u.t) - u.t, reason: u.reason))
+            }
+        }
+        unknownSpans = spans.sorted { ($0.t, $0.id) < ($1.t, $1.id) }
 
         var zs: [Zombie] = []
         for r in h.processes {
@@ -171,6 +195,18 @@ public struct TraceStats: Sendable {
         line(style.bold("Time in each state") + " (all processes, \(model.rawValue)-state model\(caveat))")
         for (k, v) in stateTotals(model) { row("  \(pad(k, 12)) \(TimeFormat.duration(v))") }
         if let r = readyTime { row("  time ready (waiting for a CPU): \(TimeFormat.duration(r))") }
+        if !unknownSpans.isEmpty {
+            line()
+            let first = unknownSpans[0]
+            let tasks = Set(unknownSpans.map { "\($0.id)/\($0.tid ?? $0.id.pid)" }).count
+            let stops = Set(unknownSpans.map(\.t)).count
+            line(style.magenta(style.bold("States unknown")) + TerminalText.escape(": the state source stopped \(stops == 1 ? "once" : "\(stops) times") for \(tasks) task\(tasks == 1 ? "" : "s"), first at \(TimeFormat.clock(first.t))s (\(first.reason))\(lost.map { "; \($0) events lost" } ?? ""). Those stretches count as unknown, not as any state."))
+            for u in unknownSpans.prefix(10) {
+                let who = u.command + "(" + u.id.description + (u.tid.map { $0 != u.id.pid ? " tid \($0)" : "" } ?? "") + ")"
+                row("  \(pad(who, 24)) unknown from \(TimeFormat.clock(u.t))s for \(TimeFormat.duration(u.duration)): \(u.reason)")
+            }
+            if unknownSpans.count > 10 { line("  … and \(unknownSpans.count - 10) more") }
+        }
         line()
         line(style.bold("Per process") + " (longest-lived first" + (perProcess.count > 20 ? ", 20 of \(perProcess.count)" : "") + ")")
         let shown = perProcess.sorted { ($0.lifetime, $1.id) > ($1.lifetime, $0.id) }.prefix(20)
@@ -221,7 +257,8 @@ public struct TraceStats: Sendable {
 
     func stateColumns(_ model: StateModel) -> [String] {
         var cols: [String] = []
-        for s in ProcState.allCases {
+        // `unknown` only when some state was unknown (a state source stopped).
+        for s in ProcState.allCases where s != .unknown || (totalStates[.unknown] ?? 0) > 0 || !unknownSpans.isEmpty {
             let l = model.label(s, source: states)
             if !cols.contains(l) { cols.append(l) }
         }
@@ -258,6 +295,13 @@ public struct TraceStats: Sendable {
         o.append("peak_alive", n(peakAlive))
         o.append("time_in_states_ns", statesObj(totalStates))
         if let r = readyTime { o.append("ready_time_ns", i(r)) }
+        o.append("unknown_states", .array(unknownSpans.map { u in
+            var uo = JSONObject([("pid", n(u.id.pid)), ("generation", n(u.id.generation))])
+            if let tid = u.tid { uo.append("tid", n(tid)) }
+            uo.append("command", .string(u.command)); uo.append("t_ns", i(u.t)); uo.append("duration_ns", i(u.duration))
+            uo.append("reason", .string(u.reason))
+            return .object(uo)
+        }))
         o.append("per_process", .array(perProcess.map { p in
             .object(JSONObject([("pid", n(p.id.pid)), ("generation", n(p.id.generation)), ("command", .string(p.command)),
                                 ("lifetime_ns", i(p.lifetime)), ("states_ns", statesObj(p.states))]))

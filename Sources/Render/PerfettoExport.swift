@@ -47,6 +47,7 @@ public enum PerfettoExport {
         for p in history.processes {
             // State slices per thread; whole-process intervals go on the main thread.
             let label = { (st: ProcState) -> String in
+                if st == .unknown { return "state unknown" }
                 if history.states == .none {
                     return st == .blocked ? "in wait call" : st == .terminated ? "zombie" : "alive"
                 }
@@ -57,7 +58,7 @@ public enum PerfettoExport {
                 var name = label(iv.state)
                 if iv.state == .blocked, iv.why == "traced" { name = "stopped by tracer" }
                 var args: [(String, JSONValue)] = [("state", s(iv.state.rawValue))]
-                if let why = iv.why { args.append(("why", s(why))) }
+                if let why = iv.why { args.append((iv.state == .unknown ? "reason" : "why", s(why))) }
                 args.append(("source", s(history.states.rawValue)))
                 emit([("ph", s("X")), ("cat", s("state")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(tid)),
                       ("ts", us(iv.start)), ("dur", us(iv.end - iv.start)), ("args", .object(JSONObject(args)))])
@@ -74,6 +75,9 @@ public enum PerfettoExport {
             func instant(_ name: String, _ t: Int64, _ args: [(String, JSONValue)]) {
                 emit([("ph", s("i")), ("s", s("p")), ("cat", s("lifecycle")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(p.pid)),
                       ("ts", us(t)), ("args", .object(JSONObject(args)))])
+            }
+            for u in p.unknownStates {
+                instant("state source stopped", u.t, [("tid", i(u.tid ?? p.pid)), ("reason", s(u.reason))])
             }
             for e in p.execs {
                 instant("exec \(ProcessRecord.base(e.path))", e.t, [("path", s(e.path)), ("argv", .array(e.argv.map(s)))])

@@ -126,4 +126,7 @@ enum Palette {
     static let zombie = "#424242"
     static let runnable = "#9ccc65"
     static let alive_ = "#c8e6c9"
+    /// State unknown (the state source stopped): hatched in these two.
+    static let unknown = "#ad1457"
+    static let unknownGap = "#f8bbd0"
 }

@@ -34,6 +34,7 @@ public enum TimelineDOT {
         case traced        // stopped by the tracer
         case stopped       // stopped by a job-control signal (SIGSTOP…) until SIGCONT
         case zombie
+        case unknown       // the state source stopped: nothing is known (an `unknown` event)
 
         var colour: String {
             switch self {
@@ -47,7 +48,17 @@ public enum TimelineDOT {
             case .inWait: return Palette.waiting
             case .traced: return Palette.traced
             case .stopped: return Palette.stopped
+            case .unknown, .state(.unknown): return Palette.unknown
             }
+        }
+
+        /// Graphviz fill attributes for a band `width` points wide: unknown is hatched, so it
+        /// reads as "no data" next to every solid state colour.
+        func fill(width: Double) -> String {
+            guard self == .unknown else { return "fillcolor=\"\(colour)\"" }
+            let n = max(3, min(400, Int(width / 3)))
+            let stripes = (0..<n).map { $0 % 2 == 0 ? Palette.unknown : Palette.unknownGap }.joined(separator: ":")
+            return "style=striped, fillcolor=\"\(stripes)\", class=\"unknown\""
         }
 
         var name: String {
@@ -59,6 +70,7 @@ public enum TimelineDOT {
             case .traced: return "stopped by tracer"
             case .stopped: return "stopped by signal"
             case .zombie: return "zombie"
+            case .unknown: return "state unknown"
             }
         }
 
@@ -74,12 +86,14 @@ public enum TimelineDOT {
             case .inWait: return "blocked in wait4()/waitid(): waiting for a child"
             case .traced: return "stopped by the tracer (ptrace)"
             case .stopped: return "stopped by SIGSTOP/SIGTSTP until SIGCONT (job control)"
+            case .unknown, .state(.unknown): return "unknown (the state source stopped: lost events, nothing recorded)"
             }
         }
     }
 
     static func band(_ iv: StateInterval, source: StateSource, model: StateModel) -> Band? {
         if iv.state == .terminated { return .zombie }
+        if iv.state == .unknown { return .unknown }
         if iv.state == .blocked, let why = iv.why, why == "traced" || why.hasPrefix("traced") { return .traced }
         switch source {
         case .none:
@@ -373,7 +387,7 @@ public enum TimelineDOT {
                 var tip = "\(who) \(b.name)"
                 if let why = piece.why, b != .alive { tip += " (\(why))" }
                 tip += ": \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), \(TimeFormat.duration(piece.end - piece.start))"
-                box(a + w / 2, cy, w, h, "fillcolor=\"\(b.colour)\", tooltip=\(DOTText.tooltip([tip]))")
+                box(a + w / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
                 // Name the wait call inside a long enough wait band.
                 if labelWaits, b == .inWait, let call = piece.why {
                     let tw = textWidth(call, 6.5)
@@ -422,7 +436,7 @@ public enum TimelineDOT {
                 where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
                     usedBands.insert(piece.band)
                     let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
-                    box(a + w / 2, ty, w, 5, "fillcolor=\"\(piece.band.colour)\", tooltip=\(DOTText.tooltip(["\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"]))")
+                    box(a + w / 2, ty, w, 5, "\(piece.band.fill(width: w)), tooltip=\(DOTText.tooltip(["\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"]))")
                 }
             }
 
@@ -498,16 +512,16 @@ public enum TimelineDOT {
         }
 
         // Legend: the bands this picture uses, then the marks.
-        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie]
-        var items: [(String, String)] = order.filter { usedBands.contains($0) }.map { ($0.colour, $0.legendText) }
-        if options.model == .three && history.states != .none { items.append(("", "three-state model: new counts as ready; zombie is outside the model")) }
+        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie, .unknown]
+        var items: [(Band?, String)] = order.filter { usedBands.contains($0) }.map { ($0, $0.legendText) }
+        if options.model == .three && history.states != .none { items.append((nil, "three-state model: new counts as ready; zombie is outside the model")) }
         var lx = x0
         var ly = gridBottom - 20
         text(4, ly, "Legend", size: 8, "id=\"legend\"")
-        for (colour, label) in items {
+        for (band, label) in items {
             let w = textWidth(label, 7) + 22
             if lx + w > x0 + options.plotWidth { lx = x0; ly -= 16 }
-            if !colour.isEmpty { box(lx + 5, ly, 10, 8, "fillcolor=\"\(colour)\"") }
+            if let band { box(lx + 5, ly, 10, 8, band.fill(width: 10) + (band == .unknown ? ", id=\"legend_unknown\"" : "")) }
             text(lx + 15, ly, label, size: 7)
             lx += w + 6
         }
