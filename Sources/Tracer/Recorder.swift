@@ -178,7 +178,10 @@ public final class Recorder {
                 Self.warn("proctrace: scheduler states unavailable (\(problem)); sampling /proc instead (--states sampled)")
                 mode = .sampled
             } else {
-                let s = SchedSource(origin: clock.origin)
+                var o = SchedSource.Options()
+                // Diagnostic: a ring this small (KB per CPU) overruns under a flood, on purpose.
+                if let v = getenv("PROCTRACE_SCHED_BUFFER_KB").flatMap({ Int(String(cString: $0)) }), v > 0 { o.bufferSizeKB = v }
+                let s = SchedSource(origin: clock.origin, options: o)
                 do {
                     try s.start()
                     states = s

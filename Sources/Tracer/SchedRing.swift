@@ -130,22 +130,30 @@ struct SchedRingDecoder {
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
     }
 
-    /// Decodes one page, appending the events it holds to `out` in time order.
-    mutating func decode(page: UnsafeRawBufferPointer, cpu: Int32, into out: inout [SchedEvent]) {
+    /// Decodes one page, appending the events it holds to `out` in time order. Returns
+    /// whether the kernel flagged events missed before this page (with their number when it
+    /// could store it): a `.lost` record comes first in `out` then, at the page's time.
+    @discardableResult
+    mutating func decode(page: UnsafeRawBufferPointer, cpu: Int32, into out: inout [SchedEvent]) -> Bool {
         let l = layout
-        guard page.count >= l.dataOffset else { return }
+        guard page.count >= l.dataOffset else { return false }
         var ts = Int64(bitPattern: page.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         let commit: UInt64 = l.commitSize == 8
             ? page.loadUnaligned(fromByteOffset: l.commitOffset, as: UInt64.self)
             : UInt64(page.loadUnaligned(fromByteOffset: l.commitOffset, as: UInt32.self))
         let length = Int(commit & ((1 << 27) - 1))
         let end = min(page.count, l.dataOffset + length)
+        var missed = false
         if commit & (1 << 31) != 0 {
+            missed = true
+            var count: Int?
             if commit & (1 << 30) != 0, end + 8 <= page.count {
-                missedEvents += Int(page.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+                count = Int(page.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+                missedEvents += count!
             } else {
                 missedUnknownPages += 1
             }
+            out.append(SchedEvent(ts: ts, cpu: cpu, current: 0, record: .lost(count: count)))
         }
         var p = l.dataOffset
         while p + 4 <= end {
@@ -154,19 +162,19 @@ struct SchedRingDecoder {
             let delta = Int64(header >> 5)
             switch typeLen {
             case 29: // padding; time_delta 0 means the rest of the page is unused
-                if delta == 0 || p + 8 > end { return }
+                if delta == 0 || p + 8 > end { return missed }
                 let len = Int(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
                 ts += delta // a discarded event keeps its delta (as libtraceevent reads it)
                 p += 4 + len
                 continue
             case 30: // time extend
-                guard p + 8 <= end else { return }
+                guard p + 8 <= end else { return missed }
                 let hi = Int64(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
                 ts += (hi << 27) | delta
                 p += 8
                 continue
             case 31: // absolute time stamp (59 bits)
-                guard p + 8 <= end else { return }
+                guard p + 8 <= end else { return missed }
                 let hi = Int64(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self))
                 ts = (ts & ~((1 << 59) - 1)) | (hi << 27) | delta
                 p += 8
@@ -177,14 +185,14 @@ struct SchedRingDecoder {
             ts += delta
             let dataStart: Int, dataLen: Int
             if typeLen == 0 {
-                guard p + 8 <= end else { return }
+                guard p + 8 <= end else { return missed }
                 dataLen = Int(page.loadUnaligned(fromByteOffset: p + 4, as: UInt32.self)) - 4
                 dataStart = p + 8
             } else {
                 dataLen = typeLen * 4
                 dataStart = p + 4
             }
-            guard dataLen >= 0, dataStart + dataLen <= end else { return }
+            guard dataLen >= 0, dataStart + dataLen <= end else { return missed }
             p = dataStart + dataLen
             let rec = UnsafeRawBufferPointer(rebasing: page[dataStart ..< dataStart + dataLen])
             if rec.count >= 2, let printID = l.printID,
@@ -200,6 +208,7 @@ struct SchedRingDecoder {
                 decodedEvents += 1
             }
         }
+        return missed
     }
 
     /// The SEQ of a `print` record holding "ptcal SEQ" (the marker text, then NUL padding).

@@ -81,6 +81,24 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private var cleanedUp = false
     /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
     private var ns: NamespaceRenumbering?
+    /// How often the reader checks that the instance still records (see `healthProblem`).
+    public var healthCheckIntervalNanos: Int64 = 10_000_000
+    /// The control files whose values must stay "1" while recording, opened once (the reader
+    /// re-reads them with pread, ~2 µs each).
+    private var healthFDs: [(fd: Int32, file: String)] = []
+    private var lastHealthCheck: Int64 = 0
+    /// The last monotonic instant the instance was known to record everything asked of it.
+    private var lastHealthy: Int64 = 0
+    /// Why the feed stopped for good (the instance stopped recording, or a read failed).
+    public private(set) var stoppedReason: String?
+    /// Trace-clock time of the last event read from each CPU (reader only).
+    private var lastLocal: [Int64] = []
+    /// `unknown` events for tasks tracked after the feed stopped, already in our numbering
+    /// (in a pid namespace the machine cannot place tasks the kernel no longer reports).
+    private var lateUnknowns: [TraceEvent] = []
+    private var lateUnknownCount = 0
+    /// A read that failed for another reason than "nothing to read" (reader only).
+    private var readError: String?
 
     /// Raw events read and bytes/pages drained, for measurements.
     public private(set) var eventsRead = 0
@@ -171,6 +189,12 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         }
         // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
         if layout.newTaskID != nil { _ = writeSmallFile("\(path)/events/task/task_newtask/enable", "1") }
+        healthFDs = (["tracing_on"] + ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork",
+                                        "sched_process_exit", "sched_process_exec"].map { "events/sched/\($0)/enable" })
+            .compactMap { file in
+                let fd = open("\(path)/\(file)", O_RDONLY | O_CLOEXEC)
+                return fd >= 0 ? (fd, file) : nil
+            }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
         cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
         try openPipes(path)
@@ -228,6 +252,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             fds.append(fd)
         }
         perCPU = Array(repeating: [], count: cpus.count)
+        lastLocal = Array(repeating: .min, count: cpus.count)
     }
 
     /// Writes a first marker from every CPU this thread may use (the trace clock is per-CPU)
@@ -304,6 +329,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// by a followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
         if ns != nil {
+            let stopped: Bool = lock.withLock {
+                guard let reason = stoppedReason else { return false }
+                lateUnknowns.append(TraceEvent(t: at, .stateUnknown(pid: pid, tid: tid, reason: reason)))
+                lateUnknownCount += 1
+                return true
+            }
+            if stopped { return }
             // The root waits for the kernel's fork of it; every other task is paired through
             // `forked` and followed by the machine from its creator.
             lock.withLock {
@@ -382,9 +414,18 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
         lock.withLock {
-            let out = machine.take(upTo: min(upTo, max(0, watermarkMono - origin)))
-            return renumber(out)
+            let bound = min(upTo, max(0, watermarkMono - origin))
+            var out = renumber(machine.take(upTo: bound))
+            if !lateUnknowns.isEmpty { out = takeLateUnknowns(upTo: bound, into: out) }
+            return out
         }
+    }
+
+    /// Caller holds the lock: merges the `lateUnknowns` with t ≤ `upTo` into `events` (both in time order).
+    private func takeLateUnknowns(upTo: Int64, into events: [TraceEvent]) -> [TraceEvent] {
+        let due = lateUnknowns.filter { $0.t <= upTo }
+        lateUnknowns.removeAll { $0.t <= upTo }
+        return (events + due).enumerated().sorted { ($0.element.t, $0.offset) < ($1.element.t, $1.offset) }.map(\.element)
     }
 
     /// The state the machine holds for a tid now (for tests and diagnostics).
@@ -393,6 +434,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public func stop() -> [TraceEvent] {
         guard instancePath != nil, !stopped else { return [] }
         stopReader()
+        // A stop since the reader's last check is still a stop.
+        if lock.withLock({ stoppedReason }) == nil, let problem = healthProblem() { feedStopped(problem) }
         // A last calibration point, so the last events are interpolated.
         writeMarker()
         if let path = instancePath { writeSmallFile("\(path)/tracing_on", "0") }
@@ -403,8 +446,9 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         let rest: [TraceEvent] = lock.withLock {
             machine.flushPending()
             let out = machine.take(upTo: Int64.max)
-            let rest = renumber(out, final: true)
-            finalLost = lostNow + (ns?.dropped ?? 0)
+            var rest = renumber(out, final: true)
+            if !lateUnknowns.isEmpty { rest = takeLateUnknowns(upTo: Int64.max, into: rest) }
+            finalLost = lostNow + (ns?.dropped ?? 0) + stoppedLost()
             return rest
         }
         stopped = true
@@ -414,8 +458,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     public var lost: Int {
         if let l = lock.withLock({ finalLost }) { return l }
-        return countLost() + lock.withLock { ns?.dropped ?? 0 }
+        return countLost() + lock.withLock { (ns?.dropped ?? 0) + stoppedLost() }
     }
+
+    /// Caller holds the lock. Events known lost because the feed stopped for good: the kernel
+    /// cannot count them, but each task that was live (or born) then missed at least its
+    /// `sched_process_exit`.
+    private func stoppedLost() -> Int { machine.stoppedUnknowns + lateUnknownCount }
 
     /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
     /// missed counts if those are larger.
@@ -436,6 +485,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             stopReader()
             for fd in fds { close(fd) }
             fds = []
+            for h in healthFDs { close(h.fd) }
+            healthFDs = []
             if markerFD >= 0 { close(markerFD); markerFD = -1 }
             if let path = instancePath {
                 writeSmallFile("\(path)/tracing_on", "0")
@@ -472,11 +523,34 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     private func readerLoop() {
         var sleep = options.pollIntervalMicros
+        lastHealthy = monotonicNow()
+        lastHealthCheck = lastHealthy
         while !wake.withLock({ stopRequested }) {
             let passStart = monotonicNow()
+            if lock.withLock({ stoppedReason }) != nil {
+                // Nothing more is read; time still passes for the merger.
+                let mark = passStart - options.commitSlackNanos
+                lock.withLock { if mark > watermarkMono { watermarkMono = mark } }
+                nap(options.maxPollIntervalMicros)
+                continue
+            }
+            if passStart - lastHealthCheck >= healthCheckIntervalNanos {
+                lastHealthCheck = passStart
+                if let problem = healthProblem() {
+                    feedStopped(problem)
+                    continue
+                }
+                lastHealthy = passStart
+            }
             if !clock.identity && passStart - lastMarkerMono >= options.calibrationIntervalNanos { writeMarker() }
             let n = drainOnce()
-            release(upTo: passStart - options.commitSlackNanos)
+            if let e = readError {
+                feedStopped(e)
+                continue
+            }
+            // Only what a health check has vouched for: an event after the last good check
+            // may come from a source that has since stopped, and is not given out yet.
+            release(upTo: min(passStart - options.commitSlackNanos, lastHealthy))
             if n > 0 {
                 sleep = options.pollIntervalMicros
                 // A busy buffer is drained again at once only if a drain filled whole pages.
@@ -493,6 +567,40 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         wake.withLock { readerDone = true; wake.broadcast() }
     }
 
+    /// Why the instance no longer records what it was asked to (an event or tracing turned
+    /// off, the instance gone), or nil while it does.
+    private func healthProblem() -> String? {
+        guard let path = instancePath else { return nil }
+        if access(path, F_OK) != 0 { return "tracefs instance \(path) removed" }
+        var buf = [UInt8](repeating: 0, count: 8)
+        for h in healthFDs {
+            let n = buf.withUnsafeMutableBytes { pread(h.fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 { return "cannot read \(path)/\(h.file): \(String(cString: strerror(errno)))" }
+            if n == 0 || buf[0] != UInt8(ascii: "1") {
+                if h.file == "tracing_on" { return "tracing turned off in \(path)" }
+                return "\(h.file.dropFirst("events/sched/".count).dropLast("/enable".count)) disabled in \(path)"
+            }
+        }
+        return nil
+    }
+
+    /// The feed stopped for good: what was recorded up to the last instant the instance was
+    /// known to work is kept; from then on every followed task is unknown.
+    private func feedStopped(_ reason: String) {
+        let good = lastHealthy
+        // Events still in the rings were recorded while it worked, up to some instant after
+        // `good`; which instant is not known, so only those up to `good` are kept.
+        _ = drainOnce()
+        release(upTo: good)
+        for i in perCPU.indices { perCPU[i].removeAll() }
+        lock.withLock {
+            machine.feedStopped(at: good, reason: reason)
+            stoppedReason = reason
+        }
+        let at = TimeFormat.clock(max(0, good - origin))
+        Recorder.warn("proctrace: scheduler states stopped at \(at)s (\(reason)): states are unknown from then on")
+    }
+
     /// Reads every page available now on every CPU; returns the number of events decoded.
     private func drainOnce() -> Int {
         guard var dec = lock.withLock({ decoder }) else { return 0 }
@@ -506,9 +614,18 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             while true {
                 let n = read(fd, buf.baseAddress, pageSize)
                 if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno != EAGAIN && readError == nil {
+                    readError = "read error on cpu \(cpus[i]): \(String(cString: strerror(errno)))"
+                }
                 if n <= 0 { break }
                 let before = perCPU[i].count
-                dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: cpus[i], into: &perCPU[i])
+                if dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: cpus[i], into: &perCPU[i]),
+                   lastLocal[i] != .min {
+                    // The lost events came after the last one read from this CPU: the loss is
+                    // placed there (the machine never places it before what it already gave out).
+                    perCPU[i][before].ts = min(perCPU[i][before].ts, lastLocal[i] + 1)
+                }
+                if let last = perCPU[i].last { lastLocal[i] = last.ts }
                 total += perCPU[i].count - before
                 pagesRead += 1
             }

@@ -22,7 +22,7 @@ extension SchedEvent {
         switch record {
         case let .wakeup(tid, _, _): return tid
         case let .exit(tid): return tid
-        case .switchTask, .fork, .newTask, .exec: return nil
+        case .switchTask, .fork, .newTask, .exec, .lost: return nil
         }
     }
 }
@@ -43,6 +43,9 @@ public enum SchedRecord: Equatable, Sendable {
     /// `sched_process_exec`: `pid` exec'd; `oldPid` ≠ `pid` when a non-leader thread exec'd
     /// and the kernel gave it the leader's id.
     case exec(pid: Int32, oldPid: Int32)
+    /// Not a tracepoint: the ring buffer of `cpu` lost events here (a page flagged "missed
+    /// events", `count` of them when the kernel stored the number).
+    case lost(count: Int?)
 }
 
 /// Turns raw scheduler events into five-state transitions of the traced tasks.
@@ -106,6 +109,14 @@ public struct SchedStateMachine {
     public var leaderExitHold: Int64 = 250_000_000
     /// Main threads whose →terminated is held, with its kernel time.
     private var heldLeaderExits: [Int32: Int64] = [:]
+    /// Set once the source has stopped for good (`feedStopped`): no event is fed any more,
+    /// and every task tracked from then on is unknown from its start.
+    public private(set) var stoppedReason: String?
+    /// `unknown` events emitted because the source stopped for good: each such task missed at
+    /// least its `sched_process_exit`, so each counts as one lost event at least.
+    public private(set) var stoppedUnknowns = 0
+    /// Ring-buffer losses seen (`.lost` records fed).
+    public private(set) var lossesSeen = 0
 
     public init(origin: Int64) { self.origin = origin }
 
@@ -117,9 +128,48 @@ public struct SchedStateMachine {
         let k = Int32(truncatingIfNeeded: tid)
         if tasks[k] != nil {
             setPid(k, pid)
+        } else if let reason = stoppedReason {
+            // Nothing will be heard of it: unknown from the start.
+            tasks[k] = Task(pid: pid, state: .unknown)
+            output.append(TraceEvent(t: max(at ?? releasedUpTo, releasedUpTo), .stateUnknown(pid: pid, tid: tid, reason: reason)))
+            stoppedUnknowns += 1
         } else {
             tasks[k] = Task(pid: pid, state: .new)
         }
+    }
+
+    /// The source lost events at `ts` (monotonic ns): from then on the state of every
+    /// followed live task is unknown, until an event about it says more (an `unknown` event
+    /// each, then a `state` event whose `from` is what that event implies).
+    public mutating func lostEvents(at ts: Int64, reason: String) {
+        lossesSeen += 1
+        markUnknown(at: ts, reason: reason)
+    }
+
+    /// The source stopped for good at `ts` (monotonic ns; the last instant it was known to
+    /// work): every followed live task is unknown from then on, and nothing more is fed.
+    public mutating func feedStopped(at ts: Int64, reason: String) {
+        guard stoppedReason == nil else { return }
+        stoppedUnknowns += markUnknown(at: ts, reason: reason)
+        stoppedReason = reason
+    }
+
+    @discardableResult
+    private mutating func markUnknown(at ts: Int64, reason: String) -> Int {
+        // What was inferred but not settled is not known either.
+        pending = [:]
+        heldLeaderExits = [:]
+        let t = max(ts - origin, releasedUpTo)
+        var n = 0
+        for tid in tasks.keys.sorted() {
+            guard var task = tasks[tid], task.state != .terminated, task.state != .unknown else { continue }
+            task.state = .unknown
+            tasks[tid] = task
+            unexplained[tid] = nil
+            output.append(TraceEvent(t: t, .stateUnknown(pid: task.pid, tid: Int(tid), reason: reason)))
+            n += 1
+        }
+        return n
     }
 
     /// Corrects a task's pid, also in the events not taken yet.
@@ -130,6 +180,8 @@ public struct SchedStateMachine {
         for i in output.indices {
             if case .state(_, let tt, let f, let to, let w) = output[i].kind, tt == Int(tid) {
                 output[i].kind = .state(pid: pid, tid: Int(tid), from: f, to: to, why: w)
+            } else if case .stateUnknown(_, let tt, let r) = output[i].kind, tt == Int(tid) {
+                output[i].kind = .stateUnknown(pid: pid, tid: Int(tid), reason: r)
             }
         }
     }
@@ -172,6 +224,12 @@ public struct SchedStateMachine {
 
     /// Applies one scheduler event (monotonic time order across CPUs).
     public mutating func feed(_ e: SchedEvent) {
+        if stoppedReason != nil { return }
+        if case let .lost(count) = e.record {
+            let what = count.map { "\($0) events lost" } ?? "events lost"
+            lostEvents(at: e.ts, reason: "ring buffer overrun on cpu \(e.cpu) (\(what))")
+            return
+        }
         if e.ts < lastFed { lateEvents += 1 } else { lastFed = e.ts }
         expirePending(now: e.ts)
         if !heldLeaderExits.isEmpty { heldLeaderExits = heldLeaderExits.filter { e.ts - $0.value <= leaderExitHold } }
@@ -192,7 +250,8 @@ public struct SchedStateMachine {
         switch e.record {
         case let .switchTask(prev, prevState, next):
             if let task = tasks[prev], task.state != .terminated, !old(prev) {
-                if task.state != .running { becomeRunning(prev, at: e.ts) }
+                // From unknown, switching out says only "was running": no stretch is invented.
+                if task.state != .running && task.state != .unknown { becomeRunning(prev, at: e.ts) }
                 switchedOut(prev, state: prevState, at: e.ts)
             }
             currentOnCPU[cpu] = next
@@ -213,7 +272,8 @@ public struct SchedStateMachine {
                 if certain || (e.cpu != target && currentOnCPU[target] == 0) {
                     pending[target, default: []].append(PendingIdleWake(tid: tid, t: e.ts, certain: certain))
                 }
-            case .ready, .running, .terminated:
+            case .ready, .running, .terminated, .unknown:
+                // A wakeup of an unknown task says runnable, not whether it runs: still unknown.
                 break
             }
         case let .newTask(tid, flags):
@@ -233,6 +293,8 @@ public struct SchedStateMachine {
             }
         case let .exec(pid, oldPid):
             if oldPid != pid, tasks[oldPid] != nil { threadExec(thread: oldPid, leader: pid, at: e.ts) }
+        case .lost:
+            break
         }
     }
 
@@ -409,7 +471,9 @@ public struct SchedStateMachine {
 
     private mutating func transition(_ tid: Int32, to: ProcState, at ts: Int64, why: String? = nil) {
         guard var task = tasks[tid], task.state != to else { return }
-        let from = task.state
+        // Out of unknown, `from` is what the observation implies: a task switched in was
+        // ready; one that blocks, is preempted or exits was running.
+        let from = task.state == .unknown ? (to == .running ? .ready : .running) : task.state
         task.state = to
         tasks[tid] = task
         let t = max(ts - origin, releasedUpTo)

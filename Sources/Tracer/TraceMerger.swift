@@ -128,8 +128,11 @@ final class TraceMerger: Sendable {
                 }
             } else {
                 let e = states[j]; j += 1
-                guard case .state(let pid, let tid, _, _, _) = e.kind else { continue }
-                let key = tid ?? pid
+                let key: Int
+                switch e.kind {
+                case let .state(pid, tid, _, _, _), let .stateUnknown(pid, tid, _): key = tid ?? pid
+                default: continue
+                }
                 let known = state.withLock { s -> Bool in
                     if s.ended.contains(key) { return false }
                     if s.born.contains(key) { return true }

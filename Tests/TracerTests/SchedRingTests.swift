@@ -95,6 +95,8 @@ struct SchedRingTests {
         var out: [SchedEvent] = []
         page.withUnsafeBytes { dec.decode(page: $0, cpu: 1, into: &out) }
         #expect(out == [
+            // The flagged loss comes first, at the page's time (before every event on it).
+            SchedEvent(ts: 1_000_000_000, cpu: 1, current: 0, record: .lost(count: 42)),
             SchedEvent(ts: 1_000_000_010, cpu: 1, current: 100, record: .switchTask(prev: 100, prevState: 1, next: 0)),
             SchedEvent(ts: 1_000_000_010 + (1 << 27) + 5 + 1 + 7, cpu: 1, current: 0, record: .wakeup(tid: 100, targetCPU: 1, isNew: false)),
         ])

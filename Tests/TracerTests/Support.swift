@@ -42,22 +42,23 @@ enum Harness {
     /// Records `command` with extra `record` flags; fails the test if proctrace hangs.
     /// `wrapper` runs proctrace itself under another command (`unshare …`).
     static func record(_ command: [String], flags: [String] = ["--reap-timeout", "5"], timeout: TimeInterval = 60,
-                       wrapper: [String] = [],
+                       wrapper: [String] = [], env: [String: String] = [:], expectLoss: Bool = false,
                        sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-tests-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
-        let (code, so, se) = try run(wrapper + [binary, "record", "-o", out] + flags + ["--"] + command, timeout: timeout)
+        let (code, so, se) = try run(wrapper + [binary, "record", "-o", out] + flags + ["--"] + command, timeout: timeout, env: env)
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         let lines = text.split(separator: "\n").map(String.init)
         let history = try ProcessHistory(path: out)
-        try checkInvariants(history, lines: lines, path: out, sourceLocation: sourceLocation)
+        try checkInvariants(history, lines: lines, path: out, expectLoss: expectLoss, sourceLocation: sourceLocation)
         return Run(history: history, path: out, exitCode: code, stdout: so, stderr: se, lines: lines)
     }
 
     /// Runs a program to completion with a deadline; returns (status, stdout, stderr).
-    static func run(_ argv: [String], timeout: TimeInterval = 60, in cwd: URL? = nil) throws -> (Int32, String, String) {
+    static func run(_ argv: [String], timeout: TimeInterval = 60, in cwd: URL? = nil, env: [String: String] = [:]) throws -> (Int32, String, String) {
         let p = Process()
+        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
         if let cwd { p.currentDirectoryURL = cwd }
@@ -85,9 +86,16 @@ enum Harness {
     }
 
     /// Facts every recorded trace must have, whatever the workload.
-    static func checkInvariants(_ h: ProcessHistory, lines: [String], path: String, sourceLocation: SourceLocation) throws {
+    /// `expectLoss`: the run is meant to lose events (a stopped state source), which the
+    /// trace must then count.
+    static func checkInvariants(_ h: ProcessHistory, lines: [String], path: String, expectLoss: Bool = false,
+                                sourceLocation: SourceLocation) throws {
         #expect(h.end != nil, "trace has no end line", sourceLocation: sourceLocation)
-        #expect(h.end?.lost == 0, "events lost", sourceLocation: sourceLocation)
+        if expectLoss {
+            #expect((h.end?.lost ?? 0) > 0, "a loss not counted in end.lost", sourceLocation: sourceLocation)
+        } else {
+            #expect(h.end?.lost == 0, "events lost", sourceLocation: sourceLocation)
+        }
         #expect(h.end?.events == lines.count, "end.events counts every line", sourceLocation: sourceLocation)
         for p in h.processes {
             #expect(p.exitTime != nil, "process \(p.pid) has no exit", sourceLocation: sourceLocation)

@@ -1,0 +1,254 @@
+import Foundation
+import Lifecycle
+import Testing
+import Tracer
+
+/// A scheduler source that stops (its events turned off, its instance removed, its ring
+/// buffers overrun) on real runs: the trace says from when and for which tasks the states
+/// are unknown, counts the loss, and every view shows those stretches as unknown.
+@Suite(.serialized, .timeLimit(.minutes(4)), .enabled(if: SchedSource.isPermitted()))
+struct UnknownStatesTests {
+    static let tracefs = "/sys/kernel/tracing"
+
+    // MARK: a flood that overruns the rings
+
+    @Test func aFloodThatOverrunsTheRingsIsUnknownFromEachLossForEveryTrackedTask() throws {
+        // 4 pairs bouncing a byte through pipes, with rings of 8 KB per CPU (two pages): the
+        // reader cannot keep up and the kernel overwrites what it has not read.
+        let r = try Harness.record(Harness.c("pingpong", "4", "300"), env: ["PROCTRACE_SCHED_BUFFER_KB": "8"], expectLoss: true)
+        #expect(r.exitCode == 0)
+        let unknowns = r.objects("unknown")
+        try #require(!unknowns.isEmpty, "no unknown event in a flood that lost \(r.history.end?.lost ?? 0) events")
+        #expect(unknowns.allSatisfy { ($0["reason"] as? String)?.hasPrefix("ring buffer overrun on cpu ") == true })
+        // Each loss covers every task alive then (those still unknown from an earlier loss
+        // get no second event): none is shown in a known state across it.
+        // (A task born after the loss has its event held until its birth line: the loss's
+        // instant is the earliest t of its events.)
+        let losses = Dictionary(grouping: unknowns) { $0["reason"] as? String ?? "" }
+        for t in losses.values.map({ Int64($0.compactMap { $0["t"] as? Int }.min()!) }) {
+            for p in r.history.processes where p.birth < t && (p.exitTime ?? .max) > t {
+                #expect(p.stateIntervals.contains { $0.state == .unknown && $0.start <= t && $0.end >= t },
+                        "\(p.pid) is not unknown across the loss at \(t)")
+            }
+        }
+        // The model: unknown from each event until the task's next state or exit.
+        let first = try #require(unknowns.first)
+        let t = Int64(first["t"] as! Int), pid = first["pid"] as! Int
+        let p = try #require(r.history.process(pid: pid, at: t))
+        let iv = try #require(p.processStates().first { $0.start == t })
+        #expect(iv.state == .unknown)
+        let next = p.stateIntervals.first { $0.start >= iv.end }
+        #expect(next == nil || iv.end == next!.start)
+        try viewsShowUnknown(r, at: t + 1, pids: [pid])
+    }
+
+    // MARK: the instance stops recording mid-run
+
+    @Test func eventsDisabledMidRunMakeEveryTaskUnknownFromTheLastGoodCheck() throws {
+        let r = try recordMeddling { instance in
+            #expect(writeFile("\(instance)/events/sched/sched_switch/enable", "0") == 0)
+        }
+        try checkStopped(r, reason: "sched_switch disabled in ")
+    }
+
+    @Test func anInstanceRemovalMidRunMakesEveryTaskUnknown() throws {
+        // What a remover does (the recorder's own detached cleanup, a stale-instance sweep):
+        // turn every event off, then rmdir. This kernel refuses the rmdir while the recorder
+        // still reads the instance (EBUSY), but the events are off either way.
+        var rmdirErrno: Int32 = 0
+        let r = try recordMeddling { instance in
+            #expect(writeFile("\(instance)/events/enable", "0") == 0)
+            rmdirErrno = rmdir(instance) == 0 ? 0 : errno
+        }
+        #expect(rmdirErrno == 0 || rmdirErrno == EBUSY)
+        try checkStopped(r, reason: rmdirErrno == 0 ? "removed" : "disabled in ")
+    }
+
+    /// A run of `pingpong 1 1500 GATE` whose recorder's tracefs instance `meddle` changes
+    /// while the root is blocked opening the gate; the gate is opened right after, and the
+    /// root then forks `late`.
+    private func recordMeddling(_ meddle: (String) throws -> Void) throws -> Harness.Run {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-unknown-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let gate = dir.appendingPathComponent("gate-\(UUID().uuidString)").path
+        #expect(mkfifo(gate, 0o600) == 0)
+        defer { unlink(gate) }
+        let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "-o", out, "--reap-timeout", "5", "--"] + Harness.c("pingpong", "1", "1500", gate)
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o
+        p.standardError = e
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        nonisolated(unsafe) var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { outData = o.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData = e.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        var opened = false
+        defer {
+            // Whatever happened, let the root go so that the recording ends.
+            if !opened { let fd = open(gate, O_WRONLY | O_NONBLOCK); if fd >= 0 { _ = write(fd, "g", 1); close(fd) } }
+        }
+        let recorder = p.processIdentifier
+        let root = try #require(poll { childPids(of: recorder).first }, "the workload never started")
+        // The pair is forked and the root sleeps in open(GATE): the source has seen that.
+        _ = try #require(poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }, "the root never reached the gate")
+        let instance = try #require(poll { instanceFollowing(root, recorder: recorder) }, "no tracefs instance follows \(root)")
+        usleep(100_000)
+        try meddle(instance)
+        let fd = open(gate, O_WRONLY)
+        #expect(fd >= 0)
+        #expect(write(fd, "g", 1) == 1)
+        close(fd)
+        opened = true
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { kill(recorder, SIGKILL); Issue.record("the recorder did not finish") }
+        p.waitUntilExit()
+        group.wait()
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let lines = text.split(separator: "\n").map(String.init)
+        let history = try ProcessHistory(path: out)
+        try Harness.checkInvariants(history, lines: lines, path: out, expectLoss: true, sourceLocation: #_sourceLocation)
+        return Harness.Run(history: history, path: out, exitCode: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                           stderr: String(decoding: errData, as: UTF8.self), lines: lines)
+    }
+
+    /// The facts of a run whose source stopped while the root was blocked at the gate.
+    private func checkStopped(_ r: Harness.Run, reason: String) throws {
+        #expect(r.exitCode == 0)
+        #expect(r.stderr.contains("proctrace: scheduler states stopped at "), "stderr: \(r.stderr)")
+        let root = r.root
+        let kids = r.children(of: root)
+        try #require(kids.count == 3, "root, ping, pong and late expected")
+        let late = kids[2]
+        let unknowns = r.objects("unknown")
+        #expect(unknowns.allSatisfy { ($0["reason"] as? String)?.contains(reason) == true }, "\(unknowns)")
+        // One stop: root, ping and pong unknown from one instant…
+        let early = unknowns.filter { $0["pid"] as? Int != late.pid }
+        #expect(Set(early.compactMap { $0["pid"] as? Int }) == Set([root.pid, kids[0].pid, kids[1].pid]))
+        let stopTimes = Set(early.compactMap { $0["t"] as? Int })
+        try #require(stopTimes.count == 1)
+        let u = Int64(stopTimes.first!)
+        // …after the root blocked at the gate (the source saw that, it worked then), and
+        // before late was born (the events were turned off before the gate was opened).
+        let rootStates = root.stateIntervals.filter { $0.state != .unknown && $0.state != .terminated }
+        #expect(rootStates.last?.state == .blocked && rootStates.last!.start <= u, "\(root.stateIntervals)")
+        #expect(u < late.birth)
+        for k in kids.prefix(2) { #expect(k.stateIntervals.contains { $0.state == .running && $0.end <= u }, "the pair ran before") }
+        // late: unknown from its birth, and no state at all.
+        let lateUnknown = unknowns.filter { $0["pid"] as? Int == late.pid }
+        #expect(lateUnknown.count == 1 && (lateUnknown.first?["t"] as? Int).map { Int64($0) >= late.birth } == true)
+        // Nothing is claimed after the stop: no state event past it.
+        let after = r.objects("state").filter { ($0["t"] as? Int ?? 0) > Int(u) }
+        #expect(after.isEmpty, "state events after the source stopped: \(after.prefix(3))")
+        // Every task alive then missed at least its exit: counted.
+        #expect(r.history.end!.lost >= 4)
+        for p in [root] + kids {
+            #expect(p.processStates().contains { $0.state == .unknown }, "\(p.pid)")
+            #expect(!p.processStates().contains { $0.state != .unknown && $0.state != .terminated && $0.start >= max(u, p.birth) && $0.end > $0.start })
+        }
+        try viewsShowUnknown(r, at: (u + late.birth) / 2, pids: [root.pid, kids[0].pid, kids[1].pid])
+    }
+
+    // MARK: what every view says
+
+    /// `stats`, `replay --at`, `tree`, the timeline and the Perfetto export all show the
+    /// processes `pids` as unknown at `t`.
+    private func viewsShowUnknown(_ r: Harness.Run, at t: Int64, pids: [Int]) throws {
+        let bin = Harness.binary
+        let (sc, stats, _) = try Harness.run([bin, "stats", r.path])
+        #expect(sc == 0)
+        #expect(stats.contains("States unknown: the state source stopped"))
+        #expect(stats.split(separator: "\n").contains { $0.hasPrefix("  unknown ") })
+        let (jc, json, _) = try Harness.run([bin, "stats", r.path, "--json"])
+        #expect(jc == 0)
+        let j = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let spans = (j["unknown_states"] as? [[String: Any]]) ?? []
+        #expect(Set(pids).isSubset(of: Set(spans.compactMap { $0["pid"] as? Int })))
+
+        let seconds = String(format: "%.9f", Double(t) / 1e9)
+        let (rc, replay, rerr) = try Harness.run([bin, "replay", r.path, "--at", seconds])
+        #expect(rc == 0, "\(rerr)")
+        for pid in pids {
+            #expect(replay.split(separator: "\n").contains { $0.contains("(\(pid)) unknown (state source stopped") },
+                    "replay --at \(seconds):\n\(replay)")
+        }
+
+        let (tc, tree, _) = try Harness.run([bin, "tree", r.path])
+        #expect(tc == 0)
+        for pid in pids {
+            #expect(tree.split(separator: "\n").contains { $0.contains("(\(pid))") && $0.contains("[states unknown from ") }, "tree:\n\(tree)")
+        }
+
+        let dot = r.path + ".dot"
+        defer { unlink(dot) }
+        let (dc, _, derr) = try Harness.run([bin, "render", r.path, "--timeline", "-f", "dot", "-o", dot])
+        #expect(dc == 0, "\(derr)")
+        let dotText = (try? String(contentsOfFile: dot, encoding: .utf8)) ?? ""
+        #expect(dotText.contains("legend_unknown"))
+        for pid in pids {
+            #expect(dotText.contains("\(pid) state unknown ("), "no unknown band for \(pid)")
+        }
+
+        let pf = r.path + ".perfetto.json"
+        defer { unlink(pf) }
+        let (pc, _, perr) = try Harness.run([bin, "export", r.path, "--format", "perfetto", "-o", pf])
+        #expect(pc == 0, "\(perr)")
+        let pj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pf))) as? [String: Any]
+        let slices = ((pj?["traceEvents"] as? [[String: Any]]) ?? []).filter { $0["name"] as? String == "state unknown" }
+        for pid in pids {
+            let ts = Double(t) / 1000
+            #expect(slices.contains { $0["pid"] as? Int == pid && ($0["ts"] as? Double ?? .infinity) <= ts
+                && ($0["ts"] as! Double) + ($0["dur"] as? Double ?? 0) >= ts }, "no unknown slice of \(pid) over \(ts) µs")
+        }
+    }
+}
+
+// MARK: helpers
+
+/// Calls `f` every 10 ms until it returns a value, for at most 10 s.
+private func poll<T>(_ f: () -> T?) -> T? {
+    for _ in 0..<1000 {
+        if let v = f() { return v }
+        usleep(10_000)
+    }
+    return nil
+}
+
+/// The children of every thread of `pid` (`/proc/PID/task/TID/children`).
+private func childPids(of pid: Int32) -> [Int32] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.flatMap { tid in
+        ((try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }.sorted()
+}
+
+/// The state letter of `/proc/PID/stat`.
+private func procState(_ pid: Int32) -> String? {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = s.lastIndex(of: ")") else { return nil }
+    return s[s.index(after: close)...].split(separator: " ").first.map(String.init)
+}
+
+/// The tracefs instance whose kernel pid filter holds `pid` (the recorder writes the
+/// workload's root there), else one named after the recorder's pid.
+private func instanceFollowing(_ pid: Int32, recorder: Int32) -> String? {
+    let dir = UnknownStatesTests.tracefs + "/instances"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    for n in names where n.hasPrefix("proctrace") {
+        let pids = ((try? String(contentsOfFile: "\(dir)/\(n)/set_event_pid", encoding: .utf8)) ?? "").split(separator: "\n")
+        if pids.contains(where: { Int32($0.trimmingCharacters(in: .whitespaces)) == pid }) { return "\(dir)/\(n)" }
+    }
+    return names.first { $0.hasPrefix("proctrace-\(recorder)-") || $0.hasPrefix("proctrace-\(recorder)") }.map { "\(dir)/\($0)" }
+}
+
+/// Writes `text` to a (tracefs) file; returns 0 or the errno.
+private func writeFile(_ path: String, _ text: String) -> Int32 {
+    let fd = open(path, O_WRONLY | O_TRUNC)
+    guard fd >= 0 else { return errno }
+    defer { close(fd) }
+    return text.withCString { write(fd, $0, strlen($0)) } < 0 ? errno : 0
+}
