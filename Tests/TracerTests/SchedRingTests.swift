@@ -93,7 +93,8 @@ struct SchedRingTests {
         put(UInt64(42), at: p) // missed count stored after the data
         var dec = SchedRingDecoder(layout: layout)
         var out: [SchedEvent] = []
-        page.withUnsafeBytes { dec.decode(page: $0, cpu: 1, into: &out) }
+        let flagged = page.withUnsafeBytes { dec.decode(page: $0, cpu: 1, into: &out) }
+        #expect(flagged)
         #expect(out == [
             // The flagged loss comes first, at the page's time (before every event on it).
             SchedEvent(ts: 1_000_000_000, cpu: 1, current: 0, record: .lost(count: 42)),

@@ -94,7 +94,8 @@ struct UnknownStatesTests {
         let recorder = p.processIdentifier
         let root = try #require(poll { childPids(of: recorder).first }, "the workload never started")
         // The pair is forked and the root sleeps in open(GATE): the source has seen that.
-        _ = try #require(poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }, "the root never reached the gate")
+        let atGate = poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }
+        try #require(atGate == true, "the root never reached the gate")
         let instance = try #require(poll { instanceFollowing(root, recorder: recorder) }, "no tracefs instance follows \(root)")
         usleep(100_000)
         try meddle(instance)
