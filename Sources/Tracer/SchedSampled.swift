@@ -36,10 +36,18 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     private var running = false
     private var cleanedUp = false
     public private(set) var samples = 0
+    /// A gap this long between two samples (ns) is a stall: what happened in it is unknown.
+    public var stallThresholdNanos: Int64
+    /// When the last sample was taken (trace-relative ns; nil before the first).
+    private var lastSampleT: Int64?
+    /// `unknown` events written for stalls (each task made unknown may have missed any
+    /// number of transitions: counted as one lost event at least).
+    private var stallUnknowns = 0
 
     public init(origin: Int64, intervalMicros: UInt32 = 5000) {
         self.origin = origin
         self.intervalMicros = intervalMicros
+        self.stallThresholdNanos = max(100_000_000, 20 * Int64(intervalMicros) * 1000)
     }
 
     deinit { cleanup() }
@@ -78,7 +86,8 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
                 guard let task = tasks[t] else { continue }
                 let then = task.state(at: at)
                 if then != .terminated {
-                    out.append(TraceEvent(t: at, .state(pid: task.pid, tid: t, from: then, to: .terminated, why: nil)))
+                    // Out of unknown, a task that ends was running.
+                    out.append(TraceEvent(t: at, .state(pid: task.pid, tid: t, from: then == .unknown ? .running : then, to: .terminated, why: nil)))
                 }
                 tasks[t] = nil
                 whyNotes[t] = nil
@@ -120,7 +129,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         }
     }
 
-    public var lost: Int { 0 }
+    public var lost: Int { lock.withLock { stallUnknowns } }
 
     public func cleanup() {
         let done: Bool = lock.withLock { let d = cleanedUp; cleanedUp = true; return d }
@@ -154,12 +163,26 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         let t = max(0, monotonicNow() - origin)
         lock.withLock {
             samples += 1
+            if let last = lastSampleT, t - last > stallThresholdNanos {
+                // The sampler did not run (a loaded machine, proctrace stopped): what the
+                // tasks did since the last sample is unknown; this sample says where they are.
+                let reason = "state sampling stalled for \(TimeFormat.duration(t - last))"
+                for tid in tasks.keys.sorted() {
+                    guard var task = tasks[tid], task.state != .terminated, task.state != .unknown else { continue }
+                    task.state = .unknown
+                    task.recent.append((last, .unknown))
+                    tasks[tid] = task
+                    output.append(TraceEvent(t: last, .stateUnknown(pid: task.pid, tid: tid, reason: reason)))
+                    stallUnknowns += 1
+                }
+            }
+            lastSampleT = t
             for (tid, letter, syscall) in seen {
                 guard var task = tasks[tid], task.state != .terminated else { continue }
                 let sleepWhy = (letter == "S" || letter == "D" || letter == "I") ? (note(tid, t) ?? syscall) : nil
                 // A sleep in another syscall than last time: it woke and ran in between.
                 let resleep = task.state == .blocked && letter == task.letter && sleepWhy != nil && sleepWhy != task.why
-                guard letter != task.letter || task.state == .new || resleep else { continue }
+                guard letter != task.letter || task.state == .new || task.state == .unknown || resleep else { continue }
                 task.letter = letter
                 task.why = sleepWhy
                 tasks[tid] = task
@@ -168,10 +191,10 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
                     if task.state == .new || task.state == .blocked { emit(tid, .ready, t, nil) }
                     emit(tid, .running, t, nil)
                 case "S", "D", "I":
-                    if task.state != .running { emit(tid, .ready, t, nil); emit(tid, .running, t, nil) }
+                    if task.state != .running && task.state != .unknown { emit(tid, .ready, t, nil); emit(tid, .running, t, nil) }
                     emit(tid, .blocked, t, sleepWhy)
                 case "T", "t":
-                    if task.state != .running { emit(tid, .ready, t, nil); emit(tid, .running, t, nil) }
+                    if task.state != .running && task.state != .unknown { emit(tid, .ready, t, nil); emit(tid, .running, t, nil) }
                     let noted = note(tid, t)
                     let why = letter == "t" ? "traced" : (noted.flatMap { $0.hasPrefix("stopped") ? $0 : nil } ?? "stopped")
                     emit(tid, .blocked, t, why)
@@ -193,7 +216,9 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     private func emit(_ tid: Int, _ to: ProcState, _ t: Int64, _ why: String?) {
         guard var task = tasks[tid], task.state != to else { return }
         if task.state == .running && to == .running { return }
-        let from = task.state
+        // Out of unknown, `from` is what the sample implies: runnable came from ready; asleep,
+        // stopped or gone, from running.
+        let from = task.state == .unknown ? (to == .running ? .ready : .running) : task.state
         task.state = to
         task.recent.append((t, to))
         if task.recent.count > 16 { task.recent.removeFirst(task.recent.count - 16) }

@@ -45,7 +45,8 @@ struct UnknownStatesTests {
     // MARK: the instance stops recording mid-run
 
     @Test func eventsDisabledMidRunMakeEveryTaskUnknownFromTheLastGoodCheck() throws {
-        let r = try recordMeddling { instance in
+        let r = try recordMeddling { instance, _ in
+            let instance = try #require(instance)
             #expect(writeFile("\(instance)/events/sched/sched_switch/enable", "0") == 0)
         }
         try checkStopped(r, reason: "sched_switch disabled in ")
@@ -56,7 +57,8 @@ struct UnknownStatesTests {
         // turn every event off, then rmdir. This kernel refuses the rmdir while the recorder
         // still reads the instance (EBUSY), but the events are off either way.
         var rmdirErrno: Int32 = 0
-        let r = try recordMeddling { instance in
+        let r = try recordMeddling { instance, _ in
+            let instance = try #require(instance)
             #expect(writeFile("\(instance)/events/enable", "0") == 0)
             rmdirErrno = rmdir(instance) == 0 ? 0 : errno
         }
@@ -64,10 +66,39 @@ struct UnknownStatesTests {
         try checkStopped(r, reason: rmdirErrno == 0 ? "removed" : "disabled in ")
     }
 
-    /// A run of `pingpong 1 1500 GATE` whose recorder's tracefs instance `meddle` changes
-    /// while the root is blocked opening the gate; the gate is opened right after, and the
-    /// root then forks `late`.
-    private func recordMeddling(_ meddle: (String) throws -> Void) throws -> Harness.Run {
+    // MARK: a sampler that stalls
+
+    @Test func aSampledRecordingWhoseSamplerStallsIsUnknownForTheGap() throws {
+        // The recorder is stopped (SIGSTOP) for 300 ms while the ping-pong goes on: no sample
+        // is taken, and nothing says what the tasks did meanwhile.
+        let r = try recordMeddling(flags: ["--states", "sampled"]) { _, recorder in
+            #expect(kill(recorder, SIGSTOP) == 0)
+            usleep(300_000)
+            #expect(kill(recorder, SIGCONT) == 0)
+        }
+        #expect(r.history.states == .sampled)
+        let kids = r.children(of: r.root)
+        try #require(kids.count == 3)
+        let stalled = [r.root.pid, kids[0].pid, kids[1].pid]
+        let unknowns = r.objects("unknown")
+        #expect(unknowns.allSatisfy { ($0["reason"] as? String)?.hasPrefix("state sampling stalled for ") == true }, "\(unknowns)")
+        #expect(Set(unknowns.compactMap { $0["pid"] as? Int }) == Set(stalled))
+        let ts = Set(unknowns.compactMap { $0["t"] as? Int })
+        try #require(ts.count == 1)
+        let u = Int64(ts.first!)
+        // The next sample says where each one is: a state event after the gap, from what it
+        // implies (validate, run by the harness, checked every from).
+        let resync = r.objects("state").filter { ($0["t"] as? Int ?? 0) > Int(u) && stalled.contains($0["pid"] as? Int ?? 0) }
+        let back = try #require(resync.compactMap { $0["t"] as? Int }.min())
+        #expect(kids[2].birth > u, "late was born after the stall")
+        #expect(r.history.end!.lost >= 3)
+        try viewsShowUnknown(r, at: (u + Int64(back)) / 2, pids: stalled)
+    }
+
+    /// A run of `pingpong 1 1500 GATE` (with `record` flags `flags`) whose recorder `meddle`
+    /// disturbs — given its tracefs instance, if it has one, and its pid — while the root is
+    /// blocked opening the gate; the gate is opened right after, and the root then forks `late`.
+    private func recordMeddling(flags: [String] = [], _ meddle: (String?, Int32) throws -> Void) throws -> Harness.Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-unknown-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let gate = dir.appendingPathComponent("gate-\(UUID().uuidString)").path
@@ -76,7 +107,7 @@ struct UnknownStatesTests {
         let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "-o", out, "--reap-timeout", "5", "--"] + Harness.c("pingpong", "1", "1500", gate)
+        p.arguments = ["record", "-o", out, "--reap-timeout", "5"] + flags + ["--"] + Harness.c("pingpong", "1", "1500", gate)
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
@@ -96,9 +127,9 @@ struct UnknownStatesTests {
         // The pair is forked and the root sleeps in open(GATE): the source has seen that.
         let atGate = poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }
         try #require(atGate == true, "the root never reached the gate")
-        let instance = try #require(poll { instanceFollowing(root, recorder: recorder) }, "no tracefs instance follows \(root)")
+        let instance = flags.contains("sampled") ? nil : poll { instanceFollowing(root, recorder: recorder) }
         usleep(100_000)
-        try meddle(instance)
+        try meddle(instance, recorder)
         let fd = open(gate, O_WRONLY)
         #expect(fd >= 0)
         #expect(write(fd, "g", 1) == 1)
