@@ -72,9 +72,6 @@ public enum WaitResult: Equatable, Sendable {
 /// never appears in a `state` event's `from` or `to`.
 public enum ProcState: String, Sendable, CaseIterable {
     case new, ready, running, blocked, terminated, unknown
-
-    /// The five states a `state` event may carry.
-    public static let recordable: [ProcState] = [.new, .ready, .running, .blocked, .terminated]
 }
 
 public struct HostInfo: Equatable, Sendable {
