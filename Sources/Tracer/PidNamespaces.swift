@@ -36,24 +36,25 @@ struct PidTranslator {
 
     init(home: String? = ProcFS.link("/proc/self/ns/pid")) { self.home = home }
 
-    /// Whether any traced process so far lives in a nested namespace.
-    var anyNested: Bool { !index.isEmpty }
-
     func place(of pid: Int) -> NamespacePlace? { places[pid] }
+
+    /// The root: forked by proctrace, so in proctrace's own namespace, whatever it does later
+    /// (a process never changes its own pid namespace).
+    mutating func learnRoot(pid: Int) {
+        places[pid] = NamespacePlace(nspid: [pid], namespaces: [home])
+    }
 
     /// Learns where a new process sits: read from /proc while it is stopped at its creation.
     /// `creator` is the process that made it (whose namespace for children it was born in).
-    mutating func learn(pid: Int, creator: Int?) {
+    mutating func learn(pid: Int, creator: Int) {
+        // One readlink for the common case: the child is in proctrace's own namespace.
         let link = ProcFS.link("/proc/\(pid)/ns/pid")
-        let parentPlace = creator.flatMap { places[$0] }
         if let link, link == home {
             places[pid] = NamespacePlace(nspid: [pid], namespaces: [home])
             return
         }
-        if let link, let pp = parentPlace, pp.depth == 0, pp.own == link {
-            places[pid] = NamespacePlace(nspid: [pid], namespaces: [link])
-            return
-        }
+        let parentPlace = places[creator]
+        // (A child killed at birth has no namespace link left, but still its NSpid line.)
         guard let nspid = Self.readNSpid(pid), nspid.first == pid else {
             // Gone already, or /proc does not say: nothing is known of its namespaces.
             places[pid] = nil

@@ -102,7 +102,7 @@ public final class Recorder {
         pt_ignore_terminal_signals()
         rootPid = Int(pid)
         table.addProcess(pid: rootPid, parent: selfPid)
-        pids.learn(pid: rootPid, creator: nil)
+        pids.learnRoot(pid: rootPid)
         table.tasks[rootPid]?.awaitingFirstStop = true
         table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
         var extra = JSONObject()
