@@ -16,6 +16,24 @@ struct UnknownStatesTests {
         // 4 pairs bouncing a byte through pipes, with rings of 8 KB per CPU (two pages): the
         // reader cannot keep up and the kernel overwrites what it has not read.
         let r = try Harness.record(Harness.c("pingpong", "4", "300"), env: ["PROCTRACE_SCHED_BUFFER_KB": "8"], expectLoss: true)
+        try checkFlood(r)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func aFloodRecordedInAPidNamespaceIsUnknownInItsNumbering() throws {
+        // The recorder in a container: the kernel's tids are renumbered into the namespace's,
+        // the unknown events' too.
+        let r = try Harness.record(Harness.c("pingpong", "4", "300"), wrapper: ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc"],
+                                   env: ["PROCTRACE_SCHED_BUFFER_KB": "8"], expectLoss: true)
+        #expect(r.history.states == .sched)
+        #expect(r.root.pid < 100, "not recorded in its own pid namespace: root \(r.root.pid)")
+        let pids = Set(r.history.processes.map(\.pid))
+        #expect(r.objects("unknown").allSatisfy { pids.contains($0["pid"] as? Int ?? -1) })
+        try checkFlood(r)
+    }
+
+    /// The facts of a flood's trace (`pingpong 4 300` with 8 KB rings).
+    private func checkFlood(_ r: Harness.Run) throws {
         #expect(r.exitCode == 0)
         let unknowns = r.objects("unknown")
         try #require(!unknowns.isEmpty, "no unknown event in a flood that lost \(r.history.end?.lost ?? 0) events")
