@@ -292,7 +292,12 @@ struct HistoryBuilder {
         for (i, open) in openStates { for tid in open.keys { closeState(i, tid: tid, at: lastT) } }
         for i in records.indices {
             records[i].lastSeen = records[i].reapTime ?? lastT
-            if !records[i].statesRecorded { records[i].stateIntervals = HistoryBuilder.coarseStates(records[i], until: lastT) }
+            if !records[i].statesRecorded {
+                // With a state source, a process it never reported on (its birth fell in a
+                // loss) has unknown states, not the coarse guess of a trace without one.
+                records[i].stateIntervals = source == .none ? HistoryBuilder.coarseStates(records[i], until: lastT)
+                    : HistoryBuilder.unreportedStates(records[i], until: lastT)
+            }
             else { records[i].stateIntervals.sort { ($0.start, $0.tid ?? 0) < ($1.start, $1.tid ?? 0) } }
         }
         // Tree order: DFS from each root, children in birth order.
@@ -317,6 +322,20 @@ struct HistoryBuilder {
         h.eventCounts = counts
         h.tracerPid = tracerPid
         return h
+    }
+
+    /// A process the trace's state source never reported on: unknown while alive, then
+    /// terminated from exit to reap.
+    static func unreportedStates(_ r: ProcessRecord, until traceEnd: Int64) -> [StateInterval] {
+        var out: [StateInterval] = []
+        let aliveEnd = r.exitTime ?? r.lastSeen
+        if aliveEnd > r.birth {
+            out.append(StateInterval(tid: nil, state: .unknown, start: r.birth, end: aliveEnd, why: "no state was recorded for it"))
+        }
+        if let x = r.exitTime {
+            out.append(StateInterval(tid: nil, state: .terminated, start: x, end: r.reapTime ?? traceEnd))
+        }
+        return out
     }
 
     /// Coarse states when the trace has none: running while alive, blocked during each wait

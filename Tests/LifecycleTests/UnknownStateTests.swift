@@ -94,10 +94,29 @@ import Testing
         #expect(tree.contains("(states unknown: the state source stopped at 0.010000s (ring buffer overrun on cpu 1) for 2 processes"))
     }
 
+    @Test func aProcessTheSourceNeverReportedOnIsUnknownNotAlive() throws {
+        // 101 has no state event in a trace with scheduler states.
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .filter { !($0.contains(#""pid":101,"tid":101"#)) }.joined(separator: "\n") + "\n"
+        let h = ProcessHistory(events: try TraceReader(text: lines, name: "n.jsonl").readAllForTest())
+        let child = try #require(h.records(pid: 101).first)
+        #expect(child.processStates().map { "\($0.state.rawValue) \($0.start / 1_000_000)-\($0.end / 1_000_000)" }
+                == ["unknown 4-26", "terminated 26-27"])
+        #expect(ProcessTable.at(10_000_000, h)[101]?.state == .unknown)
+    }
+
     private func readAll(_ path: String) throws -> [TraceEvent] {
         let r = try TraceReader(path: path)
         var out: [TraceEvent] = []
         while let e = try r.next() { out.append(e) }
+        return out
+    }
+}
+
+extension TraceReader {
+    func readAllForTest() throws -> [TraceEvent] {
+        var out: [TraceEvent] = []
+        while let e = try next() { out.append(e) }
         return out
     }
 }
