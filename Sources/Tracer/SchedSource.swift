@@ -242,6 +242,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         guard let me, me > 0 else { throw SchedError(.tracefs, "cannot learn proctrace's own tid from trace_marker") }
         ns = NamespaceRenumbering(selfGlobal: me)
         machine.pidResolver = { _, _ in nil }
+        machine.stopOnLoss = true
         if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n") }
     }
 
@@ -689,9 +690,16 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         // watermark moves below.
         var whys: [Int: String] = [:]
         for tid in toExplain { if let n = names[tid], let w = SchedSource.procSyscallName(n) { whys[tid] = w } }
-        lock.withLock {
+        let stoppedNow: String? = lock.withLock {
             if sleepKinds { machine.fillSleepKinds(whys) }
             if upTo > watermarkMono { watermarkMono = upTo }
+            // The machine stopped itself (a loss in a pid namespace): the feed is over.
+            guard stoppedReason == nil, let reason = machine.stoppedReason else { return nil }
+            stoppedReason = reason
+            return reason
+        }
+        if let reason = stoppedNow {
+            Recorder.warn("proctrace: scheduler states stopped (\(reason)): states are unknown from then on")
         }
     }
 }

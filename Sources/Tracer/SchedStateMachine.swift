@@ -117,6 +117,10 @@ public struct SchedStateMachine {
     public private(set) var stoppedUnknowns = 0
     /// Ring-buffer losses seen (`.lost` records fed).
     public private(set) var lossesSeen = 0
+    /// A loss stops the feed for good instead of leaving tasks unknown until seen again: in a
+    /// pid namespace the kernel's tids are paired with ours by the order of fork events, and
+    /// a loss may have taken some, after which no event can be trusted to name its task.
+    public var stopOnLoss = false
 
     public init(origin: Int64) { self.origin = origin }
 
@@ -227,7 +231,13 @@ public struct SchedStateMachine {
         if stoppedReason != nil { return }
         if case let .lost(count) = e.record {
             let what = count.map { "\($0) events lost" } ?? "events lost"
-            lostEvents(at: e.ts, reason: "ring buffer overrun on cpu \(e.cpu) (\(what))")
+            let reason = "ring buffer overrun on cpu \(e.cpu) (\(what))"
+            if stopOnLoss {
+                lossesSeen += 1
+                feedStopped(at: e.ts, reason: reason + "; in a pid namespace tids cannot be paired after a loss")
+            } else {
+                lostEvents(at: e.ts, reason: reason)
+            }
             return
         }
         if e.ts < lastFed { lateEvents += 1 } else { lastFed = e.ts }
