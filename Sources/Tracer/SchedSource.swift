@@ -177,7 +177,17 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         // Resizing costs ~16 ms (an RCU grace period); the kernel's default (1408 KB per CPU)
         // holds ~35,000 events per CPU, far more than arrive between two 2 ms drains.
         if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
-        if options.kernelPidFilter { try set("options/event-fork", "1") }
+        if options.kernelPidFilter {
+            try set("options/event-fork", "1")
+            // Filter from the start: with an empty pid list the instance records the whole
+            // machine until the root is followed, and a recording that took seconds to start
+            // beside a traced flood overran its rings before its workload ran (227,310 events
+            // "lost" by `mp_value_array.py`). 4194303 is the largest pid Linux can give
+            // (PID_MAX_LIMIT − 1), above any pid_max in use: nothing is recorded for it. Later
+            // writes append (an O_TRUNC open would empty the list until the write returns,
+            // which waits for an RCU grace period).
+            try set("set_event_pid", "4194303")
+        }
         decoder = SchedRingDecoder(layout: layout)
         if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             pageSize = kb * 1024
@@ -243,7 +253,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         ns = NamespaceRenumbering(selfGlobal: me)
         machine.pidResolver = { _, _ in nil }
         machine.stopOnLoss = true
-        if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n") }
+        if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n", append: true) }
     }
 
     private func openPipes(_ path: String) throws {

@@ -137,6 +137,9 @@ struct UnknownStatesTests {
         p.standardOutput = o
         p.standardError = e
         p.standardInput = FileHandle.nullDevice
+        // Rings of 8 MB per CPU: the pair's own flood must not overrun them on a loaded machine
+        // (an overrun would be told too, but this test is about the source that stops).
+        p.environment = ProcessInfo.processInfo.environment.merging(["PROCTRACE_SCHED_BUFFER_KB": "8192"]) { $1 }
         try p.run()
         nonisolated(unsafe) var outData = Data(), errData = Data()
         let group = DispatchGroup()
