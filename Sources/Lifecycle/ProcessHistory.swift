@@ -243,6 +243,11 @@ struct HistoryBuilder {
             if let cur = open[key] {
                 since = cur.since
                 appendInterval(i, tid: tid ?? (statesHaveTids ? key : nil), state: cur.state, start: since, end: t, why: cur.why)
+            } else if let closed = records[i].stateIntervals.last(where: { ($0.tid ?? pid) == key })?.end {
+                // The task's states were closed already (its thread exit came first at the same
+                // instant): go on from there, never again from the thread's start.
+                since = closed
+                if t > since { appendInterval(i, tid: tid ?? (statesHaveTids ? key : nil), state: from, start: since, end: t, why: nil) }
             } else {
                 since = records[i].threads.last(where: { $0.tid == key })?.start ?? records[i].birth
                 appendInterval(i, tid: tid ?? (statesHaveTids ? key : nil), state: from, start: since, end: t, why: nil)

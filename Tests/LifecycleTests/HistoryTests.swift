@@ -2,6 +2,20 @@ import Testing
 @testable import Lifecycle
 
 @Suite struct ProcessHistoryTests {
+    /// Thread 4150's exit is written before its `running → terminated` at the same instant (the
+    /// ptrace and scheduler streams merge either way). Its states stay as recorded: no running
+    /// stretch from its start to its exit over its 19.5 ms blocked in futex, and its process is
+    /// blocked while both threads are (from 2.2 ms, the main thread in wait4).
+    @Test func aThreadExitBeforeItsLastStateKeepsItsStates() throws {
+        let h = try ProcessHistory(path: Fixture.path("render-family.jsonl"))
+        let p = try #require(h.record(for: ProcessID(pid: 4100)))
+        let own = p.stateIntervals.filter { $0.tid == 4150 && $0.state != .terminated && $0.end > $0.start }
+        #expect(own.map(\.state) == [.ready, .running, .blocked, .running])
+        #expect(own.map(\.start) == [1_000_000, 1_100_000, 1_500_000, 21_000_000])
+        #expect(own.map(\.end) == [1_100_000, 1_500_000, 21_000_000, 22_000_000])
+        #expect(p.processStates().first { $0.start <= 5_000_000 && 5_000_000 < $0.end }?.state == .blocked)
+    }
+
     @Test func forkWithoutWaitLeavesAZombieUntilAdoption() throws {
         let h = try ProcessHistory(path: Fixture.path("zombie.jsonl"))
         #expect(!h.incomplete)

@@ -160,6 +160,14 @@ struct PictureTests {
         try checkTimeline(path: path, expectedLanes: 4, threads: true)
     }
 
+    /// The fixture's multi-threaded process: its main thread's first state events carry no
+    /// `tid`, and thread 4150's exit is written before its last state change at the same
+    /// instant. Its thread rows still show each thread's own states (no running band from
+    /// 4150's start to its exit drawn over its blocked time).
+    @Test func timelineThreadRowsOfAMixedTidTrace() throws {
+        try checkTimeline(path: fixture("render-family.jsonl"), expectedLanes: 2, threads: true)
+    }
+
     func checkTimeline(path: String, expectedLanes: Int, threads: Bool = false) throws {
         let trace = try TraceLines(path)
         let h = try ProcessHistory(path: path)
