@@ -313,7 +313,9 @@ public enum ProcessTreeDOT {
     static func label(_ r: ProcessRecord, span: Int64) -> [String] {
         var chain = r.execChain
         if chain.count > 4 { chain = [chain[0], chain[1], "…(\(chain.count - 3))", chain[chain.count - 1]] }
-        var lines = ["\(r.id) " + DOTText.truncated(chain.joined(separator: " → "), to: 48)]
+        // In a nested pid namespace, also the pid it knows itself by (1: the namespace's init).
+        let inner = r.innerPid.map { " (ns pid \($0))" } ?? ""
+        var lines = ["\(r.id)\(inner) " + DOTText.truncated(chain.joined(separator: " → "), to: 48)]
         let end = r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "…"
         lines.append("\(TimeFormat.instant(r.birth, span: span)) → \(end)  (\(TimeFormat.duration(r.lifetime)))")
         var fate = r.endSummary

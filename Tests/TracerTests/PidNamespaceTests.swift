@@ -87,6 +87,11 @@ struct PidNamespaceTests {
         let (code, tree, _) = try Harness.run([Harness.binary, "tree", r.path])
         #expect(code == 0)
         #expect(tree.contains("sh(\(sh.pid), ns pid 1)"), "tree:\n\(tree)")
+        // So does the tree picture's box.
+        let dot = r.path + ".dot"
+        let (rcode, _, rerr) = try Harness.run([Harness.binary, "render", r.path, "--tree", "-f", "dot", "-o", dot])
+        #expect(rcode == 0, "render: \(rerr)")
+        #expect(((try? String(contentsOfFile: dot, encoding: .utf8)) ?? "").contains("label=\"\(sh.pid) (ns pid 1) "))
     }
 
     /// A namespace's init that adopts an orphan and a zombie, kills a child, waits with
