@@ -16,13 +16,15 @@
 //   namespace root makes itself a subreaper to the same effect)
 // FACT orphan.exit: exited 3, ~0.05 s after its fork
 // FACT orphan.reap: wait by root
-// FACT zombie.exit: exited 5, at once; a zombie until middle2 exits ~20 ms later
+// FACT zombie.exit: exited 5, at once; a zombie until middle2 exits (middle2 waits for that
+//   exit with waitid(P_PID, zombie, WEXITED|WNOWAIT), which does not reap it)
 // FACT zombie.reparent: middle2 -> root, as a zombie
 // FACT zombie.reap: wait by root
 // FACT sleeper.signals: SIGTERM from root (SI_USER)
 // FACT root.signals: SIGCHLD from its children and adopted orphans (CLD_EXITED / CLD_KILLED);
 //   nondeterministic: how many (pending SIGCHLDs merge)
-// FACT worker.group: setpgid(worker, worker) by root
+// FACT worker.group: setpgid(worker, worker) by root (the worker exits only after it, told
+//   through a pipe)
 // FACT root.exit: exited 0
 // OUTPUT: one line per child, "ROLE PID" with PID as the namespace numbers it, then
 //   "root PID" (1 in a new namespace).
@@ -90,12 +92,17 @@ int main(void) {
         bad = 1;
     }
 
+    int go[2];
+    if (pipe(go) != 0) { perror("pipe"); return 1; }
     pid_t worker = fork();
     if (worker == 0) {
-        nap(20);
+        // Exit only once the root has made it a group leader.
+        char c;
+        if (read(go[0], &c, 1) != 1) _exit(1);
         _exit(4);
     }
-    setpgid(worker, worker);
+    if (setpgid(worker, worker) != 0) { perror("setpgid"); bad = 1; }
+    if (write(go[1], "g", 1) != 1) { perror("write"); return 1; }
     bad |= expect("waitpid(-worker)", worker, -worker, 4);
 
     // A zombie handed to the init: its parent exits without waiting for it while the init
@@ -105,7 +112,9 @@ int main(void) {
         pid_t zombie = fork();
         if (zombie == 0) _exit(5);
         if (write(pipefd[1], &zombie, sizeof zombie) != sizeof zombie) _exit(1);
-        nap(20);
+        // Wait for its exit without reaping it (WNOWAIT): it is a zombie when this exits.
+        siginfo_t zi;
+        if (waitid(P_PID, zombie, &zi, WEXITED | WNOWAIT) != 0) _exit(1);
         _exit(0);
     }
     pid_t zombie = 0;
