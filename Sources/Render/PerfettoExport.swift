@@ -35,12 +35,22 @@ public enum PerfettoExport {
             emit([("ph", s("M")), ("name", s("process_name")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object(JSONObject([("name", s(name))])))])
             emit([("ph", s("M")), ("name", s("process_sort_index")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object(JSONObject([("sort_index", i(k))])))])
         }
-        var threadNamed = Set<Int>()
+        // One thread_name per (pid, tid) track; with pid reuse one track serves each process
+        // that had the pid in turn, and its name lists what each of them called that thread.
+        struct Track: Hashable { var pid: Int; var tid: Int }
+        var threadNames: [Track: [String]] = [:]
+        var trackOrder: [Track] = []
         for p in history.processes {
-            for t in p.threads where threadNamed.insert(t.tid).inserted {
+            for t in p.threads {
+                let key = Track(pid: p.pid, tid: t.tid)
                 let name = t.tid == p.pid ? "\(p.execChain.last ?? "?") (main)" : "\(p.execChain.last ?? "?") thread \(t.tid)"
-                emit([("ph", s("M")), ("name", s("thread_name")), ("pid", i(p.pid)), ("tid", i(t.tid)), ("args", .object(JSONObject([("name", s(name))])))])
+                if threadNames[key] == nil { trackOrder.append(key) }
+                if !(threadNames[key]?.contains(name) ?? false) { threadNames[key, default: []].append(name) }
             }
+        }
+        for key in trackOrder {
+            let name = threadNames[key]!.joined(separator: " | ")
+            emit([("ph", s("M")), ("name", s("thread_name")), ("pid", i(key.pid)), ("tid", i(key.tid)), ("args", .object(JSONObject([("name", s(name))])))])
         }
 
         var flowID = 0

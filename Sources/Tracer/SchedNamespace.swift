@@ -16,6 +16,9 @@ struct PidNamespaceMap {
     var selfGlobal: Int32
     /// The root's tid here, until the kernel's fork of it is seen.
     var rootPending: Int?
+    /// The root's global tid, from the kernel's fork of it (which the reader may see before
+    /// the recorder, busy starting it, says which tid it has here).
+    private(set) var rootGlobal: Int32?
     private(set) var toNS: [Int32: Int] = [:]
     private(set) var toGlobal: [Int: Int32] = [:]
     /// Whether each task proctrace's main thread makes is a thread (task_newtask).
@@ -36,8 +39,11 @@ struct PidNamespaceMap {
         case let .newTask(tid, flags) where e.current == selfGlobal:
             selfChildIsThread[tid] = flags & 0x0001_0000 != 0
         case let .fork(parent, child) where parent == selfGlobal:
+            // proctrace's main thread makes one process: the root (its other tasks are threads).
             let isThread = selfChildIsThread.removeValue(forKey: child)
-            if let root = rootPending, isThread == false {
+            if rootGlobal == nil, isThread == false {
+                rootGlobal = child
+                guard let root = rootPending else { return ([], child) }
                 rootPending = nil
                 pair(child, root)
                 return ([(child, root)], child)
@@ -53,8 +59,20 @@ struct PidNamespaceMap {
         return ([], nil)
     }
 
+    /// The recorder started the root, `tid` here. Returns its pairing if the kernel's fork of
+    /// it was seen already.
+    mutating func rootStarted(_ tid: Int) -> [(global: Int32, ns: Int)] {
+        guard toGlobal.isEmpty, rootPending == nil else { return [] }
+        guard let g = rootGlobal else { rootPending = tid; return [] }
+        pair(g, tid)
+        return [(g, tid)] + resolve()
+    }
+
     /// ptrace says thread `creator` (here) made `child` (here).
     mutating func ptraceMade(child: Int, byThread creator: Int) -> [(global: Int32, ns: Int)] {
+        // A reused number: it no longer names its earlier task (whose events, by its global
+        // tid, still renumber to it), and notes for it wait for the new task's pairing.
+        toGlobal[child] = nil
         ptraceSide[creator, default: []].append(child)
         return resolve()
     }

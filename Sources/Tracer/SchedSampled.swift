@@ -20,6 +20,8 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     public let intervalMicros: UInt32
 
     private struct Task {
+        /// Tells this task from others with the same tid (pid reuse): unique in this source.
+        var serial: Int
         var pid: Int; var state: ProcState; var letter: Character?; var why: String?
         /// Its latest transitions (time, new state): what it was at the tracer's exit time.
         var recent: [(t: Int64, to: ProcState)] = []
@@ -27,9 +29,15 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// The latest task of each tid.
     private var tasks: [Int: Task] = [:]
+    /// Earlier tasks of a tid that `track` replaced (its pid was reused) before the tracer's
+    /// end of them reached `ended`, oldest first.
+    private var replaced: [Int: [Task]] = [:]
+    private var nextSerial = 0
     private var whyNotes: [Int: [(why: String, from: Int64, to: Int64?)]] = [:]
-    private var output: [TraceEvent] = []
+    /// Events not taken yet, with the serial of the task each is about.
+    private var output: [(serial: Int, event: TraceEvent)] = []
     private var sampledUpTo: Int64 = 0
     private var thread: Thread?
     private var stopRequested = false
@@ -60,37 +68,59 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         t.start()
     }
 
+    /// Each call is a new task (the tracer calls it once per task, at its birth): a tid still
+    /// followed was reused, and its earlier task waits for its `ended`.
     public func track(tid: Int, pid: Int, at: Int64) {
         lock.withLock {
-            if tasks[tid] == nil { tasks[tid] = Task(pid: pid, state: .new, letter: nil, why: nil) }
-            else { tasks[tid]!.pid = pid }
+            if let old = tasks[tid] {
+                replaced[tid, default: []].append(old)
+                // What a sample of the tid showed from this birth on was not the earlier task
+                // (not taken yet: the merger waits for the tracer, which is here), and its
+                // notes end before this one was born.
+                output.removeAll { $0.serial == old.serial && $0.event.t >= at }
+                whyNotes[tid] = whyNotes[tid]?.filter { $0.from >= at }
+            }
+            nextSerial += 1
+            tasks[tid] = Task(serial: nextSerial, pid: pid, state: .new, letter: nil, why: nil)
         }
     }
 
-    public func untrack(tid: Int) { lock.withLock { tasks[tid] = nil; whyNotes[tid] = nil } }
+    public func untrack(tid: Int) { lock.withLock { tasks[tid] = nil; replaced[tid] = nil; whyNotes[tid] = nil } }
 
     /// A sample may come after the tracer saw the task die (even after its reap), so the
     /// tracer's own exit time is the end: →terminated at `at` from what it was then, and the
     /// task is dropped. What was sampled of it after `at` (still here, or already taken: the
     /// merger drops those by the returned `tids`) is stale and goes.
+    ///
+    /// The task ended is the tid's oldest one not ended yet: ends come in the trace's order,
+    /// and a tid is reused only after its task's end.
     public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) {
         lock.withLock {
-            let gone = tid.map { [$0] } ?? tasks.filter { $0.value.pid == pid }.map(\.key).sorted()
-            let goneSet = Set(gone)
-            output.removeAll { e in
-                guard case .state(_, let t, _, _, _) = e.kind, let t else { return false }
-                return goneSet.contains(t) && e.t > at
+            // The tid's oldest task, if it belongs to `pid`.
+            func oldest(_ t: Int) -> Task? {
+                if let r = replaced[t]?.first { return r.pid == pid ? r : nil }
+                return tasks[t].flatMap { $0.pid == pid ? $0 : nil }
             }
+            let candidates = tid.map { [$0] }
+                ?? Set(tasks.filter { $0.value.pid == pid }.map(\.key)).union(replaced.filter { $0.value.contains { $0.pid == pid } }.map(\.key)).sorted()
+            var gone: [Int] = []
             var out: [TraceEvent] = []
-            for t in gone {
-                guard let task = tasks[t] else { continue }
+            for t in candidates {
+                guard let task = oldest(t) else { continue }
+                gone.append(t)
+                output.removeAll { $0.serial == task.serial && $0.event.t > at }
                 let then = task.state(at: at)
                 if then != .terminated {
                     // Out of unknown, a task that ends was running.
                     out.append(TraceEvent(t: at, .state(pid: task.pid, tid: t, from: then == .unknown ? .running : then, to: .terminated, why: nil)))
                 }
-                tasks[t] = nil
-                whyNotes[t] = nil
+                if replaced[t]?.isEmpty == false {
+                    replaced[t]!.removeFirst()
+                    if replaced[t]!.isEmpty { replaced[t] = nil }
+                } else {
+                    tasks[t] = nil
+                    whyNotes[t] = nil
+                }
             }
             return (out, gone)
         }
@@ -113,8 +143,8 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
         lock.withLock {
             let bound = min(upTo, sampledUpTo)
-            let out = output.filter { $0.t <= bound }
-            output.removeAll { $0.t <= bound }
+            let out = output.filter { $0.event.t <= bound }.map(\.event)
+            output.removeAll { $0.event.t <= bound }
             return out
         }
     }
@@ -123,7 +153,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         stopThread()
         sampleOnce()
         return lock.withLock {
-            let out = output
+            let out = output.map(\.event)
             output = []
             return out
         }
@@ -151,34 +181,41 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
 
     /// Reads every followed task's state letter once and records the changes.
     func sampleOnce() {
-        let tids = lock.withLock { Array(tasks.keys) }
-        var seen: [(Int, Character?, String?)] = []
-        for tid in tids {
-            let pid = lock.withLock { tasks[tid]?.pid } ?? tid
-            let letter = SampledStateSource.stateLetter(pid: pid, tid: tid)
+        let followed = lock.withLock { tasks.map { (tid: $0.key, serial: $0.value.serial, pid: $0.value.pid) } }
+        // Each task's sample is stamped just before it is read (what it shows was true a few
+        // microseconds after that), so the stamps rise in reading order.
+        var seen: [(tid: Int, serial: Int, t: Int64, letter: Character?, syscall: String?)] = []
+        for f in followed {
+            let t = max(0, monotonicNow() - origin)
+            let letter = SampledStateSource.stateLetter(pid: f.pid, tid: f.tid)
             var syscall: String?
-            if letter == "S" || letter == "D" { syscall = SchedSource.procSyscallName(tid) }
-            seen.append((tid, letter, syscall))
+            if letter == "S" || letter == "D" { syscall = SchedSource.procSyscallName(f.tid) }
+            seen.append((f.tid, f.serial, t, letter, syscall))
         }
-        let t = max(0, monotonicNow() - origin)
+        let end = max(0, monotonicNow() - origin)
         lock.withLock {
             samples += 1
-            if let last = lastSampleT, t - last > stallThresholdNanos {
+            let passStart = seen.first?.t ?? end
+            if let last = lastSampleT, passStart - last > stallThresholdNanos {
                 // The sampler did not run (a loaded machine, proctrace stopped): what the
                 // tasks did since the last sample is unknown; this sample says where they are.
-                let reason = "state sampling stalled for \(TimeFormat.duration(t - last))"
+                let reason = "state sampling stalled for \(TimeFormat.duration(passStart - last))"
                 for tid in tasks.keys.sorted() {
                     guard var task = tasks[tid], task.state != .terminated, task.state != .unknown else { continue }
                     task.state = .unknown
                     task.recent.append((last, .unknown))
                     tasks[tid] = task
-                    output.append(TraceEvent(t: last, .stateUnknown(pid: task.pid, tid: tid, reason: reason)))
+                    output.append((task.serial, TraceEvent(t: last, .stateUnknown(pid: task.pid, tid: tid, reason: reason))))
                     stallUnknowns += 1
                 }
             }
-            lastSampleT = t
-            for (tid, letter, syscall) in seen {
-                guard var task = tasks[tid], task.state != .terminated else { continue }
+            lastSampleT = end
+            for (tid, serial, t, letter, rawSyscall) in seen {
+                // The tracer sees every traced wait call exactly (noted from its entry to its
+                // return); a wait in /proc that no note covers is one the read raced.
+                let syscall = rawSyscall == "wait4" || rawSyscall == "waitid" ? nil : rawSyscall
+                // Only about the task that was read: a tid reused meanwhile names another.
+                guard var task = tasks[tid], task.serial == serial, task.state != .terminated else { continue }
                 let sleepWhy = (letter == "S" || letter == "D" || letter == "I") ? (note(tid, t) ?? syscall) : nil
                 // A sleep in another syscall than last time: it woke and ran in between.
                 let resleep = task.state == .blocked && letter == task.letter && sleepWhy != nil && sleepWhy != task.why
@@ -202,7 +239,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
                     emit(tid, .terminated, t, nil)
                 }
             }
-            sampledUpTo = t
+            sampledUpTo = end
         }
     }
 
@@ -223,7 +260,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
         task.recent.append((t, to))
         if task.recent.count > 16 { task.recent.removeFirst(task.recent.count - 16) }
         tasks[tid] = task
-        output.append(TraceEvent(t: t, .state(pid: task.pid, tid: tid, from: from, to: to, why: why)))
+        output.append((task.serial, TraceEvent(t: t, .state(pid: task.pid, tid: tid, from: from, to: to, why: why))))
     }
 
     /// The state letter in `/proc/PID/task/TID/stat` (the field after the parenthesised comm).

@@ -349,9 +349,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if stopped { return }
             // The root waits for the kernel's fork of it; every other task is paired through
             // `forked` and followed by the machine from its creator.
-            lock.withLock {
-                if ns!.map.toGlobal.isEmpty && ns!.map.rootPending == nil { ns!.map.rootPending = tid }
-            }
+            lock.withLock { applyPairs(ns!.map.rootStarted(tid)) }
             return
         }
         let known: Bool = lock.withLock {

@@ -127,16 +127,20 @@ public struct SchedStateMachine {
     // MARK: tracking
 
     /// Starts following `tid` (of process `pid`). A task never seen before starts `new`;
-    /// for one already followed (auto-tracked at its fork) this only fixes its pid.
+    /// for one already followed (auto-tracked at its fork) this only fixes its pid. A tid whose
+    /// task has terminated is a reused one: its new task is made by the kernel's fork event
+    /// (which, read late, may come after this call), and the old task's events keep their pid.
     public mutating func track(tid: Int, pid: Int, at: Int64? = nil) {
         let k = Int32(truncatingIfNeeded: tid)
-        if tasks[k] != nil {
+        if let task = tasks[k], task.state != .terminated {
             setPid(k, pid)
         } else if let reason = stoppedReason {
-            // Nothing will be heard of it: unknown from the start.
+            // Nothing will be heard of it (nor of a reused tid's new task): unknown from the start.
             tasks[k] = Task(pid: pid, state: .unknown)
             output.append(TraceEvent(t: max(at ?? releasedUpTo, releasedUpTo), .stateUnknown(pid: pid, tid: tid, reason: reason)))
             stoppedUnknowns += 1
+        } else if tasks[k] != nil {
+            // A terminated task's tid, reused: the kernel's fork of it makes the new task.
         } else {
             tasks[k] = Task(pid: pid, state: .new)
         }
@@ -188,6 +192,11 @@ public struct SchedStateMachine {
                 output[i].kind = .stateUnknown(pid: pid, tid: Int(tid), reason: r)
             }
         }
+    }
+
+    /// Whether events of `tid` wait in the output (not taken yet).
+    private func hasOutput(_ tid: Int32) -> Bool {
+        output.contains { if case .state(_, Int(tid)?, _, _, _) = $0.kind { return true }; return false }
     }
 
     /// Stops following `tid`; later events about it are ignored.
@@ -290,12 +299,22 @@ public struct SchedStateMachine {
             if tasks[e.current] != nil { newTaskIsThread[tid] = flags & 0x0001_0000 != 0 }   // CLONE_THREAD
         case let .fork(parent, child):
             let isThread = newTaskIsThread.removeValue(forKey: child)
-            if tasks[parent] != nil, tasks[child] == nil || tasks[child]?.state == .terminated {
+            // A new task, even when its tid is still followed: the kernel hands out a tid only
+            // once its previous task is gone (pid reuse), so that task's end was lost or its
+            // exit is not fed yet. Unless `track` made it new already (it has no events yet).
+            let fresh = tasks[child].map { $0.state == .new && !hasOutput(child) } ?? false
+            if tasks[parent] != nil, !fresh {
                 // The clone flags say it exactly; /proc only if they were not seen (it can be
                 // too late there: a thread that has exec'd is gone from its task list).
                 let pid = isThread.map { $0 ? tasks[parent]!.pid : Int(child) }
                     ?? pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
                 tasks[child] = Task(pid: pid, state: .new)
+                // Why-notes of the tid's earlier task end before this one was made.
+                let made = e.ts - origin
+                whyNotes[child] = whyNotes[child]?.filter { $0.from >= made }
+                unexplained[child] = nil
+                heldLeaderExits[child] = nil
+                execTookTid[child] = nil
             }
         case let .exit(tid):
             if let task = tasks[tid], task.state != .terminated {

@@ -8,10 +8,21 @@ import Synchronization
 /// source's watermark passes them; a thread of its own writes, keeping the ptrace loop free.
 /// A task's state events are held until its birth line (`spawn`, `fork`, `thread start`) is
 /// written, because the kernel sees a child run before the tracer sees its fork.
+///
+/// A task is a tid *and a generation*: with pid reuse one tid names several tasks in turn. A
+/// source starts every task's path at `new`, exactly once (the `from:"new"` event), so that
+/// event marks where a tid's next generation begins in the state stream, as its birth line
+/// does in the ptrace stream. A `from:"new"` event is written only for a birth line that has
+/// not had one yet; otherwise it, and what follows it for that tid, waits for the next birth
+/// line of the tid.
 final class TraceMerger: Sendable {
     private struct State {
         var queue: [TraceEvent] = []
+        /// Tids with a birth line written (their latest generation's).
         var born: Set<Int> = []
+        /// Born tids whose generation's `from:"new"` event has not been written yet.
+        var awaitingNew: Set<Int> = []
+        /// State events of tids (or of a tid's next generation) whose birth line is to come.
         var held: [Int: [TraceEvent]] = [:]
         /// Tasks whose end the tracer wrote and the source then closed (`StateFeed.ended`):
         /// the source's later samples of them are stale and are not written.
@@ -122,6 +133,8 @@ final class TraceMerger: Sendable {
                 out.append(e)
                 if let id = Self.birth(of: e) { announce(id, at: e.t, into: &out) }
                 if let end = Self.end(of: e), let source {
+                    // Whatever the source says next with `from:"new"` for this tid is a new task.
+                    state.withLock { _ = $0.awaitingNew.remove(end.tid ?? end.pid) }
                     let closing = source.ended(pid: end.pid, tid: end.tid, at: e.t)
                     if !closing.tids.isEmpty { state.withLock { $0.ended.formUnion(closing.tids) } }
                     out.append(contentsOf: closing.events)
@@ -129,12 +142,22 @@ final class TraceMerger: Sendable {
             } else {
                 let e = states[j]; j += 1
                 let key: Int
+                var from: ProcState?
                 switch e.kind {
-                case let .state(pid, tid, _, _, _), let .stateUnknown(pid, tid, _): key = tid ?? pid
+                case let .state(pid, tid, f, _, _): key = tid ?? pid; from = f
+                case let .stateUnknown(pid, tid, _): key = tid ?? pid
                 default: continue
                 }
                 let known = state.withLock { s -> Bool in
+                    // Behind a held generation start: held too, in order.
+                    if s.held[key]?.isEmpty == false { s.held[key]!.append(e); return false }
+                    // A sample of a task the source has closed, taken before it closed it.
                     if s.ended.contains(key) { return false }
+                    if from == .new {
+                        if s.awaitingNew.remove(key) != nil { return true }
+                        s.held[key] = [e]   // the start of a generation whose birth line is to come
+                        return false
+                    }
                     if s.born.contains(key) { return true }
                     s.held[key, default: []].append(e)
                     return false
@@ -145,16 +168,28 @@ final class TraceMerger: Sendable {
         writer.write(out)
     }
 
+    /// A birth line of `id` was written: its held events up to the start of a later
+    /// generation (a second `from:"new"`) follow it, stamped no earlier than it.
     private func announce(_ id: Int, at t: Int64, into out: inout [TraceEvent]) {
         let held = state.withLock { s -> [TraceEvent] in
             s.born.insert(id)
             s.ended.remove(id)
-            return s.held.removeValue(forKey: id) ?? []
+            let all = s.held.removeValue(forKey: id) ?? []
+            let next = all.indices.dropFirst().first { Self.startsGeneration(all[$0]) } ?? all.count
+            if next < all.count { s.held[id] = Array(all[next...]) }
+            let mine = Array(all[..<next])
+            if mine.contains(where: Self.startsGeneration) { s.awaitingNew.remove(id) } else { s.awaitingNew.insert(id) }
+            return mine
         }
         for var e in held {
             e.t = max(e.t, t)
             out.append(e)
         }
+    }
+
+    private static func startsGeneration(_ e: TraceEvent) -> Bool {
+        if case .state(_, _, .new, _, _) = e.kind { return true }
+        return false
     }
 
     private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {

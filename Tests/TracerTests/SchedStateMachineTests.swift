@@ -53,6 +53,27 @@ struct SchedStateMachineTests {
         #expect(pathProblems(steps(ev, tid: 101)) == [])
     }
 
+    @Test("a reused tid is a new task from new: after its predecessor's exit, or even when that exit was never seen")
+    func reusedTidStartsOver() {
+        let fork = { (t: Int64, child: Int32) in SchedEvent(ts: self.us(t), cpu: 0, current: 100, record: .fork(parent: 100, child: child)) }
+        let exit = { (t: Int64, tid: Int32) in SchedEvent(ts: self.us(t), cpu: 0, current: tid, record: .exit(tid: tid)) }
+        var m = SchedStateMachine(origin: 0)
+        m.pidResolver = { _, _ in nil }
+        m.track(tid: 100, pid: 100)
+        for e in [fork(10, 101), wake(11, by: 100, 101, new: true), sw(20, 100, 1, 101), exit(30, 101)] { m.feed(e) }
+        // The tracer follows the tid's next task before the reader feeds the kernel's fork of
+        // it: the old task's events keep their pid, and nothing is emitted for the new one yet.
+        m.track(tid: 101, pid: 101)
+        #expect(m.state(of: 101) == .terminated)
+        for e in [fork(40, 101), wake(41, by: 100, 101, new: true), sw(42, 0, 0, 101)] { m.feed(e) }
+        // A third task with that tid, whose predecessor's exit was lost.
+        for e in [fork(60, 101), wake(61, by: 100, 101, new: true)] { m.feed(e) }
+        m.flushPending()
+        let ev = m.take(upTo: .max)
+        #expect(path(ev, 101) == ["11:new>ready", "20:ready>running", "30:running>terminated",
+                                  "41:new>ready", "42:ready>running", "61:new>ready"])
+    }
+
     @Test("a task woken in the idle context of its CPU runs though no switch-in is reported")
     func idleWakeInferred() {
         let ev = run([
@@ -239,5 +260,36 @@ struct SchedStateMachineTests {
         let paired = m.ptraceMade(child: 12, byThread: 8)
         #expect(paired.map(\.ns).sorted() == [9, 12])
         #expect(m.ns(520) == 12 && m.ns(530) == 9)
+    }
+
+    @Test("the kernel's fork of the root may be read before the recorder says which pid it has here")
+    func rootForkSeenBeforeTheRecorderTracksIt() {
+        var m = PidNamespaceMap(selfGlobal: 500)
+        _ = m.see(ev(500, .newTask(tid: 502, cloneFlags: 0x0120_0011)))
+        #expect(m.see(ev(500, .fork(parent: 500, child: 502))).root == 502)
+        _ = m.see(ev(502, .fork(parent: 502, child: 510)))
+        #expect(m.ns(502) == nil)
+        // The recorder, slowed down, tracks its root only now.
+        #expect(m.rootStarted(6).map(\.ns) == [6])
+        #expect(m.ns(502) == 6)
+        #expect(m.ptraceMade(child: 7, byThread: 6).map(\.ns) == [7])
+        #expect(m.ns(510) == 7)
+    }
+
+    @Test("a reused pid here stops naming its earlier task's kernel tid once ptrace reports the new task")
+    func reusedNumberWaitsForItsNewPairing() {
+        var m = PidNamespaceMap(selfGlobal: 500)
+        _ = m.rootStarted(6)
+        _ = m.see(ev(500, .newTask(tid: 502, cloneFlags: 0x0120_0011)))
+        _ = m.see(ev(500, .fork(parent: 500, child: 502)))
+        _ = m.see(ev(502, .fork(parent: 502, child: 510)))
+        _ = m.ptraceMade(child: 7, byThread: 6)
+        #expect(m.ns(510) == 7 && m.global(7) == 510)
+        // 7 is reaped and handed out again here: ptrace reports it before the kernel's fork is read.
+        #expect(m.ptraceMade(child: 7, byThread: 6).isEmpty)
+        #expect(m.global(7) == nil)
+        #expect(m.ns(510) == 7)   // the earlier task's late events still renumber
+        _ = m.see(ev(502, .fork(parent: 502, child: 530)))
+        #expect(m.global(7) == 530 && m.ns(530) == 7)
     }
 }

@@ -65,5 +65,50 @@ struct TraceMergerTests {
         }
         #expect(times.count == 3 && times[1] == t, "the exit keeps its own time: \(times)")
     }
+
+    @Test("the states of a reused pid wait for its second fork, not only its first")
+    func aReusedPidsStatesFollowItsOwnFork() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("merger-reuse-\(getpid()).jsonl").path
+        defer { unlink(path) }
+        let writer = try TraceWriter(path: path, force: true)
+        let source = AheadSource()
+        let merger = TraceMerger(writer: writer, source: source, clock: TraceClock())
+        let root = 10, child = 20
+        func st(_ t: Int64, _ from: ProcState, _ to: ProcState, pid: Int = child) -> TraceEvent {
+            TraceEvent(t: t, .state(pid: pid, tid: pid, from: from, to: to, why: nil))
+        }
+        // The kernel shows each life of pid 20 running before the tracer reports its fork.
+        for e in [st(0, .new, .running, pid: root), st(900, .new, .ready), st(1100, .ready, .running), st(1500, .running, .terminated),
+                  st(1800, .new, .ready), st(1850, .ready, .running), st(2400, .running, .terminated),
+                  st(2650, .running, .terminated, pid: root)] { source.add(e) }
+        merger.submit([
+            TraceEvent(t: 0, .spawn(pid: root, argv: ["x"])),
+            TraceEvent(t: 1000, .fork(pid: root, child: child, parent: root, via: "fork")),
+            TraceEvent(t: 1600, .exit(pid: child, status: .exited(0))),
+            TraceEvent(t: 1700, .reap(pid: child, by: root, how: "wait")),
+            TraceEvent(t: 1900, .fork(pid: root, child: child, parent: root, via: "fork")),
+            TraceEvent(t: 2500, .exit(pid: child, status: .exited(1))),
+            TraceEvent(t: 2600, .reap(pid: child, by: root, how: "wait")),
+            TraceEvent(t: 2700, .exit(pid: root, status: .exited(0))),
+            TraceEvent(t: 2700, .reap(pid: root, by: 1, how: "wait")),
+        ])
+        merger.ptraceIdle()
+        merger.finish()
+        #expect(merger.dropped == 0)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let summary = lines.compactMap { l -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], let type = o["type"] as? String else { return nil }
+            let t = (o["t"] as? NSNumber)?.int64Value ?? -1
+            return type == "state" ? "\(t) \(o["from"]!)>\(o["to"]!)" : "\(t) \(type)"
+        }
+        #expect(summary == ["0 spawn", "0 new>running",
+                            "1000 fork", "1000 new>ready", "1100 ready>running", "1500 running>terminated", "1600 exit", "1700 reap",
+                            "1900 fork", "1900 new>ready", "1900 ready>running", "2400 running>terminated", "2500 exit", "2600 reap",
+                            "2650 running>terminated", "2700 exit", "2700 reap"],
+                "\(summary)")
+        let report = StateCoverage.check(lines: lines)
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        #expect(report.reusedPids == [child])
+    }
 }
 #endif
