@@ -25,9 +25,9 @@ W=traces/workloads
 
 # The gallery: every scenario workload. Not here: the bench workloads (spawn_loop.sh,
 # syscall_loop, pool_bench.py: scripts/bench.sh), exit_code (a helper for tests of
-# proctrace's own exit status), pidns, nskill, bigargv and pingpong (run by the tests: pidns
-# under unshare, nskill makes a pid namespace, bigargv makes a 1.3 MB trace, pingpong a flood
-# of tens of thousands of lines).
+# proctrace's own exit status), pidns, nskill, pid_reuse, bigargv and pingpong (run by the
+# tests: pidns and pid_reuse under unshare, nskill makes a pid namespace, bigargv makes a 1.3 MB
+# trace, pingpong a flood of tens of thousands of lines).
 GALLERY=(
   fork_basic fork_vars getpid exit_status zombie wait_status double_fork orphan
   sigchld_ignore mp_process mp_pool mp_pipe mp_queue mp_value_array mp_semaphore
