@@ -136,9 +136,11 @@ struct ConcurrentRecordingTests {
         let live = try Instance(InstanceOwner(pidNamespace: ns, pid: Int(getpid()), startTime: InstanceOwner.current().startTime), root: root)
         defer { for i in [dead, reused, live] { i.remove() } }
         let removed = SchedSource.removeStaleInstances(root: root)
-        #expect(removed.contains(URL(fileURLWithPath: dead.path).lastPathComponent))
-        #expect(removed.contains(URL(fileURLWithPath: reused.path).lastPathComponent))
-        #expect(eventuallyGone(dead.path) && eventuallyGone(reused.path))
+        // (A recorder started meanwhile on this machine may have swept them first: also right.)
+        for i in [dead, reused] {
+            #expect(removed.contains(URL(fileURLWithPath: i.path).lastPathComponent) || !i.exists)
+            #expect(eventuallyGone(i.path))
+        }
         #expect(live.exists && live.enabled)
     }
 
@@ -170,26 +172,21 @@ struct ConcurrentRecordingTests {
         kill(Int32(sleeper), SIGKILL)
         p.waitUntilExit()
         #expect(owner.liveness() == .gone)
-        #expect(SchedSource.removeStaleInstances(root: root).contains(owner.name(Instance.n)))
+        #expect(SchedSource.removeStaleInstances(root: root).contains(owner.name(Instance.n)) || !foreign.exists)
         #expect(eventuallyGone(foreign.path))
     }
 
     @Test func aRecorderInANamespaceLeavesTheHostsInstancesAlone() throws {
         let root = try #require(SchedSource.tracefsRoot())
-        let ns = try #require(InstanceOwner.ownNamespace())
-        // The host's instances as a container sees them: one of a live recorder (this
-        // process) and one of a dead one. Neither can be judged from inside: both stay.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/true")
-        try p.run()
-        p.waitUntilExit()
+        // A host recording's instance as a container sees it (this process stands for the
+        // recorder): its owner cannot be checked from inside, so it stays, and stays on. (A
+        // dead host owner's instance stays too, but any host recorder running meanwhile on
+        // this machine would rightly sweep it, so it is not asserted here.)
         let live = try Instance(InstanceOwner.current(), root: root)
-        let dead = try Instance(InstanceOwner(pidNamespace: ns, pid: Int(p.processIdentifier), startTime: 1), root: root)
-        defer { live.remove(); dead.remove() }
+        defer { live.remove() }
         let r = try Harness.record(["/bin/true"], wrapper: Self.unshare)
         #expect(r.history.states == .sched)
         #expect(live.exists && live.enabled)
-        #expect(dead.exists && dead.enabled)
     }
 }
 #endif

@@ -172,7 +172,8 @@ struct SchedSourceTests {
         let stale = "\(root)/instances/\(name)"
         #expect(mkdir(stale, 0o750) == 0)
         let removed = SchedSource.removeStaleInstances()
-        #expect(removed.contains(name))
+        // (Or a recorder started meanwhile on this machine swept it first.)
+        #expect(removed.contains(name) || access(stale, F_OK) != 0)
         #expect(eventuallyGone(stale))
     }
 
