@@ -154,9 +154,11 @@ struct NamespaceRenumbering {
         var k = 0
         while k < unpaired.count {
             var e = unpaired[k]
+            // Both the process and the thread must be paired: a thread not paired yet waits
+            // (renumbered without its tid, it would pass for its process's main thread).
             if case let .state(gp, gt, from, to, why) = e.kind, let p = map.ns(Int32(gp)),
-               let t = gt.map({ map.ns(Int32($0)) }) ?? .some(nil) {
-                e.kind = .state(pid: p, tid: t, from: from, to: to, why: why)
+               gt == nil || map.ns(Int32(gt!)) != nil {
+                e.kind = .state(pid: p, tid: gt.flatMap { map.ns(Int32($0)) }, from: from, to: to, why: why)
                 out.append(e)
             } else if case let .stateUnknown(gp, gt, reason) = e.kind, let p = map.ns(Int32(gp)),
                       let t = gt.map({ map.ns(Int32($0)) }) ?? .some(nil) {

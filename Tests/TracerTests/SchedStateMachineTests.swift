@@ -276,6 +276,21 @@ struct SchedStateMachineTests {
         #expect(m.ns(510) == 7)
     }
 
+    @Test("a thread's states wait for the thread's own pairing, not only its process's")
+    func threadWaitsForItsPairing() {
+        var r = NamespaceRenumbering(selfGlobal: 500)
+        _ = r.map.rootStarted(6)
+        _ = r.map.see(ev(500, .newTask(tid: 502, cloneFlags: 0x0120_0011)))
+        _ = r.map.see(ev(500, .fork(parent: 500, child: 502)))
+        _ = r.map.see(ev(502, .fork(parent: 502, child: 503)))   // a thread of the root
+        let thread = TraceEvent(t: 10, .state(pid: 502, tid: 503, from: .new, to: .ready, why: nil))
+        #expect(r.renumber([thread], now: 10, final: false).isEmpty)
+        _ = r.map.ptraceMade(child: 7, byThread: 6)
+        let out = r.renumber([], now: 20, final: false)
+        #expect(out.count == 1)
+        if case let .state(pid, tid, _, _, _)? = out.first?.kind { #expect(pid == 6 && tid == 7) }
+    }
+
     @Test("a reused pid here stops naming its earlier task's kernel tid once ptrace reports the new task")
     func reusedNumberWaitsForItsNewPairing() {
         var m = PidNamespaceMap(selfGlobal: 500)
