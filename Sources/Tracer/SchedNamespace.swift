@@ -161,8 +161,8 @@ struct NamespaceRenumbering {
                 e.kind = .state(pid: p, tid: gt.flatMap { map.ns(Int32($0)) }, from: from, to: to, why: why)
                 out.append(e)
             } else if case let .stateUnknown(gp, gt, reason) = e.kind, let p = map.ns(Int32(gp)),
-                      let t = gt.map({ map.ns(Int32($0)) }) ?? .some(nil) {
-                e.kind = .stateUnknown(pid: p, tid: t, reason: reason)
+                      gt == nil || map.ns(Int32(gt!)) != nil {
+                e.kind = .stateUnknown(pid: p, tid: gt.flatMap { map.ns(Int32($0)) }, reason: reason)
                 out.append(e)
             } else if final || now - e.t > 2_000_000_000 {
                 dropped += 1
