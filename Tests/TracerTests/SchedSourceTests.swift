@@ -177,6 +177,38 @@ struct SchedSourceTests {
         #expect(eventuallyGone(stale))
     }
 
+    @Test("before the root is followed and after its last task ended, another program's flood does not enter the instance")
+    func nothingRecordedBeforeTheRootOrAfterTheEnd() throws {
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin)
+        try source.start()
+        defer { source.cleanup() }
+        // Another recording's workload, or any busy program on the machine: four pipe
+        // ping-pong pairs for 0.4 s (hundreds of thousands of switches), not followed.
+        func flood() throws {
+            let (code, out, _) = try Harness.run(Harness.c("pingpong", "4", "400"), timeout: 30)
+            #expect(code == 0)
+            let hops = Int(out.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            #expect(hops > 10_000, "the flood made only \(hops) hops")
+        }
+        try flood()
+        #expect(source.eventsRead < 100, "before the root: \(source.eventsRead) events of untracked tasks were recorded")
+        // A short workload, followed, ends and is reaped: the kernel drops it from the filter.
+        let child = try GatedChild(["/bin/true"])
+        source.track(tid: Int(child.pid), pid: Int(child.pid), at: monotonicNow() - origin)
+        child.release()
+        _ = child.wait()
+        usleep(100_000)
+        let afterWorkload = source.eventsRead
+        try flood()
+        let events = source.take(upTo: .max) + source.stop()
+        // (Before the root, an instance whose filter was empty recorded every task: ~90,000
+        // lost here; ~35,000 events fit per CPU.)
+        #expect(source.eventsRead - afterWorkload < 100, "after the end: \(source.eventsRead - afterWorkload) events of untracked tasks were recorded")
+        #expect(source.lost == 0)
+        #expect(events.contains { if case .state(_, _, _, .terminated, _) = $0.kind { return true }; return false })
+    }
+
     @Test("cleanup is idempotent and removes the instance")
     func cleanupIdempotent() throws {
         let source = SchedSource(origin: monotonicNow())
