@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,7 +84,7 @@ static int install_filter(void) {
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
-pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int use_seccomp, int *errfd, int *gofd) {
+pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int use_seccomp, int stdout_fd, int *errfd, int *gofd) {
     int go[2], err[2];
     if (pipe2(go, O_CLOEXEC) != 0) return -errno;
     if (pipe2(err, O_CLOEXEC) != 0) { int e = errno; close(go[0]); close(go[1]); return -e; }
@@ -104,7 +105,8 @@ pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int us
         while (read(go[0], &c, 1) < 0 && errno == EINTR) {}
         close(go[0]);
         int e = 0;
-        if (use_seccomp && install_filter() != 0) e = errno;
+        if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) e = errno;
+        if (e == 0 && use_seccomp && install_filter() != 0) e = errno;
         if (e == 0) {
             execvp(file, argv);
             e = errno;
@@ -148,6 +150,8 @@ long pt_seize(pid_t tid, long options) { return pt_ptrace(PTRACE_SEIZE, tid, 0, 
 long pt_cont(pid_t tid, int sig) { return pt_ptrace(PTRACE_CONT, tid, 0, (unsigned long)sig); }
 long pt_syscall(pid_t tid, int sig) { return pt_ptrace(PTRACE_SYSCALL, tid, 0, (unsigned long)sig); }
 long pt_listen(pid_t tid) { return pt_ptrace(PTRACE_LISTEN, tid, 0, 0); }
+long pt_interrupt(pid_t tid) { return pt_ptrace(PTRACE_INTERRUPT, tid, 0, 0); }
+long pt_detach(pid_t tid, int sig) { return pt_ptrace(PTRACE_DETACH, tid, 0, (unsigned long)sig); }
 long pt_geteventmsg(pid_t tid, unsigned long *msg) {
     return pt_ptrace(PTRACE_GETEVENTMSG, tid, 0, (unsigned long)msg);
 }
@@ -256,11 +260,6 @@ int64_t pt_monotonic_ns(void) {
 pid_t pt_getpgid(pid_t pid) { pid_t r = getpgid(pid); return r < 0 ? -errno : r; }
 pid_t pt_getsid(pid_t pid) { pid_t r = getsid(pid); return r < 0 ? -errno : r; }
 
-void pt_ignore_terminal_signals(void) {
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-}
-
 const char *pt_errno_name(int err) { return strerrorname_np(err); }
 
 int pt_thread_start(void *(*fn)(void *), void *arg, unsigned long *thread) {
@@ -291,34 +290,6 @@ int pt_poll_hup(int fd) {
     return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) ? 1 : 0;
 }
 
-void pt_block_termination_signals(void) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
-int pt_wait_termination_signal(void) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {}
-    return sig;
-}
-
-void pt_die_of(int sig) {
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-    _exit(128 + sig);
-}
-
 void pt_rmdir_detached(const char *path) {
     /* Disabling every event in one write before rmdir shortens the removal (~0.11 → 0.09 s
        here), but the write itself waits ~12 ms: do it in the detached process too. */
@@ -331,6 +302,10 @@ void pt_rmdir_detached(const char *path) {
     if (p < 0) { rmdir(path); return; }
     if (p == 0) {
         if (fork() == 0) {
+            /* Hold none of the caller's standard streams: a pipe reader (record -o - | …)
+               must see its end when proctrace exits, not when the removal does. */
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
             setsid();
             if (ok) {
                 int fd = open(enable, O_WRONLY | O_CLOEXEC);
@@ -358,4 +333,99 @@ int pt_stack_pointer(pid_t tid, uint64_t *sp) {
     *sp = regs.sp;
 #endif
     return 0;
+}
+
+/* ---- Signals that steer a recording (see cproctrace.h) ---- */
+
+static volatile sig_atomic_t ctl_interrupts;
+static volatile sig_atomic_t ctl_terminate;
+static volatile sig_atomic_t ctl_stop;
+static volatile sig_atomic_t ctl_pending;
+static volatile pid_t ctl_tracer_tid;
+static const int ctl_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
+#define CTL_NSIG ((int)(sizeof ctl_signals / sizeof ctl_signals[0]))
+/* Sent to the ptrace thread by a handler that ran elsewhere: only interrupts its waitpid. */
+#define CTL_WAKE_SIG (SIGRTMIN + 3)
+
+pid_t pt_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static void ctl_wake_handler(int sig) { (void)sig; }
+
+static void ctl_handler(int sig) {
+    int saved = errno;
+    switch (sig) {
+    case SIGINT: ctl_interrupts = ctl_interrupts + 1; break;
+    case SIGTERM: case SIGHUP: if (ctl_terminate == 0) ctl_terminate = sig; break;
+    case SIGALRM: break;   /* pt_control_alarm: only wakes the loop */
+    default: ctl_stop = sig; break;
+    }
+    ctl_pending = 1;
+    pid_t tracer = ctl_tracer_tid;
+    if (tracer > 0 && (pid_t)syscall(SYS_gettid) != tracer)
+        syscall(SYS_tgkill, getpid(), tracer, CTL_WAKE_SIG);
+    errno = saved;
+}
+
+void pt_control_block(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < CTL_NSIG; i++) sigaddset(&set, ctl_signals[i]);
+    sigaddset(&set, CTL_WAKE_SIG);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void pt_control_install(void) {
+    ctl_tracer_tid = pt_gettid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ctl_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;   /* no SA_RESTART: the ptrace thread's waitpid must return EINTR */
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < CTL_NSIG; i++) { sigaction(ctl_signals[i], &sa, NULL); sigaddset(&set, ctl_signals[i]); }
+    sa.sa_handler = ctl_wake_handler;
+    sigaction(CTL_WAKE_SIG, &sa, NULL);
+    sigaddset(&set, CTL_WAKE_SIG);
+    signal(SIGQUIT, SIG_IGN);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void pt_control_uninstall(void) {
+    ctl_tracer_tid = 0;
+    pt_control_alarm(0);
+    for (int i = 0; i < CTL_NSIG; i++) signal(ctl_signals[i], SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+}
+
+int pt_control_interrupts(void) { return ctl_interrupts; }
+int pt_control_terminate(void) { return ctl_terminate; }
+int pt_control_take_stop(void) { int s = ctl_stop; ctl_stop = 0; return s; }
+
+void pt_control_alarm(long ms) {
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = ms / 1000;
+    it.it_value.tv_usec = (ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void pt_control_stop_self(int sig) {
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, &old);
+    /* The whole process stops here (every thread), and goes on when continued. */
+    kill(getpid(), sig);
+    sigaction(sig, &old, NULL);
+}
+
+pid_t pt_waitpid_control(pid_t pid, int *status, int flags) {
+    for (;;) {
+        if (ctl_pending) { ctl_pending = 0; return -EINTR; }
+        pid_t r = waitpid(pid, status, flags);
+        if (r >= 0) return r;
+        if (errno != EINTR) return -errno;
+    }
 }

@@ -112,7 +112,8 @@ public enum EventKind: Equatable, Sendable {
     case stateUnknown(pid: Int, tid: Int?, reason: String)
     /// A session or process-group change (`setsid`, `setpgid`): the process's new ids.
     case group(pid: Int, pgid: Int, sid: Int, call: String, by: Int)
-    case end(status: ExitStatus, events: Int, lost: Int)
+    /// `status` is nil when the root was still running when proctrace detached from it.
+    case end(status: ExitStatus?, events: Int, lost: Int)
     /// A type this reader does not know; kept, and ignored by the model.
     case unknown(type: String)
 

@@ -66,7 +66,8 @@ extension TraceEvent {
         case let .group(pid, pgid, sid, call, by):
             o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call)); o.append("by", i(by))
         case let .end(status, events, lost):
-            o.append("status", status.json); o.append("events", i(events)); o.append("lost", i(lost))
+            if let status { o.append("status", status.json) }
+            o.append("events", i(events)); o.append("lost", i(lost))
         case .unknown:
             break
         }
@@ -213,7 +214,8 @@ extension TraceEvent {
         case "group":
             kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: try str("call"), by: try int("by"))
         case "end":
-            kind = .end(status: try status("status"), events: try int("events"), lost: try int("lost"))
+            // No status only when the root was left running (`detached`, see trace-format.md).
+            kind = .end(status: optional("status") == nil ? nil : try status("status"), events: try int("events"), lost: try int("lost"))
         default:
             kind = .unknown(type: type)
         }

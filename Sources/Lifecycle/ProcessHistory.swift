@@ -1,10 +1,11 @@
 /// The `end` line of a complete trace.
 public struct TraceEnd: Equatable, Sendable {
     public var t: Int64
-    public var status: ExitStatus
+    /// nil when proctrace detached from a root still running.
+    public var status: ExitStatus?
     public var events: Int
     public var lost: Int
-    public init(t: Int64, status: ExitStatus, events: Int, lost: Int) { self.t = t; self.status = status; self.events = events; self.lost = lost }
+    public init(t: Int64, status: ExitStatus?, events: Int, lost: Int) { self.t = t; self.status = status; self.events = events; self.lost = lost }
 }
 
 /// A whole trace folded into one record per process. This is what the tree, stats, render

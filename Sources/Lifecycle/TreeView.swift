@@ -33,7 +33,7 @@ public enum TreeView {
         parts.append("\(h.processes.count) processes")
         parts.append(TimeFormat.duration(h.endTime))
         parts.append("states: \(h.states.rawValue)")
-        if let e = h.end { parts.append("root \(TerminalText.escape(e.status.description))") }
+        if let e = h.end { parts.append(e.status.map { "root \(TerminalText.escape($0.description))" } ?? "root still running (detached)") }
         return parts.joined(separator: " · ")
     }
 

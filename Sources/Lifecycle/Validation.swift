@@ -45,6 +45,8 @@ public enum TraceValidator {
         var endLine: Int?
         var firstType: String?
         var births = 0
+        /// Processes the recorder detached from, left running (`end.detached`).
+        var detached: Set<Int> = []
         while true {
             let event: TraceEvent
             do {
@@ -68,6 +70,7 @@ public enum TraceValidator {
                 if let el = endLine { report.violations.append(ModelViolation(line: line, "\"\(type)\" after the end line (line \(el)): end must be last")) }
                 if case let .end(_, events, _) = event.kind {
                     if endLine == nil { endLine = line }
+                    detached = Set(event.extra["detached"]?.array?.compactMap { $0.int.map(Int.init) } ?? [])
                     // end.events counts every line of the trace: the header and the end included.
                     if events != line {
                         report.violations.append(ModelViolation(line: line, "end.events is \(events) but the trace has \(line) lines up to its end"))
@@ -91,7 +94,10 @@ public enum TraceValidator {
             } else if endLine == nil {
                 report.violations.append(ModelViolation(line: reader.line, "incomplete trace: no end line after the last event (the recording was cut short)"))
             } else {
-                for p in table.processes.values.sorted(by: { $0.birthLine < $1.birthLine }) {
+                // A process left running at a detach, and a zombie whose parent was, end
+                // without a reap: the end line says so.
+                let open = table.processes.values.filter { !detached.contains($0.pid) && !($0.isZombie && detached.contains($0.ppid)) }
+                for p in open.sorted(by: { $0.birthLine < $1.birthLine }) {
                     let what = p.isZombie ? "exited but was never reaped" : "never exited nor was reaped"
                     report.violations.append(ModelViolation(line: p.birthLine, "pid \(p.pid) (born here) \(what) before the end: every process ends with exactly one reap"))
                 }

@@ -9,16 +9,25 @@ extension Recorder {
         var status: Int32 = 0
         while true {
             merger.ptraceIdle()
-            let r = pt_waitpid(-1, &status, flags)
+            let r = pt_waitpid_control(-1, &status, flags)
             let t = merger.ptraceWoke()
-            if r < 0 { break }   // ECHILD: nothing traced is left
-            let tid = Int(r)
-            if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
-                taskExited(tid, status: status, t: t)
-            } else if pt_wifstopped(status) != 0 {
-                stopped(tid, status: status, t: t)
+            if r == -EINTR {   // a signal to proctrace (Ctrl-C, Ctrl-Z, SIGTERM)
+                if control(at: t) { break }
+                continue
             }
+            if r < 0 { break }   // ECHILD: nothing traced is left
+            handle(Int(r), status: status, t: t)
             if !pending.isEmpty { flush() }
+            if control(at: t) { break }
+        }
+    }
+
+    /// One wait status: an exit or a stop.
+    func handle(_ tid: Int, status: Int32, t: Int64) {
+        if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
+            taskExited(tid, status: status, t: t)
+        } else if pt_wifstopped(status) != 0 {
+            stopped(tid, status: status, t: t)
         }
         settleVanishedOrphans()
     }
@@ -55,12 +64,12 @@ extension Recorder {
         case 0:
             signalStop(tid, sig: sig, t: t)
         default:
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
         }
     }
 
     private func forkEvent(_ tid: Int, event: Int, t: Int64) {
-        defer { _ = pt_cont(pid_t(tid), 0) }
+        defer { resume(tid, 0) }
         guard let newTid = Tracee.eventMessage(tid).map({ Int($0) }), newTid > 0 else {
             writer.countLost(1)
             return
@@ -92,7 +101,7 @@ extension Recorder {
             emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via), extra: extra))
         }
         if table.earlyStops.remove(newTid) != nil {
-            _ = pt_cont(pid_t(newTid), 0)
+            resume(newTid, 0)
         } else if let early = table.earlyExits.removeValue(forKey: newTid) {
             taskExited(newTid, status: early.status, t: max(early.t, t))
         } else {
@@ -149,21 +158,22 @@ extension Recorder {
         if lossy { extra.append("argv_not_utf8", .bool(true)) }
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
         let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
-        _ = pt_cont(pid_t(tid), 0)
+        resume(tid, 0)
         let info = exe.flatMap { elf.facts($0) }
         emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid), extra: extra))
     }
 
     private func eventStop(_ tid: Int, sig: Int32, t: Int64) {
         guard var task = table.tasks[tid] else {
-            // The first stop of a child whose parent's fork event has not arrived yet.
+            // The first stop of a child whose parent's fork event has not arrived yet
+            // (detachAll lets such a task go at once).
             table.earlyStops.insert(tid)
             return
         }
         if task.awaitingFirstStop {
             task.awaitingFirstStop = false
             table.tasks[tid] = task
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
             return
         }
         switch sig {
@@ -171,11 +181,11 @@ extension Recorder {
             // Group-stop: let it stay stopped (job control) while we keep listening.
             table.tasks[tid]?.groupStopped = true
             states?.noteWhy(tid: tid, why: "stopped:\(SignalName.name(Int(sig)))", from: t, to: nil)
-            _ = pt_listen(pid_t(tid))
+            listen(tid)
         default:
             if task.groupStopped { states?.endWhy(tid: tid, at: t) }
             table.tasks[tid]?.groupStopped = false
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
         }
     }
 
@@ -202,9 +212,17 @@ extension Recorder {
         }
         // SIGSTOP cannot be caught: a group-stop follows at once, and the task will sit in it
         // (in TASK_TRACED, as any ptrace stop) until a SIGCONT. Say so before it happens.
-        if sig == SIGSTOP { states?.noteWhy(tid: tid, why: "stopped:SIGSTOP", from: t, to: nil) }
-        // Re-inject the signal: the tracer only watches it go by.
-        _ = pt_cont(pid_t(tid), sig)
+        // SIGTSTP, SIGTTIN and SIGTTOU stop too when their action is the default one (a
+        // terminal's Ctrl-Z, a background job touching the terminal).
+        if sig == SIGSTOP || ((sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) && ProcFS.hasDefaultAction(pid, signal: sig)) {
+            states?.noteWhy(tid: tid, why: "stopped:\(SignalName.name(Int(sig)))", from: t, to: nil)
+        }
+        // Re-inject the signal: the tracer only watches it go by. A task in a group-stop
+        // (a signal woke it from PTRACE_LISTEN) must go back to it after taking the signal,
+        // not run on: the pending interrupt makes it trap again (PTRACE_EVENT_STOP) before
+        // it returns to user space, and that stop is listened to again.
+        if table.tasks[tid]?.groupStopped == true && sig != SIGCONT { _ = pt_interrupt(pid_t(tid)) }
+        resume(tid, sig)
     }
 
     static func siCodeName(signo: Int32, code: Int32) -> String? {

@@ -99,6 +99,17 @@ enum ProcFS {
         return false
     }
 
+    /// `sig`'s action in the process is the default one (neither caught nor ignored).
+    static func hasDefaultAction(_ pid: Int, signal sig: Int32) -> Bool {
+        guard let b = read("/proc/\(pid)/status") else { return false }
+        let bit = UInt64(1) << UInt64(sig - 1)
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:") {
+            guard let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) else { return false }
+            if mask & bit != 0 { return false }
+        }
+        return true
+    }
+
     /// The filename the exec was called with (AT_EXECFN), read from the new image's stack.
     static func execFilename(_ pid: Int) -> String? {
         guard let aux = read("/proc/\(pid)/auxv") else { return nil }

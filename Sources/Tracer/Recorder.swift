@@ -20,6 +20,8 @@ public struct RecordOptions: Sendable {
     /// Kill the workload if proctrace dies (PTRACE_O_EXITKILL): a traced workload without its
     /// tracer would see its wait calls fail with ENOSYS.
     public var exitKill = true
+    /// Stop following when the command itself exits: detach from what it left running.
+    public var untilRootExits = false
 
     public init(command: [String], output: String) {
         self.command = command
@@ -29,13 +31,26 @@ public struct RecordOptions: Sendable {
 
 /// How a recording ended.
 public struct RecordResult: Sendable {
-    /// The root process's status.
-    public var rootStatus: ExitStatus
+    /// The root process's status; nil when proctrace detached from it while it ran.
+    public var rootStatus: ExitStatus?
     /// Lines written, `end` included.
     public var lines: Int
-    public var lost: Int
+    /// Events lost, by what they were (`lost` in the `end` line is their sum).
+    public var lost: Int { lostLifecycle + lostStates }
+    /// Lifecycle events (fork, exec, wait, exit, reap …) that could not be recorded.
+    public var lostLifecycle: Int
+    /// Scheduler state events lost (the kernel's buffer overran, or the feed failed).
+    public var lostStates: Int
     /// Set when the command could not be executed at all (errno of execve).
     public var execErrno: Int32?
+    /// Why the recording ended before every traced process was gone (nil: it did not).
+    public var endReason: EndReason?
+    /// Processes left running when proctrace detached.
+    public var detached: [Int]
+    /// Writing the trace failed: it is incomplete (no `end` line).
+    public var writeFailure: WriteFailure?
+    /// Where the trace went ("standard output" for `-o -`).
+    public var output: String
 }
 
 /// Records a workload's whole process tree under ptrace into a proctrace/1 trace.
@@ -63,6 +78,18 @@ public final class Recorder {
     var errFD: Int32 = -1
     var ptraceOptions: Int = 0
     var pending: [TraceEvent] = []
+    // Signals to proctrace and ending early (Control.swift).
+    var detaching = false
+    var detachedTasks: Set<Int> = []
+    var detachedPids: [Int] = []
+    var endReason: EndReason?
+    var stopRequest: (sig: Int32, at: Int64)?
+    var interruptHinted = false
+    var leftoversTold = false
+    /// When to say what still runs after the root's exit, and when to say that a first
+    /// Ctrl-C did not end the recording (a moment later, so as not to name what is dying).
+    var leftoversDue: Int64?
+    var hintDue: Int64?
 
     public init(_ options: RecordOptions) throws(RecordError) {
         guard !options.command.isEmpty else { throw RecordError("no command to record") }
@@ -73,7 +100,8 @@ public final class Recorder {
 
     /// Runs the workload to the end of its last process and writes the trace.
     public func run() throws(RecordError) -> RecordResult {
-        StateSourceCleanup.installHandler()
+        // Before any thread starts, so that every thread but this one blocks them.
+        pt_control_block()
         let t0 = pt_monotonic_ns()
         startStates()
         let t1 = pt_monotonic_ns()
@@ -88,7 +116,8 @@ public final class Recorder {
         defer { for p in cArgs { free(p) } }
         let spawnT = clock.now()
         var goFD: Int32 = -1
-        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, &errFD, &goFD)
+        // With the trace on standard output, the workload's own output goes to stderr.
+        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, writer.toStdout ? 2 : -1, &errFD, &goFD)
         if pid < 0 {
             watcher.finish(timeout: 0)
             merger.finish()
@@ -99,11 +128,13 @@ public final class Recorder {
         // scheduler events would not be recorded.
         states?.track(tid: Int(pid), pid: Int(pid), at: clock.now())
         pt_spawn_release(goFD)
-        pt_ignore_terminal_signals()
+        pt_control_install()
         rootPid = Int(pid)
         table.addProcess(pid: rootPid, parent: selfPid)
         pids.learnRoot(pid: rootPid)
-        table.tasks[rootPid]?.awaitingFirstStop = true
+        // No first stop to wait for: a task seized before it runs does not stop (only the
+        // children of traced tasks do), so the root's first PTRACE_EVENT_STOP is a real
+        // group-stop (Ctrl-Z) and must be listened to, not resumed.
         table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
         var extra = JSONObject()
         extra.append("ppid", .int(Int64(selfPid)))
@@ -127,10 +158,17 @@ public final class Recorder {
         if getenv("PROCTRACE_TIMES") != nil {
             Self.warn("proctrace times: states start \((t1 - t0) / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
         }
-        let status = rootStatus ?? .exited(0)
-        let lostCount = writer.lostCount + (states?.lost ?? 0) + merger.dropped
-        writer.write(TraceEvent(t: clock.now(), .end(status: status, events: writer.lineCount + 1, lost: lostCount)))
+        let lostStates = (states?.lost ?? 0) + merger.dropped
+        let lostLifecycle = writer.lostCount
+        var endExtra = JSONObject()
+        if let endReason {
+            endExtra.append("reason", .string(endReason.rawValue))
+            endExtra.append("detached", .array(detachedPids.map { .int(Int64($0)) }))
+        }
+        writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates),
+                                extra: endExtra))
         writer.close()
+        pt_control_uninstall()
         if errFD >= 0 { close(errFD) }
         if getenv("PROCTRACE_RUSAGE") != nil {
             var ru = rusage()
@@ -140,7 +178,9 @@ public final class Recorder {
             let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw)\n"
             _ = msg.withCString { write(2, $0, strlen($0)) }
         }
-        return RecordResult(rootStatus: status, lines: writer.lineCount, lost: writer.lostCount, execErrno: execErrno)
+        return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
+                            execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
+                            output: writer.path)
     }
 
     /// Queues an event; it is written once the stopped task has been resumed, so writing
@@ -185,8 +225,7 @@ public final class Recorder {
                 do {
                     try s.start()
                     states = s
-                    StateSourceCleanup.register(s)
-                    return
+                                return
                 } catch {
                     s.cleanup()
                     Self.warn("proctrace: scheduler states unavailable (\(error)); sampling /proc instead (--states sampled)")

@@ -9,13 +9,13 @@ extension Recorder {
     /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
     func seccompStop(_ tid: Int, t: Int64) {
         guard let msg = Tracee.eventMessage(tid), table.tasks[tid] != nil else {
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
             return
         }
         var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
         var args = [UInt64](repeating: 0, count: 6)
         guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else {
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
             return
         }
         let tag = Int(truncatingIfNeeded: msg)
@@ -33,7 +33,7 @@ extension Recorder {
                 if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
                     // The same call again after ERESTART*: still the one logical wait.
                     table.tasks[tid]?.wait?.restarting = false
-                    _ = pt_syscall(pid_t(tid), 0)
+                    resume(tid, 0, toSyscallExit: true)
                     return
                 }
                 // The interrupted call did not come back: it returned EINTR to the program.
@@ -52,14 +52,14 @@ extension Recorder {
                 table.procs[pid]?.ignoresSIGCHLD = handler == 1          // SIG_IGN
                 table.procs[pid]?.noChildWait = flags & 2 != 0           // SA_NOCLDWAIT
             }
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
             return
         default:
-            _ = pt_cont(pid_t(tid), 0)
+            resume(tid, 0)
             return
         }
         // Stop again at the syscall's exit for its result.
-        _ = pt_syscall(pid_t(tid), 0)
+        resume(tid, 0, toSyscallExit: true)
     }
 
     static func describeWait(tag: Int, args: [UInt64], tid: Int, pid: Int, t: Int64) -> PendingWait {
@@ -86,7 +86,7 @@ extension Recorder {
 
     /// A syscall-exit stop of a call stopped at its entry by seccomp.
     func syscallExit(_ tid: Int, t: Int64) {
-        defer { _ = pt_cont(pid_t(tid), 0) }
+        defer { resume(tid, 0) }
         guard let task = table.tasks[tid] else { return }
         var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
         var args = [UInt64](repeating: 0, count: 6)

@@ -38,10 +38,11 @@ int pt_wifcontinued(int status);
    with `options`. The child waits until pt_spawn_release(*gofd); then it installs the
    seccomp filter (when `use_seccomp`) and execs. Returns the pid, or -errno.
    `*errfd` receives a pipe's read end: it yields the child's execve errno (4 bytes) if the
-   exec failed, and reaches EOF when the exec succeeded. The corresponding C calls are
+   exec failed, and reaches EOF when the exec succeeded. `stdout_fd` >= 0 becomes the child's
+   standard output (dup2) before the exec. The corresponding C calls are
    fork(2), ptrace(PTRACE_SEIZE), seccomp(2), execvp(3). */
 pid_t pt_spawn_traced(const char *file, char *_Nullable const argv[_Nonnull], long options,
-                      int use_seccomp, int *errfd, int *gofd);
+                      int use_seccomp, int stdout_fd, int *errfd, int *gofd);
 /* Lets the child of pt_spawn_traced go on to its exec. */
 void pt_spawn_release(int gofd);
 
@@ -51,6 +52,9 @@ long pt_seize(pid_t tid, long options);
 long pt_cont(pid_t tid, int sig);
 long pt_syscall(pid_t tid, int sig);
 long pt_listen(pid_t tid);
+long pt_interrupt(pid_t tid);
+/* PTRACE_DETACH, delivering `sig` (0 for none) as the tracee resumes. */
+long pt_detach(pid_t tid, int sig);
 long pt_geteventmsg(pid_t tid, unsigned long *msg);
 
 /* The options proctrace uses: TRACEFORK|VFORK|CLONE|EXEC|SECCOMP|SYSGOOD|EXITKILL. */
@@ -89,9 +93,30 @@ long pt_nr_waitid(void);
 pid_t pt_getpgid(pid_t pid);
 pid_t pt_getsid(pid_t pid);
 
-/* The tracer's own terminal-signal handling: ignore SIGINT/SIGQUIT while the workload runs
-   (the terminal sends them to the workload too, whose death we then record). */
-void pt_ignore_terminal_signals(void);
+/* Signals that steer a recording: SIGINT, SIGTERM, SIGHUP (end it), SIGTSTP, SIGTTIN,
+   SIGTTOU (stop with the job), SIGALRM (pt_control_alarm). pt_control_block blocks them in the calling thread and the
+   threads it creates later; pt_control_install, called on the ptrace thread, catches them
+   there (without SA_RESTART, so its waitpid returns EINTR) and ignores SIGQUIT. A handler
+   that runs on another thread forwards a wake-up to the ptrace thread. */
+void pt_control_block(void);
+void pt_control_install(void);
+/* Restores the default actions (for the end of a recording). */
+void pt_control_uninstall(void);
+/* How many SIGINTs arrived since pt_control_install. */
+int pt_control_interrupts(void);
+/* The first of SIGTERM/SIGHUP that arrived, or 0. */
+int pt_control_terminate(void);
+/* A job-control stop signal that arrived and was not yet taken (then cleared), or 0. */
+int pt_control_take_stop(void);
+/* Stops the whole process with `sig`'s default action (as a job-control stop), returning
+   when it is continued; the handler is put back afterwards. */
+void pt_control_stop_self(int sig);
+/* waitpid(2) that returns -EINTR when a control signal arrived, else retries EINTR. */
+pid_t pt_waitpid_control(pid_t pid, int *status, int flags);
+/* Wakes the ptrace thread's pt_waitpid_control (SIGALRM) after `ms` milliseconds. */
+void pt_control_alarm(long ms);
+/* The calling thread's kernel tid. */
+pid_t pt_gettid(void);
 
 /* The errno's symbolic name ("ECHILD"), or NULL. */
 const char *_Nullable pt_errno_name(int err);
@@ -109,14 +134,6 @@ int pt_epoll_wait(int epfd, int *fds, int *hup, int max, int timeout_ms);
 int pt_eventfd(void);
 /* 1 when poll(2) reports POLLHUP on fd now, else 0. */
 int pt_poll_hup(int fd);
-
-/* Blocks SIGTERM and SIGHUP in the calling thread (and the threads it creates later), so a
-   dedicated thread can take them with pt_wait_termination_signal. */
-void pt_block_termination_signals(void);
-/* Waits for SIGTERM or SIGHUP (sigwait) and returns its number. */
-int pt_wait_termination_signal(void);
-/* Dies of `sig` with its default action (after the caller has cleaned up). */
-void pt_die_of(int sig);
 
 /* Removes a tracefs instance directory from a detached grandchild process, so the caller
    does not wait for it (removal waits for RCU grace periods: ~0.1 s); the grandchild first

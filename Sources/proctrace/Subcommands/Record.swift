@@ -8,14 +8,20 @@ extension ProcTrace {
         static let configuration = CommandConfiguration(
             abstract: "Run a command and record the life of every process it creates.",
             discussion: """
-            The command runs with proctrace's stdin, stdout and stderr. proctrace follows every \
-            process and thread it creates until the last one is gone, writes one JSONL trace \
-            (format proctrace/1, see docs/trace-format.md), and exits with the command's own \
-            status (128+N if it was killed by signal N).
+            The command runs with proctrace's stdin, stdout and stderr (with -o -, its stdout \
+            goes to stderr, so that standard output carries only the trace). proctrace follows \
+            every process and thread it creates until the last one is gone, writes one JSONL \
+            trace (format proctrace/1, see docs/trace-format.md), and exits with the command's \
+            own status (128+N if it was killed by signal N).
+
+            Ctrl-C goes to the command; a second Ctrl-C (or SIGTERM, SIGHUP) ends the recording \
+            at once, leaving what still runs running, and exits 130 (143, 129). Ctrl-Z stops \
+            proctrace with the command; fg resumes both. Exit status 2: proctrace could not \
+            record, or the trace could not be written whole (a full disk).
             """
         )
 
-        @Option(name: [.customShort("o"), .long], help: "The trace file (default: proctrace-COMMAND-TIME.jsonl here).")
+        @Option(name: [.customShort("o"), .long], help: "The trace file, - for standard output (default: proctrace-COMMAND-TIME.jsonl here).")
         var output: String?
 
         @Option(help: "Where process states come from: sched (the kernel's scheduler events; falls back to sampled without the privilege), sampled (/proc polling), or none.")
@@ -32,6 +38,9 @@ extension ProcTrace {
 
         /// The values `--reap-timeout` takes, in seconds.
         static let reapTimeouts = 0...86_400.0
+
+        @Flag(help: "Stop recording when the command itself exits: detach from the processes it left running (they keep running).")
+        var untilRootExits = false
 
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
         var command: [String] = []
@@ -53,20 +62,22 @@ extension ProcTrace {
 
         func run() throws {
             let code = Self.record(command: command, output: output, states: StatesMode(rawValue: states) ?? .none, force: force,
-                                   recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10)
+                                   recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10,
+                                   untilRootExits: untilRootExits)
             if code != 0 { throw ExitCode(code) }
         }
 
         /// Records and returns proctrace's exit status: the workload's (128+N if killed by
         /// signal N), or 2 if proctrace itself could not record.
         static func record(command: [String], output: String?, states: StatesMode, force: Bool,
-                           recordEnvironment: Bool, reapTimeout: Double) -> Int32 {
+                           recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool) -> Int32 {
             let path = output ?? Self.defaultOutput(for: command)
             var opts = RecordOptions(command: command, output: path)
             opts.force = force
             opts.states = states
             opts.recordEnvironment = recordEnvironment
             opts.reapTimeout = reapTimeout
+            opts.untilRootExits = untilRootExits
             let result: RecordResult
             do {
                 let recorder = try Recorder(opts)
@@ -80,8 +91,49 @@ extension ProcTrace {
                 let why = e == ENOENT ? "command not found" : String(cString: strerror(e))
                 Self.say("proctrace: \(command[0]): \(why)")
             }
-            if result.lost > 0 { Self.say("proctrace: \(result.lost) events lost (see the end line of \(path))") }
-            return result.rootStatus.shellCode
+            if let reason = result.endReason { Self.say(Self.describeEnd(reason, result)) }
+            if let failure = result.writeFailure {
+                Self.say(Self.describeWriteFailure(failure, result))
+                return 2
+            }
+            if result.lost > 0 { Self.say(Self.describeLoss(result)) }
+            if let code = result.endReason?.signalExitCode { return code }
+            return result.rootStatus?.shellCode ?? 0
+        }
+
+        /// The recording ended early: say so, and what was left running.
+        static func describeEnd(_ reason: EndReason, _ r: RecordResult) -> String {
+            let why: String
+            switch reason {
+            case .interrupted: why = "second Ctrl-C"
+            case .terminated: why = "SIGTERM"
+            case .hangup: why = "SIGHUP"
+            case .rootExited: why = "the command exited (--until-root-exits)"
+            }
+            if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
+            let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
+            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) process\(r.detached.count == 1 ? "" : "es"), still running: \(pids)\n"
+                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, setsid and setpgid calls fail with ENOSYS (the kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
+        }
+
+        /// What a nonzero `lost` means, in words.
+        static func describeLoss(_ r: RecordResult) -> String {
+            var parts: [String] = []
+            if r.lostStates > 0 {
+                parts.append("\(r.lostStates) scheduler state events (the kernel's event buffer overran or the state feed failed: some ready/running/blocked intervals are missing or unknown; the process tree, waits, exits and reaps are not affected)")
+            }
+            if r.lostLifecycle > 0 {
+                parts.append("\(r.lostLifecycle) lifecycle events (the process tree, waits or reaps may be incomplete)")
+            }
+            return "proctrace: warning: \(r.lost) events lost: " + parts.joined(separator: "; ") + ". The end line of \(r.output) says lost:\(r.lost), and stats, tree, replay and render show it."
+        }
+
+        /// Writing the trace failed: it is incomplete, and where it stops.
+        static func describeWriteFailure(_ f: WriteFailure, _ r: RecordResult) -> String {
+            let ms = f.lastT / 1_000_000
+            let frac = String(ms % 1000)
+            let secs = "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+            return "proctrace: error: the trace \(r.output) is incomplete: writing it failed (\(String(cString: strerror(f.errno)))); it stops after line \(f.lines) (t=\(secs) s) and has no end line; \(r.lost) later events were not written. The workload ran to its end (status \(r.rootStatus.map { "\($0)" } ?? "unknown")); proctrace exits 2."
         }
 
         /// The plain forms of `record`'s arguments, parsed without ArgumentParser, whose
@@ -94,6 +146,7 @@ extension ProcTrace {
             var states = StatesMode.sched
             var force = false, env = false
             var reapTimeout = 10.0
+            var untilRootExits = false
             var i = args.startIndex
             func value() -> String? {
                 i += 1
@@ -106,7 +159,7 @@ extension ProcTrace {
                     let command = Array(args[(i + 1)...])
                     guard !command.isEmpty else { return nil }
                     return { record(command: command, output: output, states: states, force: force,
-                                    recordEnvironment: env, reapTimeout: reapTimeout) }
+                                    recordEnvironment: env, reapTimeout: reapTimeout, untilRootExits: untilRootExits) }
                 case "-o", "--output":
                     guard let v = value(), !v.isEmpty, v == "-" || !v.hasPrefix("-") else { return nil }
                     output = v
@@ -118,6 +171,7 @@ extension ProcTrace {
                     reapTimeout = d
                 case "--force": force = true
                 case "--env": env = true
+                case "--until-root-exits": untilRootExits = true
                 default: return nil
                 }
                 i += 1

@@ -1,0 +1,197 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+/// Why a recording ended before every traced process was gone (`end.reason`).
+public enum EndReason: String, Sendable {
+    /// A second Ctrl-C (SIGINT) to proctrace.
+    case interrupted = "SIGINT"
+    case terminated = "SIGTERM"
+    case hangup = "SIGHUP"
+    /// `--until-root-exits`: the command itself exited.
+    case rootExited = "root-exited"
+
+    /// proctrace's exit status for an end by signal (128+N, as a shell reports it).
+    public var signalExitCode: Int32? {
+        switch self {
+        case .interrupted: return 128 + SIGINT
+        case .terminated: return 128 + SIGTERM
+        case .hangup: return 128 + SIGHUP
+        case .rootExited: return nil
+        }
+    }
+}
+
+/// How long a job-control stop request waits for the workload to stop before proctrace
+/// gives up on stopping itself (the workload handles or ignores the signal).
+private let stopRequestPatience: Int64 = 2_000_000_000
+/// How long after the root's exit proctrace says what it left running.
+private let leftoversDelay: Int64 = 200_000_000
+/// How long after a first Ctrl-C that did not end the recording proctrace says how to end it.
+private let hintDelay: Int64 = 500_000_000
+/// How long the detach waits for every task to reach a stop it can be detached from.
+private let detachPatience: Int64 = 1_000_000_000
+
+extension Recorder {
+    // MARK: - The one place a stopped task is let go
+
+    /// Resumes a stopped task (delivering `sig`), or detaches it once the recording is ending.
+    func resume(_ tid: Int, _ sig: Int32, toSyscallExit: Bool = false) {
+        if detaching {
+            detachTask(tid, sig)
+        } else if toSyscallExit {
+            _ = pt_syscall(pid_t(tid), sig)
+        } else {
+            _ = pt_cont(pid_t(tid), sig)
+        }
+    }
+
+    /// Leaves a task in its group-stop (job control) while still tracing it; when the
+    /// recording is ending, detaches it, and it stays stopped.
+    func listen(_ tid: Int) {
+        if detaching { detachTask(tid, 0) } else { _ = pt_listen(pid_t(tid)) }
+    }
+
+    private func detachTask(_ tid: Int, _ sig: Int32) {
+        _ = pt_detach(pid_t(tid), sig)
+        detachedTasks.insert(tid)
+    }
+
+    // MARK: - Signals to proctrace
+
+    /// Acts on the signals proctrace received (Ctrl-C, SIGTERM, Ctrl-Z …) and on the root's
+    /// exit. Returns true when the recording is over and the loop must end.
+    func control(at t: Int64) -> Bool {
+        let stopSig = pt_control_take_stop()
+        if stopSig != 0, stopRequest == nil { stopRequest = (stopSig, t) }
+        let term = pt_control_terminate()
+        if term != 0 {
+            detachAll(term == SIGHUP ? .hangup : .terminated)
+            return true
+        }
+        let interrupts = pt_control_interrupts()
+        if interrupts >= 2 {
+            detachAll(.interrupted)
+            return true
+        }
+        if interrupts == 1 && hintDue == nil { hintDue = t + hintDelay }
+        if let due = hintDue, !interruptHinted, t >= due {
+            // The workload (or what it left running) ignores Ctrl-C.
+            interruptHinted = true
+            Self.warn("proctrace: still recording after Ctrl-C; press Ctrl-C again to stop recording and detach (what still runs keeps running)")
+        }
+        if rootStatus != nil && leftoversDue == nil {
+            leftoversDue = t + leftoversDelay
+            if options.untilRootExits {
+                leftoversTold = true
+                if !liveProcesses().isEmpty {
+                    detachAll(.rootExited)
+                    return true
+                }
+            }
+        }
+        if let due = leftoversDue, !leftoversTold, t >= due {
+            leftoversTold = true
+            // A process killed along with the root has no command line left.
+            let running = liveProcesses().filter { $0.command != "?" }
+            if !running.isEmpty { tellLeftovers(running) }
+        }
+        if let request = stopRequest {
+            if workloadStopped() {
+                stopRequest = nil
+                flush()
+                // While proctrace is stopped its state reader is too: first let it read the
+                // workload's switches into the stop (at most 0.1 s), so that a kernel buffer
+                // filling up meanwhile (counted in `lost`) cannot take them.
+                if let states {
+                    let until = pt_monotonic_ns() + 100_000_000
+                    while states.watermark < t && pt_monotonic_ns() < until { usleep(1000) }
+                }
+                pt_control_stop_self(request.sig)
+                // Continued (`fg`, `bg`): the workload gets the same SIGCONT and is resumed
+                // by its own group-stop end.
+            } else if t - request.at > stopRequestPatience {
+                stopRequest = nil
+                Self.warn("proctrace: \(SignalName.name(Int(request.sig))): the workload did not stop (it handles or ignores the signal); proctrace keeps recording")
+            }
+        }
+        // Wake up for what is due, even if the workload does nothing meanwhile.
+        let due = [interruptHinted ? nil : hintDue, leftoversTold ? nil : leftoversDue].compactMap { $0 }.min()
+        if let due { pt_control_alarm(Int(max(1, (due - clock.now()) / 1_000_000 + 1))) }
+        return false
+    }
+
+    /// Every traced task in proctrace's own process group (those the terminal signalled with
+    /// it) is in a group-stop.
+    private func workloadStopped() -> Bool {
+        let mine = getpgrp()
+        var pgids: [Int: pid_t] = [:]
+        for task in table.tasks.values where !task.groupStopped {
+            let pgid = pgids[task.pid] ?? pt_getpgid(pid_t(task.pid))
+            pgids[task.pid] = pgid
+            if pgid == mine { return false }
+        }
+        return true
+    }
+
+    /// Traced processes that have not exited, with their command lines.
+    func liveProcesses() -> [(pid: Int, command: String)] {
+        table.procs.values.filter { !$0.exited }.map(\.pid).sorted().map { pid in
+            let argv = ProcFS.cmdline(pid)?.argv ?? []
+            return (pid, argv.isEmpty ? "?" : Self.printable(argv.joined(separator: " "), limit: 70))
+        }
+    }
+
+    /// A command line fit for a terminal: control bytes escaped (as `tree` does), long ones cut.
+    static func printable(_ s: String, limit: Int) -> String {
+        let out = TerminalText.escape(s)
+        return out.count > limit ? String(out.prefix(limit - 1)) + "…" : out
+    }
+
+    /// The command exited but processes remain: say which, and how to stop.
+    private func tellLeftovers(_ live: [(pid: Int, command: String)]) {
+        let name = options.command[0].split(separator: "/").last.map(String.init) ?? options.command[0]
+        var lines = ["proctrace: \(name) exited (\(rootStatus.map { "\($0)" } ?? "?")); still recording \(live.count) process\(live.count == 1 ? "" : "es") it left running:"]
+        for p in live.prefix(10) { lines.append("  \(p.pid)  \(p.command)") }
+        if live.count > 10 { lines.append("  … and \(live.count - 10) more") }
+        lines.append("proctrace: the recording ends when they do; Ctrl-C twice ends it now and leaves them running (--until-root-exits does that when the command exits)")
+        Self.warn(lines.joined(separator: "\n"))
+    }
+
+    // MARK: - Ending early
+
+    /// Lets every traced task go, running (or stopped, if it was job-control stopped),
+    /// unharmed: a task in a ptrace stop is detached with the signal it was about to get;
+    /// a running one is interrupted first (PTRACE_INTERRUPT), then detached from that stop.
+    /// Events met on the way are recorded as usual.
+    func detachAll(_ reason: EndReason) {
+        endReason = reason
+        detaching = true
+        flush()
+        for tid in table.earlyStops.sorted() { detachTask(tid, 0) }
+        table.earlyStops.removeAll()
+        for tid in table.tasks.keys.sorted() { _ = pt_interrupt(pid_t(tid)) }
+        let flags = pt_wall() | pt_wnothread() | WNOHANG
+        let deadline = pt_monotonic_ns() + detachPatience
+        var status: Int32 = 0
+        while table.tasks.keys.contains(where: { !detachedTasks.contains($0) }) {
+            let r = pt_waitpid(-1, &status, flags)
+            if r < 0 { break }
+            if r == 0 {
+                if pt_monotonic_ns() > deadline { break }
+                usleep(1000)
+                continue
+            }
+            let t = clock.now()
+            handle(Int(r), status: status, t: t)
+            for tid in table.earlyStops { detachTask(tid, 0) }   // a new child's first stop
+            table.earlyStops.removeAll()
+            if !pending.isEmpty { flush() }
+        }
+        let stuck = table.tasks.keys.filter { !detachedTasks.contains($0) }.sorted()
+        if !stuck.isEmpty {
+            Self.warn("proctrace: \(stuck.count) task(s) did not reach a stop within a second (\(stuck.prefix(10).map(String.init).joined(separator: ", "))): they stay traced until proctrace exits, which kills them (PTRACE_O_EXITKILL)")
+        }
+        detachedPids = liveProcesses().map(\.pid)
+    }
+}
