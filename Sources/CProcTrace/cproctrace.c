@@ -383,7 +383,14 @@ void pt_control_install(void) {
     sa.sa_flags = 0;   /* no SA_RESTART: the ptrace thread's waitpid must return EINTR */
     sigset_t set;
     sigemptyset(&set);
-    for (int i = 0; i < CTL_NSIG; i++) { sigaction(ctl_signals[i], &sa, NULL); sigaddset(&set, ctl_signals[i]); }
+    for (int i = 0; i < CTL_NSIG; i++) {
+        /* A signal ignored by whoever started proctrace (nohup, a script's background job)
+           stays ignored, as in a shell. */
+        struct sigaction old;
+        if (sigaction(ctl_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN && ctl_signals[i] != SIGALRM) continue;
+        sigaction(ctl_signals[i], &sa, NULL);
+        sigaddset(&set, ctl_signals[i]);
+    }
     sa.sa_handler = ctl_wake_handler;
     sigaction(CTL_WAKE_SIG, &sa, NULL);
     sigaddset(&set, CTL_WAKE_SIG);

@@ -96,7 +96,8 @@ pid_t pt_getsid(pid_t pid);
 /* Signals that steer a recording: SIGINT, SIGTERM, SIGHUP (end it), SIGTSTP, SIGTTIN,
    SIGTTOU (stop with the job), SIGALRM (pt_control_alarm). pt_control_block blocks them in the calling thread and the
    threads it creates later; pt_control_install, called on the ptrace thread, catches them
-   there (without SA_RESTART, so its waitpid returns EINTR) and ignores SIGQUIT. A handler
+   there (without SA_RESTART, so its waitpid returns EINTR) and ignores SIGQUIT. One that was
+   ignored when proctrace started (nohup, a background job of a script) stays ignored. A handler
    that runs on another thread forwards a wake-up to the ptrace thread. */
 void pt_control_block(void);
 void pt_control_install(void);
