@@ -91,7 +91,9 @@ extension ProcTrace {
                 let why = e == ENOENT ? "command not found" : String(cString: strerror(e))
                 Self.say("proctrace: \(command[0]): \(why)")
             }
-            if let reason = result.endReason { Self.say(Self.describeEnd(reason, result)) }
+            if let reason = result.endReason {
+                for line in Self.describeEnd(reason, result).split(separator: "\n") { Self.say(String(line)) }
+            }
             if let failure = result.writeFailure {
                 Self.say(Self.describeWriteFailure(failure, result))
                 return 2
