@@ -20,6 +20,7 @@ extension Recorder {
             if !pending.isEmpty { flush() }
             if control(at: t) { break }
         }
+        settleVanishedOrphans()
     }
 
     /// One wait status: an exit or a stop.
@@ -29,7 +30,6 @@ extension Recorder {
         } else if pt_wifstopped(status) != 0 {
             stopped(tid, status: status, t: t)
         }
-        settleVanishedOrphans()
     }
 
     /// Handles a traced process's exit that the kernel has ready but `waitpid(-1)` has not
