@@ -182,11 +182,11 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             // Filter from the start: with an empty pid list the instance records the whole
             // machine until the root is followed, and a recording that took seconds to start
             // beside a traced flood overran its rings before its workload ran (227,310 events
-            // "lost" by `mp_value_array.py`). 4194303 is the largest pid Linux can give
-            // (PID_MAX_LIMIT − 1), above any pid_max in use: nothing is recorded for it. Later
+            // "lost" by `mp_value_array.py`). 4194304 is PID_MAX_LIMIT: the kernel takes it in the
+            // list but never gives it to a task (pids stop one below), so nothing matches it. Later
             // writes append (an O_TRUNC open would empty the list until the write returns,
             // which waits for an RCU grace period).
-            try set("set_event_pid", "4194303")
+            try set("set_event_pid", "4194304")
         }
         decoder = SchedRingDecoder(layout: layout)
         if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {

@@ -177,14 +177,27 @@ final class TraceMerger: Sendable {
             let all = s.held.removeValue(forKey: id) ?? []
             let next = all.indices.dropFirst().first { Self.startsGeneration(all[$0]) } ?? all.count
             if next < all.count { s.held[id] = Array(all[next...]) }
-            let mine = Array(all[..<next])
+            var mine = Array(all[..<next])
             if mine.contains(where: Self.startsGeneration) { s.awaitingNew.remove(id) } else { s.awaitingNew.insert(id) }
+            // Held states are written at the birth line, not before it. If the source lost
+            // track of the task before that line (an `unknown` among them), the states it saw
+            // earlier would be claimed for an instant when nothing was measured: from the
+            // birth line on, the task is unknown. The states passed over count as lost.
+            if let lastUnknown = mine.lastIndex(where: Self.isUnknown) {
+                s.dropped += mine[..<lastUnknown].count { !Self.isUnknown($0) }
+                mine = [mine[lastUnknown]] + mine[(lastUnknown + 1)...]
+            }
             return mine
         }
         for var e in held {
             e.t = max(e.t, t)
             out.append(e)
         }
+    }
+
+    private static func isUnknown(_ e: TraceEvent) -> Bool {
+        if case .stateUnknown = e.kind { return true }
+        return false
     }
 
     private static func startsGeneration(_ e: TraceEvent) -> Bool {

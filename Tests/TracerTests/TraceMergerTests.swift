@@ -110,5 +110,36 @@ struct TraceMergerTests {
         #expect(report.problems.isEmpty, "\(report.problems)")
         #expect(report.reusedPids == [child])
     }
+
+    @Test("a task the source lost before its fork line is unknown from that line, its earlier states passed over as lost")
+    func heldStatesBeforeAnUnknownAreNotClaimedAtTheBirthLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("merger-unknown-\(getpid()).jsonl").path
+        defer { unlink(path) }
+        let writer = try TraceWriter(path: path, force: true)
+        let source = AheadSource()
+        let merger = TraceMerger(writer: writer, source: source, clock: TraceClock())
+        let root = 10, child = 20
+        // The kernel shows the child ready and running, then the feed stops (an overrun at
+        // 1000) before the tracer reports the fork at 1200.
+        source.add(TraceEvent(t: 0, .state(pid: root, tid: root, from: .new, to: .running, why: nil)))
+        source.add(TraceEvent(t: 900, .state(pid: child, tid: child, from: .new, to: .ready, why: nil)))
+        source.add(TraceEvent(t: 950, .state(pid: child, tid: child, from: .ready, to: .running, why: nil)))
+        source.add(TraceEvent(t: 1000, .stateUnknown(pid: root, tid: root, reason: "overrun")))
+        source.add(TraceEvent(t: 1000, .stateUnknown(pid: child, tid: child, reason: "overrun")))
+        merger.submit([
+            TraceEvent(t: 0, .spawn(pid: root, argv: ["x"])),
+            TraceEvent(t: 1200, .fork(pid: root, child: child, parent: root, via: "fork")),
+        ])
+        merger.ptraceIdle()
+        merger.finish()
+        #expect(merger.dropped == 2)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let summary = lines.compactMap { l -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], let type = o["type"] as? String else { return nil }
+            let t = (o["t"] as? NSNumber)?.int64Value ?? -1
+            return "\(t) \(type) \(o["pid"] ?? o["child"] ?? "")"
+        }
+        #expect(summary == ["0 spawn 10", "0 state 10", "1000 unknown 10", "1200 fork 10", "1200 unknown 20"], "\(summary)")
+    }
 }
 #endif
