@@ -45,66 +45,66 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// Of which the first calibration (markers written from each CPU and read back).
     public private(set) var calibrationNanos: Int64 = 0
 
-    private let lock = NSLock()
-    private var machine: SchedStateMachine
-    private var decoder: SchedRingDecoder?
-    private var fds: [Int32] = []
-    private var cpus: [Int32] = []
-    private var pageSize = 4096
+    let lock = NSLock()
+    var machine: SchedStateMachine
+    var decoder: SchedRingDecoder?
+    var fds: [Int32] = []
+    var cpus: [Int32] = []
+    var pageSize = 4096
     /// Decoded events not yet fed, per CPU, in trace-clock time (reader only).
-    private var perCPU: [[SchedEvent]] = []
+    var perCPU: [[SchedEvent]] = []
     /// Trace clock → CLOCK_MONOTONIC (reader only, and start/stop while no reader runs).
-    private(set) var clock = SchedClock(identity: true)
+    var clock = SchedClock(identity: true)
     private var markerFD: Int32 = -1
     /// The global tid that wrote the last marker read back.
-    private var lastMarkerWriter: Int32?
+    var lastMarkerWriter: Int32?
     private var nextMarkerSeq = 0
-    private var lastMarkerMono: Int64 = .min
+    var lastMarkerMono: Int64 = .min
     /// Tests: take the first calibration as failed, to exercise the fallback to `mono`.
     var failCalibrationForTesting = false
     /// Tests: keep every event fed to the machine (monotonic times) in `fedEvents`.
     var keepFedEvents = false
-    private(set) var fedEvents: [SchedEvent] = []
+    var fedEvents: [SchedEvent] = []
     /// The reader's page buffer (reader thread only).
-    private var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
+    var pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
     private var reader: Thread?
     /// Guards `stopRequested` and `readerDone`; the reader naps on it, so `stop()` wakes it at once.
-    private let wake = NSCondition()
-    private var stopRequested = false
-    private var readerDone = true
-    private var watermarkMono: Int64 = 0
-    private var stopped = false
+    let wake = NSCondition()
+    var stopRequested = false
+    var readerDone = true
+    var watermarkMono: Int64 = 0
+    var stopped = false
     private var finalLost: Int?
     /// Processes (tgids) the lead asked to follow.
     private var followedPids: Set<Int> = []
     private let cleanupLock = NSLock()
     private var cleanedUp = false
     /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
-    private var ns: NamespaceRenumbering?
+    var ns: NamespaceRenumbering?
     /// How often the reader checks that the instance still records (see `healthProblem`).
     public var healthCheckIntervalNanos: Int64 = 10_000_000
     /// The control files whose values must stay "1" while recording, opened once (the reader
     /// re-reads them with pread: 1.7–3.1 µs for all seven here).
-    private var healthFDs: [(fd: Int32, file: String)] = []
-    private var lastHealthCheck: Int64 = 0
+    var healthFDs: [(fd: Int32, file: String)] = []
+    var lastHealthCheck: Int64 = 0
     /// The last monotonic instant the instance was known to record everything asked of it.
-    private var lastHealthy: Int64 = 0
+    var lastHealthy: Int64 = 0
     /// Why the feed stopped for good (the instance stopped recording, or a read failed).
-    public private(set) var stoppedReason: String?
+    public internal(set) var stoppedReason: String?
     /// Trace-clock time of the last event read from each CPU (reader only).
-    private var lastLocal: [Int64] = []
+    var lastLocal: [Int64] = []
     /// `unknown` events for tasks tracked after the feed stopped, already in our numbering
     /// (in a pid namespace the machine cannot place tasks the kernel no longer reports).
     private var lateUnknowns: [TraceEvent] = []
     private var lateUnknownCount = 0
     /// A read that failed for another reason than "nothing to read" (reader only).
-    private var readError: String?
+    var readError: String?
 
     /// Raw events read and bytes/pages drained, for measurements.
-    public private(set) var eventsRead = 0
-    public private(set) var pagesRead = 0
+    public internal(set) var eventsRead = 0
+    public internal(set) var pagesRead = 0
     /// CPU time the reader thread used (ns), known after `stop()`.
-    public private(set) var readerCPUNanos: Int64 = 0
+    public internal(set) var readerCPUNanos: Int64 = 0
 
     /// Instances made by this process so far (numbers its instance names).
     nonisolated(unsafe) static var instanceCounter = 0   // guarded by counterLock
@@ -307,7 +307,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// with the narrowest window: the first write after a pause takes 5–13 µs here (cold
     /// caches), the next ones ~0.7 µs. Returns whether a marker was made.
     @discardableResult
-    private func writeMarker() -> Bool {
+    func writeMarker() -> Bool {
         guard markerFD >= 0 else { return false }
         var best: (seq: Int, before: Int64, after: Int64)?
         for _ in 0..<4 {
@@ -379,7 +379,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     /// Caller holds the lock: hands the new pairs' waiting notes to the machine.
-    private func applyPairs(_ pairs: [(global: Int32, ns: Int)]) {
+    func applyPairs(_ pairs: [(global: Int32, ns: Int)]) {
         for (g, n) in ns?.notes(for: pairs) ?? [] { machine.noteWhy(tid: Int(g), why: n.why, from: n.from, to: n.to) }
     }
 
@@ -522,193 +522,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     /// Sleeps up to `micros`, less if `stopReader` asks the reader to finish.
-    private func nap(_ micros: UInt32) {
+    func nap(_ micros: UInt32) {
         wake.lock()
         defer { wake.unlock() }
         if !stopRequested { _ = wake.wait(until: Date(timeIntervalSinceNow: Double(micros) / 1e6)) }
-    }
-
-    // MARK: reader
-
-    private func readerLoop() {
-        var sleep = options.pollIntervalMicros
-        lastHealthy = monotonicNow()
-        lastHealthCheck = lastHealthy
-        while !wake.withLock({ stopRequested }) {
-            let passStart = monotonicNow()
-            if lock.withLock({ stoppedReason }) != nil {
-                // Nothing more is read; time still passes for the merger.
-                let mark = passStart - options.commitSlackNanos
-                lock.withLock { if mark > watermarkMono { watermarkMono = mark } }
-                nap(options.maxPollIntervalMicros)
-                continue
-            }
-            if passStart - lastHealthCheck >= healthCheckIntervalNanos {
-                lastHealthCheck = passStart
-                if let problem = healthProblem() {
-                    feedStopped(problem)
-                    continue
-                }
-                lastHealthy = passStart
-            }
-            if !clock.identity && passStart - lastMarkerMono >= options.calibrationIntervalNanos { writeMarker() }
-            let n = drainOnce()
-            if let e = readError {
-                feedStopped(e)
-                continue
-            }
-            // Only what a health check has vouched for: an event after the last good check
-            // may come from a source that has since stopped, and is not given out yet.
-            release(upTo: min(passStart - options.commitSlackNanos, lastHealthy))
-            if n > 0 {
-                sleep = options.pollIntervalMicros
-                // A busy buffer is drained again at once only if a drain filled whole pages.
-                if n < 64 { nap(sleep) }
-            } else {
-                nap(sleep)
-                sleep = min(options.maxPollIntervalMicros, sleep * 2)
-            }
-        }
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        lock.withLock { readerCPUNanos = cpu }
-        wake.withLock { readerDone = true; wake.broadcast() }
-    }
-
-    /// Why the instance no longer records what it was asked to (an event or tracing turned
-    /// off, the instance gone), or nil while it does.
-    private func healthProblem() -> String? {
-        guard let path = instancePath else { return nil }
-        if access(path, F_OK) != 0 { return "tracefs instance \(path) removed" }
-        var buf = [UInt8](repeating: 0, count: 8)
-        for h in healthFDs {
-            let n = buf.withUnsafeMutableBytes { pread(h.fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { return "cannot read \(path)/\(h.file): \(String(cString: strerror(errno)))" }
-            if n == 0 || buf[0] != UInt8(ascii: "1") {
-                if h.file == "tracing_on" { return "tracing turned off in \(path)" }
-                return "\(h.file.dropFirst("events/sched/".count).dropLast("/enable".count)) disabled in \(path)"
-            }
-        }
-        return nil
-    }
-
-    /// The feed stopped for good: what was recorded up to the last instant the instance was
-    /// known to work is kept; from then on every followed task is unknown.
-    private func feedStopped(_ reason: String) {
-        let good = lastHealthy
-        // Events still in the rings were recorded while it worked, up to some instant after
-        // `good`; which instant is not known, so only those up to `good` are kept.
-        _ = drainOnce()
-        release(upTo: good)
-        for i in perCPU.indices { perCPU[i].removeAll() }
-        lock.withLock {
-            machine.feedStopped(at: good, reason: reason)
-            stoppedReason = reason
-        }
-        let at = TimeFormat.clock(max(0, good - origin))
-        Recorder.warn("proctrace: scheduler states stopped at \(at)s (\(reason)): states are unknown from then on")
-    }
-
-    /// Reads every page available now on every CPU; returns the number of events decoded.
-    private func drainOnce() -> Int {
-        guard var dec = lock.withLock({ decoder }) else { return 0 }
-        var total = 0
-        if pageBuffer.count != pageSize {
-            pageBuffer.deallocate()
-            pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
-        }
-        let buf = pageBuffer
-        for (i, fd) in fds.enumerated() {
-            while true {
-                let n = read(fd, buf.baseAddress, pageSize)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno != EAGAIN && readError == nil {
-                    readError = "read error on cpu \(cpus[i]): \(String(cString: strerror(errno)))"
-                }
-                if n <= 0 { break }
-                let before = perCPU[i].count
-                if dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: cpus[i], into: &perCPU[i]),
-                   lastLocal[i] != .min {
-                    // The lost events came after the last one read from this CPU: the loss is
-                    // placed there (the machine never places it before what it already gave out).
-                    perCPU[i][before].ts = min(perCPU[i][before].ts, lastLocal[i] + 1)
-                }
-                if let last = perCPU[i].last { lastLocal[i] = last.ts }
-                total += perCPU[i].count - before
-                pagesRead += 1
-            }
-        }
-        eventsRead += total
-        if !dec.markers.isEmpty {
-            for m in dec.markers { clock.read(seq: m.seq, local: m.ts) }
-            lastMarkerWriter = dec.markers.last!.pid
-            dec.markers = []
-        }
-        let decoded = dec
-        lock.withLock {
-            decoder?.missedEvents = decoded.missedEvents
-            decoder?.missedUnknownPages = decoded.missedUnknownPages
-        }
-        return total
-    }
-
-    /// Feeds the machine every buffered event with ts ≤ `upTo` (monotonic), merged across CPUs.
-    private func release(upTo: Int64) {
-        var batch: [SchedEvent] = []
-        let upToLocal = clock.toLocal(upTo)
-        for i in perCPU.indices {
-            let list = perCPU[i]
-            var k = 0
-            while k < list.count && list[k].ts <= upToLocal { k += 1 }
-            if k > 0 {
-                batch.append(contentsOf: list[0..<k])
-                perCPU[i].removeFirst(k)
-            }
-        }
-        if perCPU.count > 1 {
-            // Stable: events of one CPU can share a timestamp and must keep their order.
-            batch = batch.enumerated().sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }
-                .map(\.element)
-        }
-        if !clock.identity {
-            // Monotonic within a batch; a new calibration point can move the line by a
-            // fraction of a µs between batches (the machine takes such an event as a late one).
-            for i in batch.indices { batch[i].ts = min(upTo, clock.toMono(batch[i].ts)) }
-            if upToLocal != .max { clock.prune(before: upToLocal - 1_000_000_000) }
-        }
-        if keepFedEvents { fedEvents += batch }
-        let sleepKinds = options.sleepKindFromProc
-        let (toExplain, names): ([Int], [Int: Int]) = lock.withLock {
-            for e in batch {
-                if ns != nil {
-                    let seen = ns!.map.see(e)
-                    if let root = seen.root { machine.track(tid: Int(root), pid: Int(root), at: max(0, e.ts - origin)) }
-                    applyPairs(seen.paired)
-                }
-                machine.feed(e)
-            }
-            let tids = sleepKinds && !batch.isEmpty ? machine.unexplainedTids : []
-            // /proc names tasks by our tids.
-            var names: [Int: Int] = [:]
-            for tid in tids { if let m = ns?.map { if let n = m.ns(Int32(tid)) { names[tid] = n } } else { names[tid] = tid } }
-            return (tids, names)
-        }
-        // /proc is read outside the lock; the new events are not released before the
-        // watermark moves below.
-        var whys: [Int: String] = [:]
-        for tid in toExplain { if let n = names[tid], let w = SchedSource.procSyscallName(n) { whys[tid] = w } }
-        let stoppedNow: String? = lock.withLock {
-            if sleepKinds { machine.fillSleepKinds(whys) }
-            if upTo > watermarkMono { watermarkMono = upTo }
-            // The machine stopped itself (a loss in a pid namespace): the feed is over.
-            guard stoppedReason == nil, let reason = machine.stoppedReason else { return nil }
-            stoppedReason = reason
-            return reason
-        }
-        if let reason = stoppedNow {
-            Recorder.warn("proctrace: scheduler states stopped (\(reason)): states are unknown from then on")
-        }
     }
 }
 
