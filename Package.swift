@@ -25,19 +25,21 @@ let package = Package(
         .target(name: "Lifecycle"),
         // Linux recorder: ptrace event loop, scheduler states, ELF facts.
         .target(name: "Tracer", dependencies: ["Lifecycle", "CProcTrace", "CLibELF"]),
+        // Questions answered from a trace: critical path, steps, parallelism, findings, diff.
+        .target(name: "Analysis", dependencies: ["Lifecycle"]),
         // Pictures and exports.
         .target(name: "Render", dependencies: ["Lifecycle", "CGraphviz"]),
         .executableTarget(
             name: "proctrace",
             dependencies: [
-                "Lifecycle", "Tracer", "Render",
+                "Lifecycle", "Tracer", "Render", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The state sources' own costs (`make bench`): measurements, not tests.
         .executableTarget(name: "SchedBench", dependencies: ["Tracer"], path: "Benchmarks/SchedBench"),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
-        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle", "Analysis"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Lifecycle"]),
     ],
     swiftLanguageModes: [.v6]

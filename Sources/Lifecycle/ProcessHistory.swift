@@ -169,6 +169,10 @@ struct HistoryBuilder {
                 if let k = records[i].threads.lastIndex(where: { $0.tid == tid && $0.end == nil }) { records[i].threads[k].end = t }
                 closeState(i, tid: tid, at: t)
             }
+        case let .exec(pid, path, argv, _, _, _) where e.extra["error"]?.string != nil:
+            // A failed exec (an `error` errno name): the process goes on running its old image.
+            let i = recordIndex(pid, t: t, line: line)
+            records[i].failedExecs.append(FailedExec(t: t, path: path, argv: argv, error: e.extra["error"]?.string ?? "?"))
         case let .exec(pid, path, argv, exe, elf, formerTid):
             let i = recordIndex(pid, t: t, line: line)
             records[i].execs.append(ExecRecord(t: t, path: path, argv: argv, exe: exe, elf: elf))

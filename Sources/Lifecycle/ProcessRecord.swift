@@ -64,6 +64,16 @@ public struct ExecRecord: Equatable, Sendable {
     }
 }
 
+/// An exec that failed (an `exec` event with an `error`): the process kept its old image.
+public struct FailedExec: Equatable, Sendable {
+    public var t: Int64
+    public var path: String
+    public var argv: [String]
+    /// The errno name (`ENOENT`, `EACCES`, …).
+    public var error: String
+    public init(t: Int64, path: String, argv: [String], error: String) { self.t = t; self.path = path; self.argv = argv; self.error = error }
+}
+
 /// A thread of a process (the main thread's tid is the pid).
 public struct ThreadRecord: Equatable, Sendable {
     public var tid: Int
@@ -166,6 +176,8 @@ public struct ProcessRecord: Sendable {
     /// The image it was born running (the parent's latest exec path), if known.
     public var initialImage: String?
     public var execs: [ExecRecord] = []
+    /// Execs that failed (the trace's `exec` events with an `error`), in order.
+    public var failedExecs: [FailedExec] = []
     public var threads: [ThreadRecord] = []
     public var exitTime: Int64?
     public var exitStatus: ExitStatus?

@@ -34,6 +34,14 @@ public struct TraceStats: Sendable {
         public var command: String
         public var lifetime: Int64
         public var states: [ProcState: Int64]
+        /// The latest argv (the last exec's, else the one it was born with).
+        public var argv: [String] = []
+        /// The real parent's pid at fork (0 when unknown).
+        public var ppid: Int = 0
+        /// Birth (fork or spawn) and exit, in trace nanoseconds (exit nil: alive at the end).
+        public var start: Int64 = 0
+        public var end: Int64?
+        public var exit: ExitStatus?
     }
 
     public var states: StateSource
@@ -125,7 +133,8 @@ public struct TraceStats: Sendable {
         for r in h.processes {
             let t = r.timeInStates()
             for (k, v) in t { totals[k, default: 0].addSaturating(v) }
-            per.append(PerProcess(id: r.id, command: r.command, lifetime: r.lifetime, states: t))
+            per.append(PerProcess(id: r.id, command: r.command, lifetime: r.lifetime, states: t, argv: r.argv, ppid: r.parentPid,
+                                  start: r.birth, end: r.exitTime, exit: r.exitStatus))
         }
         totalStates = totals
         perProcess = per
@@ -304,6 +313,8 @@ public struct TraceStats: Sendable {
         }))
         o.append("per_process", .array(perProcess.map { p in
             .object(JSONObject([("pid", n(p.id.pid)), ("generation", n(p.id.generation)), ("command", .string(p.command)),
+                                ("argv", .array(p.argv.map { .string($0) })), ("ppid", n(p.ppid)),
+                                ("start_ns", i(p.start)), ("end_ns", p.end.map(i) ?? .null), ("exit", p.exit?.json ?? .null),
                                 ("lifetime_ns", i(p.lifetime)), ("states_ns", statesObj(p.states))]))
         }))
         o.append("longest_zombies", .array(zombies.map { z in

@@ -9,7 +9,7 @@ struct ProcTrace: ParsableCommand {
         commandName: "proctrace",
         abstract: "Trace how processes are born, wait, die, get orphaned and get reaped — and draw it.",
         version: TracerVersion.string,
-        subcommands: [Record.self, Render.self, Replay.self, Export.self, Tree.self, Stats.self, Validate.self]
+        subcommands: [Record.self, Render.self, Replay.self, Export.self, Tree.self, Stats.self, Analyze.self, Diff.self, Validate.self]
     )
 
     static func main() {

@@ -35,7 +35,7 @@ struct ReaderCommandTests {
     /// Every command that reads a trace, with the options that make each mode read it (the
     /// output-writing ones aim into the scratch directory).
     static func readers(_ trace: String) -> [[String]] {
-        [["tree", trace], ["stats", trace], ["stats", trace, "--json"], ["validate", trace],
+        [["tree", trace], ["stats", trace], ["stats", trace, "--json"], ["analyze", trace], ["analyze", trace, "--json"], ["validate", trace],
          ["replay", trace], ["replay", trace, "--check"], ["replay", trace, "--at", "0"],
          ["render", trace, "-o", scratch("pics/")], ["export", trace, "--force", "-o", scratch("x.perfetto.json")]]
     }

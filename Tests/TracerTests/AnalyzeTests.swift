@@ -1,0 +1,218 @@
+import Analysis
+import Foundation
+import Lifecycle
+import Testing
+
+/// `proctrace analyze` and `proctrace diff` on real runs (issue 11): the critical path of a
+/// parallel build, its parallelism, the findings of the zombie and orphan workloads with the
+/// trace's own exit → reap times, and a diff of one build at two -j levels. The JSON is read
+/// by Foundation, and every fact it states is checked against the trace's own lines.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct AnalyzeTests {
+    /// Runs the CLI and reads its JSON, checked against docs/analyze.schema.json.
+    static func json(_ args: [String]) throws -> [String: Any] {
+        let (code, out, err) = try Harness.run([Harness.binary] + args)
+        #expect(code == 0, "\(args): exit \(code): \(err)")
+        guard args[0] == "analyze" || args[0] == "diff" else {
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(args): \(out)")
+        }
+        let schema = Harness.packageRoot.appendingPathComponent("docs/analyze.schema.json").path
+        let script = """
+        import json, sys, jsonschema
+        s = json.load(open(sys.argv[1]))
+        v = jsonschema.Draft202012Validator({**s, "$ref": "#/$defs/" + sys.argv[2]})
+        bad = [e.message for e in v.iter_errors(json.load(open(sys.argv[3])))]
+        print("\\n".join(bad)); sys.exit(1 if bad else 0)
+        """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-analyze-\(getpid())-\(UUID().uuidString).json").path
+        try out.write(toFile: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (scode, so, se) = try Harness.run([Harness.python, "-c", script, schema, args[0], file])
+        #expect(scode == 0, "\(args): not as docs/analyze.schema.json says:\n\(so)\(se)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(args): \(out)")
+    }
+
+    /// Records the make_j workload at one -j level into a fresh OUT directory.
+    static func makeJ(_ jobs: Int) throws -> Harness.Run {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-analyze-make_j\(jobs)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Harness.record(["/usr/bin/make", "-s", "-j\(jobs)", "-C", Harness.workloads.appendingPathComponent("make_j").path, "OUT=\(out)"])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        return r
+    }
+
+    /// Findings are lifecycle facts: these runs record no scheduler states (a loaded machine
+    /// can overrun the state source, and nothing here needs it).
+    static let lifecycleOnly = ["--reap-timeout", "5", "--states", "none"]
+
+    static func isLink(_ argv: [String]) -> Bool { !argv.contains("-c") && argv.contains { $0.hasSuffix("/prog") } }
+
+    @Test func makeJ2CriticalPathRunsThroughTheLastCompileAndEndsWithTheLink() throws {
+        let r = try Self.makeJ(2)
+        let h = r.history
+        let root = r.root
+        let rootEnd = try #require(root.exitTime)
+        let o = try Self.json(["analyze", r.path, "--json"])
+        let path = try #require(o["critical_path"] as? [[String: Any]])
+        let steps = try #require(o["steps"] as? [[String: Any]])
+        let par = try #require(o["parallelism"] as? [String: Any])
+        #expect(o["findings"] is [Any])
+
+        // The segments tile the root's life, in time order, without a gap.
+        let spans = path.compactMap { s -> (pid: Int, start: Int64, end: Int64)? in
+            guard let p = s["pid"] as? Int, let a = (s["start"] as? NSNumber)?.int64Value, let b = (s["end"] as? NSNumber)?.int64Value else { return nil }
+            return (p, a, b)
+        }
+        #expect(spans.count == path.count)
+        #expect(spans.first?.start == root.birth)
+        #expect(spans.last?.end == rootEnd)
+        for (x, y) in zip(spans, spans.dropFirst()) { #expect(x.end == y.start, "gap or overlap: \(x) then \(y)") }
+        #expect(path.allSatisfy { ($0["command"] as? String)?.isEmpty == false })
+
+        // The gcc drivers on the path, in order: the last is the link; the one before it is
+        // the compile whose gcc exited last (make starts the link only once all six are done).
+        let gccs = h.processes.filter { $0.command == "gcc" && $0.parent == root.id }
+        let compiles = gccs.filter { $0.argv.contains("-c") }
+        let link = try #require(gccs.first { Self.isLink($0.argv) })
+        #expect(compiles.count == 6)
+        var onPath: [Int] = []
+        for s in spans where gccs.contains(where: { $0.pid == s.pid }) && onPath.last != s.pid { onPath.append(s.pid) }
+        #expect(onPath.last == link.pid, "gcc drivers on the path: \(onPath)")
+        let lastCompile = try #require(compiles.max { ($0.exitTime ?? 0) < ($1.exitTime ?? 0) })
+        #expect(onPath.dropLast().last == lastCompile.pid, "gcc drivers on the path: \(onPath); last compile \(lastCompile.pid)")
+        // The link's own tools (collect2, ld) are on it too: the path goes into the link.
+        #expect(spans.contains { s in h.processes.contains { $0.pid == s.pid && $0.command == "ld" } })
+
+        // Parallelism of -j2: between 1 and 2.5 on average, at least 2 at some time.
+        let mean = try #require(par["mean"] as? Double)
+        let max = try #require(par["max"] as? Int)
+        #expect(mean >= 1 && mean <= 2.5, "mean \(mean)")
+        #expect(max >= 2)
+
+        // Steps: every exec'd process, largest own time first, argv and times present; a
+        // step's own time never exceeds its life.
+        #expect(steps.count == h.processes.filter { !$0.execs.isEmpty }.count)
+        let owns = steps.compactMap { ($0["own_ns"] as? NSNumber)?.int64Value }
+        #expect(owns == owns.sorted(by: >))
+        for s in steps {
+            let own = (s["own_ns"] as? NSNumber)?.int64Value ?? -1, life = (s["life_ns"] as? NSNumber)?.int64Value ?? -1
+            #expect(own >= 0 && own <= life, "\(s)")
+            #expect((s["argv"] as? [String])?.isEmpty == false)
+        }
+        // The cc1 of each compile is told apart from the others (they are all "cc1").
+        let cc1Hints = steps.filter { $0["command"] as? String == "cc1" }.compactMap { $0["hint"] as? String }
+        #expect(cc1Hints.count == 6 && Set(cc1Hints).count == 6, "\(cc1Hints)")
+    }
+
+    @Test func zombieFindingNamesTheParentThatDidNotWaitWithTheTracesExitToReap() throws {
+        let r = try Harness.record(Harness.py("zombie.py"), flags: Self.lifecycleOnly)
+        let child = try #require(r.children(of: r.root).first)
+        let exit = try #require(r.objects("exit").first { $0["pid"] as? Int == child.pid })
+        let reap = try #require(r.objects("reap").first { $0["pid"] as? Int == child.pid })
+        let exitT = try #require((exit["t"] as? NSNumber)?.int64Value), reapT = try #require((reap["t"] as? NSNumber)?.int64Value)
+        let o = try Self.json(["analyze", r.path, "--json"])
+        let findings = try #require(o["findings"] as? [[String: Any]])
+        let z = try #require(findings.first { $0["kind"] as? String == "zombie" && $0["pid"] as? Int == child.pid })
+        #expect((z["duration_ns"] as? NSNumber)?.int64Value == reapT - exitT)
+        #expect((z["t"] as? NSNumber)?.int64Value == exitT)
+        #expect(z["parent"] as? Int == r.root.pid)
+        #expect(z["reaped_by"] as? Int == reap["by"] as? Int)
+        let message = try #require(z["message"] as? String)
+        #expect(message.contains("python3(\(r.root.pid))") && message.contains("wait()"), "\(message)")
+        // The root itself (reaped by proctrace) is no finding.
+        #expect(!findings.contains { $0["kind"] as? String == "zombie" && $0["pid"] as? Int == r.root.pid })
+    }
+
+    @Test func orphanFindingsNameTheAdopterAndZombieTimesAreTheTraces() throws {
+        let r = try Harness.record(Harness.py("orphan.py"), flags: Self.lifecycleOnly)
+        let reparent = try #require(r.objects("reparent").first)
+        let o = try Self.json(["analyze", r.path, "--json", "--zombie-threshold", "0"])
+        let findings = try #require(o["findings"] as? [[String: Any]])
+        let orphan = try #require(findings.first { $0["kind"] as? String == "orphan" })
+        #expect(orphan["pid"] as? Int == reparent["pid"] as? Int)
+        #expect(orphan["adopter"] as? Int == reparent["to"] as? Int)
+        #expect((orphan["t"] as? NSNumber)?.int64Value == (reparent["t"] as? NSNumber)?.int64Value)
+        // With a threshold of 0 every zombie but the root's is a finding, each lasting exactly
+        // its exit → reap in the trace.
+        let zombies = findings.filter { $0["kind"] as? String == "zombie" }
+        #expect(zombies.count == r.history.processes.count - 1)
+        for z in zombies {
+            let pid = try #require(z["pid"] as? Int)
+            let e = try #require(r.objects("exit").first { $0["pid"] as? Int == pid }?["t"] as? NSNumber)
+            let p = try #require(r.objects("reap").first { $0["pid"] as? Int == pid }?["t"] as? NSNumber)
+            #expect((z["duration_ns"] as? NSNumber)?.int64Value == p.int64Value - e.int64Value)
+        }
+        // The text says the same in words.
+        let (_, text, _) = try Harness.run([Harness.binary, "analyze", r.path, "--zombie-threshold", "0"])
+        #expect(text.contains("became an orphan") && text.contains("\(reparent["to"] as? Int ?? -1)"), "\(text)")
+    }
+
+    @Test func sigchldIgnoredAndEchildAreFindings() throws {
+        let r = try Harness.record(Harness.py("sigchld_ignore.py"), flags: Self.lifecycleOnly)
+        let o = try Self.json(["analyze", r.path, "--json"])
+        let kinds = Set((o["findings"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String })
+        let autoReaped = r.objects("reap").filter { $0["how"] as? String == "auto" }.count
+        #expect(autoReaped > 0)
+        #expect(kinds.contains("sigchld_ignored"))
+        let echild = r.objects("wait").contains { $0["result"] as? String == "ECHILD" }
+        #expect(kinds.contains("echild") == echild)
+    }
+
+    @Test func killedChildIsAFindingWithItsSignal() throws {
+        let r = try Harness.record(Harness.c("killed"), flags: Self.lifecycleOnly)
+        let killed = r.history.processes.filter { if case .signaled? = $0.exitStatus { return true } else { return false } }
+        #expect(!killed.isEmpty)
+        let o = try Self.json(["analyze", r.path, "--json"])
+        let findings = (o["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "killed" }
+        #expect(Set(findings.compactMap { $0["pid"] as? Int }) == Set(killed.map(\.pid)))
+        for f in findings {
+            let p = try #require(killed.first { $0.pid == f["pid"] as? Int })
+            if case let .signaled(sig, _)? = p.exitStatus { #expect(f["signal"] as? String == sig) }
+        }
+    }
+
+    @Test func diffOfOneBuildAtTwoJobLevelsMatchesItsSteps() throws {
+        let a = try Self.makeJ(1), b = try Self.makeJ(2)
+        let o = try Self.json(["diff", a.path, b.path, "--json"])
+        let oa = try #require(o["a"] as? [String: Any]), ob = try #require(o["b"] as? [String: Any])
+        let life = { (r: Harness.Run) in (r.root.exitTime ?? 0) - r.root.birth }
+        #expect((oa["duration_ns"] as? NSNumber)?.int64Value == life(a))
+        #expect((ob["duration_ns"] as? NSNumber)?.int64Value == life(b))
+        let matched = try #require(o["matched"] as? Int)
+        let stepsA = a.history.processes.filter { !$0.execs.isEmpty }.count
+        let stepsB = b.history.processes.filter { !$0.execs.isEmpty }.count
+        #expect(Double(matched) >= 0.9 * Double(Swift.max(stepsA, stepsB)), "matched \(matched) of \(stepsA)/\(stepsB)")
+        let steps = try #require(o["steps"] as? [[String: Any]])
+        #expect(steps.count == matched)
+        #expect(((o["only_a"] as? [Any])?.count ?? -1) == stepsA - matched)
+        #expect(((o["only_b"] as? [Any])?.count ?? -1) == stepsB - matched)
+        // A matched step is the same job in both runs: the same command, and for the compiles
+        // the same object file (the OUT directories differ between the runs).
+        for s in steps {
+            #expect(s["command"] is String && s["a_ns"] is NSNumber && s["b_ns"] is NSNumber)
+        }
+        let compile = steps.filter { ($0["argv"] as? [String])?.contains("-DPART=three") == true && $0["command"] as? String == "gcc" }
+        #expect(compile.count == 1)
+        if let c = compile.first, let pa = c["a_pid"] as? Int {
+            #expect(a.procs(pa)?.argv.contains("-DPART=three") == true)
+        }
+    }
+
+    @Test func statsJsonHasEachProcesssArgvParentTimesAndExit() throws {
+        let r = try Harness.record(Harness.py("wait_status.py"), flags: Self.lifecycleOnly)
+        let o = try Self.json(["stats", r.path, "--json"])
+        let per = try #require(o["per_process"] as? [[String: Any]])
+        #expect(per.count == r.history.processes.count)
+        for p in per {
+            let rec = try #require(r.procs(p["pid"] as? Int ?? -1))
+            #expect(p["argv"] as? [String] == rec.argv)
+            #expect(p["ppid"] as? Int == rec.parentPid)
+            #expect((p["start_ns"] as? NSNumber)?.int64Value == rec.birth)
+            #expect((p["end_ns"] as? NSNumber)?.int64Value == rec.exitTime)
+            let exit = try #require(p["exit"] as? [String: Any])
+            let fromTrace = try #require(r.objects("exit").first { $0["pid"] as? Int == rec.pid }?["status"] as? [String: Any])
+            #expect(NSDictionary(dictionary: exit).isEqual(to: fromTrace))
+        }
+    }
+}
