@@ -9,8 +9,8 @@ import Lifecycle
 /// child that exited while its parent was busy elsewhere was not waited for: it is not on the
 /// path. The segments tile the root's life exactly.
 enum CriticalPath {
-    /// A reap this long after the exit, by a parent that was not blocked in a wait for it,
-    /// means the parent was busy elsewhere: the child's exit was not what it waited for.
+    /// Without states, a reap this long after the exit by a parent that was not in a blocking
+    /// wait means the parent was busy elsewhere: the child's exit was not what it waited for.
     static let prompt: Int64 = 10_000_000
 
     static func compute(_ c: Context, root: ProcessRecord, until end: Int64) -> [TraceAnalysis.Segment] {
@@ -71,17 +71,28 @@ enum CriticalPath {
     }
 
     /// Whether the parent was waiting for this child when it exited: the blocking wait that
-    /// reaped it had begun by then; or, reaped by a non-blocking wait (`WNOHANG` after
-    /// SIGCHLD, as make does), the parent collected it promptly or was blocked at its exit.
+    /// reaped it had begun by then; or (a child reaped by a `WNOHANG` call after SIGCHLD, as
+    /// make does) the parent was blocked, other than by proctrace's own stops, from before the
+    /// exit until about then (the kernel wakes the parent a few µs before proctrace sees the
+    /// exit). Without states: the parent reaped it within `prompt`.
     static func waitedFor(_ p: ProcessRecord, _ merged: [StateInterval], _ child: Int, exit x: Int64, reap r: Int64) -> Bool {
         if let w = p.waits.last(where: { $0.end == r && $0.result == .pid(child) }), !w.options.contains("WNOHANG") {
             return w.begin <= x
         }
-        if r - x <= prompt { return true }
-        guard p.statesRecorded else { return false }
-        for iv in merged where iv.start < x && iv.end >= x {
-            return iv.state == .blocked && iv.why != "traced"
+        if p.statesRecorded {
+            // The first interval that ends at or after x − slack (merged is in time order).
+            var lo = 0, hi = merged.count
+            while lo < hi { let m = (lo + hi) / 2; if merged[m].end < x - slack { lo = m + 1 } else { hi = m } }
+            var k = lo
+            while k < merged.count && merged[k].start <= x {
+                let iv = merged[k]
+                if iv.state == .blocked && iv.why != "traced" && iv.end > iv.start { return true }
+                k += 1
+            }
         }
-        return false
+        return r - x <= prompt
     }
+
+    /// How far before a child's exit event its parent's wake-up may be recorded.
+    static let slack: Int64 = 1_000_000
 }

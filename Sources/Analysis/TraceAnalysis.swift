@@ -167,7 +167,7 @@ public struct TraceAnalysis: Sendable {
             var blocked: [String: Int64] = [:]
             var unknown: Int64 = 0
             for iv in merged where iv.end > iv.start {
-                if iv.state == .blocked { blocked[iv.why ?? "?", default: 0] += iv.duration }
+                if iv.state == .blocked { blocked[iv.why ?? "unnamed", default: 0] += iv.duration }
                 if Intervals.isUnknown(iv.state) { unknown += iv.duration }
             }
             let measured = r.statesRecorded
