@@ -6,8 +6,11 @@ public struct TreeOptions: Sendable {
     public var collapse: Bool = true
     /// Which processes to show; their ancestors are kept so the tree stays connected.
     public var filter: ProcessFilter = ProcessFilter()
-    public init(collapse: Bool = true, filter: ProcessFilter = ProcessFilter()) {
-        self.collapse = collapse; self.filter = filter
+    /// Processes on the critical path (`render --critical-path`): drawn with a thick border,
+    /// never collapsed into a run, the edges between them highlighted.
+    public var criticalPath: Set<ProcessID> = []
+    public init(collapse: Bool = true, filter: ProcessFilter = ProcessFilter(), criticalPath: Set<ProcessID> = []) {
+        self.collapse = collapse; self.filter = filter; self.criticalPath = criticalPath
     }
 }
 
@@ -47,7 +50,7 @@ public enum ProcessTreeDOT {
         // Node ids: "p<pid>_<generation>" for a process, the first member's id for a run.
         var nodeOf: [ProcessID: String] = [:]
         var adopters: [(adopter: Int, child: ProcessID, t: Int64, from: Int)] = []
-        var edges: [(String, String)] = []
+        var edges: [(String, String, critical: Bool)] = []
 
         func nodeID(_ id: ProcessID) -> String { "p\(id.pid)_\(id.generation)" }
         let hints = ArgvHints.hints(history, shown: shown)
@@ -55,7 +58,10 @@ public enum ProcessTreeDOT {
         func emit(_ r: ProcessRecord) {
             let id = nodeID(r.id)
             nodeOf[r.id] = id
-            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes(r).joined(separator: " "))), \(style(r)), label=\(DOTText.label(withHint(label(r, span: span), hints[r.id]))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
+            let critical = options.criticalPath.contains(r.id)
+            let cls = classes(r) + (critical ? ["critical"] : [])
+            let mark = critical ? ", color=\"\(Palette.criticalPath)\", penwidth=3.2" : ""
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(cls.joined(separator: " "))), \(style(r))\(mark), label=\(DOTText.label(withHint(label(r, span: span), hints[r.id]))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
         }
         /// The run's hint when all its members share one.
         func runHint(_ run: [ProcessRecord]) -> String? {
@@ -136,18 +142,20 @@ public enum ProcessTreeDOT {
             var i = 0
             while i < kids.count {
                 var j = i + 1
-                if options.collapse && isLeaf(kids[i], history, shown) {
+                if options.collapse && isLeaf(kids[i], history, shown) && !options.criticalPath.contains(kids[i].id) {
                     // A long run of leaves that differ only in their exit status (burst: child
                     // I exits I) becomes one node with a status summary; otherwise only
                     // identical siblings merge, so no status is ever hidden.
                     let loose = looseSignature(kids[i])
                     var m = i + 1
-                    while m < kids.count && isLeaf(kids[m], history, shown) && looseSignature(kids[m]) == loose { m += 1 }
+                    while m < kids.count && isLeaf(kids[m], history, shown) && looseSignature(kids[m]) == loose
+                            && !options.criticalPath.contains(kids[m].id) { m += 1 }
                     let sig = signature(kids[i])
                     if m - i >= mixedRunMinimum && kids[i..<m].contains(where: { signature($0) != sig }) {
                         j = m
                     } else {
-                        while j < kids.count && isLeaf(kids[j], history, shown) && signature(kids[j]) == sig { j += 1 }
+                        while j < kids.count && isLeaf(kids[j], history, shown) && signature(kids[j]) == sig
+                                && !options.criticalPath.contains(kids[j].id) { j += 1 }
                     }
                 }
                 if j - i >= 2 && kids[i..<j].contains(where: { signature($0) != signature(kids[i]) }) {
@@ -157,7 +165,8 @@ public enum ProcessTreeDOT {
                 } else {
                     walk(kids[i])
                 }
-                edges.append((nodeOf[r.id]!, nodeOf[kids[i].id]!))
+                edges.append((nodeOf[r.id]!, nodeOf[kids[i].id]!,
+                              options.criticalPath.contains(r.id) && options.criticalPath.contains(kids[i].id)))
                 i = j
             }
         }
@@ -170,7 +179,9 @@ public enum ProcessTreeDOT {
             if let p = r.parent, nodeOf[p] != nil { continue }
             walk(r)
         }
-        for (a, b) in edges { out += "  \(a) -> \(b);\n" }
+        for (a, b, critical) in edges {
+            out += critical ? "  \(a) -> \(b) [class=\"critical\", color=\"\(Palette.criticalPath)\", penwidth=3];\n" : "  \(a) -> \(b);\n"
+        }
 
         // Adoption: a dashed edge from the adopter, which may be a process outside the trace.
         for r in history.processes where shown.contains(r.id) {
@@ -191,7 +202,7 @@ public enum ProcessTreeDOT {
             }
             out += "  \(adopterNode) -> \(child) [class=\"adopted\", style=dashed, color=\"\(Palette.orphanBorder)\", fontcolor=\"\(Palette.orphanBorder)\", fontsize=9, constraint=false, label=\(DOTText.label("adopted \(TimeFormat.instant(a.t, span: span))")), tooltip=\(DOTText.tooltip(["\(a.child) reparented from \(a.from) to \(a.adopter) at \(TimeFormat.instant(a.t, span: span))"]))];\n"
         }
-        out += legend()
+        out += legend(criticalPath: !options.criticalPath.isEmpty)
         out += "}\n"
         // Big trees: cap dot's crossing-minimization and network-simplex iterations (a tree
         // has few crossings to remove); this made a 10,000-node tree about 4x faster.
@@ -362,7 +373,7 @@ public enum ProcessTreeDOT {
     }
 
     /// A legend built from fixed strings only (so an HTML-like label is safe here).
-    static func legend() -> String {
+    static func legend(criticalPath: Bool = false) -> String {
         func row(_ fill: String, _ border: String, _ text: String, dashed: Bool = false) -> String {
             "<TR><TD BGCOLOR=\"\(fill)\" COLOR=\"\(border)\" BORDER=\"2\"\(dashed ? " STYLE=\"dashed\"" : "") WIDTH=\"28\"> </TD><TD ALIGN=\"LEFT\">\(text)</TD></TR>"
         }
@@ -375,6 +386,7 @@ public enum ProcessTreeDOT {
         rows += row("white", Palette.autoBorder, "octagon: auto-reaped (SIGCHLD ignored), never a zombie")
         rows += row("white", "#455a64", "double border: N*[cmd] identical siblings collapsed")
         rows += row(Palette.nonZero, "#455a64", "striped, double border: N*[cmd] siblings with different exit statuses (all listed)")
+        if criticalPath { rows += row("white", Palette.criticalPath, "thick magenta border and edges: the critical path (proctrace analyze)") }
         return "  subgraph cluster_legend { graph [label=\"\", style=invis]; legend [id=\"legend\", class=\"legend\", shape=plain, style=\"\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
     }
 }

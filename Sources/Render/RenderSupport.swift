@@ -111,6 +111,8 @@ enum Palette {
     static let killed = "#ffcdd2"
     static let alive = "#eeeeee"
     static let killedBorder = "#c62828"
+    /// The critical path (`render --critical-path`): a colour no state or status uses.
+    static let criticalPath = "#d81b60"
     static let orphanBorder = "#1565c0"
     static let autoBorder = "#6a1b9a"
 

@@ -12,9 +12,20 @@ public struct TimelineOptions: Sendable {
     public var plotWidth: Double = 900
     /// Cut idle stretches out of the axis (a "broken" axis) when there are any.
     public var breakAxis: Bool = true
+    /// The critical path (`render --critical-path`): a line along each segment's lane, with
+    /// a step between lanes where the path passes from one process to the next.
+    public var criticalPath: [PathSegment] = []
     public init(model: StateModel = .five, from: Int64? = nil, to: Int64? = nil, filter: ProcessFilter = ProcessFilter()) {
         self.model = model; self.from = from; self.to = to; self.filter = filter
     }
+}
+
+/// A stretch of time in one process, to highlight.
+public struct PathSegment: Sendable, Equatable {
+    public var id: ProcessID
+    public var start: Int64
+    public var end: Int64
+    public init(id: ProcessID, start: Int64, end: Int64) { self.id = id; self.start = start; self.end = end }
 }
 
 /// The timeline as DOT for the `nop2` engine: every shape's position is computed here and
@@ -511,6 +522,22 @@ public enum TimelineDOT {
             }
         }
 
+        // The critical path: a thick line just under each segment's bar, and a step at each
+        // hand-over from one process's lane to the next.
+        var previous: (lane: Int, x: Double)?
+        for (k, seg) in options.criticalPath.enumerated() {
+            guard let li = laneIndex[seg.id] else { previous = nil; continue }
+            let a = x(max(seg.start, t0)), b = x(min(seg.end, t1))
+            guard seg.end >= t0 && seg.start <= t1 else { previous = nil; continue }
+            let cy = y(li) - barHeight / 2 - 2.5
+            if let p = previous, p.lane != li {
+                line(a, y(p.lane) - barHeight / 2 - 2.5, a, cy, "class=\"critical\", color=\"\(Palette.criticalPath)\", penwidth=1.6, arrowhead=none")
+            }
+            box((a + b) / 2, cy, max(b - a, 0.8), 2.6,
+                "id=\"critical_\(k + 1)\", class=\"critical\", color=\"\(Palette.criticalPath)\", fillcolor=\"\(Palette.criticalPath)\", tooltip=\(DOTText.tooltip(["critical path: \(seg.id) \(TimeFormat.instant(seg.start, span: span)) → \(TimeFormat.instant(seg.end, span: span)), \(TimeFormat.duration(seg.end - seg.start))"]))")
+            previous = (li, b)
+        }
+
         // Legend: the bands this picture uses, then the marks.
         let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie, .unknown]
         var items: [(Band?, String)] = order.filter { usedBands.contains($0) }.map { ($0, $0.legendText) }
@@ -526,6 +553,11 @@ public enum TimelineDOT {
             lx += w + 6
         }
         lx = x0; ly -= 16
+        if !options.criticalPath.isEmpty {
+            box(lx + 5, ly, 10, 2.6, "fillcolor=\"\(Palette.criticalPath)\", color=\"\(Palette.criticalPath)\"")
+            text(lx + 15, ly, "critical path (proctrace analyze): the line under the bars, stepping from lane to lane", size: 7)
+            ly -= 16
+        }
         let marks = "marks:  | exec (black)   | exit (coloured, label at the exit instant)   ▼ signal   ◆ reparent   vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
         text(lx, ly, marks, size: 7)
         out += "}\n"

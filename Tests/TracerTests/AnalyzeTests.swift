@@ -100,6 +100,26 @@ struct AnalyzeTests {
             #expect(own >= 0 && own <= life, "\(s)")
             #expect((s["argv"] as? [String])?.isEmpty == false)
         }
+        // render --critical-path marks exactly these processes in the tree, and draws one
+        // mark per segment in the timeline.
+        let pics = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-analyze-pics-\(getpid())-\(UUID().uuidString)").path + "/"
+        defer { try? FileManager.default.removeItem(atPath: pics) }
+        let (rc, _, rerr) = try Harness.run([Harness.binary, "render", r.path, "--critical-path", "-f", "svg", "-o", pics])
+        #expect(rc == 0, "\(rerr)")
+        let base = URL(fileURLWithPath: r.path).deletingPathExtension().lastPathComponent
+        let tree = try String(contentsOfFile: pics + base + ".tree.svg", encoding: .utf8)
+        let timeline = try String(contentsOfFile: pics + base + ".timeline.svg", encoding: .utf8)
+        let marked = Set(tree.split(separator: "<g id=\"").compactMap { part -> Int? in
+            guard part.contains("class=\"node process") && part.prefix(200).contains("critical\"") else { return nil }
+            return Int(part.dropFirst().prefix { $0 != "_" })
+        })
+        #expect(marked == Set(spans.map(\.pid)), "tree marks \(marked.sorted()), path \(Set(spans.map(\.pid)).sorted())")
+        #expect(timeline.components(separatedBy: "<g id=\"critical_").count - 1 == spans.count)
+        // Without the flag nothing is marked.
+        let (pc, _, _) = try Harness.run([Harness.binary, "render", r.path, "--tree", "-f", "svg", "-o", pics + "plain.svg"])
+        #expect(pc == 0)
+        #expect(!(try String(contentsOfFile: pics + "plain.svg", encoding: .utf8)).contains("critical"))
+
         // The cc1 of each compile is told apart from the others (they are all "cc1").
         let cc1Hints = steps.filter { $0["command"] as? String == "cc1" }.compactMap { $0["hint"] as? String }
         #expect(cc1Hints.count == 6 && Set(cc1Hints).count == 6, "\(cc1Hints)")

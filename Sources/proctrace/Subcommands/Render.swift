@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import Analysis
 import ArgumentParser
 import Lifecycle
 import Render
@@ -22,6 +23,7 @@ extension ProcTrace {
         @Flag(help: "Draw the timeline's time axis linear, without cutting out long stretches where nothing happens.") var noBreak = false
         @Option(parsing: .unconditional, help: "Only these pids and their descendants (comma-separated).") var pids: String?
         @Option(help: "Only processes whose command or argv contains this text.") var match: String?
+        @Flag(help: "Highlight the critical path (as proctrace analyze finds it) in the tree and the timeline.") var criticalPath = false
 
         func validate() throws {
             if let output, output.isEmpty { throw ValidationError("-o wants a file or directory name") }
@@ -66,6 +68,11 @@ extension ProcTrace {
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             req.timelineOptions.breakAxis = !noBreak
             let history = try LifecycleCLI.loadHistory(trace)
+            if criticalPath {
+                let path = TraceAnalysis(history).criticalPath
+                req.treeOptions.criticalPath = Set(path.map(\.id))
+                req.timelineOptions.criticalPath = path.map { PathSegment(id: $0.id, start: $0.start, end: $0.end) }
+            }
             let tty = isatty(2) != 0
             do {
                 let written = try RenderFrontend.run(req, history: history, progress: { line in
