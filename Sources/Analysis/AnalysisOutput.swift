@@ -14,7 +14,9 @@ extension TraceAnalysis {
         func line(_ s: String = "") { o += s + "\n" }
         // Rows hold the trace's own text (commands, arguments): escaped.
         func row(_ s: String) { o += TerminalText.escape(s) + "\n" }
-        func pct(_ v: Double) -> String { v >= 0.0995 ? "\(Int((v * 100).rounded()))%" : "\(TimeFormatShim.fixed(v * 100, 1))%" }
+        func pct(_ v: Double) -> String {
+            v >= 0.0995 ? "\(Int((v * 100).rounded()))%" : v > 0 && v < 0.0005 ? "<0.1%" : "\(TimeFormatShim.fixed(v * 100, 1))%"
+        }
         let total = max(duration, 1)
 
         line(style.bold("Trace") + ": \(TimeFormat.duration(duration)) (the root's life), states: \(states.rawValue)")
