@@ -235,4 +235,53 @@ struct AnalyzeTests {
             #expect(NSDictionary(dictionary: exit).isEqual(to: fromTrace))
         }
     }
+
+    @Test func aFailedExecIsAFindingAndLeavesTheCommand() throws {
+        // A real trace with one `exec` carrying an `error` added (the form DESIGN.md gives a
+        // failed exec; this recorder does not write it yet): the process keeps its image.
+        let r = try Harness.record(["/bin/sh", "-c", "/bin/true; exit 0"], flags: Self.lifecycleOnly)
+        var lines = r.lines
+        let exec = try #require(lines.firstIndex { $0.contains("\"type\":\"exec\"") && $0.contains("\"pid\":\(r.root.pid),") })
+        let t = try #require(r.objects("exec").first?["t"] as? NSNumber).int64Value
+        lines.insert(#"{"type":"exec","t":\#(t),"pid":\#(r.root.pid),"path":"/nonexistent/tool","argv":["tool","-x"],"error":"ENOENT"}"#, at: exec + 1)
+        let path = r.path + ".failed.jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let o = try Self.json(["analyze", path, "--json"])
+        let f = try #require((o["findings"] as? [[String: Any]])?.first { $0["kind"] as? String == "failed_exec" })
+        #expect(f["pid"] as? Int == r.root.pid && f["error"] as? String == "ENOENT" && f["path"] as? String == "/nonexistent/tool")
+        #expect((f["t"] as? NSNumber)?.int64Value == t)
+        let root = try #require((o["steps"] as? [[String: Any]])?.first { $0["pid"] as? Int == r.root.pid })
+        #expect(root["command"] as? String == "sh")
+    }
+
+    @Test func lossesAndUnknownStretchesAreToldAndUnknownTimeIsNotCounted() throws {
+        // A real trace where the state source lost the root for a while: one `unknown` event
+        // at its birth (until its next state event), counted in `lost`.
+        let r = try Harness.record(["/bin/sh", "-c", "/bin/sleep 0.05; exit 0"])
+        var lines = r.lines
+        let spawn = try #require(lines.firstIndex { $0.contains("\"type\":\"spawn\"") })
+        lines.insert(#"{"type":"unknown","t":\#(r.root.birth),"pid":\#(r.root.pid),"reason":"ring overrun on cpu 1"}"#, at: spawn + 1)
+        let end = lines.count - 1
+        lines[end] = lines[end].replacingOccurrences(of: "\"lost\":0}", with: "\"lost\":1}")
+            .replacingOccurrences(of: "\"events\":\(lines.count - 1),", with: "\"events\":\(lines.count),")
+        let path = r.path + ".unknown.jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let o = try Self.json(["analyze", path, "--json"])
+        #expect(o["lost"] as? Int == 1 && o["unknown_stretches"] as? Int == 1)
+        let root = try #require((o["steps"] as? [[String: Any]])?.first { $0["pid"] as? Int == r.root.pid })
+        func ns(_ k: String) -> Int64 { (root[k] as? NSNumber)?.int64Value ?? 0 }
+        let unknown = ns("unknown_ns")
+        #expect(unknown > 0)
+        // Running, ready, blocked and unknown never add up to more than the life: unknown
+        // time is not counted as any state.
+        let blocked = (root["blocked_ns"] as? [String: NSNumber] ?? [:]).values.reduce(Int64(0)) { $0 + $1.int64Value }
+        #expect(ns("cpu_ns") + ns("ready_ns") + blocked + unknown <= ns("life_ns"))
+        let (code, text, err) = try Harness.run([Harness.binary, "analyze", path])
+        #expect(code == 0)
+        #expect(text.contains("note: \(path): warning: the recorder lost 1 event"), "\(text)")
+        #expect(text.contains("unknown state: not counted as running, ready or blocked"), "\(text)")
+        #expect(err.contains("\(path): warning: 1 stretch of unknown state"), "\(err)")
+    }
 }
