@@ -47,7 +47,8 @@ public struct TraceAnalysis: Sendable {
 
     /// How many processes were running or ready at once.
     public struct Parallelism: Sendable {
-        /// The window measured: the root's life (birth → exit, or the end of the trace).
+        /// The window measured: the root's life from its first exec to its exit (or the end of
+        /// the trace).
         public var from: Int64
         public var to: Int64
         /// Time-weighted mean level over the window.
@@ -188,9 +189,10 @@ public struct TraceAnalysis: Sendable {
 
     static func parallelism(_ c: Context, root: ProcessRecord?) -> Parallelism {
         let h = c.history
-        // The job's own time: the root's life (what the critical path spans), not the
-        // tracer's start-up before it or its wait for the last reap after it.
-        let from = root?.birth ?? h.processes.map(\.birth).min() ?? 0
+        // The job's own time: the root's life from its exec of the command (before that the
+        // root is proctrace's child waiting for the recorder to set up, `new` for tens of
+        // ms) to its exit; not the tracer's wait for the last reap after it.
+        let from = root.map { $0.execs.first?.t ?? $0.birth } ?? h.processes.map(\.birth).min() ?? 0
         let to = max(from, root.map { $0.exitTime ?? h.endTime } ?? h.endTime)
         var deltas: [(t: Int64, d: Int)] = []
         var unknownDeltas: [(t: Int64, d: Int)] = []
