@@ -15,7 +15,7 @@ extension TraceAnalysis {
         // Rows hold the trace's own text (commands, arguments): escaped.
         func row(_ s: String) { o += TerminalText.escape(s) + "\n" }
         func pct(_ v: Double) -> String {
-            v >= 0.0995 ? "\(Int((v * 100).rounded()))%" : v > 0 && v < 0.0005 ? "<0.1%" : "\(TimeFormatShim.fixed(v * 100, 1))%"
+            v >= 0.0995 ? "\(Int((v * 100).rounded()))%" : v > 0 && v < 0.0005 ? "<0.1%" : "\(TimeFormat.fixed(v * 100, 1))%"
         }
         let total = max(duration, 1)
 
@@ -50,10 +50,10 @@ extension TraceAnalysis {
         line()
         let p = parallelism
         line(style.bold("Parallelism") + " (\(p.counts))")
-        row("  mean \(TimeFormatShim.fixed(p.mean, 2)), max \(p.max)")
+        row("  mean \(TimeFormat.fixed(p.mean, 2)), max \(p.max)")
         row("  share of time at each level: " + p.share.enumerated().map { "\($0.offset): \(pct($0.element))" }.joined(separator: ", "))
         if p.jobsMax > 0 {
-            row("  the root's children alive at once: mean \(TimeFormatShim.fixed(p.jobsMean, 2)), max \(p.jobsMax), all \(p.jobsMax) alive \(pct(p.jobsShare.last ?? 0)) of the root's life")
+            row("  the root's children alive at once: mean \(TimeFormat.fixed(p.jobsMean, 2)), max \(p.jobsMax), all \(p.jobsMax) alive \(pct(p.jobsShare.last ?? 0)) of the root's life")
         }
         line()
         line(style.bold("Findings") + " (zombies over \(TimeFormat.duration(zombieThreshold)), orphans, processes alive at the end, kills, failed execs, ECHILD, busy-polling, SIGCHLD ignored)")
@@ -118,19 +118,4 @@ func pad(_ s: String, _ width: Int) -> String {
 
 func clip(_ s: String, _ width: Int) -> String {
     s.count <= width ? s : String(s.prefix(width - 1)) + "…"
-}
-
-/// Fixed-point formatting without Foundation.
-enum TimeFormatShim {
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        guard v.isFinite else { return "0" }
-        if v < 0 { return "-" + fixed(-v, digits) }
-        var p = 1.0
-        for _ in 0..<digits { p *= 10 }
-        let n = Int64((v * p).rounded())
-        let whole = n / Int64(p)
-        var frac = String(n % Int64(p))
-        while frac.count < digits { frac = "0" + frac }
-        return digits == 0 ? "\(whole)" : "\(whole).\(frac)"
-    }
 }

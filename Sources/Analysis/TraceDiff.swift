@@ -91,13 +91,13 @@ public struct TraceDiff: Sendable {
         func row(_ s: String) { o += TerminalText.escape(s) + "\n" }
         func signed(_ d: Int64) -> String { (d > 0 ? "+" : "") + TimeFormat.duration(d) }
         func pct(_ a: Int64, _ b: Int64) -> String {
-            a == 0 ? "" : " (\(b >= a ? "+" : "")\(TimeFormatShim.fixed(Double(b - a) * 100 / Double(a), 1))%)"
+            a == 0 ? "" : " (\(b >= a ? "+" : "")\(TimeFormat.fixed(Double(b - a) * 100 / Double(a), 1))%)"
         }
         line(style.bold("Total") + ": \(TimeFormat.duration(a.duration)) → \(TimeFormat.duration(b.duration)), \(signed(b.duration - a.duration))\(pct(a.duration, b.duration))")
         for (n, x) in [("A", a), ("B", b)] { for w in x.health.warnings { row("  note (\(n)): " + w) } }
-        row("  steps matched: \(matched) (\(TimeFormatShim.fixed(matchedShare * 100, 0))% of the larger run), only in A: \(onlyA.count), only in B: \(onlyB.count)")
+        row("  steps matched: \(matched) (\(TimeFormat.fixed(matchedShare * 100, 0))% of the larger run), only in A: \(onlyA.count), only in B: \(onlyB.count)")
         line()
-        line(style.bold("Parallelism") + ": mean \(TimeFormatShim.fixed(a.parallelism.mean, 2)) → \(TimeFormatShim.fixed(b.parallelism.mean, 2)), max \(a.parallelism.max) → \(b.parallelism.max)")
+        line(style.bold("Parallelism") + ": mean \(TimeFormat.fixed(a.parallelism.mean, 2)) → \(TimeFormat.fixed(b.parallelism.mean, 2)), max \(a.parallelism.max) → \(b.parallelism.max)")
         line()
         line(style.bold("Steps by change") + " (life, A → B" + (steps.count > top ? ", \(top) of \(steps.count)" : "") + ")")
         for c in steps.prefix(top) {

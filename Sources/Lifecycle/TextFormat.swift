@@ -41,14 +41,18 @@ public enum TimeFormat {
         return "\(m):\(rem < 10 ? "0" : "")\(rem).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String {
+    /// `v` with `digits` decimals, without Foundation (`"0"` for NaN and infinities).
+    public static func fixed(_ v: Double, _ digits: Int) -> String {
+        guard v.isFinite else { return "0" }
+        if v < 0 { return "-" + fixed(-v, digits) }
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
+        guard v * p < 9e18 else { return "\(v)" }   // beyond Int64: no trap, the plain form
         let n = Int64((v * p).rounded())
         let whole = n / Int64(p)
         var frac = String(n % Int64(p))
         while frac.count < digits { frac = "0" + frac }
-        return "\(whole).\(frac)"
+        return digits == 0 ? "\(whole)" : "\(whole).\(frac)"
     }
 
     /// Parses seconds (`1.5`, `0.0312`) or a value with a unit (`31ms`, `200us`, `5s`, `12ns`)

@@ -1,0 +1,178 @@
+import Lifecycle
+
+/// What the timeline draws on a lane: bands of state, waits and stops, and the window.
+extension TimelineDOT {
+    /// What a stretch of a lane means, as drawn.
+    enum Band: Hashable {
+        case state(ProcState)
+        case runnable      // sampled states: ready and running look alike
+        case alive         // no state source: alive, not in a wait call
+        case inWait        // no state source: inside a wait-family call
+        case traced        // stopped by the tracer
+        case stopped       // stopped by a job-control signal (SIGSTOP…) until SIGCONT
+        case zombie
+        case unknown       // the state source stopped: nothing is known (an `unknown` event)
+
+        var colour: String {
+            switch self {
+            case .state(.new): return Palette.new
+            case .state(.ready): return Palette.ready
+            case .state(.running): return Palette.running
+            case .state(.blocked): return Palette.blocked
+            case .state(.terminated), .zombie: return Palette.zombie
+            case .runnable: return Palette.runnable
+            case .alive: return Palette.alive_
+            case .inWait: return Palette.waiting
+            case .traced: return Palette.traced
+            case .stopped: return Palette.stopped
+            case .unknown, .state(.unknown): return Palette.unknown
+            }
+        }
+
+        /// Graphviz fill attributes for a band `width` points wide: unknown is hatched, so it
+        /// reads as "no data" next to every solid state colour.
+        func fill(width: Double) -> String {
+            guard self == .unknown else { return "fillcolor=\"\(colour)\"" }
+            let n = max(3, min(400, Int(width / 3)))
+            let stripes = (0..<n).map { $0 % 2 == 0 ? Palette.unknown : Palette.unknownGap }.joined(separator: ":")
+            return "style=striped, fillcolor=\"\(stripes)\", class=\"unknown\""
+        }
+
+        var name: String {
+            switch self {
+            case .state(let s): return s == .terminated ? "zombie" : s.rawValue
+            case .runnable: return "runnable"
+            case .alive: return "alive"
+            case .inWait: return "blocked in wait call"
+            case .traced: return "stopped by tracer"
+            case .stopped: return "stopped by signal"
+            case .zombie: return "zombie"
+            case .unknown: return "state unknown"
+            }
+        }
+
+        var legendText: String {
+            switch self {
+            case .state(.new): return "new (created, not yet scheduled)"
+            case .state(.ready): return "ready (runnable, waiting for a CPU)"
+            case .state(.running): return "running (on a CPU)"
+            case .state(.blocked): return "blocked (sleeping on something)"
+            case .state(.terminated), .zombie: return "zombie (exited, not yet reaped)"
+            case .runnable: return "runnable (sampled: ready or running)"
+            case .alive: return "alive (no scheduler states recorded)"
+            case .inWait: return "blocked in wait4()/waitid(): waiting for a child"
+            case .traced: return "stopped by the tracer (ptrace)"
+            case .stopped: return "stopped by SIGSTOP/SIGTSTP until SIGCONT (job control)"
+            case .unknown, .state(.unknown): return "unknown (the state source stopped: lost events, nothing recorded)"
+            }
+        }
+    }
+
+    static func band(_ iv: StateInterval, source: StateSource, model: StateModel) -> Band? {
+        if iv.state == .terminated { return .zombie }
+        if iv.state == .unknown { return .unknown }
+        if iv.state == .blocked, let why = iv.why, why == "traced" || why.hasPrefix("traced") { return .traced }
+        switch source {
+        case .none:
+            return iv.state == .blocked ? .inWait : .alive
+        case .sampled:
+            let s = model == .three ? (StateModel.three(iv.state) ?? iv.state) : iv.state
+            return (s == .ready || s == .running) ? .runnable : .state(s)
+        case .sched:
+            let s = model == .three ? (StateModel.three(iv.state) ?? iv.state) : iv.state
+            return .state(s)
+        }
+    }
+
+    /// The last instant anything happens to `p`: its reap (or, unreaped, the trace's end),
+    /// its exit, its last state change, signal or wait.
+    static func lastActivity(_ p: ProcessRecord) -> Int64 {
+        var t = max(p.lastSeen, p.reapTime ?? 0, p.exitTime ?? p.birth)
+        if let s = p.signals.last { t = max(t, s.t) }
+        for w in p.waits { if let e = w.end { t = max(t, e) } }
+        for e in p.execs { t = max(t, e.t) }
+        return t
+    }
+
+    /// The time window drawn, in trace time (ns since the trace started, as `replay --at`).
+    /// By default it runs from the first birth among `procs` (the root's spawn, which comes
+    /// some milliseconds after the trace starts) to the last thing that happens to any of
+    /// them, not the trace's `end` line; `from`/`to` override either side.
+    static func window(_ procs: [ProcessRecord], from: Int64?, to: Int64?) -> (Int64, Int64) {
+        let t0 = max(0, from ?? procs.map(\.birth).min() ?? 0)
+        var t1 = to ?? procs.map(lastActivity).max() ?? t0
+        if t1 <= t0 { t1 = t0 + 1 }
+        return (t0, t1)
+    }
+
+    /// The blocked stretches of `ivs` that fall inside a wait-family call become `.inWait`
+    /// (the lesson of the wait scenarios: a parent asleep in wait4 until its child exits).
+    /// `waits` are (begin, end, label) sorted by begin; both lists are in time order.
+    static func bands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)],
+                      source: StateSource, model: StateModel) -> [(band: Band, start: Int64, end: Int64, why: String?)] {
+        var out: [(band: Band, start: Int64, end: Int64, why: String?)] = []
+        out.reserveCapacity(ivs.count)
+        var j = 0
+        for iv in ivs {
+            guard let b = band(iv, source: source, model: model) else { continue }
+            let plainBlocked = b == .state(.blocked) || b == .inWait
+            if !plainBlocked || waits.isEmpty {
+                out.append((b, iv.start, iv.end, iv.why)); continue
+            }
+            while j < waits.count && waits[j].e <= iv.start { j += 1 }
+            var cursor = iv.start
+            var k = j
+            while k < waits.count && waits[k].b < iv.end {
+                let ws = max(waits[k].b, cursor), we = min(waits[k].e, iv.end)
+                if we > ws {
+                    if ws > cursor { out.append((source == .none ? .alive : .state(.blocked), cursor, ws, iv.why)) }
+                    out.append((.inWait, ws, we, waits[k].label))
+                    cursor = we
+                }
+                k += 1
+            }
+            if cursor < iv.end {
+                out.append((source == .none ? .inWait : b == .inWait ? .state(.blocked) : b, cursor, iv.end, iv.why))
+            }
+        }
+        return out
+    }
+
+    /// Job-control stops: from a SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU delivered to `p` to the next
+    /// SIGCONT (or its exit). Under ptrace the kernel reports such a stop as a tracer stop, so
+    /// the recorder says `traced`; the picture must not blame the tracer for it.
+    static func stopSpans(_ p: ProcessRecord, until: Int64) -> [(b: Int64, e: Int64, label: String)] {
+        var out: [(b: Int64, e: Int64, label: String)] = []
+        var open: (Int64, String)?
+        for s in p.signals {
+            if ["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"].contains(s.sig) { if open == nil { open = (s.t, s.sig) } }
+            else if s.sig == "SIGCONT", let o = open { out.append((o.0, s.t, o.1)); open = nil }
+        }
+        if let o = open { out.append((o.0, until, o.1)) }
+        return out
+    }
+
+    /// Tracer stops that fall inside a job-control stop become `.stopped`.
+    static func relabelStops(_ pieces: [(band: Band, start: Int64, end: Int64, why: String?)],
+                             stops: [(b: Int64, e: Int64, label: String)]) -> [(band: Band, start: Int64, end: Int64, why: String?)] {
+        guard !stops.isEmpty else { return pieces }
+        return pieces.map { piece in
+            guard piece.band == .traced, let s = stops.first(where: { piece.start >= $0.b && piece.start < $0.e }) else { return piece }
+            return (.stopped, piece.start, piece.end, s.label)
+        }
+    }
+
+    /// Wait calls as sorted, merged spans with a short label (`wait4(-1)`), for `tid` or all.
+    static func waitSpans(_ p: ProcessRecord, tid: Int? = nil, until: Int64) -> [(b: Int64, e: Int64, label: String)] {
+        var ws = p.waits.filter { tid == nil || ($0.tid ?? p.pid) == tid }
+            .map { (b: $0.begin, e: $0.end ?? until, label: "\($0.call)(\($0.target))") }
+            .filter { $0.e > $0.b }
+        ws.sort { $0.b < $1.b }
+        var merged: [(b: Int64, e: Int64, label: String)] = []
+        for w in ws {
+            if let last = merged.last, w.b <= last.e { merged[merged.count - 1].e = max(last.e, w.e) }
+            else { merged.append(w) }
+        }
+        return merged
+    }
+}
