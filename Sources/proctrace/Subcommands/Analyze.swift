@@ -8,7 +8,8 @@ extension ProcTrace {
             abstract: "Critical path, slowest steps, parallelism and lifecycle findings (zombies, orphans, leaks, kills).",
             discussion: "With --json the same answers are printed as one JSON object (times in trace nanoseconds; docs/analyze.md)."
         )
-        @Argument(help: "The trace file (- for standard input).") var trace: String
+        @OptionGroup var input: TraceArgument
+        var trace: String { input.trace }
         @Flag(help: "Print JSON instead of text.") var json = false
         @Option(parsing: .unconditional, help: "How many steps to list (text: 10; JSON: all unless given).") var top: String?
         @Option(name: .customLong("zombie-threshold"), parsing: .unconditional,

@@ -7,15 +7,15 @@ extension ProcTrace {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Export a trace for other viewers (Perfetto / Chrome JSON trace format).")
-        @Argument(help: "The trace file (- for standard input).") var trace: String
-        @Option(help: "Export format (perfetto).") var format: String = "perfetto"
+        @OptionGroup var source: TraceAndModel
+        var trace: String { source.trace }
+        @Option(help: "Export format (perfetto).") var format = Choice(ExportFormat.perfetto)
         @Option(name: .shortAndLong, help: "Output file (default: TRACE with .perfetto.json next to it, stdin.perfetto.json for -; - for stdout).") var output: String?
-        @Option(help: "State model for slice names: five or three.") var model: String = "five"
         @Flag(help: "Replace the output file if it exists.") var force = false
 
         func validate() throws {
-            guard format == "perfetto" else { throw ValidationError("--format wants perfetto, not \"\(TerminalText.escape(format))\"") }
-            _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"])
+            _ = try format.value("--format")
+            try source.check()
             if let output, output.isEmpty { throw ValidationError("-o wants a file name, or - for stdout") }
         }
 
@@ -34,7 +34,7 @@ extension ProcTrace {
                 throw LifecycleCLI.fail("export", "\(path) exists: give --force to replace it", code: LifecycleCLI.badInput)
             }
             let history = try LifecycleCLI.loadHistory(trace)
-            let bytes = PerfettoExport.json(history, model: StateModel(rawValue: model)!)
+            let bytes = PerfettoExport.json(history, model: source.stateModel)
             do {
                 if path == "-" {
                     // On stdout it may meet a terminal: no raw C1 controls or bidi overrides.

@@ -25,7 +25,7 @@ extension ProcTrace {
         var output: String?
 
         @Option(help: "Where process states come from: sched (the kernel's scheduler events; falls back to sampled without the privilege), sampled (/proc polling), or none.")
-        var states: String = "sched"
+        var states = Choice(StatesMode.sched)
 
         @Flag(help: "Replace the output file if it exists.")
         var force = false
@@ -55,13 +55,13 @@ extension ProcTrace {
                 throw ValidationError("unknown option \(first) (the command to record goes after --)")
             }
             guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
-            _ = try OptionValue.choice("--states", states, StatesMode.self, ["sched", "sampled", "none"])
+            _ = try states.value("--states")
             _ = try OptionValue.number("--reap-timeout", reapTimeout, in: Self.reapTimeouts, unit: " of seconds")
             if let output, output.isEmpty { throw ValidationError("-o wants a file name") }
         }
 
         func run() throws {
-            let code = Self.record(command: command, output: output, states: StatesMode(rawValue: states) ?? .none, force: force,
+            let code = Self.record(command: command, output: output, states: try states.value("--states"), force: force,
                                    recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10,
                                    untilRootExits: untilRootExits)
             if code != 0 { throw ExitCode(code) }

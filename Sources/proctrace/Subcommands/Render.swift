@@ -9,14 +9,14 @@ extension ProcTrace {
         static let configuration = CommandConfiguration(
             abstract: "Draw a trace: the process tree and the state timeline, through Graphviz.")
 
-        @Argument(help: "The trace file (- for standard input).") var trace: String
+        @OptionGroup var source: TraceAndModel
+        var trace: String { source.trace }
         @Flag(help: "Draw the process tree.") var tree = false
         @Flag(help: "Draw the timeline.") var timeline = false
-        @Option(name: .shortAndLong, help: "Output format: svg, png, pdf or dot (the DOT source). Default: the extension of -o FILE, else svg.")
-        var format: String?
+        @Option(name: .shortAndLong, help: "Output format (dot: the DOT source). Default: the extension of -o FILE, else svg.")
+        var format: Choice<OutputFormat>?
         @Option(name: .shortAndLong, help: "Output directory (existing, or ending in /), or a file when one picture is asked.")
         var output: String?
-        @Option(help: "State model of the timeline: five or three (default five).") var model: String?
         @Flag(help: "Do not collapse identical sibling runs in the tree.") var noCollapse = false
         @Option(parsing: .unconditional, help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
         @Option(parsing: .unconditional, help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
@@ -27,8 +27,8 @@ extension ProcTrace {
 
         func validate() throws {
             if let output, output.isEmpty { throw ValidationError("-o wants a file or directory name") }
-            do { _ = try RenderFrontend.format(flag: format, output: output) } catch { throw ValidationError(error.description) }
-            if let model { _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"]) }
+            do { _ = try RenderFrontend.format(flag: format?.text, output: output) } catch { throw ValidationError(error.description) }
+            try source.check()
             let f = try from.map { try OptionValue.instant("--from", $0) }
             let t = try to.map { try OptionValue.instant("--to", $0) }
             if let f, let t, t <= f { throw ValidationError("--to must be after --from") }
@@ -36,7 +36,7 @@ extension ProcTrace {
             if let match, match.isEmpty { throw ValidationError("--match wants some text to look for in commands and argv") }
             // Options of one picture given when only the other is drawn would be ignored.
             if tree && !timeline {
-                for (name, given) in [("--from", from != nil), ("--to", to != nil), ("--model", model != nil), ("--no-break", noBreak)] where given {
+                for (name, given) in [("--from", from != nil), ("--to", to != nil), ("--model", source.model != nil), ("--no-break", noBreak)] where given {
                     throw ValidationError("\(name) applies to the timeline, and only --tree is asked (add --timeline)")
                 }
             }
@@ -59,12 +59,12 @@ extension ProcTrace {
             var req = RenderRequest(trace: trace)
             req.tree = tree || !timeline
             req.timeline = timeline || !tree
-            req.format = try RenderFrontend.format(flag: format, output: output)
+            req.format = try RenderFrontend.format(flag: format?.text, output: output)
             req.output = output
             let filter = ProcessFilter(pids: try pidList(), match: match)
             req.treeOptions = TreeOptions(collapse: !noCollapse, filter: filter)
             req.timelineOptions = TimelineOptions(
-                model: model.flatMap(StateModel.init(rawValue:)) ?? .five,
+                model: source.stateModel,
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             req.timelineOptions.breakAxis = !noBreak
             let history = try LifecycleCLI.loadHistory(trace)

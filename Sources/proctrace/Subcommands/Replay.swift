@@ -17,17 +17,17 @@ extension ProcTrace {
                 that disagrees with it (exit 1 if any).
                 """
         )
-        @Argument(help: "The trace file (- for standard input).") var trace: String
+        @OptionGroup var source: TraceAndModel
+        var trace: String { source.trace }
         @Option(parsing: .unconditional, help: "Playback speed factor on a terminal (2 = twice as fast; default 1).") var speed: String?
         @Flag(help: "Advance one event per key press (needs a terminal on stdin and stdout).") var step = false
         @Option(name: .customLong("at"), parsing: .unconditional, help: "Print the world at this instant (seconds since the trace started, or with a unit: 31ms).") var at: String?
-        @Option(help: "State vocabulary: three or five (default five).") var model: String?
         @Flag(help: "Check every event against the model instead of playing.") var check = false
 
         static let speeds = 0.001...1_000_000.0
 
         func validate() throws {
-            if let model { _ = try OptionValue.choice("--model", model, StateModel.self, ["three", "five"]) }
+            try source.check()
             if let speed { _ = try OptionValue.number("--speed", speed, in: Self.speeds) }
             if let at { _ = try OptionValue.instant("--at", at) }
             // Each mode takes its own options; one given to another mode would be ignored.
@@ -35,7 +35,7 @@ extension ProcTrace {
                 if at != nil { throw OptionValue.conflict("--check", "--at", "--check replays the whole trace through the model") }
                 if step { throw OptionValue.conflict("--check", "--step", "--check prints disagreements, it does not play") }
                 if speed != nil { throw OptionValue.conflict("--check", "--speed", "--check prints disagreements, it does not play") }
-                if model != nil { throw OptionValue.conflict("--check", "--model", "--check prints no states") }
+                if source.model != nil { throw OptionValue.conflict("--check", "--model", "--check prints no states") }
             }
             if at != nil {
                 if step { throw OptionValue.conflict("--at", "--step", "--at prints one instant, --step plays event by event") }
@@ -53,7 +53,7 @@ extension ProcTrace {
         }
 
         func run() throws {
-            let m = model.flatMap(StateModel.init(rawValue:)) ?? .five
+            let m = source.stateModel
             if check { try runCheck() }
             else if let at { try runAt(TimeFormat.parseInstant(at)!, m) }
             else if LifecycleCLI.stdoutIsTerminal {
