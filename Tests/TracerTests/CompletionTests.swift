@@ -47,7 +47,7 @@ struct CompletionTests {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("tdir"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for name in ["t1.jsonl", "t2.txt", "u.jsonl"] {
-            FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: Data())
+            try Data().write(to: dir.appendingPathComponent(name))
         }
         let s = try Self.script()
         // A trace file or a directory to look in; not the .txt.
