@@ -80,23 +80,9 @@ for g in root.iter('{http://www.w3.org/2000/svg}g'):
 json.dump(out, sys.stdout)
 """#
 
-    struct ParseError: Error, CustomStringConvertible { var description: String }
 
     static func parse(_ svg: [UInt8]) throws -> [String: Node] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        p.standardInput = input; p.standardOutput = output; p.standardError = errors
-        try p.run()
-        let writer = Thread { input.fileHandleForWriting.write(Data(svg)); try? input.fileHandleForWriting.close() }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ParseError(description: "SVG is not well-formed XML: " + String(decoding: err, as: UTF8.self))
-        }
+        let data = try runSVGParser(script, on: svg)
         return try JSONDecoder().decode([String: Node].self, from: data)
     }
 }

@@ -35,23 +35,8 @@ struct SVGPicture: Decodable {
     /// The colour of the legend entry whose label starts with `prefix`.
     func legendColour(_ prefix: String) -> String? { legend.first { $0.key.hasPrefix(prefix) }?.value }
 
-    struct ParseError: Error, CustomStringConvertible { var description: String }
-
     init(svg: [UInt8]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", Self.script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        p.standardInput = input; p.standardOutput = output; p.standardError = errors
-        try p.run()
-        let writer = Thread { input.fileHandleForWriting.write(Data(svg)); try? input.fileHandleForWriting.close() }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ParseError(description: "SVG is not well-formed XML: " + String(decoding: err, as: UTF8.self))
-        }
+        let data = try runSVGParser(Self.script, on: svg)
         self = try JSONDecoder().decode(SVGPicture.self, from: data)
     }
 
@@ -112,3 +97,25 @@ for e in out: del e['sequence']
 json.dump({'width': root.get('width'), 'height': root.get('height'), 'elements': out, 'legend': legend}, sys.stdout)
 """#
 }
+
+/// Runs a Python script that reads an SVG on stdin (the standard library's XML parser) and
+/// prints JSON; returns what it printed, or throws if the SVG is not well-formed XML.
+func runSVGParser(_ script: String, on svg: [UInt8]) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    p.arguments = ["-c", script]
+    let input = Pipe(), output = Pipe(), errors = Pipe()
+    p.standardInput = input; p.standardOutput = output; p.standardError = errors
+    try p.run()
+    let writer = Thread { input.fileHandleForWriting.write(Data(svg)); try? input.fileHandleForWriting.close() }
+    writer.start()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let err = errors.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw SVGParseError(description: "SVG is not well-formed XML: " + String(decoding: err, as: UTF8.self))
+    }
+    return data
+}
+
+struct SVGParseError: Error, CustomStringConvertible { var description: String }

@@ -33,15 +33,6 @@ struct GatedChild {
         close(gate)
     }
 
-    /// Waits for the child; returns the CPU time (user + system, ns) it and its reaped children used.
-    func waitCPU() -> Int64 {
-        var status: Int32 = 0
-        var ru = rusage()
-        while wait4(pid, &status, 0, &ru) < 0 && errno == EINTR {}
-        let us = (Int64(ru.ru_utime.tv_sec) + Int64(ru.ru_stime.tv_sec)) * 1_000_000 + Int64(ru.ru_utime.tv_usec) + Int64(ru.ru_stime.tv_usec)
-        return us * 1000
-    }
-
     /// Waits for the child and returns its raw wait status.
     func wait() -> Int32 {
         var status: Int32 = 0

@@ -172,7 +172,9 @@ struct UnknownStatesTests {
             if !opened { let fd = open(gate, O_WRONLY | O_NONBLOCK); if fd >= 0 { _ = write(fd, "g", 1); close(fd) } }
         }
         let recorder = p.processIdentifier
-        let root = try #require(poll { childPids(of: recorder).first }, "the workload never started")
+        // The recorder's child that runs pingpong: it may have another (the detached remover of
+        // stale tracefs instances left by other recorders), whose pid can be lower.
+        let root = try #require(poll { childPids(of: recorder).first { isPingpong($0) } }, "the workload never started")
         // The pair is forked and the root sleeps in open(GATE): the source has seen that.
         let atGate = poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }
         try #require(atGate == true, "the root never reached the gate")
@@ -306,6 +308,12 @@ private func childPids(of pid: Int32) -> [Int32] {
         ((try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? "")
             .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }.sorted()
+}
+
+/// Whether `pid` runs the pingpong workload (its `/proc/PID/cmdline` names it).
+private func isPingpong(_ pid: Int32) -> Bool {
+    guard let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+    return d.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self).hasSuffix("/pingpong") } ?? false
 }
 
 /// The state letter of `/proc/PID/stat`.
