@@ -106,11 +106,3 @@ final class AdoptionWatcher: Sendable {
         }
     }
 }
-
-/// Trace time: nanoseconds of CLOCK_MONOTONIC since the trace began.
-struct TraceClock: Sendable {
-    let origin: Int64
-    init() { origin = pt_monotonic_ns() }
-    func now() -> Int64 { pt_monotonic_ns() - origin }
-    func relative(_ monotonic: Int64) -> Int64 { monotonic - origin }
-}

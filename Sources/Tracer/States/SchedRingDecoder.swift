@@ -2,62 +2,6 @@
 @preconcurrency import Glibc
 import Foundation
 
-/// A field's place in an event record, read from the event's `format` file.
-struct TraceField: Equatable {
-    var offset: Int
-    var size: Int
-}
-
-/// An event's layout as tracefs describes it in `events/SYSTEM/NAME/format`.
-struct TraceEventFormat: Equatable {
-    var id: UInt16
-    var fields: [String: TraceField]
-
-    /// Parses the text of a `format` file ("ID: 372", "field:pid_t prev_pid; offset:24; size:4; …").
-    /// Byte-wise: Foundation's trimming made reading the 8 formats cost ~2 ms of each start.
-    init?(text: String) {
-        var id: UInt16?
-        var fields: [String: TraceField] = [:]
-        func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
-        func trimmed(_ s: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
-            var t = s.drop(while: isBlank)
-            while let last = t.last, isBlank(last) { t = t.dropLast() }
-            return t
-        }
-        func number(_ s: Substring.UTF8View.SubSequence) -> Int? { Int(Substring(trimmed(s))) }
-        let utf8 = Substring(text).utf8
-        for raw in utf8.split(separator: UInt8(ascii: "\n")) {
-            let line = trimmed(raw)
-            if line.starts(with: "ID:".utf8) {
-                id = number(line.dropFirst(3)).flatMap { UInt16(exactly: $0) }
-                continue
-            }
-            guard line.starts(with: "field:".utf8) else { continue }
-            var decl: Substring.UTF8View.SubSequence?
-            var offset: Int?
-            var size: Int?
-            for part in line.split(separator: UInt8(ascii: ";")) {
-                let p = trimmed(part)
-                if p.starts(with: "field:".utf8) { decl = p.dropFirst(6) }
-                else if p.starts(with: "offset:".utf8) { offset = number(p.dropFirst(7)) }
-                else if p.starts(with: "size:".utf8) { size = number(p.dropFirst(5)) }
-            }
-            guard let o = offset, let s = size, let d = decl,
-                  var name = trimmed(d).split(whereSeparator: isBlank).last else { continue }
-            if let b = name.firstIndex(of: UInt8(ascii: "[")) { name = name[..<b] }
-            fields[String(Substring(name))] = TraceField(offset: o, size: s)
-        }
-        guard let id else { return nil }
-        self.id = id
-        self.fields = fields
-    }
-
-    func field(_ name: String) throws -> TraceField {
-        guard let f = fields[name] else { throw SchedError(.format, "event format lacks field \(name)") }
-        return f
-    }
-}
-
 /// Decodes ring-buffer pages from `per_cpu/cpuN/trace_pipe_raw` into `SchedEvent`s.
 ///
 /// Page layout (`events/header_page`): u64 timestamp, a `commit` word whose low 27 bits are
@@ -282,52 +226,4 @@ struct SchedMarker: Equatable {
     var pid: Int32 = 0
 }
 
-/// A failure to set up or run a scheduler-state source.
-public struct SchedError: Error, CustomStringConvertible {
-    public enum Code: Sendable { case permission, tracefs, format, io }
-    public var code: Code
-    public var errno: Int32
-    public var message: String
-
-    init(_ code: Code, _ message: String, errno: Int32 = 0) {
-        self.code = code; self.message = message; self.errno = errno
-    }
-
-    public var description: String {
-        errno == 0 ? message : "\(message): \(String(cString: strerror(errno)))"
-    }
-}
-
-/// Reads a small text file (tracefs, procfs) in one go; nil if it cannot be opened.
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var data = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return data.isEmpty ? nil : String(decoding: data, as: UTF8.self) }
-        if n == 0 { break }
-        data.append(contentsOf: buf[0..<n])
-    }
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Writes a short string to a tracefs/procfs control file.
-@discardableResult
-func writeSmallFile(_ path: String, _ text: String, append: Bool = false) -> Int32 {
-    let fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC))
-    guard fd >= 0 else { return errno }
-    defer { close(fd) }
-    let n = text.withCString { write(fd, $0, strlen($0)) }
-    return n < 0 ? errno : 0
-}
-
-/// CLOCK_MONOTONIC now, in nanoseconds.
-public func monotonicNow() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
 #endif
