@@ -27,7 +27,7 @@ enum CriticalPath {
             var kids: [Kid] = []
             for k in c.children(h.processes[i].id) {
                 let r = h.processes[k]
-                guard r.reapedBy == pid, r.reapHow == "wait", let x = r.exitTime, let rp = r.reapTime else { continue }
+                guard r.reapedBy == pid, r.reapHow == .wait, let x = r.exitTime, let rp = r.reapTime else { continue }
                 kids.append(Kid(index: k, pid: r.pid, birth: r.birth, exit: x, reap: rp))
             }
             kids.sort { ($0.exit, $0.reap) > ($1.exit, $1.reap) }

@@ -17,7 +17,7 @@ enum Findings {
         func add(_ kind: TraceAnalysis.FindingKind, _ r: ProcessRecord, _ t: Int64, _ d: Int64?, _ message: String, _ facts: [(String, JSONValue)]) {
             out.append(TraceAnalysis.Finding(kind: kind, id: r.id, t: t, duration: d, message: message, facts: JSONObject(facts)))
         }
-        let root = h.roots.first { $0.via == "spawn" } ?? h.roots.first
+        let root = h.roots.first { $0.via == .spawn } ?? h.roots.first
 
         for r in h.processes {
             // Zombies: exit → reap longer than the threshold. The root's reaper is proctrace,
@@ -32,8 +32,8 @@ enum Findings {
                         m += "; when the parent died it was adopted by \(who(adopted.to, at: adopted.t))"
                     }
                     if let by = r.reapedBy, let how = r.reapHow {
-                        facts.append(("reaped_by", i(by))); facts.append(("how", .string(how)))
-                        m += how == "wait" || how == "adopted" ? ", and \(who(by, at: r.reapTime!)) finally reaped it" : ", and the kernel reaped it (\(how))"
+                        facts.append(("reaped_by", i(by))); facts.append(("how", .string(how.rawValue)))
+                        m += how == .wait || how == .adopted ? ", and \(who(by, at: r.reapTime!)) finally reaped it" : ", and the kernel reaped it (\(how))"
                     } else {
                         facts.append(("reaped_by", .null))
                         m += ", and nobody had reaped it when the trace ended"
@@ -46,7 +46,7 @@ enum Findings {
                 let alive = r.exitTime.map { $0 > rp.t } ?? true
                 let what = alive ? "became an orphan" : "was left a zombie orphan"
                 var m = "\(name(r)) \(what) at \(TimeFormat.clock(rp.t))s when its parent \(rp.from) died; the kernel gave it to \(who(rp.to, at: rp.t))"
-                if let by = r.reapedBy, r.reapHow == "adopted" || by == rp.to { m += ", which reaped it" }
+                if let by = r.reapedBy, r.reapHow == .adopted || by == rp.to { m += ", which reaped it" }
                 add(.orphan, r, rp.t, nil, m, [("from", i(rp.from)), ("adopter", i(rp.to))])
             }
             // Alive at the end: nothing ended it (a leaked daemon), or the trace was cut short.
@@ -74,10 +74,10 @@ enum Findings {
             }
             // Waits that returned ECHILD: nothing left to wait for.
             for w in r.waits where w.result == .error("ECHILD") {
-                let auto = h.children(of: r.id).contains { $0.reapHow == "auto" }
+                let auto = h.children(of: r.id).contains { $0.reapHow == .auto }
                 let m = "\(name(r)) called \(w.call)() and got ECHILD: it had no child left to wait for"
                     + (auto ? " (its children were reaped by the kernel because it ignores SIGCHLD)" : "")
-                add(.echild, r, w.end ?? w.begin, nil, m, [("call", .string(w.call)), ("target", i(w.target))])
+                add(.echild, r, w.end ?? w.begin, nil, m, [("call", .string(w.call.rawValue)), ("target", i(w.target))])
             }
             // WNOHANG busy-polling: many calls that found nothing.
             let empty = r.waits.filter { $0.options.contains("WNOHANG") && $0.result == .nothing }
@@ -88,7 +88,7 @@ enum Findings {
                     [("polls", i(empty.count))])
             }
             // SIGCHLD ignored (or SA_NOCLDWAIT): the kernel reaps the children at once.
-            let auto = h.children(of: r.id).filter { $0.reapHow == "auto" }
+            let auto = h.children(of: r.id).filter { $0.reapHow == .auto }
             if let first = auto.first {
                 add(.sigchldIgnored, r, first.exitTime ?? first.reapTime ?? first.birth, nil,
                     "\(name(r)) ignores SIGCHLD (or set SA_NOCLDWAIT): the kernel reaped \(auto.count) of its children at once, so wait() cannot report how they ended",

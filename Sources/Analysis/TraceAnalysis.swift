@@ -114,7 +114,7 @@ public struct TraceAnalysis: Sendable {
         states = h.states
         health = TraceHealth(h)
         self.zombieThreshold = zombieThreshold
-        let root = h.roots.first { $0.via == "spawn" } ?? h.roots.first
+        let root = h.roots.first { $0.via == .spawn } ?? h.roots.first
         rootID = root?.id
         start = root?.birth ?? 0
         end = root.map { $0.exitTime ?? h.endTime } ?? h.endTime

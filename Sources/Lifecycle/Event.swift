@@ -95,15 +95,15 @@ public struct ELFInfo: Equatable, Sendable {
 
 /// One line of a proctrace/1 trace.
 public enum EventKind: Equatable, Sendable {
-    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: String)
+    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource)
     case spawn(pid: Int, argv: [String])
-    case fork(pid: Int, child: Int, parent: Int, via: String)
-    case thread(pid: Int, tid: Int, phase: String)
+    case fork(pid: Int, child: Int, parent: Int, via: ForkVia)
+    case thread(pid: Int, tid: Int, phase: ThreadPhase)
     case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?)
-    case waitBegin(pid: Int, call: String, target: Int, options: [String])
-    case waitEnd(pid: Int, call: String, target: Int, options: [String], result: WaitResult, status: ExitStatus?)
+    case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String])
+    case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?)
     case exit(pid: Int, status: ExitStatus)
-    case reap(pid: Int, by: Int, how: String)
+    case reap(pid: Int, by: Int, how: ReapHow)
     case reparent(pid: Int, from: Int, to: Int)
     case signal(pid: Int, sig: String, from: Int?, code: String?)
     case state(pid: Int, tid: Int?, from: ProcState, to: ProcState, why: String?)
@@ -111,7 +111,7 @@ public enum EventKind: Equatable, Sendable {
     /// the task's next `state` event or its exit, its five-state state is unknown.
     case stateUnknown(pid: Int, tid: Int?, reason: String)
     /// A session or process-group change (`setsid`, `setpgid`): the process's new ids.
-    case group(pid: Int, pgid: Int, sid: Int, call: String, by: Int)
+    case group(pid: Int, pgid: Int, sid: Int, call: GroupCall, by: Int)
     /// `status` is nil when the root was still running when proctrace detached from it.
     case end(status: ExitStatus?, events: Int, lost: Int)
     /// A type this reader does not know; kept, and ignored by the model.

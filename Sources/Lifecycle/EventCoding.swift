@@ -19,13 +19,13 @@ extension TraceEvent {
             o.append("schema", .string(schema)); o.append("argv", strings(argv)); o.append("cwd", .string(cwd))
             o.append("start", .string(start))
             o.append("host", .object(JSONObject([("kernel", .string(host.kernel)), ("arch", .string(host.arch)), ("cpus", i(host.cpus))])))
-            o.append("tracer", .string(tracer)); o.append("states", .string(states))
+            o.append("tracer", .string(tracer)); o.append("states", .string(states.rawValue))
         case let .spawn(pid, argv):
             o.append("pid", i(pid)); o.append("argv", strings(argv))
         case let .fork(pid, child, parent, via):
-            o.append("pid", i(pid)); o.append("child", i(child)); o.append("parent", i(parent)); o.append("via", .string(via))
+            o.append("pid", i(pid)); o.append("child", i(child)); o.append("parent", i(parent)); o.append("via", .string(via.rawValue))
         case let .thread(pid, tid, phase):
-            o.append("pid", i(pid)); o.append("tid", i(tid)); o.append("phase", .string(phase))
+            o.append("pid", i(pid)); o.append("tid", i(tid)); o.append("phase", .string(phase.rawValue))
         case let .exec(pid, path, argv, exe, elf, formerTid):
             o.append("pid", i(pid)); o.append("path", .string(path)); o.append("argv", strings(argv))
             if let exe { o.append("exe", .string(exe)) }
@@ -38,16 +38,16 @@ extension TraceEvent {
             }
             if let formerTid { o.append("former_tid", i(formerTid)) }
         case let .waitBegin(pid, call, target, options):
-            o.append("pid", i(pid)); o.append("phase", .string("begin")); o.append("call", .string(call))
+            o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.begin.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options))
         case let .waitEnd(pid, call, target, options, result, status):
-            o.append("pid", i(pid)); o.append("phase", .string("end")); o.append("call", .string(call))
+            o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.end.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options)); o.append("result", result.json)
             if let status { o.append("status", status.json) }
         case let .exit(pid, status):
             o.append("pid", i(pid)); o.append("status", status.json)
         case let .reap(pid, by, how):
-            o.append("pid", i(pid)); o.append("by", i(by)); o.append("how", .string(how))
+            o.append("pid", i(pid)); o.append("by", i(by)); o.append("how", .string(how.rawValue))
         case let .reparent(pid, from, to):
             o.append("pid", i(pid)); o.append("from", i(from)); o.append("to", i(to))
         case let .signal(pid, sig, from, code):
@@ -64,7 +64,7 @@ extension TraceEvent {
             if let tid { o.append("tid", i(tid)) }
             o.append("reason", .string(reason))
         case let .group(pid, pgid, sid, call, by):
-            o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call)); o.append("by", i(by))
+            o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call.rawValue)); o.append("by", i(by))
         case let .end(status, events, lost):
             if let status { o.append("status", status.json) }
             o.append("events", i(events)); o.append("lost", i(lost))
@@ -148,12 +148,13 @@ extension TraceEvent {
             }
             return st
         }
-        func oneOf(_ k: String, _ allowed: [String]) throws(EventDecodingError) -> String {
+        func word<W: RawRepresentable & CaseIterable>(_ k: String, _: W.Type) throws(EventDecodingError) -> W where W.RawValue == String {
             let s = try str(k)
-            guard allowed.contains(s) else {
-                throw EventDecodingError("\(type): \"\(k)\" is \"\(s)\", expected one of \(allowed.joined(separator: ", "))")
+            guard let w = W(rawValue: s) else {
+                let allowed = W.allCases.map(\.rawValue).joined(separator: ", ")
+                throw EventDecodingError("\(type): \"\(k)\" is \"\(s)\", expected one of \(allowed)")
             }
-            return s
+            return w
         }
 
         let kind: EventKind
@@ -165,14 +166,14 @@ extension TraceEvent {
             }
             kind = .trace(schema: try str("schema"), argv: try strs("argv"), cwd: try str("cwd"), start: try str("start"),
                           host: HostInfo(kernel: kernel, arch: arch, cpus: Int(cpus)), tracer: try str("tracer"),
-                          states: try oneOf("states", ["sched", "sampled", "none"]))
+                          states: try word("states", StateSource.self))
         case "spawn":
             kind = .spawn(pid: try int("pid"), argv: try strs("argv"))
         case "fork":
             kind = .fork(pid: try int("pid"), child: try int("child"), parent: try int("parent"),
-                         via: try oneOf("via", ["fork", "vfork", "clone"]))
+                         via: try word("via", ForkVia.self))
         case "thread":
-            kind = .thread(pid: try int("pid"), tid: try int("tid"), phase: try oneOf("phase", ["start", "exit"]))
+            kind = .thread(pid: try int("pid"), tid: try int("tid"), phase: try word("phase", ThreadPhase.self))
         case "exec":
             var elf: ELFInfo?
             if let e = optional("elf") {
@@ -184,12 +185,12 @@ extension TraceEvent {
                          formerTid: try optInt("former_tid"))
         case "wait":
             let pid = try int("pid")
-            let phase = try oneOf("phase", ["begin", "end"])
-            let call = try str("call")
+            let phase = try word("phase", WaitPhase.self)
+            let call = WaitCall(rawValue: try str("call"))
             let target = try optInt("target") ?? -1
             var options: [String] = []
             if optional("options") != nil { options = try strs("options") }
-            if phase == "begin" {
+            if phase == .begin {
                 kind = .waitBegin(pid: pid, call: call, target: target, options: options)
             } else {
                 guard let r = WaitResult(json: try field("result")) else {
@@ -202,7 +203,7 @@ extension TraceEvent {
         case "exit":
             kind = .exit(pid: try int("pid"), status: try status("status"))
         case "reap":
-            kind = .reap(pid: try int("pid"), by: try int("by"), how: try oneOf("how", ["wait", "auto", "adopted"]))
+            kind = .reap(pid: try int("pid"), by: try int("by"), how: try word("how", ReapHow.self))
         case "reparent":
             kind = .reparent(pid: try int("pid"), from: try int("from"), to: try int("to"))
         case "signal":
@@ -212,7 +213,7 @@ extension TraceEvent {
         case "unknown":
             kind = .stateUnknown(pid: try int("pid"), tid: try optInt("tid"), reason: try str("reason"))
         case "group":
-            kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: try str("call"), by: try int("by"))
+            kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: GroupCall(rawValue: try str("call")), by: try int("by"))
         case "end":
             // No status only when the root was left running (`detached`, see trace-format.md).
             kind = .end(status: optional("status") == nil ? nil : try status("status"), events: try int("events"), lost: try int("lost"))

@@ -111,7 +111,7 @@ struct HistoryBuilder {
     /// Whether events carried tids (per-thread intervals).
     var statesHaveTids = false
 
-    mutating func newRecord(pid: Int, parentPid: Int, creatorPid: Int?, via: String, t: Int64, line: Int, argv: [String]) -> Int {
+    mutating func newRecord(pid: Int, parentPid: Int, creatorPid: Int?, via: ProcessOrigin, t: Int64, line: Int, argv: [String]) -> Int {
         let gen = (generations[pid] ?? 0) + 1
         generations[pid] = gen
         let parentIdx = current[parentPid]
@@ -134,7 +134,7 @@ struct HistoryBuilder {
     /// The record for an event's pid, creating an "unseen" one if the birth was not recorded.
     mutating func recordIndex(_ pid: Int, t: Int64, line: Int) -> Int {
         if let i = current[pid] { return i }
-        return newRecord(pid: pid, parentPid: 0, creatorPid: nil, via: "unseen", t: t, line: 0, argv: [])
+        return newRecord(pid: pid, parentPid: 0, creatorPid: nil, via: .unseen, t: t, line: 0, argv: [])
     }
 
     mutating func apply(_ e: TraceEvent, line: Int) {
@@ -145,10 +145,10 @@ struct HistoryBuilder {
         switch e.kind {
         case .trace:
             header = e.jsonObject
-            if let s = header["states"]?.string, let src = StateSource(rawValue: s) { source = src }
+            if case let .trace(_, _, _, _, _, _, states) = e.kind { source = states }
         case let .spawn(pid, argv):
             let ppid = e.extra["ppid"]?.int.map { Int($0) } ?? 0
-            let i = newRecord(pid: pid, parentPid: ppid, creatorPid: nil, via: "spawn", t: t, line: line, argv: argv)
+            let i = newRecord(pid: pid, parentPid: ppid, creatorPid: nil, via: .spawn, t: t, line: line, argv: argv)
             if records[i].parent != nil { records[i].parent = nil }
             records[i].initialPgid = e.extra["pgid"]?.int.map { Int($0) }
             records[i].initialSid = e.extra["sid"]?.int.map { Int($0) }
@@ -158,12 +158,12 @@ struct HistoryBuilder {
                 current[child] = nil
                 _ = old
             }
-            let i = newRecord(pid: child, parentPid: parent, creatorPid: pid, via: via, t: t, line: line,
+            let i = newRecord(pid: child, parentPid: parent, creatorPid: pid, via: ProcessOrigin(via), t: t, line: line,
                               argv: current[pid].map { records[$0].argv } ?? [])
             records[i].nspid = e.extra["nspid"]?.array?.compactMap { $0.int.map { Int($0) } }
         case let .thread(pid, tid, phase):
             let i = recordIndex(pid, t: t, line: line)
-            if phase == "start" {
+            if phase == .start {
                 records[i].threads.append(ThreadRecord(tid: tid, start: t))
             } else {
                 if let k = records[i].threads.lastIndex(where: { $0.tid == tid && $0.end == nil }) { records[i].threads[k].end = t }
@@ -226,7 +226,7 @@ struct HistoryBuilder {
             records[i].reapedBy = by
             records[i].reapHow = how
             records[i].reapUnobserved = e.extra["unobserved"]?.bool ?? false
-            if records[i].parent == nil && records[i].via == "spawn" { tracerPid = by }
+            if records[i].parent == nil && records[i].via == .spawn { tracerPid = by }
             if let open = openStates[i] { for tid in open.keys { closeState(i, tid: tid, at: t) } }
             openStates[i] = nil
             openWaits[i] = nil
@@ -356,7 +356,7 @@ struct HistoryBuilder {
         let aliveEnd = r.exitTime ?? r.lastSeen
         var t = r.birth
         // Waits of all threads, merged, in time order.
-        let waits = r.waits.map { (b: $0.begin, e: $0.end ?? aliveEnd, why: $0.call) }.sorted { $0.b < $1.b }
+        let waits = r.waits.map { (b: $0.begin, e: $0.end ?? aliveEnd, why: $0.call.rawValue) }.sorted { $0.b < $1.b }
         for w in waits {
             let b = max(w.b, t), e = min(w.e, aliveEnd)
             guard e > b else { continue }

@@ -9,19 +9,6 @@ public struct ProcessID: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { generation == 1 ? "\(pid)" : "\(pid)#\(generation)" }
 }
 
-/// Where a trace's `state` events came from (the header's `states`).
-public enum StateSource: String, Sendable, CaseIterable {
-    /// Kernel scheduler events: every transition, ready and running told apart.
-    case sched
-    /// `/proc` polling: running and ready look the same ("runnable"), short states are missed.
-    case sampled
-    /// No state events: the model derives coarse states from lifecycle events.
-    case none
-
-    /// Whether the source can tell ready (waiting for a CPU) from running.
-    public var distinguishesReady: Bool { self == .sched }
-}
-
 /// Projections between the five-state and the three-state model.
 public enum StateModel: String, Sendable, CaseIterable {
     case three, five
@@ -95,12 +82,12 @@ public struct WaitRecord: Equatable, Sendable {
     public var tid: Int?
     public var begin: Int64
     public var end: Int64?
-    public var call: String
+    public var call: WaitCall
     public var target: Int
     public var options: [String]
     public var result: WaitResult?
     public var status: ExitStatus?
-    public init(tid: Int?, begin: Int64, end: Int64? = nil, call: String, target: Int, options: [String],
+    public init(tid: Int?, begin: Int64, end: Int64? = nil, call: WaitCall, target: Int, options: [String],
                 result: WaitResult? = nil, status: ExitStatus? = nil) {
         self.tid = tid; self.begin = begin; self.end = end; self.call = call; self.target = target
         self.options = options; self.result = result; self.status = status
@@ -123,9 +110,9 @@ public struct GroupChange: Equatable, Sendable {
     public var t: Int64
     public var pgid: Int
     public var sid: Int
-    public var call: String
+    public var call: GroupCall
     public var by: Int
-    public init(t: Int64, pgid: Int, sid: Int, call: String, by: Int) { self.t = t; self.pgid = pgid; self.sid = sid; self.call = call; self.by = by }
+    public init(t: Int64, pgid: Int, sid: Int, call: GroupCall, by: Int) { self.t = t; self.pgid = pgid; self.sid = sid; self.call = call; self.by = by }
 }
 
 /// A stretch of time in one state: per thread (`tid`) when the trace has thread states,
@@ -161,7 +148,7 @@ public struct ProcessRecord: Sendable {
     /// Who made the fork call (differs from `parent` with CLONE_PARENT).
     public var creator: ProcessID?
     /// `fork`, `vfork`, `clone`, `spawn` for the root, `unseen` if its birth was not recorded.
-    public var via: String
+    public var via: ProcessOrigin
     /// Time of the fork or spawn.
     public var birth: Int64
     /// Its pid in each pid namespace from proctrace's down to its own (the fork's `nspid`),
@@ -184,8 +171,8 @@ public struct ProcessRecord: Sendable {
     public var reapTime: Int64?
     /// The pid that reaped it (for the root: proctrace's own pid).
     public var reapedBy: Int?
-    /// `wait`, `auto` or `adopted`.
-    public var reapHow: String?
+    /// How it was reaped.
+    public var reapHow: ReapHow?
     /// proctrace gave up watching this zombie (`unobserved: true` on the reap).
     public var reapUnobserved = false
     public var reparents: [Reparent] = []
@@ -209,7 +196,7 @@ public struct ProcessRecord: Sendable {
     /// When the process stops being visible: its reap, or the end of the trace.
     public var lastSeen: Int64 = 0
 
-    public init(id: ProcessID, parent: ProcessID?, parentPid: Int, creator: ProcessID?, via: String,
+    public init(id: ProcessID, parent: ProcessID?, parentPid: Int, creator: ProcessID?, via: ProcessOrigin,
                 birth: Int64, birthLine: Int, initialArgv: [String]) {
         self.id = id; self.parent = parent; self.parentPid = parentPid; self.creator = creator; self.via = via
         self.birth = birth; self.birthLine = birthLine; self.initialArgv = initialArgv

@@ -23,7 +23,7 @@ public struct ThreadState: Equatable, Sendable {
 public struct PendingWait: Equatable, Sendable {
     public var tid: Int?
     public var begin: Int64
-    public var call: String
+    public var call: WaitCall
     public var target: Int
     public var options: [String]
     /// `wait4(-1)`, `waitid(4101, WNOHANG)`: what the process is blocked on.
@@ -186,7 +186,7 @@ public struct ProcessTable: Sendable {
         switch e.kind {
         case let .trace(schema, _, _, _, _, _, states):
             if schema != "proctrace/1" { bad("unsupported schema \"\(schema)\" (expected proctrace/1)") }
-            source = StateSource(rawValue: states) ?? .none
+            source = states
 
         case let .spawn(pid, argv):
             if rootPid != nil { bad("a second spawn (the root was pid \(rootPid!))") }
@@ -214,7 +214,7 @@ public struct ProcessTable: Sendable {
 
         case let .thread(pid, tid, phase):
             guard var p = alive(pid, "thread \(phase)", &v, line) else { break }
-            if phase == "start" {
+            if phase == .start {
                 p.threadCount += 1
             } else {
                 p.threadCount = max(1, p.threadCount - 1)
@@ -317,7 +317,7 @@ public struct ProcessTable: Sendable {
             if let problem = ProcessTable.illegalTransition(from: from, to: to, source: source) {
                 bad("\(name): \(problem)", state: true)
             }
-            if to == .blocked, let w = why, (w == "wait4" || w == "waitid"), p.pendingWaits.isEmpty {
+            if to == .blocked, let w = why, WaitCall.isWaitReason(w), p.pendingWaits.isEmpty {
                 bad("\(name): blocked in \(w) but no wait call is pending", state: true)
             }
             let prev = p.threads[key]
@@ -408,7 +408,7 @@ public struct ProcessTable: Sendable {
         }
         if p.state == .blocked {
             p.blockedOn = why ?? p.pendingWaits.last?.summary ?? p.blockedOn
-            if let w = why, (w == "wait4" || w == "waitid"), let pw = p.pendingWaits.last { p.blockedOn = pw.summary }
+            if WaitCall.isWaitReason(why), let pw = p.pendingWaits.last { p.blockedOn = pw.summary }
         } else {
             p.blockedOn = nil
         }
@@ -454,12 +454,12 @@ public struct ProcessTable: Sendable {
             for w in r.waits where w.begin <= t && (w.end.map { $0 > t } ?? true) {
                 p.pendingWaits.append(PendingWait(tid: w.tid, begin: w.begin, call: w.call, target: w.target, options: w.options))
             }
-            if p.state == .blocked, let w = p.blockedOn, w == "wait4" || w == "waitid", let pw = p.pendingWaits.last {
+            if p.state == .blocked, WaitCall.isWaitReason(p.blockedOn), let pw = p.pendingWaits.last {
                 p.blockedOn = pw.summary
             }
             table.generations[r.pid] = r.id.generation
             table.processes[r.pid] = p
-            if r.via == "spawn" { table.rootPid = r.pid }
+            if r.via == .spawn { table.rootPid = r.pid }
         }
         table.peakCount = table.processes.count
         return table

@@ -14,7 +14,7 @@ public struct TraceStats: Sendable {
     public struct Wait: Sendable {
         public var id: ProcessID
         public var command: String
-        public var call: String
+        public var call: WaitCall
         public var target: Int
         public var begin: Int64
         public var duration: Int64
@@ -104,7 +104,7 @@ public struct TraceStats: Sendable {
             default: fate = "other"
             }
             fateCounts[fate, default: 0] += 1
-            reapCounts[r.reapHow ?? "never", default: 0] += 1
+            reapCounts[r.reapHow?.rawValue ?? "never", default: 0] += 1
         }
         fates = fateCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
         reaps = reapCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
@@ -158,7 +158,7 @@ public struct TraceStats: Sendable {
             let parent = r.parentPid(at: x)
             let pc = h.process(pid: parent, at: x)?.command
             zs.append(Zombie(id: r.id, command: r.command, duration: d, exitTime: x, parent: parent, parentCommand: pc,
-                             reapedBy: r.reapedBy, how: r.reapHow))
+                             reapedBy: r.reapedBy, how: r.reapHow?.rawValue))
         }
         zombies = Array(zs.sorted { ($0.duration, $1.id) > ($1.duration, $0.id) }.prefix(top))
 
@@ -327,7 +327,7 @@ public struct TraceStats: Sendable {
         }))
         o.append("longest_waits", .array(waits.map { w in
             .object(JSONObject([("pid", n(w.id.pid)), ("generation", n(w.id.generation)), ("command", .string(w.command)),
-                                ("call", .string(w.call)), ("target", n(w.target)), ("begin_ns", i(w.begin)),
+                                ("call", .string(w.call.rawValue)), ("target", n(w.target)), ("begin_ns", i(w.begin)),
                                 ("duration_ns", i(w.duration)), ("returned", .bool(w.returned)),
                                 ("result", w.result?.json ?? .null)]))
         }))

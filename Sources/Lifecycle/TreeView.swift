@@ -62,7 +62,7 @@ public enum TreeView {
                 parts.append(style.dim(clip(args, 40)))
             }
         }
-        if r.via != "fork" && r.via != "spawn" { parts.append(style.dim("via \(esc(r.via))")) }
+        if r.via != .fork && r.via != .spawn { parts.append(style.dim("via \(esc(r.via.rawValue))")) }
         if let st = r.exitStatus {
             parts.append(style.dim("lived \(TimeFormat.duration(r.exitTime! - r.birth))"))
             switch st {
@@ -77,8 +77,8 @@ public enum TreeView {
             var zs = "zombie \(TimeFormat.duration(z))"
             if let by = r.reapedBy, let how = r.reapHow {
                 switch how {
-                case "wait": zs += ", reaped by " + (by == h.tracerPid ? "proctrace(\(by))" : "\(by)")
-                case "auto": zs += ", auto-reaped"
+                case .wait: zs += ", reaped by " + (by == h.tracerPid ? "proctrace(\(by))" : "\(by)")
+                case .auto: zs += ", auto-reaped"
                 default: zs += by == 0 ? ", reaped by an adopter outside the trace (unidentified)" : ", reaped by adopter \(by)"
                 }
             }
@@ -89,7 +89,7 @@ public enum TreeView {
         for rp in r.reparents {
             parts.append(style.magenta("[orphaned: \(rp.from)→\(rp.to) at \(TimeFormat.clock(rp.t))s]"))
         }
-        if r.reapHow == "auto" { parts.append(style.magenta("[auto-reaped]")) }
+        if r.reapHow == .auto { parts.append(style.magenta("[auto-reaped]")) }
         if r.reapUnobserved { parts.append(style.dim("[reap unobserved]")) }
         if let u = r.unknownStates.first {
             let span = r.unknownTime

@@ -105,10 +105,10 @@ public enum PerfettoExport {
                 instant("exit: \(p.endSummary)", x, [("status", p.exitStatus?.json ?? .null)])
             }
             if let r = p.reapTime {
-                var a: [(String, JSONValue)] = [("how", s(p.reapHow ?? "?"))]
+                var a: [(String, JSONValue)] = [("how", s(p.reapHow?.rawValue ?? "?"))]
                 if let by = p.reapedBy { a.append(("by", i(by))) }
                 if let z = p.zombieDuration { a.append(("zombie_ns", .int(z))) }
-                instant("reap by \(p.reapedBy.map(String.init) ?? "?") (\(p.reapHow ?? "?"))", r, a)
+                instant("reap by \(p.reapedBy.map(String.init) ?? "?") (\(p.reapHow?.rawValue ?? "?"))", r, a)
             }
         }
         w.bytes.append(contentsOf: "\n],\"displayTimeUnit\":\"ns\",\"otherData\":".utf8)

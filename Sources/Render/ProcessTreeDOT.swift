@@ -22,7 +22,7 @@ public enum ProcessTreeDOT {
     struct Signature: Hashable {
         var chain: [String]
         var end: String
-        var reapHow: String?
+        var reapHow: ReapHow?
         var orphaned: Bool
         var threads: Int
     }
@@ -112,7 +112,7 @@ public enum ProcessTreeDOT {
             var lines = head.lines
             lines += statusSummary(run)
             if first.autoReaped { lines.append("all auto-reaped") }
-            else if let how = first.reapHow { lines.append(how == "wait" ? "all reaped by wait" : "all reaped by \(first.reapedBy.map(String.init) ?? "?") (\(how))") }
+            else if let how = first.reapHow { lines.append(how == .wait ? "all reaped by wait" : "all reaped by \(first.reapedBy.map(String.init) ?? "?") (\(how))") }
             lines += zombieLine(run)
             var tip = ["\(run.count) siblings running the same program, with different exit statuses (collapsed; --no-collapse shows each)"]
             for r in run.prefix(60) {
@@ -331,7 +331,7 @@ public enum ProcessTreeDOT {
         lines.append("\(TimeFormat.instant(r.birth, span: span)) → \(end)  (\(TimeFormat.duration(r.lifetime)))")
         var fate = r.endSummary
         if r.autoReaped { fate += ", auto-reaped" }
-        else if let by = r.reapedBy, r.reapHow == "adopted" { fate += ", reaped by \(by)" }
+        else if let by = r.reapedBy, r.reapHow == .adopted { fate += ", reaped by \(by)" }
         lines.append(fate)
         if let z = r.zombieDuration, z > 0 { lines.append("zombie \(TimeFormat.duration(z))") }
         else if r.exitTime != nil && r.reapTime == nil { lines.append("zombie until trace end") }
@@ -350,7 +350,7 @@ public enum ProcessTreeDOT {
         }
         if let x = r.exitTime { lines.append("\(r.endSummary) at \(TimeFormat.instant(x, span: span))") }
         else { lines.append(r.endSummary) }
-        if let t = r.reapTime { lines.append("reaped at \(TimeFormat.instant(t, span: span)) by \(r.reapedBy.map(String.init) ?? "?") (\(r.reapHow ?? "?"))") }
+        if let t = r.reapTime { lines.append("reaped at \(TimeFormat.instant(t, span: span)) by \(r.reapedBy.map(String.init) ?? "?") (\(r.reapHow?.rawValue ?? "?"))") }
         for rp in r.reparents { lines.append("reparented \(rp.from) → \(rp.to) at \(TimeFormat.instant(rp.t, span: span))") }
         for s in r.signals.prefix(20) { lines.append("signal \(s.sig)\(s.from.map { " from \($0)" } ?? "") at \(TimeFormat.instant(s.t, span: span))") }
         if r.threads.count > 1 {

@@ -101,7 +101,7 @@ extension ProcessRecord {
 
     var wasKilled: Bool { if case .signaled? = exitStatus { return true } else { return false } }
     var exitedNonZero: Bool { if case .exited(let c)? = exitStatus { return c != 0 } else { return false } }
-    var autoReaped: Bool { reapHow == "auto" }
+    var autoReaped: Bool { reapHow == .auto }
 }
 
 /// Colours shared by the tree, the timeline and their legends.

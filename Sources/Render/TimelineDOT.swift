@@ -122,7 +122,7 @@ public enum TimelineDOT {
         text(x0, height - 8, title, size: 10)
         var sub = "time axis: trace time (since proctrace started, as replay --at), window \(TimeFormat.instant(t0, span: span)) – \(TimeFormat.instant(t1, span: span))"
         if options.from == nil {
-            sub += candidates.first.map { $0.birth == t0 ? " from \($0.pid)'s \($0.via == "spawn" ? "spawn" : "birth")" : "" } ?? ""
+            sub += candidates.first.map { $0.birth == t0 ? " from \($0.pid)'s \($0.via == .spawn ? "spawn" : "birth")" : "" } ?? ""
         }
         if options.to == nil, let e = history.end?.t, e > t1 { sub += "; trace end at \(TimeFormat.instant(e, span: span)) not shown" }
         if !axis.cuts.isEmpty {
@@ -295,7 +295,7 @@ public enum TimelineDOT {
                 box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
                 notes.append(Note(x: ex + 2, text: s, size: 7, attrs: "fontcolor=\"\(colour)\"", slot: 0, must: true))
             }
-            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != "auto",
+            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
                lane(of: by, at: rt).map({ $0 == i }) ?? true {
                 let s = by == history.tracerPid ? "reaped by proctrace" : by == 1 ? "reaped by init (1)" : "reaped by \(by)"
                 notes.append(Note(x: x(rt) + 3, text: s, size: 6, attrs: "fontcolor=\"#6d4c41\"", slot: 1, must: true))
@@ -335,10 +335,10 @@ public enum TimelineDOT {
             if let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
                 line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
             }
-            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != "auto",
+            if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
                let rl = lane(of: by, at: rt), rl != i {
                 line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
-                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
+                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow?.rawValue ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
             }
             for rp in p.reparents where rp.t >= t0 && rp.t <= t1 {
                 box(x(rp.t), y(i), 5, 5, "shape=diamond, fillcolor=\"\(Palette.orphanBorder)\", tooltip=\(DOTText.tooltip(["\(p.id) reparented from \(rp.from) to \(rp.to) at \(TimeFormat.instant(rp.t, span: span))"]))")

@@ -2,17 +2,12 @@ import CProcTrace
 @preconcurrency import Glibc
 import Lifecycle
 
-/// Where process states come from.
-public enum StatesMode: String, Sendable, CaseIterable {
-    case sched, sampled, none
-}
-
 /// What `proctrace record` was asked to do.
 public struct RecordOptions: Sendable {
     public var command: [String]
     public var output: String
     public var force = false
-    public var states: StatesMode = .none
+    public var states: StateSource = .none
     public var recordEnvironment = false
     /// How long to wait, after the last traced process is gone, for an untraced adoptive
     /// parent (such as pid 1) to reap the zombies it inherited.
@@ -205,7 +200,7 @@ public final class Recorder {
         extra.append("pid", .int(Int64(selfPid)))
         emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: options.command, cwd: cwdString, start: Self.rfc3339Now(),
                                      host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
-                                     tracer: "proctrace \(TracerVersion.string)", states: states?.kind ?? "none"),
+                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none),
                         extra: extra))
     }
 

@@ -26,7 +26,7 @@ import Testing
         #expect(child.exitTime == 12_000_000)
         #expect(child.reapTime == 512_100_000)
         #expect(child.zombieDuration == 500_100_000)
-        #expect(child.reapHow == "adopted")
+        #expect(child.reapHow == .adopted)
         #expect(child.reapedBy == 1)
         #expect(child.isOrphaned)
         #expect(child.adopter == 1)
@@ -39,7 +39,7 @@ import Testing
             StateInterval(tid: nil, state: .terminated, start: 12_000_000, end: 512_100_000),
         ])
         let root = try #require(h.roots.first)
-        #expect(root.pid == 4100 && root.via == "spawn" && root.parentPid == 4099)
+        #expect(root.pid == 4100 && root.via == .spawn && root.parentPid == 4099)
         #expect(root.initialPgid == 4100 && root.initialSid == 4000)
         #expect(child.initialPgid == 4100 && child.initialSid == 4000)
         #expect(h.tracerPid == 4099)
@@ -51,8 +51,8 @@ import Testing
         let h = try ProcessHistory(path: Fixture.path("pidreuse.jsonl"))
         let twins = h.records(pid: 4101)
         #expect(twins.map(\.id.description) == ["4101", "4101#2"])
-        #expect(twins[0].command == "true" && twins[0].exitStatus == .exited(0) && twins[0].reapHow == "wait")
-        #expect(twins[1].command == "sleep" && twins[1].exitStatus == .signaled("SIGKILL", core: false) && twins[1].reapHow == "auto")
+        #expect(twins[0].command == "true" && twins[0].exitStatus == .exited(0) && twins[0].reapHow == .wait)
+        #expect(twins[1].command == "sleep" && twins[1].exitStatus == .signaled("SIGKILL", core: false) && twins[1].reapHow == .auto)
         #expect(twins[1].birth == 6000)
         #expect(h.process(pid: 4101, at: 7500)?.id.generation == 2)
         #expect(h.process(pid: 4101, at: 3500)?.id.generation == 1)
@@ -90,14 +90,14 @@ import Testing
         let events: [TraceEvent] = [
             TraceEvent(t: 0, .spawn(pid: 10, argv: ["a"])),
             TraceEvent(t: 0, .state(pid: 10, tid: 10, from: .new, to: .running, why: nil)),
-            TraceEvent(t: 5, .thread(pid: 10, tid: 11, phase: "start")),
+            TraceEvent(t: 5, .thread(pid: 10, tid: 11, phase: .start)),
             TraceEvent(t: 5, .state(pid: 10, tid: 11, from: .new, to: .ready, why: nil)),
             TraceEvent(t: 10, .state(pid: 10, tid: 10, from: .running, to: .blocked, why: "futex")),
             TraceEvent(t: 12, .state(pid: 10, tid: 11, from: .ready, to: .running, why: nil)),
             TraceEvent(t: 20, .state(pid: 10, tid: 11, from: .running, to: .blocked, why: "read")),
             TraceEvent(t: 30, .state(pid: 10, tid: 10, from: .blocked, to: .running, why: nil)),
             TraceEvent(t: 40, .exit(pid: 10, status: .exited(0))),
-            TraceEvent(t: 41, .reap(pid: 10, by: 1, how: "wait")),
+            TraceEvent(t: 41, .reap(pid: 10, by: 1, how: .wait)),
         ]
         let h = ProcessHistory(events: events)
         let p = h.processes[0]

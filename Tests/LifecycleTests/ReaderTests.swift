@@ -87,6 +87,35 @@ import Testing
         #expect(fork?.event.extra["future_field"] == .array([.int(1), .int(2)]))
     }
 
+    /// The closed sets of the format (`via`, `phase`, `how`, `states`) refuse a word outside
+    /// them, naming file, line and the words allowed; the open ones (`call`) keep any word and
+    /// write it back unchanged.
+    @Test func vocabularyOutsideTheFormatIsRefusedOrKeptAsWritten() throws {
+        let header = traceText([], states: .sched, end: false)
+        let bad: [(line: String, message: String)] = [
+            (#"{"type":"fork","t":1,"pid":1,"child":2,"parent":1,"via":"spoon"}"#, #"fork: "via" is "spoon", expected one of fork, vfork, clone"#),
+            (#"{"type":"thread","t":1,"pid":1,"tid":2,"phase":"pause"}"#, #"thread: "phase" is "pause", expected one of start, exit"#),
+            (#"{"type":"wait","t":1,"pid":1,"phase":"middle","call":"wait4","target":-1,"options":[]}"#,
+             #"wait: "phase" is "middle", expected one of begin, end"#),
+            (#"{"type":"reap","t":1,"pid":2,"by":1,"how":"eaten"}"#, #"reap: "how" is "eaten", expected one of wait, auto, adopted"#),
+        ]
+        for b in bad {
+            #expect(throws: TraceReadError(path: "v.jsonl", line: 2, message: b.message)) {
+                try TraceReader(text: header + b.line + "\n", name: "v.jsonl").readAll()
+            }
+        }
+        #expect(throws: TraceReadError(path: "v.jsonl", line: 1, message: #"trace: "states" is "psychic", expected one of sched, sampled, none"#)) {
+            try TraceReader(text: header.replacingOccurrences(of: #""sched""#, with: #""psychic""#), name: "v.jsonl").readAll()
+        }
+        let future = #"{"type":"wait","t":1,"pid":1,"phase":"begin","call":"waitpidfd","target":-1,"options":[]}"#
+        let e = try TraceEvent(json: JSONLineParser.parseObject(future))
+        #expect(e.kind == .waitBegin(pid: 1, call: WaitCall(rawValue: "waitpidfd"), target: -1, options: []))
+        #expect(e.jsonLine == future)
+        let group = #"{"type":"group","t":1,"pid":1,"pgid":1,"sid":1,"call":"setsid","by":1}"#
+        let g = try TraceEvent(json: JSONLineParser.parseObject(group))
+        #expect(g.kind == .group(pid: 1, pgid: 1, sid: 1, call: .setsid, by: 1) && g.jsonLine == group)
+    }
+
     @Test func linesLongerThanTheChunkAndAcrossChunksAreRead() throws {
         // 3000 events with a long argv each: crosses several 1 MiB chunk boundaries.
         let big = String(repeating: "x", count: 2_000)

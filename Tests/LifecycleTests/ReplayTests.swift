@@ -128,7 +128,7 @@ import Glibc
             #"{"type":"state","t":9,"pid":10,"tid":10,"from":"blocked","to":"running"}"#,
             #"{"type":"exit","t":12,"pid":10,"status":{"exited":0}}"#,
             #"{"type":"reap","t":13,"pid":10,"by":9,"how":"wait"}"#,
-        ], states: "sampled")
+        ], states: .sampled)
         let r = try TraceValidator.run(TraceReader(text: text, name: "s.jsonl"), contract: true)
         #expect(r.formatted == [])
         let sched = try TraceValidator.run(TraceReader(text: text.replacingOccurrences(of: "\"sampled\"", with: "\"sched\""), name: "s.jsonl"), contract: true)

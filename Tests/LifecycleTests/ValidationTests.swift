@@ -3,8 +3,8 @@ import Testing
 
 /// A small trace builder: a header, then the given event lines, then an optional end with
 /// the right count.
-func traceText(_ lines: [String], states: String = "none", end: Bool = true) -> String {
-    var all = [#"{"type":"trace","t":0,"schema":"proctrace/1","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"\#(states)"}"#]
+func traceText(_ lines: [String], states: StateSource = .none, end: Bool = true) -> String {
+    var all = [#"{"type":"trace","t":0,"schema":"proctrace/1","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"\#(states.rawValue)"}"#]
     all += lines
     if end {
         let t = 1_000_000
@@ -70,7 +70,7 @@ func validate(_ text: String) throws -> ValidationReport {
             #"{"type":"state","t":2,"pid":10,"tid":10,"from":"ready","to":"blocked","why":"read"}"#,
             #"{"type":"state","t":3,"pid":10,"tid":10,"from":"running","to":"ready"}"#,
             #"{"type":"fork","t":4,"pid":10,"child":10,"parent":10,"via":"fork"}"#,
-        ], states: "sched", end: false))
+        ], states: .sched, end: false))
         #expect(r.formatted == [
             "t.jsonl:4: pid 10 tid 10: illegal transition ready→blocked",
             "t.jsonl:5: pid 10 tid 10: recorded running→ready but the model has it blocked",

@@ -23,7 +23,7 @@ import Testing
     @Test func timesThatSumPastInt64SaturateInsteadOfTrapping() throws {
         // 1100 processes, each alive for 2^53 ns: the total is past Int64.max.
         var events = [TraceEvent(t: 0, .spawn(pid: 1, argv: ["root"]))]
-        for pid in 2...1101 { events.append(TraceEvent(t: 0, .fork(pid: 1, child: pid, parent: 1, via: "fork"))) }
+        for pid in 2...1101 { events.append(TraceEvent(t: 0, .fork(pid: 1, child: pid, parent: 1, via: .fork))) }
         for pid in 2...1101 { events.append(TraceEvent(t: TraceEvent.maxTime, .exit(pid: pid, status: .exited(0)))) }
         let s = TraceStats(ProcessHistory(events: events))
         #expect(s.processCount == 1101)
@@ -87,18 +87,18 @@ extension String {
         var t: Int64 = 10
         for (i, f) in files.enumerated() {
             let pid = 101 + i
-            events.append(TraceEvent(t: t, .fork(pid: 100, child: pid, parent: 100, via: "vfork")))
+            events.append(TraceEvent(t: t, .fork(pid: 100, child: pid, parent: 100, via: .vfork)))
             events.append(TraceEvent(t: t + 1, .exec(pid: pid, path: "/usr/bin/gcc", argv: ["gcc"] + flags + ["-c", "-o", "\(f).o", "\(f).c"],
                                                     exe: nil, elf: nil, formerTid: nil)))
             events.append(TraceEvent(t: t + 2, .exit(pid: pid, status: .exited(0))))
-            events.append(TraceEvent(t: t + 3, .reap(pid: pid, by: 100, how: "wait")))
+            events.append(TraceEvent(t: t + 3, .reap(pid: pid, by: 100, how: .wait)))
             t += 10
         }
-        events.append(TraceEvent(t: t, .fork(pid: 100, child: 200, parent: 100, via: "vfork")))
+        events.append(TraceEvent(t: t, .fork(pid: 100, child: 200, parent: 100, via: .vfork)))
         events.append(TraceEvent(t: t + 1, .exec(pid: 200, path: "/usr/bin/gcc", argv: ["gcc", "-o", "lua", "lua.o", "liblua.a", "-lm"],
                                                 exe: nil, elf: nil, formerTid: nil)))
         events.append(TraceEvent(t: t + 2, .exit(pid: 200, status: .exited(0))))
-        events.append(TraceEvent(t: t + 3, .reap(pid: 200, by: 100, how: "wait")))
+        events.append(TraceEvent(t: t + 3, .reap(pid: 200, by: 100, how: .wait)))
         return ProcessHistory(events: events)
     }
 

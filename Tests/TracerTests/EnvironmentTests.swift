@@ -63,7 +63,7 @@ struct EnvironmentTests {
         let pids = Set(r.history.processes.map(\.pid))
         #expect(r.objects("state").allSatisfy { pids.contains($0["pid"] as? Int ?? -1) })
         for p in r.children(of: r.root) {
-            #expect(p.reapHow == "wait" && p.reapedBy == r.root.pid && p.exitStatus == .exited(0))
+            #expect(p.reapHow == .wait && p.reapedBy == r.root.pid && p.exitStatus == .exited(0))
             #expect(p.stateIntervals.first?.state == .new && p.processStates().last?.state == .terminated)
         }
         let long = r.root.waits.filter { ($0.end ?? 0) - $0.begin > 10_000_000 }

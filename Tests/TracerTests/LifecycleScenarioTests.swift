@@ -12,18 +12,18 @@ struct LifecycleScenarioTests {
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.exited(1), .exited(3)])
         for k in kids {
-            #expect(k.reapHow == "wait")
+            #expect(k.reapHow == .wait)
             #expect(k.reapedBy == r.root.pid)
-            #expect(k.via == "fork")
+            #expect(k.via == .fork)
         }
         let ends = r.root.waits.filter { $0.end != nil && $0.result != nil }
         #expect(ends.map(\.status) == [.exited(1), .exited(3)])
-        #expect(ends.map(\.call) == ["wait4", "wait4"])
+        #expect(ends.map(\.call) == [.wait4, .wait4])
         #expect(ends.map(\.result) == kids.map { .pid($0.pid) })
         // The reap happens at the wait's return.
         for (w, k) in zip(ends, kids) { #expect(w.end == k.reapTime) }
         // The root itself is reaped by proctrace.
-        #expect(r.root.reapHow == "wait")
+        #expect(r.root.reapHow == .wait)
         #expect(r.root.reapedBy == r.history.tracerPid)
     }
 
@@ -39,7 +39,7 @@ struct LifecycleScenarioTests {
         #expect(child.reparents.first?.from == r.root.pid)
         #expect(child.reparents.first?.to == 1)
         #expect(child.reparents.first?.t == r.root.exitTime)
-        #expect(child.reapHow == "adopted")
+        #expect(child.reapHow == .adopted)
         #expect(child.reapedBy == 1)
         #expect(try #require(child.reapTime) >= r.root.exitTime!)
     }
@@ -49,12 +49,12 @@ struct LifecycleScenarioTests {
         let child = try #require(r.children(of: r.root).first)
         let grandchild = try #require(r.children(of: child).first)
         #expect(child.exitStatus == .exited(0))
-        #expect(child.reapHow == "wait" && child.reapedBy == r.root.pid)
+        #expect(child.reapHow == .wait && child.reapedBy == r.root.pid)
         #expect(grandchild.reparents.map(\.from) == [child.pid])
         #expect(grandchild.reparents.map(\.to) == [1])
         #expect(grandchild.reparents.first!.t >= child.exitTime!)
         #expect(grandchild.exitStatus == .exited(0))
-        #expect(grandchild.reapHow == "adopted" && grandchild.reapedBy == 1)
+        #expect(grandchild.reapHow == .adopted && grandchild.reapedBy == 1)
     }
 
     @Test func orphanIsReparentedWhileAlive() throws {
@@ -64,7 +64,7 @@ struct LifecycleScenarioTests {
         #expect(rep.from == r.root.pid && rep.to == 1)
         // Reparented while still alive: its own exit comes later.
         #expect(rep.t < child.exitTime!)
-        #expect(child.reapHow == "adopted")
+        #expect(child.reapHow == .adopted)
         // proctrace kept following it after the root was gone.
         #expect(r.history.end!.t >= child.reapTime!)
     }
@@ -75,7 +75,7 @@ struct LifecycleScenarioTests {
         #expect(kids.count == 3)
         #expect(kids.map(\.exitStatus) == [.exited(0), .exited(1), .exited(2)])
         for k in kids {
-            #expect(k.reapHow == "auto")
+            #expect(k.reapHow == .auto)
             #expect(k.reapedBy == r.root.pid)
             #expect(k.zombieDuration == 0)
         }
@@ -86,7 +86,7 @@ struct LifecycleScenarioTests {
         let r = try Harness.record(Harness.c("sa_nocldwait"))
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.exited(0), .exited(1)])
-        #expect(kids.allSatisfy { $0.reapHow == "auto" })
+        #expect(kids.allSatisfy { $0.reapHow == .auto })
         #expect(r.root.waits.contains { $0.result == .error("ECHILD") })
     }
 
@@ -96,7 +96,7 @@ struct LifecycleScenarioTests {
         let grandchild = try #require(r.children(of: middle).first)
         #expect(grandchild.reparents.map(\.to) == [r.root.pid])
         #expect(grandchild.reparents.map(\.from) == [middle.pid])
-        #expect(grandchild.reapHow == "wait")
+        #expect(grandchild.reapHow == .wait)
         #expect(grandchild.reapedBy == r.root.pid)
         #expect(grandchild.exitStatus == .exited(5))
         #expect(r.root.waits.contains { $0.result == .pid(grandchild.pid) && $0.status == .exited(5) })
@@ -117,10 +117,10 @@ struct LifecycleScenarioTests {
     @Test func vforkThenExec() throws {
         let r = try Harness.record(Harness.c("vfork_exec"))
         let child = try #require(r.children(of: r.root).first)
-        #expect(child.via == "vfork")
+        #expect(child.via == .vfork)
         #expect(child.execs.map(\.path) == ["/bin/true"])
         #expect(child.execs.first?.elf?.machine != nil)
-        #expect(child.reapHow == "wait")
+        #expect(child.reapHow == .wait)
     }
 
     @Test func nonLeaderThreadExecTakesTheLeadersPid() throws {
@@ -149,7 +149,7 @@ struct LifecycleScenarioTests {
         let r = try Harness.record(Harness.c("killed"))
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.signaled("SIGKILL", core: false), .signaled("SIGSEGV", core: false), .signaled("SIGABRT", core: false)])
-        #expect(kids.allSatisfy { $0.reapHow == "wait" && $0.reapedBy == r.root.pid })
+        #expect(kids.allSatisfy { $0.reapHow == .wait && $0.reapedBy == r.root.pid })
     }
 
     @Test func deepChainPropagatesStatuses() throws {
@@ -159,7 +159,7 @@ struct LifecycleScenarioTests {
         var depth = 0
         while let c = r.children(of: p).first {
             #expect(c.exitStatus == .exited(7))
-            #expect(c.reapedBy == p.pid && c.reapHow == "wait")
+            #expect(c.reapedBy == p.pid && c.reapHow == .wait)
             p = c
             depth += 1
         }
@@ -172,7 +172,7 @@ struct LifecycleScenarioTests {
         #expect(kids.count == 50)
         for (i, k) in kids.enumerated() {
             #expect(k.exitStatus == .exited(i))
-            #expect(k.reapHow == "wait" && k.reapedBy == r.root.pid)
+            #expect(k.reapHow == .wait && k.reapedBy == r.root.pid)
         }
         #expect(r.root.waits.last?.result == .error("ECHILD"))
     }
@@ -180,7 +180,7 @@ struct LifecycleScenarioTests {
     @Test func waitidWithNoHangThenBlocking() throws {
         let r = try Harness.record(Harness.c("waitid"))
         let waits = r.root.waits
-        #expect(waits.first?.call == "waitid")
+        #expect(waits.first?.call == .waitid)
         #expect(waits.first?.options.contains("WNOHANG") == true)
         #expect(waits.first?.result == .nothing)
         #expect(waits.last?.status == .exited(2))
@@ -211,7 +211,7 @@ struct LifecycleScenarioTests {
         let daemon = try #require(r.history.processes.first { r.history.depth(of: $0.id) == 2 })
         #expect(daemon.exitTime! > r.root.exitTime!)
         #expect(daemon.reparents.map(\.to) == [1])
-        #expect(daemon.reapHow == "adopted")
+        #expect(daemon.reapHow == .adopted)
         #expect(r.objects("group").contains { $0["call"] as? String == "setsid" })
     }
 
@@ -231,7 +231,7 @@ struct LifecycleScenarioTests {
         let r = try Harness.record(Harness.py("mp_pool.py"))
         let workers = r.children(of: r.root)
         #expect(workers.count == 2)
-        #expect(workers.allSatisfy { $0.exitStatus == .exited(0) && $0.reapedBy == r.root.pid && $0.reapHow == "wait" })
+        #expect(workers.allSatisfy { $0.exitStatus == .exited(0) && $0.reapedBy == r.root.pid && $0.reapHow == .wait })
         #expect(r.root.threads.filter { $0.tid != r.root.pid }.count >= 3)
     }
 
@@ -256,7 +256,7 @@ struct LifecycleScenarioTests {
         let gccs = kids.filter { $0.command == "gcc" }
         #expect(gccs.count == 7)
         for g in gccs {
-            #expect(g.exitStatus == .exited(0) && g.reapHow == "wait" && g.reapedBy == r.root.pid)
+            #expect(g.exitStatus == .exited(0) && g.reapHow == .wait && g.reapedBy == r.root.pid)
             // The driver runs the compiler proper or the linker under it, and reaps them.
             let tools = r.children(of: g)
             #expect(!tools.isEmpty && tools.allSatisfy { $0.reapedBy == g.pid && $0.exitStatus == .exited(0) })
@@ -300,7 +300,7 @@ struct LifecycleScenarioTests {
         #expect(r.history.processes.count == 202)
         for (i, k) in kids.enumerated() {
             #expect(k.exitStatus == .exited(i % 256))
-            #expect(k.reapedBy == b.pid && k.reapHow == "wait")
+            #expect(k.reapedBy == b.pid && k.reapHow == .wait)
         }
     }
 }

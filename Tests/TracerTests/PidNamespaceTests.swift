@@ -60,7 +60,7 @@ struct PidNamespaceTests {
         let kids = h.children(of: sh.id)
         #expect(kids.map { $0.execs.last?.path ?? "" } == ["/bin/true", "/bin/true", "/usr/bin/sleep"])
         for k in kids {
-            #expect(k.reapHow == "wait" && k.reapedBy == sh.pid, "pid \(k.pid): reaped \(k.reapHow ?? "-") by \(k.reapedBy ?? 0)")
+            #expect(k.reapHow == .wait && k.reapedBy == sh.pid, "pid \(k.pid): reaped \(k.reapHow?.rawValue ?? "-") by \(k.reapedBy ?? 0)")
             #expect(k.reparents.isEmpty)
             #expect(k.nspid?.count == depth + 1 && (k.innerPid ?? 0) > 1)
         }
@@ -81,7 +81,7 @@ struct PidNamespaceTests {
         // Every namespace's init is reaped by its real parent (the unshare that forked it).
         for p in h.processes where p.innerPid == 1 {
             let parent = try #require(p.parent)
-            #expect(p.reapHow == "wait" && p.reapedBy == parent.pid)
+            #expect(p.reapHow == .wait && p.reapedBy == parent.pid)
         }
         // The tree shows the shell as its namespace's pid 1.
         let (code, tree, _) = try Harness.run([Harness.binary, "tree", r.path])
@@ -134,7 +134,7 @@ struct PidNamespaceTests {
         #expect(zombie.reparents.map { [$0.from, $0.to] } == [[middle2.pid, root.pid]])
         #expect(try #require(zombie.exitTime) < #require(middle2.exitTime), "a zombie when its parent died")
         for p in [middle, orphan, sleeper, worker, middle2, zombie] {
-            #expect(p.reapHow == "wait" && p.reapedBy == root.pid, "pid \(p.pid) reaped \(p.reapHow ?? "-") by \(p.reapedBy ?? 0)")
+            #expect(p.reapHow == .wait && p.reapedBy == root.pid, "pid \(p.pid) reaped \(p.reapHow?.rawValue ?? "-") by \(p.reapedBy ?? 0)")
         }
         let ended = root.waits.filter { $0.end != nil && $0.result != nil }
         try #require(ended.count == 6)
@@ -142,7 +142,7 @@ struct PidNamespaceTests {
         let lastTwo = ended.suffix(2).compactMap { w -> Int? in if case .pid(let p) = w.result { return p } else { return nil } }
         #expect(lastTwo.sorted() == [middle2.pid, zombie.pid].sorted())
         #expect(ended.map(\.target) == [middle.pid, -1, sleeper.pid, -worker.pid, -1, -1])
-        #expect(ended.map(\.call) == ["wait4", "wait4", "waitid", "wait4", "wait4", "wait4"])
+        #expect(ended.map(\.call) == [.wait4, .wait4, .waitid, .wait4, .wait4, .wait4])
         // kill(sleeper, SIGTERM) from the init.
         let term = try #require(sleeper.signals.first { $0.sig == "SIGTERM" })
         #expect(term.from == root.pid && term.code == "SI_USER")
@@ -173,7 +173,7 @@ struct PidNamespaceTests {
         #expect((term["untranslated"] as? [String: Any])?["from"] as? Int == 0)
         // The model keeps no sender either; the reap is the parent's wait as usual.
         #expect(child.signals.first { $0.sig == "SIGTERM" }?.from == nil)
-        #expect(child.reapHow == "wait" && child.reapedBy == root.pid)
+        #expect(child.reapHow == .wait && child.reapedBy == root.pid)
         #expect(child.exitStatus == .exited(3))
     }
 }

@@ -8,7 +8,7 @@ import Lifecycle
 /// A state source that has already seen everything: its watermark is far ahead, as a
 /// scheduler source's is when the ptrace loop falls behind on a loaded CPU.
 private final class AheadSource: StateFeed, @unchecked Sendable {
-    let kind = "sched"
+    let source = StateSource.sched
     private let lock = NSLock()
     private var events: [TraceEvent] = []
     func add(_ e: TraceEvent) { lock.withLock { events.append(e) } }
@@ -83,14 +83,14 @@ struct TraceMergerTests {
                   st(2650, .running, .terminated, pid: root)] { source.add(e) }
         merger.submit([
             TraceEvent(t: 0, .spawn(pid: root, argv: ["x"])),
-            TraceEvent(t: 1000, .fork(pid: root, child: child, parent: root, via: "fork")),
+            TraceEvent(t: 1000, .fork(pid: root, child: child, parent: root, via: .fork)),
             TraceEvent(t: 1600, .exit(pid: child, status: .exited(0))),
-            TraceEvent(t: 1700, .reap(pid: child, by: root, how: "wait")),
-            TraceEvent(t: 1900, .fork(pid: root, child: child, parent: root, via: "fork")),
+            TraceEvent(t: 1700, .reap(pid: child, by: root, how: .wait)),
+            TraceEvent(t: 1900, .fork(pid: root, child: child, parent: root, via: .fork)),
             TraceEvent(t: 2500, .exit(pid: child, status: .exited(1))),
-            TraceEvent(t: 2600, .reap(pid: child, by: root, how: "wait")),
+            TraceEvent(t: 2600, .reap(pid: child, by: root, how: .wait)),
             TraceEvent(t: 2700, .exit(pid: root, status: .exited(0))),
-            TraceEvent(t: 2700, .reap(pid: root, by: 1, how: "wait")),
+            TraceEvent(t: 2700, .reap(pid: root, by: 1, how: .wait)),
         ])
         merger.ptraceIdle()
         merger.finish()
@@ -128,7 +128,7 @@ struct TraceMergerTests {
         source.add(TraceEvent(t: 1000, .stateUnknown(pid: child, tid: child, reason: "overrun")))
         merger.submit([
             TraceEvent(t: 0, .spawn(pid: root, argv: ["x"])),
-            TraceEvent(t: 1200, .fork(pid: root, child: child, parent: root, via: "fork")),
+            TraceEvent(t: 1200, .fork(pid: root, child: child, parent: root, via: .fork)),
         ])
         merger.ptraceIdle()
         merger.finish()

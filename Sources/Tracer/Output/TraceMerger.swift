@@ -208,7 +208,7 @@ final class TraceMerger: Sendable {
     private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {
         switch e.kind {
         case .exit(let pid, _): return (pid, nil)
-        case .thread(let pid, let tid, let phase) where phase == "exit": return (pid, tid)
+        case .thread(let pid, let tid, let phase) where phase == .exit: return (pid, tid)
         default: return nil
         }
     }
@@ -217,7 +217,7 @@ final class TraceMerger: Sendable {
         switch e.kind {
         case .spawn(let pid, _): return pid
         case .fork(_, let child, _, _): return child
-        case .thread(_, let tid, let phase) where phase == "start": return tid
+        case .thread(_, let tid, let phase) where phase == .start: return tid
         default: return nil
         }
     }

@@ -59,7 +59,7 @@ final class AdoptionWatcher: Sendable {
         close(fd)
         var extra = JSONObject()
         if unobserved { extra.append("unobserved", .bool(true)) }
-        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: "adopted"), extra: extra)])
+        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: .adopted), extra: extra)])
     }
 
     /// Waits until every watched zombie is reaped or `timeout` seconds pass; those left are

@@ -85,13 +85,13 @@ extension Recorder {
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
             table.addThread(tid: newTid, pid: creator)
             states?.track(tid: newTid, pid: creator, at: t)
-            emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: "start")))
+            emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: .start)))
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
             pids.learn(pid: newTid, creator: creator)
             states?.track(tid: newTid, pid: newTid, at: t)
-            let via = event == Int(PT_EVENT_FORK) ? "fork" : event == Int(PT_EVENT_VFORK) ? "vfork" : "clone"
+            let via: ForkVia = event == Int(PT_EVENT_FORK) ? .fork : event == Int(PT_EVENT_VFORK) ? .vfork : .clone
             var extra = JSONObject()
             if tid != creator { extra.append("tid", .int(Int64(tid))) }
             // A child in a nested pid namespace: its pid in each namespace, proctrace's first.
@@ -131,7 +131,7 @@ extension Recorder {
         if let threads = table.procs[pid]?.threads {
             for other in threads where other != pid {
                 table.tasks.removeValue(forKey: other)
-                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: "exit"), extra: JSONObject([("reason", .string("exec"))])))
+                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit), extra: JSONObject([("reason", .string("exec"))])))
             }
             table.procs[pid]?.threads = [pid]
         }

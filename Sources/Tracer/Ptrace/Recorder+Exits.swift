@@ -12,7 +12,7 @@ extension Recorder {
         if task.pid != tid {
             table.tasks.removeValue(forKey: tid)
             table.procs[task.pid]?.threads.remove(tid)
-            emit(TraceEvent(t: t, .thread(pid: task.pid, tid: tid, phase: "exit")))
+            emit(TraceEvent(t: t, .thread(pid: task.pid, tid: tid, phase: .exit)))
             return
         }
         processExited(tid, status: WaitDecoding.status(raw).traceStatus, t: t)
@@ -43,11 +43,11 @@ extension Recorder {
         if proc.parent == selfPid {
             // proctrace is the real parent (the root, or a CLONE_PARENT child of it): its
             // waitpid just reaped the process.
-            reaped(pid, by: selfPid, how: "wait", t: t)
+            reaped(pid, by: selfPid, how: .wait, t: t)
         } else if let parent = table.procs[proc.parent], !parent.exited {
             // A traced parent: the kernel releases the zombie at once if the parent ignores
             // SIGCHLD; otherwise it stays until one of the parent's waits reaps it.
-            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: "auto", t: t) }
+            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: .auto, t: t) }
         } else {
             adoptedZombie(pid, t: t)
         }
@@ -94,7 +94,7 @@ extension Recorder {
         for (pid, v) in vanishedOrphans.sorted(by: { $0.key < $1.key }) {
             let by = selfPid == 1 ? selfPid : 0
             emit(TraceEvent(t: v.t, .reparent(pid: pid, from: v.from, to: by)))
-            reaped(pid, by: by, how: "adopted", t: v.t)
+            reaped(pid, by: by, how: .adopted, t: v.t)
         }
         vanishedOrphans = [:]
     }
@@ -105,7 +105,7 @@ extension Recorder {
         let fd = pt_pidfd_open(pid_t(pid))
         if fd < 0 {
             // Already reaped before we could look: the reap happened by now.
-            reaped(pid, by: proc.parent, how: "adopted", t: t)
+            reaped(pid, by: proc.parent, how: .adopted, t: t)
             return
         }
         table.procs.removeValue(forKey: pid)
@@ -115,7 +115,7 @@ extension Recorder {
     }
 
     /// The zombie is gone.
-    func reaped(_ pid: Int, by: Int, how: String, t: Int64) {
+    func reaped(_ pid: Int, by: Int, how: ReapHow, t: Int64) {
         guard let proc = table.procs.removeValue(forKey: pid) else { return }
         table.procs[proc.parent]?.children.remove(pid)
         pids.forget(pid: pid)

@@ -41,7 +41,7 @@ extension Recorder {
             }
             table.tasks[tid]?.wait = wait
             // Tell the state source why this task is about to block, before it runs again.
-            states?.noteWhy(tid: tid, why: wait.call, from: t, to: nil)
+            states?.noteWhy(tid: tid, why: wait.call.rawValue, from: t, to: nil)
             emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options), extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
@@ -67,7 +67,7 @@ extension Recorder {
         if tid != pid { extra.append("tid", .int(Int64(tid))) }
         if tag == PT_SC_WAIT4 {
             let target = Int(Int32(truncatingIfNeeded: args[0]))
-            return PendingWait(call: "wait4", target: target, options: WaitDecoding.options(args[2], waitid: false),
+            return PendingWait(call: .wait4, target: target, options: WaitDecoding.options(args[2], waitid: false),
                                rawOptions: args[2], resultAddr: args[1], extra: extra, beganAt: t)
         }
         let idtype = Int32(truncatingIfNeeded: args[0])
@@ -80,7 +80,7 @@ extension Recorder {
         case 3: target = -1; extra.append("idtype", .string("P_PIDFD")); extra.append("pidfd", .int(Int64(id)))
         default: extra.append("idtype", .int(Int64(idtype)))
         }
-        return PendingWait(call: "waitid", target: target, options: WaitDecoding.options(args[3], waitid: true),
+        return PendingWait(call: .waitid, target: target, options: WaitDecoding.options(args[3], waitid: true),
                            rawOptions: args[3], resultAddr: args[2], extra: extra, beganAt: t)
     }
 
@@ -103,7 +103,7 @@ extension Recorder {
             if call.tag == PT_SC_SETSID {
                 // The new session and group are named after the caller (rval is its pid in its
                 // own namespace).
-                emit(TraceEvent(t: t, .group(pid: task.pid, pgid: task.pid, sid: task.pid, call: "setsid", by: task.pid)))
+                emit(TraceEvent(t: t, .group(pid: task.pid, pgid: task.pid, sid: task.pid, call: .setsid, by: task.pid)))
             } else {
                 // Both arguments are in the caller's namespace numbering. A change that cannot
                 // be told in proctrace's numbering is counted as lost rather than guessed.
@@ -115,7 +115,7 @@ extension Recorder {
                     return
                 }
                 let sid = Int(pt_getsid(pid_t(affected)))
-                emit(TraceEvent(t: t, .group(pid: affected, pgid: pgid, sid: sid, call: "setpgid", by: task.pid)))
+                emit(TraceEvent(t: t, .group(pid: affected, pgid: pgid, sid: sid, call: .setpgid, by: task.pid)))
             }
         }
     }
@@ -128,7 +128,7 @@ extension Recorder {
         // The child is named in the waiter's namespace numbering.
         var reported = 0
         var status: ExitStatusValue?
-        if wait.call == "wait4" {
+        if wait.call == .wait4 {
             reported = Int(rval)
             if reported > 0, wait.resultAddr != 0, let raw = Tracee.readInt32(tid, at: wait.resultAddr) {
                 status = WaitDecoding.status(raw)
@@ -152,7 +152,7 @@ extension Recorder {
             finishWait(tid, result: .pid(reported), status: status, t: t)
             return
         }
-        if status == nil, wait.call == "wait4", let known = table.procs[child]?.status { status = Self.statusValue(known) }
+        if status == nil, wait.call == .wait4, let known = table.procs[child]?.status { status = Self.statusValue(known) }
         finishWait(tid, result: .pid(child), status: status, t: t)
     }
 
@@ -185,7 +185,7 @@ extension Recorder {
                     table.procs[pid]?.children.insert(child)
                 }
             }
-            reaped(child, by: pid, how: "wait", t: t)
+            reaped(child, by: pid, how: .wait, t: t)
         }
     }
 }

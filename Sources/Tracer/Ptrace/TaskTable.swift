@@ -2,7 +2,7 @@ import Lifecycle
 
 /// A wait-family call in progress in one traced task.
 struct PendingWait {
-    var call: String          // "wait4" or "waitid"
+    var call: WaitCall
     var target: Int
     var options: [String]
     var rawOptions: UInt64

@@ -14,7 +14,7 @@ import Lifecycle
 /// `Z`/`X`/gone is `terminated`. Transitions are stamped at the sample that saw them, so each
 /// can be up to one interval late; anything shorter than an interval can be missed.
 public final class SampledStateSource: StateFeed, @unchecked Sendable {
-    public let kind = "sampled"
+    public let source = StateSource.sampled
     public let origin: Int64
     /// Polling interval in microseconds (default 5 ms).
     public let intervalMicros: UInt32
@@ -213,7 +213,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
             for (tid, serial, t, letter, rawSyscall) in seen {
                 // The tracer sees every traced wait call exactly (noted from its entry to its
                 // return); a wait in /proc that no note covers is one the read raced.
-                let syscall = rawSyscall == "wait4" || rawSyscall == "waitid" ? nil : rawSyscall
+                let syscall = WaitCall.isWaitReason(rawSyscall) ? nil : rawSyscall
                 // Only about the task that was read: a tid reused meanwhile names another.
                 guard var task = tasks[tid], task.serial == serial, task.state != .terminated else { continue }
                 let sleepWhy = (letter == "S" || letter == "D" || letter == "I") ? (note(tid, t) ?? syscall) : nil

@@ -32,7 +32,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         public init() {}
     }
 
-    public let kind = "sched"
+    public let source = StateSource.sched
     public let origin: Int64
     public let options: Options
     /// The instance directory, once started.

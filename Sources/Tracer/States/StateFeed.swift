@@ -3,8 +3,8 @@ import Lifecycle
 /// Where the recorder gets five-state transitions from: the kernel scheduler (`SchedSource`)
 /// or `/proc` sampling (`SampledStateSource`). All methods are thread-safe.
 public protocol StateFeed: AnyObject, Sendable {
-    /// The header's `states` value: `"sched"` or `"sampled"`.
-    var kind: String { get }
+    /// The header's `states` value: `sched` or `sampled`.
+    var source: StateSource { get }
     func start() throws
     /// Follows `tid` of process `pid` (children of followed tasks are followed automatically
     /// by `SchedSource`; `SampledStateSource` needs every tid). `at`: trace-relative ns.

@@ -25,7 +25,7 @@ extension ProcTrace {
         var output: String?
 
         @Option(help: "Where process states come from: sched (the kernel's scheduler events; falls back to sampled without the privilege), sampled (/proc polling), or none.")
-        var states = Choice(StatesMode.sched)
+        var states = Choice(StateSource.sched)
 
         @Flag(help: "Replace the output file if it exists.")
         var force = false
@@ -69,7 +69,7 @@ extension ProcTrace {
 
         /// Records and returns proctrace's exit status: the workload's (128+N if killed by
         /// signal N), or 2 if proctrace itself could not record.
-        static func record(command: [String], output: String?, states: StatesMode, force: Bool,
+        static func record(command: [String], output: String?, states: StateSource, force: Bool,
                            recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool) -> Int32 {
             let path = output ?? Self.defaultOutput(for: command)
             var opts = RecordOptions(command: command, output: path)
@@ -145,7 +145,7 @@ extension ProcTrace {
         /// taken here passes the same checks as there.
         static func fastPath(_ args: ArraySlice<String>) -> (() -> Int32)? {
             var output: String?
-            var states = StatesMode.sched
+            var states = StateSource.sched
             var force = false, env = false
             var reapTimeout = 10.0
             var untilRootExits = false
@@ -166,7 +166,7 @@ extension ProcTrace {
                     guard let v = value(), !v.isEmpty, v == "-" || !v.hasPrefix("-") else { return nil }
                     output = v
                 case "--states":
-                    guard let v = value(), let m = StatesMode(rawValue: v) else { return nil }
+                    guard let v = value(), let m = StateSource(rawValue: v) else { return nil }
                     states = m
                 case "--reap-timeout":
                     guard let v = value(), let d = OptionValue.decimal(v), reapTimeouts.contains(d) else { return nil }
