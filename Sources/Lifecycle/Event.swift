@@ -93,19 +93,34 @@ public struct ELFInfo: Equatable, Sendable {
     }
 }
 
-/// One line of a proctrace/1 trace.
+/// One line of a proctrace/1 trace. Every field trace-format.md documents is a value of its
+/// case (optional ones last, with their defaults); `TraceEvent.extra` holds only the others.
 public enum EventKind: Equatable, Sendable {
-    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource)
-    case spawn(pid: Int, argv: [String])
-    case fork(pid: Int, child: Int, parent: Int, via: ForkVia)
-    case thread(pid: Int, tid: Int, phase: ThreadPhase)
-    case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?)
-    case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String])
-    case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?)
-    case exit(pid: Int, status: ExitStatus)
-    case reap(pid: Int, by: Int, how: ReapHow)
+    /// `pid`: proctrace's own (the root's reaper); `env`: only with `record --env`.
+    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource,
+               env: [String]? = nil, pid: Int? = nil)
+    /// `ppid` (proctrace), `pgid`, `sid`: the root's at the start, when they could be read.
+    case spawn(pid: Int, argv: [String], ppid: Int? = nil, pgid: Int? = nil, sid: Int? = nil)
+    /// `tid`: the creating thread when not the main one; `nspid`: the child's pid in each
+    /// namespace from proctrace's down to its own, when it lives in a nested one.
+    case fork(pid: Int, child: Int, parent: Int, via: ForkVia, tid: Int? = nil, nspid: [Int]? = nil)
+    /// `reason`: why a thread ended other than by its own exit (`exec`: another thread exec'd).
+    case thread(pid: Int, tid: Int, phase: ThreadPhase, reason: String? = nil)
+    /// `error` (an errno name): the exec failed and the process runs its old image on.
+    /// `argvTruncated`: argv could not be read whole (`argvBytes`: its real size);
+    /// `argvNotUTF8`: some argument's bytes were not UTF-8 (shown as U+FFFD).
+    case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?, error: String? = nil,
+              argvTruncated: Bool = false, argvBytes: Int? = nil, argvNotUTF8: Bool = false)
+    /// `tid`: the waiting thread when not the main one.
+    case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String], tid: Int? = nil)
+    case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil)
+    /// `error`: the root's exec failed (errno name; status 127 or 126).
+    case exit(pid: Int, status: ExitStatus, error: String? = nil)
+    /// `unobserved`: proctrace stopped watching before the adoptive parent reaped it.
+    case reap(pid: Int, by: Int, how: ReapHow, unobserved: Bool = false)
     case reparent(pid: Int, from: Int, to: Int)
-    case signal(pid: Int, sig: String, from: Int?, code: String?)
+    /// `tid`: the receiving thread when not the main one.
+    case signal(pid: Int, sig: String, from: Int?, code: String?, tid: Int? = nil)
     case state(pid: Int, tid: Int?, from: ProcState, to: ProcState, why: String?)
     /// The state source stopped knowing this task's state (type `unknown`): from `t` until
     /// the task's next `state` event or its exit, its five-state state is unknown.
@@ -113,7 +128,9 @@ public enum EventKind: Equatable, Sendable {
     /// A session or process-group change (`setsid`, `setpgid`): the process's new ids.
     case group(pid: Int, pgid: Int, sid: Int, call: GroupCall, by: Int)
     /// `status` is nil when the root was still running when proctrace detached from it.
-    case end(status: ExitStatus?, events: Int, lost: Int)
+    /// `reason` (`SIGINT`, `SIGTERM`, `SIGHUP`, `root-exited`) and `detached` (the pids let go,
+    /// still running): the recording ended while traced processes remained.
+    case end(status: ExitStatus?, events: Int, lost: Int, reason: String? = nil, detached: [Int]? = nil)
     /// A type this reader does not know; kept, and ignored by the model.
     case unknown(type: String)
 

@@ -15,18 +15,26 @@ extension TraceEvent {
         func i(_ v: Int) -> JSONValue { .int(Int64(v)) }
         func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
         switch kind {
-        case let .trace(schema, argv, cwd, start, host, tracer, states):
+        case let .trace(schema, argv, cwd, start, host, tracer, states, env, pid):
             o.append("schema", .string(schema)); o.append("argv", strings(argv)); o.append("cwd", .string(cwd))
             o.append("start", .string(start))
             o.append("host", .object(JSONObject([("kernel", .string(host.kernel)), ("arch", .string(host.arch)), ("cpus", i(host.cpus))])))
             o.append("tracer", .string(tracer)); o.append("states", .string(states.rawValue))
-        case let .spawn(pid, argv):
+            if let env { o.append("env", strings(env)) }
+            if let pid { o.append("pid", i(pid)) }
+        case let .spawn(pid, argv, ppid, pgid, sid):
             o.append("pid", i(pid)); o.append("argv", strings(argv))
-        case let .fork(pid, child, parent, via):
+            if let ppid { o.append("ppid", i(ppid)) }
+            if let pgid { o.append("pgid", i(pgid)) }
+            if let sid { o.append("sid", i(sid)) }
+        case let .fork(pid, child, parent, via, tid, nspid):
             o.append("pid", i(pid)); o.append("child", i(child)); o.append("parent", i(parent)); o.append("via", .string(via.rawValue))
-        case let .thread(pid, tid, phase):
+            if let tid { o.append("tid", i(tid)) }
+            if let nspid { o.append("nspid", .array(nspid.map(i))) }
+        case let .thread(pid, tid, phase, reason):
             o.append("pid", i(pid)); o.append("tid", i(tid)); o.append("phase", .string(phase.rawValue))
-        case let .exec(pid, path, argv, exe, elf, formerTid):
+            if let reason { o.append("reason", .string(reason)) }
+        case let .exec(pid, path, argv, exe, elf, formerTid, error, argvTruncated, argvBytes, argvNotUTF8):
             o.append("pid", i(pid)); o.append("path", .string(path)); o.append("argv", strings(argv))
             if let exe { o.append("exe", .string(exe)) }
             if let elf {
@@ -37,23 +45,32 @@ extension TraceEvent {
                 o.append("elf", .object(e))
             }
             if let formerTid { o.append("former_tid", i(formerTid)) }
-        case let .waitBegin(pid, call, target, options):
+            if let error { o.append("error", .string(error)) }
+            if argvTruncated { o.append("argv_truncated", .bool(true)) }
+            if let argvBytes { o.append("argv_bytes", i(argvBytes)) }
+            if argvNotUTF8 { o.append("argv_not_utf8", .bool(true)) }
+        case let .waitBegin(pid, call, target, options, tid):
             o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.begin.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options))
-        case let .waitEnd(pid, call, target, options, result, status):
+            if let tid { o.append("tid", i(tid)) }
+        case let .waitEnd(pid, call, target, options, result, status, tid):
             o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.end.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options)); o.append("result", result.json)
             if let status { o.append("status", status.json) }
-        case let .exit(pid, status):
+            if let tid { o.append("tid", i(tid)) }
+        case let .exit(pid, status, error):
             o.append("pid", i(pid)); o.append("status", status.json)
-        case let .reap(pid, by, how):
+            if let error { o.append("error", .string(error)) }
+        case let .reap(pid, by, how, unobserved):
             o.append("pid", i(pid)); o.append("by", i(by)); o.append("how", .string(how.rawValue))
+            if unobserved { o.append("unobserved", .bool(true)) }
         case let .reparent(pid, from, to):
             o.append("pid", i(pid)); o.append("from", i(from)); o.append("to", i(to))
-        case let .signal(pid, sig, from, code):
+        case let .signal(pid, sig, from, code, tid):
             o.append("pid", i(pid)); o.append("sig", .string(sig))
             if let from { o.append("from", i(from)) }
             if let code { o.append("code", .string(code)) }
+            if let tid { o.append("tid", i(tid)) }
         case let .state(pid, tid, from, to, why):
             o.append("pid", i(pid))
             if let tid { o.append("tid", i(tid)) }
@@ -65,9 +82,11 @@ extension TraceEvent {
             o.append("reason", .string(reason))
         case let .group(pid, pgid, sid, call, by):
             o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call.rawValue)); o.append("by", i(by))
-        case let .end(status, events, lost):
+        case let .end(status, events, lost, reason, detached):
             if let status { o.append("status", status.json) }
             o.append("events", i(events)); o.append("lost", i(lost))
+            if let reason { o.append("reason", .string(reason)) }
+            if let detached { o.append("detached", .array(detached.map(i))) }
         case .unknown:
             break
         }
@@ -125,6 +144,25 @@ extension TraceEvent {
             guard let s = v.string else { throw EventDecodingError("\(type): \"\(k)\" must be a string") }
             return s
         }
+        func optBool(_ k: String) throws(EventDecodingError) -> Bool {
+            guard let v = optional(k) else { return false }
+            guard let b = v.bool else { throw EventDecodingError("\(type): \"\(k)\" must be true or false") }
+            return b
+        }
+        func optInts(_ k: String) throws(EventDecodingError) -> [Int]? {
+            guard let v = optional(k) else { return nil }
+            guard let a = v.array else { throw EventDecodingError("\(type): \"\(k)\" must be an array of integers") }
+            var out: [Int] = []
+            out.reserveCapacity(a.count)
+            for e in a {
+                guard let n = e.int else { throw EventDecodingError("\(type): \"\(k)\" must be an array of integers") }
+                out.append(Int(n))
+            }
+            return out
+        }
+        func optStrs(_ k: String) throws(EventDecodingError) -> [String]? {
+            optional(k) == nil ? nil : try strs(k)
+        }
         func strs(_ k: String) throws(EventDecodingError) -> [String] {
             guard let a = try field(k).array else { throw EventDecodingError("\(type): \"\(k)\" must be an array of strings") }
             var out: [String] = []
@@ -166,14 +204,14 @@ extension TraceEvent {
             }
             kind = .trace(schema: try str("schema"), argv: try strs("argv"), cwd: try str("cwd"), start: try str("start"),
                           host: HostInfo(kernel: kernel, arch: arch, cpus: Int(cpus)), tracer: try str("tracer"),
-                          states: try word("states", StateSource.self))
+                          states: try word("states", StateSource.self), env: try optStrs("env"), pid: try optInt("pid"))
         case "spawn":
-            kind = .spawn(pid: try int("pid"), argv: try strs("argv"))
+            kind = .spawn(pid: try int("pid"), argv: try strs("argv"), ppid: try optInt("ppid"), pgid: try optInt("pgid"), sid: try optInt("sid"))
         case "fork":
             kind = .fork(pid: try int("pid"), child: try int("child"), parent: try int("parent"),
-                         via: try word("via", ForkVia.self))
+                         via: try word("via", ForkVia.self), tid: try optInt("tid"), nspid: try optInts("nspid"))
         case "thread":
-            kind = .thread(pid: try int("pid"), tid: try int("tid"), phase: try word("phase", ThreadPhase.self))
+            kind = .thread(pid: try int("pid"), tid: try int("tid"), phase: try word("phase", ThreadPhase.self), reason: try optStr("reason"))
         case "exec":
             var elf: ELFInfo?
             if let e = optional("elf") {
@@ -182,7 +220,8 @@ extension TraceEvent {
                               interp: eo["interp"]?.string, buildID: eo["build_id"]?.string)
             }
             kind = .exec(pid: try int("pid"), path: try str("path"), argv: try strs("argv"), exe: try optStr("exe"), elf: elf,
-                         formerTid: try optInt("former_tid"))
+                         formerTid: try optInt("former_tid"), error: try optStr("error"), argvTruncated: try optBool("argv_truncated"),
+                         argvBytes: try optInt("argv_bytes"), argvNotUTF8: try optBool("argv_not_utf8"))
         case "wait":
             let pid = try int("pid")
             let phase = try word("phase", WaitPhase.self)
@@ -190,24 +229,25 @@ extension TraceEvent {
             let target = try optInt("target") ?? -1
             var options: [String] = []
             if optional("options") != nil { options = try strs("options") }
+            let tid = try optInt("tid")
             if phase == .begin {
-                kind = .waitBegin(pid: pid, call: call, target: target, options: options)
+                kind = .waitBegin(pid: pid, call: call, target: target, options: options, tid: tid)
             } else {
                 guard let r = WaitResult(json: try field("result")) else {
                     throw EventDecodingError("wait: \"result\" must be a pid, 0, or an errno name")
                 }
                 var st: ExitStatus?
                 if optional("status") != nil { st = try status("status") }
-                kind = .waitEnd(pid: pid, call: call, target: target, options: options, result: r, status: st)
+                kind = .waitEnd(pid: pid, call: call, target: target, options: options, result: r, status: st, tid: tid)
             }
         case "exit":
-            kind = .exit(pid: try int("pid"), status: try status("status"))
+            kind = .exit(pid: try int("pid"), status: try status("status"), error: try optStr("error"))
         case "reap":
-            kind = .reap(pid: try int("pid"), by: try int("by"), how: try word("how", ReapHow.self))
+            kind = .reap(pid: try int("pid"), by: try int("by"), how: try word("how", ReapHow.self), unobserved: try optBool("unobserved"))
         case "reparent":
             kind = .reparent(pid: try int("pid"), from: try int("from"), to: try int("to"))
         case "signal":
-            kind = .signal(pid: try int("pid"), sig: try str("sig"), from: try optInt("from"), code: try optStr("code"))
+            kind = .signal(pid: try int("pid"), sig: try str("sig"), from: try optInt("from"), code: try optStr("code"), tid: try optInt("tid"))
         case "state":
             kind = .state(pid: try int("pid"), tid: try optInt("tid"), from: try state("from"), to: try state("to"), why: try optStr("why"))
         case "unknown":
@@ -216,7 +256,8 @@ extension TraceEvent {
             kind = .group(pid: try int("pid"), pgid: try int("pgid"), sid: try int("sid"), call: GroupCall(rawValue: try str("call")), by: try int("by"))
         case "end":
             // No status only when the root was left running (`detached`, see trace-format.md).
-            kind = .end(status: optional("status") == nil ? nil : try status("status"), events: try int("events"), lost: try int("lost"))
+            kind = .end(status: optional("status") == nil ? nil : try status("status"), events: try int("events"), lost: try int("lost"),
+                        reason: try optStr("reason"), detached: try optInts("detached"))
         default:
             kind = .unknown(type: type)
         }

@@ -145,14 +145,13 @@ struct HistoryBuilder {
         switch e.kind {
         case .trace:
             header = e.jsonObject
-            if case let .trace(_, _, _, _, _, _, states) = e.kind { source = states }
-        case let .spawn(pid, argv):
-            let ppid = e.extra["ppid"]?.int.map { Int($0) } ?? 0
-            let i = newRecord(pid: pid, parentPid: ppid, creatorPid: nil, via: .spawn, t: t, line: line, argv: argv)
+            if case let .trace(_, _, _, _, _, _, states, _, _) = e.kind { source = states }
+        case let .spawn(pid, argv, ppid, pgid, sid):
+            let i = newRecord(pid: pid, parentPid: ppid ?? 0, creatorPid: nil, via: .spawn, t: t, line: line, argv: argv)
             if records[i].parent != nil { records[i].parent = nil }
-            records[i].initialPgid = e.extra["pgid"]?.int.map { Int($0) }
-            records[i].initialSid = e.extra["sid"]?.int.map { Int($0) }
-        case let .fork(pid, child, parent, via):
+            records[i].initialPgid = pgid
+            records[i].initialSid = sid
+        case let .fork(pid, child, parent, via, _, nspid):
             if let old = current[child], records[old].reapTime == nil {
                 // The pid is reused before its reap was seen: close the old one here.
                 current[child] = nil
@@ -160,8 +159,8 @@ struct HistoryBuilder {
             }
             let i = newRecord(pid: child, parentPid: parent, creatorPid: pid, via: ProcessOrigin(via), t: t, line: line,
                               argv: current[pid].map { records[$0].argv } ?? [])
-            records[i].nspid = e.extra["nspid"]?.array?.compactMap { $0.int.map { Int($0) } }
-        case let .thread(pid, tid, phase):
+            records[i].nspid = nspid
+        case let .thread(pid, tid, phase, _):
             let i = recordIndex(pid, t: t, line: line)
             if phase == .start {
                 records[i].threads.append(ThreadRecord(tid: tid, start: t))
@@ -169,11 +168,11 @@ struct HistoryBuilder {
                 if let k = records[i].threads.lastIndex(where: { $0.tid == tid && $0.end == nil }) { records[i].threads[k].end = t }
                 closeState(i, tid: tid, at: t)
             }
-        case let .exec(pid, path, argv, _, _, _) where e.extra["error"]?.string != nil:
+        case let .exec(pid, path, argv, _, _, _, error?, _, _, _):
             // A failed exec (an `error` errno name): the process goes on running its old image.
             let i = recordIndex(pid, t: t, line: line)
-            records[i].failedExecs.append(FailedExec(t: t, path: path, argv: argv, error: e.extra["error"]?.string ?? "?"))
-        case let .exec(pid, path, argv, exe, elf, formerTid):
+            records[i].failedExecs.append(FailedExec(t: t, path: path, argv: argv, error: error))
+        case let .exec(pid, path, argv, exe, elf, formerTid, nil, _, _, _):
             let i = recordIndex(pid, t: t, line: line)
             records[i].execs.append(ExecRecord(t: t, path: path, argv: argv, exe: exe, elf: elf))
             // Exec kills every other thread; a non-leader that execs takes the leader's tid.
@@ -189,14 +188,12 @@ struct HistoryBuilder {
                 openStates[i]?[f] = nil
                 openStates[i, default: [:]][pid] = st
             }
-        case let .waitBegin(pid, call, target, options):
+        case let .waitBegin(pid, call, target, options, tid):
             let i = recordIndex(pid, t: t, line: line)
-            let tid = e.extra["tid"]?.int.map { Int($0) }
             records[i].waits.append(WaitRecord(tid: tid, begin: t, call: call, target: target, options: options))
             openWaits[i, default: [:]][tid ?? pid, default: []].append(records[i].waits.count - 1)
-        case let .waitEnd(pid, call, target, options, result, status):
+        case let .waitEnd(pid, call, target, options, result, status, tid):
             let i = recordIndex(pid, t: t, line: line)
-            let tid = e.extra["tid"]?.int.map { Int($0) }
             if let k = openWaits[i]?[tid ?? pid]?.popLast() {
                 records[i].waits[k].end = t
                 records[i].waits[k].result = result
@@ -205,7 +202,7 @@ struct HistoryBuilder {
                 records[i].waits.append(WaitRecord(tid: tid, begin: t, end: t, call: call, target: target, options: options,
                                                    result: result, status: status))
             }
-        case let .exit(pid, status):
+        case let .exit(pid, status, _):
             let i = recordIndex(pid, t: t, line: line)
             records[i].exitTime = t
             records[i].exitStatus = status
@@ -220,12 +217,12 @@ struct HistoryBuilder {
                     for tid in open.keys where tid != mainTid { closeState(i, tid: tid, at: t) }
                 }
             }
-        case let .reap(pid, by, how):
+        case let .reap(pid, by, how, unobserved):
             guard let i = current[pid] else { break }
             records[i].reapTime = t
             records[i].reapedBy = by
             records[i].reapHow = how
-            records[i].reapUnobserved = e.extra["unobserved"]?.bool ?? false
+            records[i].reapUnobserved = unobserved
             if records[i].parent == nil && records[i].via == .spawn { tracerPid = by }
             if let open = openStates[i] { for tid in open.keys { closeState(i, tid: tid, at: t) } }
             openStates[i] = nil
@@ -234,7 +231,7 @@ struct HistoryBuilder {
         case let .reparent(pid, from, to):
             let i = recordIndex(pid, t: t, line: line)
             records[i].reparents.append(Reparent(t: t, from: from, to: to))
-        case let .signal(pid, sig, from, code):
+        case let .signal(pid, sig, from, code, _):
             let i = recordIndex(pid, t: t, line: line)
             records[i].signals.append(SignalRecord(t: t, sig: sig, from: from, code: code))
         case let .state(pid, tid, from, to, why):
@@ -281,7 +278,7 @@ struct HistoryBuilder {
         case let .group(pid, pgid, sid, call, by):
             let i = recordIndex(pid, t: t, line: line)
             records[i].groups.append(GroupChange(t: t, pgid: pgid, sid: sid, call: call, by: by))
-        case let .end(status, events, lost):
+        case let .end(status, events, lost, _, _):
             end = TraceEnd(t: t, status: status, events: events, lost: lost)
         case .unknown:
             break

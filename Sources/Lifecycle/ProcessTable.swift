@@ -184,20 +184,20 @@ public struct ProcessTable: Sendable {
         if t < now { bad("time goes backwards: t=\(t) after t=\(now)") } else { now = t }
 
         switch e.kind {
-        case let .trace(schema, _, _, _, _, _, states):
+        case let .trace(schema, _, _, _, _, _, states, _, _):
             if schema != "proctrace/1" { bad("unsupported schema \"\(schema)\" (expected proctrace/1)") }
             source = states
 
-        case let .spawn(pid, argv):
+        case let .spawn(pid, argv, ppid, pgid, sid):
             if rootPid != nil { bad("a second spawn (the root was pid \(rootPid!))") }
             if let old = processes[pid] { bad("spawn of pid \(pid), which still exists (born at line \(old.birthLine))") }
             rootPid = pid
-            var p = newProcess(pid: pid, ppid: Int(e.extra["ppid"]?.int ?? 0), argv: argv, image: nil, t: t, line: line)
-            p.pgid = e.extra["pgid"]?.int.map { Int($0) }
-            p.sid = e.extra["sid"]?.int.map { Int($0) }
+            var p = newProcess(pid: pid, ppid: ppid ?? 0, argv: argv, image: nil, t: t, line: line)
+            p.pgid = pgid
+            p.sid = sid
             insert(p)
 
-        case let .fork(creator, child, parent, _):
+        case let .fork(creator, child, parent, _, _, _):
             let c = processes[creator]
             if c == nil { bad("fork by pid \(creator), which does not exist") }
             else if c!.isZombie { bad("fork by pid \(creator) after its exit") }
@@ -212,7 +212,7 @@ public struct ProcessTable: Sendable {
             p.pgid = g?.pgid; p.sid = g?.sid
             insert(p)
 
-        case let .thread(pid, tid, phase):
+        case let .thread(pid, tid, phase, _):
             guard var p = alive(pid, "thread \(phase)", &v, line) else { break }
             if phase == .start {
                 p.threadCount += 1
@@ -223,7 +223,7 @@ public struct ProcessTable: Sendable {
             }
             processes[pid] = p
 
-        case let .exec(pid, path, argv, _, _, formerTid):
+        case let .exec(pid, path, argv, _, _, formerTid, nil, _, _, _):
             guard var p = alive(pid, "exec", &v, line) else { break }
             p.image = path; p.argv = argv; p.execCount += 1
             // Exec leaves one thread, which takes the leader's tid. The kernel swaps the tids
@@ -237,16 +237,18 @@ public struct ProcessTable: Sendable {
             refreshState(&p, t: t)
             processes[pid] = p
 
-        case let .waitBegin(pid, call, target, options):
+        case let .exec(pid, _, _, _, _, _, _?, _, _, _):
+            // A failed exec (with `error`): the process runs its old image on.
+            if let p = alive(pid, "exec", &v, line) { processes[pid] = p }
+
+        case let .waitBegin(pid, call, target, options, tid):
             guard var p = alive(pid, "wait begin", &v, line) else { break }
-            let tid = e.extra["tid"]?.int.map { Int($0) }
             p.pendingWaits.append(PendingWait(tid: tid, begin: t, call: call, target: target, options: options))
             refreshState(&p, t: t)
             processes[pid] = p
 
-        case let .waitEnd(pid, _, _, _, _, _):
+        case let .waitEnd(pid, _, _, _, _, _, tid):
             guard var p = alive(pid, "wait end", &v, line) else { break }
-            let tid = e.extra["tid"]?.int.map { Int($0) }
             if let k = p.pendingWaits.lastIndex(where: { $0.tid == tid }) {
                 p.pendingWaits.remove(at: k)
             } else {
@@ -255,7 +257,7 @@ public struct ProcessTable: Sendable {
             refreshState(&p, t: t)
             processes[pid] = p
 
-        case let .exit(pid, status):
+        case let .exit(pid, status, _):
             guard var p = processes.removeValue(forKey: pid) else { bad("exit of pid \(pid), which does not exist"); break }
             if p.isZombie { bad("second exit of pid \(pid)"); processes[pid] = p; break }
             p.exitTime = t; p.exitStatus = status
@@ -267,7 +269,7 @@ public struct ProcessTable: Sendable {
             refreshState(&p, t: t)
             processes[pid] = p
 
-        case let .reap(pid, by, how):
+        case let .reap(pid, by, how, _):
             guard let p = processes[pid] else { bad("reap of pid \(pid), which does not exist"); break }
             if !p.isZombie {
                 bad("reap of pid \(pid) before its exit (a process must exit before it is reaped)")
@@ -288,7 +290,7 @@ public struct ProcessTable: Sendable {
             p.isOrphaned = true
             processes[pid] = p
 
-        case let .signal(pid, _, _, _):
+        case let .signal(pid, _, _, _, _):
             if processes[pid] == nil { bad("signal to pid \(pid), which does not exist") }
 
         case let .group(pid, pgid, sid, _, _):

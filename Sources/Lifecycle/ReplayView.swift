@@ -103,29 +103,30 @@ public struct ReplayView: Sendable {
         let type = e.kind.typeName
         var what: String
         switch e.kind {
-        case let .trace(_, argv, _, _, _, _, states): what = "\(argv.joined(separator: " ")) (states: \(states))"
-        case let .spawn(pid, argv): what = "\(pid) \(argv.joined(separator: " "))"
-        case let .fork(pid, child, parent, via):
+        case let .trace(_, argv, _, _, _, _, states, _, _): what = "\(argv.joined(separator: " ")) (states: \(states))"
+        case let .spawn(pid, argv, _, _, _): what = "\(pid) \(argv.joined(separator: " "))"
+        case let .fork(pid, child, parent, via, _, _):
             what = "\(name(pid)) → \(child) via \(via)" + (parent != pid ? " (parent \(parent))" : "")
-        case let .thread(pid, tid, phase): what = "\(name(pid)) thread \(tid) \(phase)"
-        case let .exec(pid, path, argv, _, _, _): what = "\(name(pid)) \(path) \(clip(argv.dropFirst().joined(separator: " "), 50))"
-        case let .waitBegin(pid, call, target, options):
+        case let .thread(pid, tid, phase, _): what = "\(name(pid)) thread \(tid) \(phase)"
+        case let .exec(pid, path, argv, _, _, _, error, _, _, _):
+            what = "\(name(pid)) \(path) \(clip(argv.dropFirst().joined(separator: " "), 50))" + (error.map { " failed: \($0)" } ?? "")
+        case let .waitBegin(pid, call, target, options, _):
             what = "\(name(pid)) \(call)(\(([String(target)] + options).joined(separator: ", "))) begins"
-        case let .waitEnd(pid, call, _, _, result, status):
+        case let .waitEnd(pid, call, _, _, result, status, _):
             let r: String
             switch result { case .pid(let p): r = "\(p)"; case .nothing: r = "0"; case .error(let x): r = x }
             what = "\(name(pid)) \(call) returns \(r)" + (status.map { " (\($0))" } ?? "")
-        case let .exit(pid, status): what = "\(name(pid)) \(status) → zombie"
-        case let .reap(pid, by, how): what = "\(name(pid)) reaped by \(by) (\(how))"
+        case let .exit(pid, status, _): what = "\(name(pid)) \(status) → zombie"
+        case let .reap(pid, by, how, _): what = "\(name(pid)) reaped by \(by) (\(how))"
         case let .reparent(pid, from, to): what = "\(name(pid)) orphaned: parent \(from) → \(to)"
-        case let .signal(pid, sig, from, _): what = "\(name(pid)) ← \(sig)" + (from.map { " from \($0)" } ?? "")
+        case let .signal(pid, sig, from, _, _): what = "\(name(pid)) ← \(sig)" + (from.map { " from \($0)" } ?? "")
         case let .state(pid, tid, from, to, why):
             let f = model.label(from, source: source), t = model.label(to, source: source)
             what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " \(f) → \(t)" + (why.map { " (\($0))" } ?? "")
         case let .stateUnknown(pid, tid, reason):
             what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " state unknown from here (\(reason))"
         case let .group(pid, pgid, sid, call, _): what = "\(name(pid)) \(call): pgid \(pgid) sid \(sid)"
-        case let .end(status, events, lost): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, \(lost) lost"
+        case let .end(status, events, lost, _, _): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, \(lost) lost"
         case .unknown: what = "(unknown event type)"
         }
         return TerminalText.escape("\(time) \(pad(type, 8))\(what)")

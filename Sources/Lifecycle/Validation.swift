@@ -68,9 +68,9 @@ public enum TraceValidator {
                     report.violations.append(ModelViolation(line: line, "a second trace header"))
                 }
                 if let el = endLine { report.violations.append(ModelViolation(line: line, "\"\(type)\" after the end line (line \(el)): end must be last")) }
-                if case let .end(_, events, _) = event.kind {
+                if case let .end(_, events, _, _, detachedPids) = event.kind {
                     if endLine == nil { endLine = line }
-                    detached = Set(event.extra["detached"]?.array?.compactMap { $0.int.map(Int.init) } ?? [])
+                    detached = Set(detachedPids ?? [])
                     // end.events counts every line of the trace: the header and the end included.
                     if events != line {
                         report.violations.append(ModelViolation(line: line, "end.events is \(events) but the trace has \(line) lines up to its end"))

@@ -131,14 +131,11 @@ public final class Recorder {
         // children of traced tasks do), so the root's first PTRACE_EVENT_STOP is a real
         // group-stop (Ctrl-Z) and must be listened to, not resumed.
         table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
-        var extra = JSONObject()
-        extra.append("ppid", .int(Int64(selfPid)))
         let pgid = pt_getpgid(pid), sid = pt_getsid(pid)
         // 0 is a real answer: the kernel's own session and group (a pid 1 that never called
         // setsid), or a leader outside this pid namespace. Only a failed call (-1) is omitted.
-        if pgid >= 0 { extra.append("pgid", .int(Int64(pgid))) }
-        if sid >= 0 { extra.append("sid", .int(Int64(sid))) }
-        emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv), extra: extra))
+        emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv, ppid: Int(selfPid), pgid: pgid >= 0 ? Int(pgid) : nil,
+                                          sid: sid >= 0 ? Int(sid) : nil)))
 
         flush()
         eventLoop()
@@ -155,13 +152,8 @@ public final class Recorder {
         }
         let lostStates = (states?.lost ?? 0) + merger.dropped
         let lostLifecycle = writer.lostCount
-        var endExtra = JSONObject()
-        if let endReason {
-            endExtra.append("reason", .string(endReason.rawValue))
-            endExtra.append("detached", .array(detachedPids.map { .int(Int64($0)) }))
-        }
-        writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates),
-                                extra: endExtra))
+        writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
+                                                     reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids)))
         writer.close()
         pt_control_uninstall()
         if errFD >= 0 { close(errFD) }
@@ -190,18 +182,15 @@ public final class Recorder {
     private func writeHeader() {
         let host = ProcFS.hostInfo()
         let cwdString = getcwd(nil, 0).map { p in defer { free(p) }; return String(cString: p) } ?? ""
-        var extra = JSONObject()
+        var env: [String]?
         if options.recordEnvironment {
-            var env: [JSONValue] = []
+            env = []
             var p = environ
-            while let s = p.pointee { env.append(.string(String(cString: s))); p += 1 }
-            extra.append("env", .array(env))
+            while let s = p.pointee { env?.append(String(cString: s)); p += 1 }
         }
-        extra.append("pid", .int(Int64(selfPid)))
         emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: options.command, cwd: cwdString, start: Self.rfc3339Now(),
                                      host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
-                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none),
-                        extra: extra))
+                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none, env: env, pid: Int(selfPid))))
     }
 
     /// Starts the state source the options ask for, falling back from the scheduler's

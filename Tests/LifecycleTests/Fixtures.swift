@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,14 @@ enum Fixture {
         return parts.joined(separator: "/") + "/Fixtures"
     }()
     static func path(_ name: String) -> String { "\(dir)/\(name)" }
+    /// Every trace the project ships, by path: the gallery (traces/*.jsonl) and the
+    /// hand-written fixtures that read whole (malformed.jsonl is the reader's refusal test).
+    static let shippedTraces: [String] = {
+        [packageRoot + "/traces", dir].flatMap { d in
+            ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [])
+                .filter { $0.hasSuffix(".jsonl") && $0 != "malformed.jsonl" }.sorted().map { "\(d)/\($0)" }
+        }
+    }()
     /// The package root (for the scripts the tests run).
     static let packageRoot: String = {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)

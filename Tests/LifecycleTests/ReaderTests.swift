@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Lifecycle
 
@@ -116,6 +117,60 @@ import Testing
         #expect(g.kind == .group(pid: 1, pgid: 1, sid: 1, call: .setsid, by: 1) && g.jsonLine == group)
     }
 
+    /// Every field trace-format.md documents is read into its event case, never left in
+    /// `extra`; every line of every shipped trace is written back exactly as it was read.
+    @Test func documentedFieldsAreTypedAndEveryShippedLineRoundTrips() throws {
+        let documented: Set<String> = ["tid", "ppid", "pgid", "sid", "nspid", "reason", "error", "unobserved", "argv_truncated",
+                                       "argv_bytes", "argv_not_utf8", "detached", "env", "pid"]
+        var lines = 0
+        var seen = Set<String>()
+        for path in Fixture.shippedTraces {
+            let all = try #require(FileManager.default.contents(atPath: path)).split(separator: UInt8(ascii: "\n"))
+            for (k, bytes) in all.enumerated() {
+                let line = String(decoding: bytes, as: UTF8.self)
+                // incomplete.jsonl ends in a line cut short, as a killed recorder leaves it.
+                guard let o = try? JSONLineParser.parseObject(line) else {
+                    #expect(k == all.count - 1 && path.hasSuffix("incomplete.jsonl"), "\(path): \(line)")
+                    continue
+                }
+                let e = try TraceEvent(json: o)
+                // What the recorder wrote (the gallery) comes back byte for byte; a hand-written
+                // fixture (its own key order, non-UTF-8 bytes) comes back as the same event.
+                if path.contains("/traces/") { #expect(e.jsonLine == line, "\(path): \(line)") }
+                #expect(try TraceEvent(json: JSONLineParser.parseObject(e.jsonLine)) == e, "\(path): \(line)")
+                if case .unknown = e.kind { continue }
+                #expect(Set(e.extra.keys).isDisjoint(with: documented), "\(path): \(e.extra.keys) left in extra")
+                seen.formUnion(o.keys)
+                lines += 1
+            }
+        }
+        #expect(lines > 7_000)
+        // The shipped traces hold these, so the round trip above covered them.
+        #expect(seen.isSuperset(of: ["tid", "ppid", "pgid", "sid", "reason", "pid"]), "\(documented.subtracting(seen))")
+        let all = TraceEvent(t: 9, .exec(pid: 4, path: "/x", argv: ["x"], exe: nil, elf: nil, formerTid: 5, error: "ENOENT",
+                                         argvTruncated: true, argvBytes: 300_000, argvNotUTF8: true), extra: JSONObject([("later", .int(1))]))
+        #expect(all.jsonLine == #"{"type":"exec","t":9,"pid":4,"path":"/x","argv":["x"],"former_tid":5,"error":"ENOENT","argv_truncated":true,"#
+                + #""argv_bytes":300000,"argv_not_utf8":true,"later":1}"#)
+        #expect(try TraceEvent(json: JSONLineParser.parseObject(all.jsonLine)) == all)
+        let others: [EventKind] = [.end(status: nil, events: 3, lost: 0, reason: "SIGINT", detached: [7, 8]),
+                                   .fork(pid: 1, child: 2, parent: 1, via: .clone, tid: 3, nspid: [2, 1]),
+                                   .reap(pid: 2, by: 1, how: .adopted, unobserved: true), .exit(pid: 1, status: .exited(127), error: "ENOENT"),
+                                   .trace(schema: "proctrace/1", argv: ["a"], cwd: "/", start: "s", host: HostInfo(kernel: "k", arch: "a", cpus: 1),
+                                          tracer: "p", states: .sampled, env: ["A=1"], pid: 1)]
+        for k in others {
+            let e = TraceEvent(t: 9, k)
+            let back = try TraceEvent(json: JSONLineParser.parseObject(e.jsonLine))
+            #expect(back == e && back.extra.isEmpty, "\(e.jsonLine)")
+        }
+        // A documented field of the wrong type is a malformed line, not an unknown one.
+        #expect(throws: TraceReadError(path: "v.jsonl", line: 1, message: #"reap: "unobserved" must be true or false"#)) {
+            try TraceReader(text: #"{"type":"reap","t":1,"pid":2,"by":1,"how":"adopted","unobserved":"yes"}"# + "\n", name: "v.jsonl").readAll()
+        }
+        #expect(throws: TraceReadError(path: "v.jsonl", line: 1, message: #"fork: "nspid" must be an array of integers"#)) {
+            try TraceReader(text: #"{"type":"fork","t":1,"pid":1,"child":2,"parent":1,"via":"fork","nspid":[2,"1"]}"# + "\n", name: "v.jsonl").readAll()
+        }
+    }
+
     @Test func linesLongerThanTheChunkAndAcrossChunksAreRead() throws {
         // 3000 events with a long argv each: crosses several 1 MiB chunk boundaries.
         let big = String(repeating: "x", count: 2_000)
@@ -130,10 +185,10 @@ import Testing
         var n = 0
         var last: TraceEvent?
         while let e = try r.next() {
-            if n < 3000, case .spawn(_, let argv) = e.kind { #expect(argv[1] == "\(n)") }
+            if n < 3000, case .spawn(_, let argv, _, _, _) = e.kind { #expect(argv[1] == "\(n)") }
             n += 1; last = e
         }
         #expect(n == 3001)
-        if case .spawn(_, let argv)? = last?.kind { #expect(argv[0].utf8.count == 3 << 20) } else { Issue.record("last is not a spawn") }
+        if case .spawn(_, let argv, _, _, _)? = last?.kind { #expect(argv[0].utf8.count == 3 << 20) } else { Issue.record("last is not a spawn") }
     }
 }

@@ -207,17 +207,17 @@ final class TraceMerger: Sendable {
 
     private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {
         switch e.kind {
-        case .exit(let pid, _): return (pid, nil)
-        case .thread(let pid, let tid, let phase) where phase == .exit: return (pid, tid)
+        case .exit(let pid, _, _): return (pid, nil)
+        case .thread(let pid, let tid, let phase, _) where phase == .exit: return (pid, tid)
         default: return nil
         }
     }
 
     private static func birth(of e: TraceEvent) -> Int? {
         switch e.kind {
-        case .spawn(let pid, _): return pid
-        case .fork(_, let child, _, _): return child
-        case .thread(_, let tid, let phase) where phase == .start: return tid
+        case .spawn(let pid, _, _, _, _): return pid
+        case .fork(_, let child, _, _, _, _): return child
+        case .thread(_, let tid, let phase, _) where phase == .start: return tid
         default: return nil
         }
     }

@@ -57,9 +57,7 @@ final class AdoptionWatcher: Sendable {
         }
         guard let w else { return }
         close(fd)
-        var extra = JSONObject()
-        if unobserved { extra.append("unobserved", .bool(true)) }
-        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: .adopted), extra: extra)])
+        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: .adopted, unobserved: unobserved))])
     }
 
     /// Waits until every watched zombie is reaped or `timeout` seconds pass; those left are

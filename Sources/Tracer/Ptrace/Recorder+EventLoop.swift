@@ -92,13 +92,9 @@ extension Recorder {
             pids.learn(pid: newTid, creator: creator)
             states?.track(tid: newTid, pid: newTid, at: t)
             let via: ForkVia = event == Int(PT_EVENT_FORK) ? .fork : event == Int(PT_EVENT_VFORK) ? .vfork : .clone
-            var extra = JSONObject()
-            if tid != creator { extra.append("tid", .int(Int64(tid))) }
             // A child in a nested pid namespace: its pid in each namespace, proctrace's first.
-            if let place = pids.place(of: newTid), place.depth > 0 {
-                extra.append("nspid", .array(place.nspid.map { .int(Int64($0)) }))
-            }
-            emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via), extra: extra))
+            let nspid = pids.place(of: newTid).flatMap { $0.depth > 0 ? $0.nspid : nil }
+            emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via, tid: tid != creator ? tid : nil, nspid: nspid)))
         }
         if table.earlyStops.remove(newTid) != nil {
             resume(newTid, 0)
@@ -131,7 +127,7 @@ extension Recorder {
         if let threads = table.procs[pid]?.threads {
             for other in threads where other != pid {
                 table.tasks.removeValue(forKey: other)
-                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit), extra: JSONObject([("reason", .string("exec"))])))
+                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit, reason: "exec")))
             }
             table.procs[pid]?.threads = [pid]
         }
@@ -142,7 +138,7 @@ extension Recorder {
         let image = ExecImage.read(pid)
         var argv = image?.argv ?? []
         var lossy = image?.argvLossy ?? false
-        var extra = JSONObject()
+        var truncated = false
         if image?.argvComplete != true {
             // /proc says the same, whole, when the stack could not be read.
             if let whole = ProcFS.cmdline(pid) {
@@ -150,17 +146,16 @@ extension Recorder {
                 lossy = whole.lossy
             } else {
                 // Never cut silently: say how big the real argv was, when known.
-                extra.append("argv_truncated", .bool(true))
-                if let image { extra.append("argv_bytes", .int(Int64(image.argvBytes))) }
+                truncated = true
             }
         }
-        // JSON strings are UTF-8: say when an argument's bytes could not be kept as they were.
-        if lossy { extra.append("argv_not_utf8", .bool(true)) }
         let exe = ProcFS.readlink("/proc/\(pid)/exe")
         let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
         resume(tid, 0)
         let info = exe.flatMap { elf.facts($0) }
-        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid), extra: extra))
+        // JSON strings are UTF-8: say when an argument's bytes could not be kept as they were.
+        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid, argvTruncated: truncated,
+                                    argvBytes: truncated ? image?.argvBytes : nil, argvNotUTF8: lossy)))
     }
 
     private func eventStop(_ tid: Int, sig: Int32, t: Int64) {
@@ -195,7 +190,6 @@ extension Recorder {
         if pt_getsiginfo(pid_t(tid), &signo, &code, &from, &st) == 0 {
             var sender: Int?
             var extra = JSONObject()
-            if tid != pid { extra.append("tid", .int(Int64(tid))) }
             // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child,
             // numbered in the receiver's namespace (0: the sender is outside it).
             if code == 0 || code == -1 || code == -6 || (signo == SIGCHLD && code > 0) {
@@ -205,7 +199,8 @@ extension Recorder {
                     extra.noteUntranslated("from", Int(from))
                 }
             }
-            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender, code: Self.siCodeName(signo: signo, code: code)),
+            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender, code: Self.siCodeName(signo: signo, code: code),
+                                               tid: tid != pid ? tid : nil),
                             extra: extra))
         } else {
             emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: nil, code: nil)))

@@ -30,12 +30,12 @@ extension Recorder {
         proc.exitTime = t
         proc.status = status
         table.procs[pid] = proc
-        var extra = JSONObject()
+        var error: String?
         if pid == rootPid, case .exited(let code) = status, code == 126 || code == 127, let e = rootExecError() {
             execErrno = e
-            extra.append("error", .string(Tracee.errnoName(e)))
+            error = Tracee.errnoName(e)
         }
-        emit(TraceEvent(t: t, .exit(pid: pid, status: status), extra: extra))
+        emit(TraceEvent(t: t, .exit(pid: pid, status: status, error: error)))
         if pid == rootPid { rootStatus = status }
 
         reparentChildren(of: pid, t: t)

@@ -42,7 +42,8 @@ extension Recorder {
             table.tasks[tid]?.wait = wait
             // Tell the state source why this task is about to block, before it runs again.
             states?.noteWhy(tid: tid, why: wait.call.rawValue, from: t, to: nil)
-            emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options), extra: wait.extra))
+            emit(TraceEvent(t: t, .waitBegin(pid: pid, call: wait.call, target: wait.target, options: wait.options, tid: wait.tid),
+                            extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
         case PT_SC_SIGCHLD_ACTION:
@@ -64,11 +65,11 @@ extension Recorder {
 
     static func describeWait(tag: Int, args: [UInt64], tid: Int, pid: Int, t: Int64) -> PendingWait {
         var extra = JSONObject()
-        if tid != pid { extra.append("tid", .int(Int64(tid))) }
+        let waiter = tid != pid ? tid : nil
         if tag == PT_SC_WAIT4 {
             let target = Int(Int32(truncatingIfNeeded: args[0]))
             return PendingWait(call: .wait4, target: target, options: WaitDecoding.options(args[2], waitid: false),
-                               rawOptions: args[2], resultAddr: args[1], extra: extra, beganAt: t)
+                               rawOptions: args[2], resultAddr: args[1], tid: waiter, extra: extra, beganAt: t)
         }
         let idtype = Int32(truncatingIfNeeded: args[0])
         let id = Int(Int32(truncatingIfNeeded: args[1]))
@@ -81,7 +82,7 @@ extension Recorder {
         default: extra.append("idtype", .int(Int64(idtype)))
         }
         return PendingWait(call: .waitid, target: target, options: WaitDecoding.options(args[3], waitid: true),
-                           rawOptions: args[3], resultAddr: args[2], extra: extra, beganAt: t)
+                           rawOptions: args[3], resultAddr: args[2], tid: waiter, extra: extra, beganAt: t)
     }
 
     /// A syscall-exit stop of a call stopped at its entry by seccomp.
@@ -172,7 +173,7 @@ extension Recorder {
         table.tasks[tid]?.wait = nil
         states?.endWhy(tid: tid, at: t)
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
-                                       result: result, status: status?.traceStatus), extra: wait.extra))
+                                       result: result, status: status?.traceStatus, tid: wait.tid), extra: wait.extra))
         let noWait = wait.rawOptions & 0x0100_0000 != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
             if let parent = table.procs[child]?.parent, parent != pid {

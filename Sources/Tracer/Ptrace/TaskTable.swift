@@ -7,6 +7,9 @@ struct PendingWait {
     var options: [String]
     var rawOptions: UInt64
     var resultAddr: UInt64    // wait4: int *status; waitid: siginfo_t *infop
+    /// The waiting thread, when not the process's main thread.
+    var tid: Int?
+    /// Fields beyond the event's own: waitid's `idtype` (and `pidfd`), `untranslated`.
     var extra: JSONObject
     var beganAt: Int64
     /// The kernel returned ERESTART*: the call will be restarted, still one wait.
