@@ -1,6 +1,9 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// FileDescriptor, Errno, FilePath: the one OS layer under the recorder and the readers.
+let system = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+
 // Linux only (ptrace, seccomp, tracefs): no `platforms`, which would name Apple ones.
 let package = Package(
     name: "proctrace",
@@ -9,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // The only C: ptrace, waitpid, seccomp and fork+exec shims.
@@ -22,18 +26,19 @@ let package = Package(
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
         // Pure Swift: events, JSONL, the process model, validation, replay.
-        .target(name: "Lifecycle"),
+        .target(name: "Lifecycle", dependencies: [system]),
         // Linux recorder: ptrace event loop, scheduler states, ELF facts.
-        .target(name: "Tracer", dependencies: ["Lifecycle", "CProcTrace", "CLibELF"]),
+        .target(name: "Tracer", dependencies: ["Lifecycle", "CProcTrace", "CLibELF", system]),
         // Questions answered from a trace: critical path, steps, parallelism, findings, diff.
         .target(name: "Analysis", dependencies: ["Lifecycle"]),
         // Pictures and exports.
-        .target(name: "Render", dependencies: ["Lifecycle", "CGraphviz"]),
+        .target(name: "Render", dependencies: ["Lifecycle", "CGraphviz", system]),
         .executableTarget(
             name: "proctrace",
             dependencies: [
                 "Lifecycle", "Tracer", "Render", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                system,
             ]
         ),
         // The state sources' own costs (`make bench`): measurements, not tests.

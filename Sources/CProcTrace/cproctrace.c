@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,8 +35,18 @@
 #error "proctrace supports x86_64 and aarch64"
 #endif
 
+_Static_assert(PT_CLONE_THREAD == CLONE_THREAD && PT_CLONE_PARENT == CLONE_PARENT && PT_CLONE_VFORK == CLONE_VFORK,
+               "PT_CLONE_* are the kernel's CLONE_*");
+_Static_assert(PT_EVENT_FORK == PTRACE_EVENT_FORK && PT_EVENT_VFORK == PTRACE_EVENT_VFORK &&
+               PT_EVENT_CLONE == PTRACE_EVENT_CLONE && PT_EVENT_EXEC == PTRACE_EVENT_EXEC &&
+               PT_EVENT_VFORK_DONE == PTRACE_EVENT_VFORK_DONE && PT_EVENT_EXIT == PTRACE_EVENT_EXIT &&
+               PT_EVENT_SECCOMP == PTRACE_EVENT_SECCOMP && PT_EVENT_STOP == PTRACE_EVENT_STOP,
+               "PT_EVENT_* are the kernel's PTRACE_EVENT_*");
+
 int pt_wall(void) { return __WALL; }
 int pt_wnothread(void) { return __WNOTHREAD; }
+int pt_wclone(void) { return __WCLONE; }
+int pt_is_sig_ign(uint64_t handler) { return handler == (uint64_t)(uintptr_t)SIG_IGN; }
 int pt_wifexited(int s) { return WIFEXITED(s); }
 int pt_wexitstatus(int s) { return WEXITSTATUS(s); }
 int pt_wifsignaled(int s) { return WIFSIGNALED(s); }
@@ -43,7 +54,6 @@ int pt_wtermsig(int s) { return WTERMSIG(s); }
 int pt_wcoredump(int s) { return WCOREDUMP(s); }
 int pt_wifstopped(int s) { return WIFSTOPPED(s); }
 int pt_wstopsig(int s) { return WSTOPSIG(s); }
-int pt_wifcontinued(int s) { return WIFCONTINUED(s); }
 
 long pt_default_options(int exitkill) {
     long o = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
@@ -140,7 +150,7 @@ void pt_spawn_release(int gofd) {
     close(gofd);
 }
 
-long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data) {
+static long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data) {
     errno = 0;
     long r = ptrace((enum __ptrace_request)request, tid, (void *)addr, (void *)data);
     if (r == -1 && errno != 0) return -errno;
@@ -164,20 +174,24 @@ pid_t pt_waitpid(pid_t pid, int *status, int flags) {
     }
 }
 
-int pt_clone_flags(pid_t tid, uint64_t *flags) {
-    uint64_t nr, a0;
+/* The registers proctrace reads at a stop (PTRACE_GETREGSET, NT_PRSTATUS): the syscall
+   number, its first argument and the stack pointer. Returns 0 or -errno. */
+static int read_regs(pid_t tid, uint64_t *nr, uint64_t *arg0, uint64_t *sp) {
+    struct user_regs_struct regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
 #if defined(__x86_64__)
-    struct { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi,
-             orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } regs;
-    struct iovec iov = { &regs, sizeof regs };
-    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
-    nr = regs.orig_rax; a0 = regs.rdi;
+    *nr = regs.orig_rax; *arg0 = regs.rdi; *sp = regs.rsp;
 #else
-    struct { uint64_t regs[31], sp, pc, pstate; } regs;
-    struct iovec iov = { &regs, sizeof regs };
-    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
-    nr = regs.regs[8]; a0 = regs.regs[0];
+    *nr = regs.regs[8]; *arg0 = regs.regs[0]; *sp = regs.sp;
 #endif
+    return 0;
+}
+
+int pt_clone_flags(pid_t tid, uint64_t *flags) {
+    uint64_t nr, a0, sp;
+    int r = read_regs(tid, &nr, &a0, &sp);
+    if (r != 0) return r;
     switch (nr) {
 #ifdef SYS_fork
     case SYS_fork: *flags = SIGCHLD; return 0;
@@ -251,12 +265,6 @@ int pt_pidfd_open(pid_t pid) {
     return r < 0 ? -errno : (int)r;
 }
 
-int64_t pt_monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 pid_t pt_getpgid(pid_t pid) { pid_t r = getpgid(pid); return r < 0 ? -errno : r; }
 pid_t pt_getsid(pid_t pid) { pid_t r = getsid(pid); return r < 0 ? -errno : r; }
 
@@ -320,19 +328,8 @@ void pt_rmdir_detached(const char *path) {
 }
 
 int pt_stack_pointer(pid_t tid, uint64_t *sp) {
-#if defined(__x86_64__)
-    struct { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi,
-             orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } regs;
-    struct iovec iov = { &regs, sizeof regs };
-    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
-    *sp = regs.rsp;
-#else
-    struct { uint64_t regs[31], sp, pc, pstate; } regs;
-    struct iovec iov = { &regs, sizeof regs };
-    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
-    *sp = regs.sp;
-#endif
-    return 0;
+    uint64_t nr, a0;
+    return read_regs(tid, &nr, &a0, sp);
 }
 
 /* ---- Signals that steer a recording (see cproctrace.h) ---- */
@@ -347,7 +344,7 @@ static const int ctl_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SI
 /* Sent to the ptrace thread by a handler that ran elsewhere: only interrupts its waitpid. */
 #define CTL_WAKE_SIG (SIGRTMIN + 3)
 
-pid_t pt_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+static pid_t pt_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 static void ctl_wake_handler(int sig) { (void)sig; }
 

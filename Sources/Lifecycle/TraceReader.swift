@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemPackage
 
 /// A trace that cannot be read: the file, the 1-based line (0 when the file itself could not
 /// be opened or read, as opposed to a malformed line),
@@ -148,17 +149,14 @@ public final class TraceReader {
             buffer = bigger
             capacity *= 2
         }
-        while true {
-            let n = read(fd, buffer + filled, capacity - filled)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let err = String(cString: strerror(errno))
-                throw TraceReadError(path: path, line: 0, message: line == 0 ? "cannot read: \(err)" : "read failed after line \(line): \(err)")
-            }
-            if n == 0 { fileDone = true; close(fd); fd = -1 }
-            filled += n
-            return
+        let n: Int
+        do {
+            n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: buffer + filled, count: capacity - filled))
+        } catch {
+            throw TraceReadError(path: path, line: 0, message: line == 0 ? "cannot read: \(error)" : "read failed after line \(line): \(error)")
         }
+        if n == 0 { fileDone = true; close(fd); fd = -1 }
+        filled += n
     }
 
     /// The next line parsed as a JSON object, or nil at the end of the file.

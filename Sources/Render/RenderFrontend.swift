@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import Lifecycle
+import SystemPackage
 
 /// What `proctrace render` was asked to do.
 public struct RenderRequest: Sendable {
@@ -166,18 +167,15 @@ public enum RenderFrontend {
     /// Writes a whole file, reporting the errno on failure. Without `replace`, an existing
     /// file is left alone and is an error (exit 2: `--force` replaces it).
     public static func writeFile(_ path: String, _ bytes: [UInt8], replace: Bool = true) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL) | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == EEXIST && !replace { throw RenderFailure("\(path) exists: give --force to replace it", exitCode: 2) }
-        guard fd >= 0 else { throw RenderFailure("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RenderFailure("\(path): \(String(cString: strerror(errno)))")
-            }
-            off += n
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), .writeOnly,
+                                             options: [.create, .closeOnExec, replace ? .truncate : .exclusiveCreate],
+                                             permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            try fd.closeAfter { _ = try fd.writeAll(bytes) }
+        } catch Errno.fileExists where !replace {
+            throw RenderFailure("\(path) exists: give --force to replace it", exitCode: 2)
+        } catch {
+            throw RenderFailure("\(path): \(error)")
         }
     }
 }

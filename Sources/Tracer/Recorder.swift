@@ -97,9 +97,9 @@ public final class Recorder {
     public func run() throws(RecordError) -> RecordResult {
         // Before any thread starts, so that every thread but this one blocks them.
         pt_control_block()
-        let t0 = pt_monotonic_ns()
+        let t0 = monotonicNow()
         startStates()
-        let t1 = pt_monotonic_ns()
+        let t1 = monotonicNow()
         merger = TraceMerger(writer: writer, source: states, clock: clock)
         watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
@@ -141,12 +141,12 @@ public final class Recorder {
         eventLoop()
         flush()
 
-        let t2 = pt_monotonic_ns()
+        let t2 = monotonicNow()
         watcher.finish(timeout: options.reapTimeout)
         flush()
-        let t3 = pt_monotonic_ns()
+        let t3 = monotonicNow()
         merger.finish()
-        let t4 = pt_monotonic_ns()
+        let t4 = monotonicNow()
         if getenv("PROCTRACE_TIMES") != nil {
             Self.warn("proctrace times: states start \((t1 - t0) / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
         }
@@ -163,7 +163,7 @@ public final class Recorder {
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
             let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw)\n"
-            _ = msg.withCString { write(2, $0, strlen($0)) }
+            StandardError.write(msg)
         }
         return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
                             execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
@@ -229,8 +229,7 @@ public final class Recorder {
     }
 
     static func warn(_ s: String) {
-        let line = s + "\n"
-        _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+        StandardError.line(s)
     }
 
     static func rfc3339Now() -> String {

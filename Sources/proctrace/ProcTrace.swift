@@ -27,7 +27,7 @@ struct ProcTrace: ParsableCommand {
                 // Escaped: the message may quote an argument that holds terminal escapes.
                 let text = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
                     .map { TerminalText.escape(String($0)) }.joined(separator: "\n")
-                fputs(text + "\n", stderr)
+                StandardError.line(text)
                 Glibc.exit(2)
             }
             exit(withError: error)

@@ -101,11 +101,11 @@ struct ConcurrentRecordingTests {
         init(_ owner: InstanceOwner, root: String) throws {
             path = "\(root)/instances/\(owner.name(Self.n))"
             #expect(mkdir(path, 0o750) == 0, "mkdir \(path): errno \(errno)")
-            #expect(writeSmallFile("\(path)/events/sched/sched_switch/enable", "1") == 0)
+            #expect(SmallFile.write("\(path)/events/sched/sched_switch/enable", "1") == nil)
         }
-        var enabled: Bool { readSmallFile("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
+        var enabled: Bool { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
         var exists: Bool { access(path, F_OK) == 0 }
-        func remove() { if exists { _ = writeSmallFile("\(path)/events/enable", "0"); rmdir(path) } }
+        func remove() { if exists { _ = SmallFile.write("\(path)/events/enable", "0"); rmdir(path) } }
     }
 
     @Test func nameSaysNamespacePidAndStartTime() throws {
@@ -155,12 +155,12 @@ struct ConcurrentRecordingTests {
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit() }
         var inner: Int?
         for _ in 0..<500 where inner == nil {
-            inner = (readSmallFile("/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children") ?? "")
+            inner = (SmallFile.text("/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children") ?? "")
                 .split(separator: " ").first.flatMap { Int($0) }
             if inner == nil { usleep(10_000) }
         }
         let sleeper = try #require(inner)
-        let ns = try #require(ProcFS.link("/proc/\(sleeper)/ns/pid").flatMap(InstanceOwner.inode))
+        let ns = try #require(ProcFS.readlink("/proc/\(sleeper)/ns/pid").flatMap(InstanceOwner.inode))
         #expect(InstanceOwner.innermostPid("/proc/\(sleeper)") == 1)
         let owner = InstanceOwner(pidNamespace: ns, pid: 1, startTime: try #require(InstanceOwner.startTime(of: "\(sleeper)")))
         let foreign = try Instance(owner, root: root)

@@ -49,12 +49,12 @@ struct SchedClockTests {
         let root = try #require(SchedSource.tracefsRoot())
         let ref = "\(root)/instances/proctrace-\(getpid())-ref"
         #expect(mkdir(ref, 0o750) == 0)
-        defer { writeSmallFile("\(ref)/tracing_on", "0"); writeSmallFile("\(ref)/events/enable", "0"); rmdir(ref) }
-        writeSmallFile("\(ref)/tracing_on", "0")
-        writeSmallFile("\(ref)/trace_clock", "mono")
-        writeSmallFile("\(ref)/buffer_size_kb", "8192")
-        writeSmallFile("\(ref)/events/sched/sched_switch/enable", "1")
-        writeSmallFile("\(ref)/tracing_on", "1")
+        defer { SmallFile.write("\(ref)/tracing_on", "0"); SmallFile.write("\(ref)/events/enable", "0"); rmdir(ref) }
+        SmallFile.write("\(ref)/tracing_on", "0")
+        SmallFile.write("\(ref)/trace_clock", "mono")
+        SmallFile.write("\(ref)/buffer_size_kb", "8192")
+        SmallFile.write("\(ref)/events/sched/sched_switch/enable", "1")
+        SmallFile.write("\(ref)/tracing_on", "1")
 
         var options = SchedSource.Options()
         options.kernelPidFilter = false
@@ -70,7 +70,7 @@ struct SchedClockTests {
         child.release()
         _ = child.wait()
         _ = source.stop()
-        writeSmallFile("\(ref)/tracing_on", "0")
+        SmallFile.write("\(ref)/tracing_on", "0")
 
         // The reference switches, per CPU.
         let layout = try SchedRingDecoder.loadLayout(eventsDir: "\(ref)/events")

@@ -28,7 +28,7 @@ struct SchedRingTests {
         let root = try #require(SchedSource.tracefsRoot())
         for name in ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
                      "sched/sched_process_exit", "sched/sched_process_exec", "ftrace/print"] {
-            let text = try #require(readSmallFile("\(root)/events/\(name)/format"))
+            let text = try #require(SmallFile.text("\(root)/events/\(name)/format"))
             let f = try #require(TraceEventFormat(text: text), "\(name)")
             let lines = text.split(separator: "\n").filter { $0.contains("field:") }
             #expect(f.fields.count == lines.count, "\(name): \(f.fields.keys.sorted())")

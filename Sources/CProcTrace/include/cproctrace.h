@@ -2,6 +2,7 @@
 #define CPROCTRACE_H
 
 #include <stdint.h>
+#include <sys/auxv.h>   /* AT_NULL, AT_EXECFN: the auxiliary vector's entry types, for Swift */
 #include <sys/types.h>
 
 #pragma clang assume_nonnull begin
@@ -17,12 +18,20 @@ enum {
     PT_SC_WAIT4 = 1, PT_SC_WAITID = 2, PT_SC_SETSID = 3, PT_SC_SETPGID = 4, PT_SC_SIGCHLD_ACTION = 5,
 };
 
-/* Clone flags proctrace needs to tell threads and CLONE_PARENT children apart. */
+/* Clone flags proctrace needs to tell threads and CLONE_PARENT children apart (the
+   kernel's CLONE_*, which need _GNU_SOURCE; the .c file checks they are equal). */
 enum { PT_CLONE_THREAD = 0x00010000, PT_CLONE_PARENT = 0x00008000, PT_CLONE_VFORK = 0x00004000 };
+
+/* The bit PTRACE_O_TRACESYSGOOD sets in a syscall-stop's signal (SIGTRAP | 0x80). */
+enum { PT_SYSCALL_STOP_BIT = 0x80 };
 
 /* waitpid flags glibc's Swift module does not export. */
 int pt_wall(void);
 int pt_wnothread(void);
+int pt_wclone(void);
+
+/* Whether a sigaction's handler word is SIG_IGN (a pointer constant Swift cannot import). */
+int pt_is_sig_ign(uint64_t handler);
 
 /* Status decoding (the W* macros). */
 int pt_wifexited(int status);
@@ -32,7 +41,6 @@ int pt_wtermsig(int status);
 int pt_wcoredump(int status);
 int pt_wifstopped(int status);
 int pt_wstopsig(int status);
-int pt_wifcontinued(int status);
 
 /* Forks a child that will run `file` (searched in PATH) with `argv`, and PTRACE_SEIZEs it
    with `options`. The child waits until pt_spawn_release(*gofd); then it installs the
@@ -46,8 +54,7 @@ pid_t pt_spawn_traced(const char *file, char *_Nullable const argv[_Nonnull], lo
 /* Lets the child of pt_spawn_traced go on to its exec. */
 void pt_spawn_release(int gofd);
 
-/* One ptrace request; returns the result, or -errno. */
-long pt_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data);
+/* ptrace requests; each returns the result, or -errno. */
 long pt_seize(pid_t tid, long options);
 long pt_cont(pid_t tid, int sig);
 long pt_syscall(pid_t tid, int sig);
@@ -82,9 +89,6 @@ int pt_read_waitid_info(pid_t tid, uint64_t addr, int *pid, int *code, int *stat
 /* pidfd_open(2); returns fd or -errno. */
 int pt_pidfd_open(pid_t pid);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-int64_t pt_monotonic_ns(void);
-
 /* The syscall numbers of wait4, waitid, setsid, setpgid, getpgid, getsid on this arch. */
 long pt_nr_wait4(void);
 long pt_nr_waitid(void);
@@ -116,8 +120,6 @@ void pt_control_stop_self(int sig);
 pid_t pt_waitpid_control(pid_t pid, int *status, int flags);
 /* Wakes the ptrace thread's pt_waitpid_control (SIGALRM) after `ms` milliseconds. */
 void pt_control_alarm(long ms);
-/* The calling thread's kernel tid. */
-pid_t pt_gettid(void);
 
 /* The errno's symbolic name ("ECHILD"), or NULL. */
 const char *_Nullable pt_errno_name(int err);

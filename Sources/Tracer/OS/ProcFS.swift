@@ -5,27 +5,17 @@ enum ProcFS {
     /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`), fixed since Linux 3.8.
     static let initialPidNamespace = "pid:[4026531836]"
 
-    /// The target of a symbolic link, or nil.
-    static func link(_ path: String) -> String? {
-        var buf = [UInt8](repeating: 0, count: 256)
-        let n = buf.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { Glibc.readlink(path, $0, b.count - 1) }
-        }
-        guard n > 0 else { return nil }
-        return String(decoding: buf[..<n], as: UTF8.self)
-    }
-
     /// Whether proctrace runs in the kernel's own pid namespace (not in a container's), where
     /// the pids of scheduler tracepoints are the pids ptrace reports.
     static func inInitialPidNamespace() -> Bool {
-        link("/proc/self/ns/pid").map { $0 == initialPidNamespace } ?? true
+        readlink("/proc/self/ns/pid").map { $0 == initialPidNamespace } ?? true
     }
 
     /// Why /proc cannot be trusted to name the pids ptrace reports: a /proc mounted for another
     /// pid namespace (`unshare --pid --fork` without `--mount-proc`) shows other processes
     /// under the same numbers. nil when /proc is this namespace's.
     static func namespaceProblem() -> String? {
-        guard let me = link("/proc/self") else {
+        guard let me = readlink("/proc/self") else {
             return access("/proc/self/stat", R_OK) == 0 ? nil : "/proc is not mounted; proctrace reads it for every process"
         }
         guard Int32(me) == getpid() else {
@@ -35,26 +25,10 @@ enum ProcFS {
         return nil
     }
 
-    /// The whole content of a (small) /proc file, or nil if it cannot be read.
-    static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while out.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return out.isEmpty ? nil : out }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
-        }
-        return out
-    }
-
     /// argv from /proc/PID/cmdline (NUL-separated), whole; `lossy` when an argument held
     /// bytes that are not valid UTF-8.
     static func cmdline(_ pid: Int) -> (argv: [String], lossy: Bool)? {
-        guard let b = read("/proc/\(pid)/cmdline", limit: .max), !b.isEmpty else { return nil }
+        guard let b = SmallFile.read("/proc/\(pid)/cmdline", limit: .max), !b.isEmpty else { return nil }
         var lossy = false
         var parts = b.split(separator: 0, omittingEmptySubsequences: false).map { decodeArgument(Array($0), lossy: &lossy) }
         if parts.last == "" { parts.removeLast() }
@@ -68,16 +42,20 @@ enum ProcFS {
         return decode(bytes)
     }
 
+    /// The target of a symbolic link (`/proc/PID/exe`, `/proc/PID/ns/pid`), or nil. The
+    /// corresponding C function is `readlink(2)`.
     static func readlink(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4097)
-        let n = Glibc.readlink(path, &buf, 4096)
-        if n < 0 { return nil }
-        return decode(buf[0..<n].map { UInt8(bitPattern: $0) })
+        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX))
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { Glibc.readlink(path, $0, b.count) }
+        }
+        guard n >= 0 else { return nil }
+        return decode(Array(buf[..<n]))
     }
 
     /// Fields of /proc/PID/stat after the command: [state, ppid, pgrp, session, ...].
     static func statFields(_ pid: Int) -> [Substring]? {
-        guard let b = read("/proc/\(pid)/stat") else { return nil }
+        guard let b = SmallFile.read("/proc/\(pid)/stat") else { return nil }
         let s = String(decoding: b, as: UTF8.self)
         guard let close = s.lastIndex(of: ")") else { return nil }
         return s[s.index(after: close)...].split(separator: " ")
@@ -91,40 +69,20 @@ enum ProcFS {
 
     /// Whether signal `sig` is ignored (the SigIgn mask of /proc/PID/status).
     static func ignores(_ pid: Int, signal sig: Int32) -> Bool {
-        guard let b = read("/proc/\(pid)/status") else { return false }
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("SigIgn:") {
-            guard let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) else { return false }
-            return mask & (1 << UInt64(sig - 1)) != 0
-        }
-        return false
+        ProcStatus(pid: pid)?.signal(sig, in: "SigIgn") ?? false
     }
 
     /// `sig`'s action in the process is the default one (neither caught nor ignored).
     static func hasDefaultAction(_ pid: Int, signal sig: Int32) -> Bool {
-        guard let b = read("/proc/\(pid)/status") else { return false }
-        let bit = UInt64(1) << UInt64(sig - 1)
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:") {
-            guard let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) else { return false }
-            if mask & bit != 0 { return false }
-        }
-        return true
+        guard let status = ProcStatus(pid: pid), let ignored = status.signal(sig, in: "SigIgn"),
+              let caught = status.signal(sig, in: "SigCgt") else { return false }
+        return !ignored && !caught
     }
 
     /// The filename the exec was called with (AT_EXECFN), read from the new image's stack.
     static func execFilename(_ pid: Int) -> String? {
-        guard let aux = read("/proc/\(pid)/auxv") else { return nil }
-        var addr: UInt64 = 0
-        aux.withUnsafeBytes { raw in
-            var i = 0
-            while i + 16 <= raw.count {
-                let key = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let val = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-                if key == 31 { addr = val; break }   // AT_EXECFN
-                if key == 0 { break }
-                i += 16
-            }
-        }
-        guard addr != 0 else { return nil }
+        guard let aux = SmallFile.read("/proc/\(pid)/auxv"),
+              let addr = AuxVector.value(of: AT_EXECFN, in: aux), addr != 0 else { return nil }
         return Tracee.readCString(pid, at: addr)
     }
 

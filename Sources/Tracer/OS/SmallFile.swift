@@ -1,30 +1,40 @@
-#if os(Linux)
-@preconcurrency import Glibc
-import Foundation
+import SystemPackage
 
-/// Reads a small text file (tracefs, procfs) in one go; nil if it cannot be opened.
-func readSmallFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var data = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return data.isEmpty ? nil : String(decoding: data, as: UTF8.self) }
-        if n == 0 { break }
-        data.append(contentsOf: buf[0..<n])
+/// Small files of the kernel's (/proc, tracefs), read whole or written in one call. The one
+/// place the recorder opens, reads and writes a file by path; swift-system retries `EINTR`.
+enum SmallFile {
+    /// The whole content of a file, at most `limit` bytes; nil if it cannot be opened, or if
+    /// its first read fails (after a later failure, what was read so far).
+    static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        guard let fd = try? FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec) else { return nil }
+        defer { try? fd.close() }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while out.count < limit {
+            guard let n = try? chunk.withUnsafeMutableBytes({ try fd.read(into: $0) }) else { return out.isEmpty ? nil : out }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
     }
-    return String(decoding: data, as: UTF8.self)
-}
 
-/// Writes a short string to a tracefs/procfs control file.
-@discardableResult
-func writeSmallFile(_ path: String, _ text: String, append: Bool = false) -> Int32 {
-    let fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC))
-    guard fd >= 0 else { return errno }
-    defer { close(fd) }
-    let n = text.withCString { write(fd, $0, strlen($0)) }
-    return n < 0 ? errno : 0
+    /// The whole content of a text file (invalid UTF-8 becomes U+FFFD), or nil.
+    static func text(_ path: String) -> String? {
+        read(path, limit: .max).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Writes `text` to a control file in one `write(2)` (a tracefs file takes each write as
+    /// one command); the error, or nil.
+    @discardableResult
+    static func write(_ path: String, _ text: String, append: Bool = false) -> Errno? {
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), .writeOnly,
+                                             options: append ? [.closeOnExec, .append] : [.closeOnExec, .truncate])
+            defer { try? fd.close() }
+            _ = try Array(text.utf8).withUnsafeBytes { try fd.write($0) }
+            return nil
+        } catch {
+            return error as? Errno ?? .ioError
+        }
+    }
 }
-#endif

@@ -123,7 +123,7 @@ final class TraceMerger: Sendable {
         if ready.isEmpty && states.isEmpty { return }
         // Both inputs are in time order (the ptrace side up to the watcher's occasional
         // reap); a stable merge puts a ptrace event before a state event at the same time.
-        ready = stableSorted(ready)
+        ready = ready.stableSorted(by: \.t)
         var out: [TraceEvent] = []
         out.reserveCapacity(ready.count + states.count)
         var i = 0, j = 0
@@ -220,12 +220,5 @@ final class TraceMerger: Sendable {
         case .thread(_, let tid, let phase, _) where phase == .start: return tid
         default: return nil
         }
-    }
-
-    private func stableSorted(_ a: [TraceEvent]) -> [TraceEvent] {
-        var sorted = true
-        for k in a.indices.dropFirst() where a[k].t < a[k - 1].t { sorted = false; break }
-        if sorted { return a }
-        return a.enumerated().sorted { ($0.element.t, $0.offset) < ($1.element.t, $1.offset) }.map(\.element)
     }
 }

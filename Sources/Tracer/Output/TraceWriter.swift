@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import Lifecycle
 import Synchronization
+import SystemPackage
 
 /// Where and why writing the trace stopped (a full disk, a closed pipe).
 public struct WriteFailure: Sendable, Equatable {
@@ -25,7 +26,7 @@ final class TraceWriter: Sendable {
         var bytes: Int64 = 0
         var failure: WriteFailure?
     }
-    private let fd: Int32
+    private let fd: FileDescriptor
     let path: String
     /// The trace goes to standard output (`-o -`).
     let toStdout: Bool
@@ -35,23 +36,21 @@ final class TraceWriter: Sendable {
     /// file unless `force`.
     init(path: String, force: Bool) throws(RecordError) {
         if path == "-" {
-            self.fd = 1
+            self.fd = .standardOutput
             self.path = "standard output"
             self.toStdout = true
             return
         }
         toStdout = false
-        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
-        flags |= force ? O_TRUNC : O_EXCL
-        let fd = open(path, flags, 0o644)
-        if fd < 0 {
-            let e = errno
-            if e == EEXIST {
-                throw RecordError("\(path): already exists; choose another -o or pass --force to replace it")
-            }
-            throw RecordError("\(path): cannot create the trace: \(String(cString: strerror(e)))")
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .writeOnly,
+                                         options: [.create, .closeOnExec, force ? .truncate : .exclusiveCreate],
+                                         permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch Errno.fileExists {
+            throw RecordError("\(path): already exists; choose another -o or pass --force to replace it")
+        } catch {
+            throw RecordError("\(path): cannot create the trace: \(error)")
         }
-        self.fd = fd
         self.path = path
     }
 
@@ -78,26 +77,16 @@ final class TraceWriter: Sendable {
                 w.bytes.append(0x0A)
             }
             if s.failure == nil {
-                var err: Int32 = 0
-                w.bytes.withUnsafeBytes { buf in
-                    var off = 0
-                    while off < buf.count {
-                        let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            err = errno
-                            return
-                        }
-                        off += n
-                    }
-                }
-                if err != 0 {
+                var failed: Errno?
+                do { _ = try fd.writeAll(w.bytes) } catch { failed = error as? Errno ?? .ioError }
+                if let err = failed {
                     // A part of a line may have reached the file: cut it back to the last
                     // whole line, so the trace stays a valid (incomplete) prefix.
-                    if !toStdout { _ = ftruncate(fd, off_t(s.bytes)) }
-                    s.failure = WriteFailure(errno: err, lines: s.lines, lastT: s.lastWrittenT)
-                    let msg = "proctrace: writing \(path) failed: \(String(cString: strerror(err))); the trace stops after line \(s.lines), later events are counted as lost\n"
-                    _ = msg.withCString { Glibc.write(2, $0, strlen($0)) }
+                    if !toStdout { try? fd.resize(to: s.bytes) }
+                    s.failure = WriteFailure(errno: err.rawValue, lines: s.lines, lastT: s.lastWrittenT)
+                    let msg = "proctrace: writing \(path) failed: \(err); the trace stops after line \(s.lines), " +
+                        "later events are counted as lost\n"
+                    StandardError.write(msg)
                 } else {
                     s.bytes += Int64(w.bytes.count)
                     s.lastWrittenT = s.lastT
@@ -107,7 +96,7 @@ final class TraceWriter: Sendable {
         }
     }
 
-    func close() { if !toStdout { _ = Glibc.close(fd) } }
+    func close() { if !toStdout { try? fd.close() } }
 }
 
 /// A failure of `proctrace record` itself (not of the workload, whose status is data).

@@ -65,7 +65,7 @@ final class AdoptionWatcher: Sendable {
     func finish(timeout: Double) {
         state.withLock { s in
             s.finishing = true
-            s.deadline = pt_monotonic_ns() + Int64(timeout * 1e9)
+            s.deadline = monotonicNow() + Int64(timeout * 1e9)
         }
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
@@ -82,7 +82,7 @@ final class AdoptionWatcher: Sendable {
             if finishing && empty { return }
             var timeout: Int32 = -1
             if finishing {
-                let left = deadline - pt_monotonic_ns()
+                let left = deadline - monotonicNow()
                 if left <= 0 {
                     let fds = state.withLock { Array($0.watched.keys) }
                     for fd in fds.sorted() { reaped(fd, unobserved: true) }

@@ -60,12 +60,7 @@ struct ExecImage {
             if p == 0 { break }
             if firstEnv == nil { firstEnv = p }
         }
-        var execfn: UInt64 = 0
-        while let key = word(i), let value = word(i + 1) {
-            if key == 0 { break }
-            if key == 31 { execfn = value }   // AT_EXECFN
-            i += 2
-        }
+        let execfn = AuxVector.value(of: AT_EXECFN, from: i, word: word) ?? 0
         let name = execfn != 0 ? Tracee.readCString(tid, at: execfn) : nil
         // The argv strings lie back to back, up to the first environment string (or, with no
         // environment, the exec file name).

@@ -34,7 +34,7 @@ struct PidTranslator {
     private var places: [Int: NamespacePlace] = [:]
     private var index: [Key: Int] = [:]
 
-    init(home: String? = ProcFS.link("/proc/self/ns/pid")) { self.home = home }
+    init(home: String? = ProcFS.readlink("/proc/self/ns/pid")) { self.home = home }
 
     func place(of pid: Int) -> NamespacePlace? { places[pid] }
 
@@ -48,7 +48,7 @@ struct PidTranslator {
     /// `creator` is the process that made it (whose namespace for children it was born in).
     mutating func learn(pid: Int, creator: Int) {
         // One readlink for the common case: the child is in proctrace's own namespace.
-        let link = ProcFS.link("/proc/\(pid)/ns/pid")
+        let link = ProcFS.readlink("/proc/\(pid)/ns/pid")
         if let link, link == home {
             places[pid] = NamespacePlace(nspid: [pid], namespaces: [home])
             return
@@ -95,12 +95,8 @@ struct PidTranslator {
 
     /// The `NSpid:` line of /proc/PID/status.
     static func readNSpid(_ pid: Int) -> [Int]? {
-        guard let b = ProcFS.read("/proc/\(pid)/status") else { return nil }
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("NSpid:") {
-            let v = line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
-            return v.isEmpty ? nil : v
-        }
-        return nil
+        guard let v = ProcStatus(pid: pid)?.nsPids, !v.isEmpty else { return nil }
+        return v
     }
 }
 

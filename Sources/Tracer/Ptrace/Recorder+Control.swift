@@ -104,8 +104,8 @@ extension Recorder {
                 // workload's switches into the stop (at most 0.1 s), so that a kernel buffer
                 // filling up meanwhile (counted in `lost`) cannot take them.
                 if let states {
-                    let until = pt_monotonic_ns() + 100_000_000
-                    while states.watermark < t && pt_monotonic_ns() < until { usleep(1000) }
+                    let until = monotonicNow() + 100_000_000
+                    while states.watermark < t && monotonicNow() < until { usleep(1000) }
                 }
                 pt_control_stop_self(request.sig)
                 // Continued (`fg`, `bg`): the workload gets the same SIGCONT and is resumed
@@ -172,13 +172,13 @@ extension Recorder {
         table.earlyStops.removeAll()
         for tid in table.tasks.keys.sorted() { _ = pt_interrupt(pid_t(tid)) }
         let flags = pt_wall() | pt_wnothread() | WNOHANG
-        let deadline = pt_monotonic_ns() + detachPatience
+        let deadline = monotonicNow() + detachPatience
         var status: Int32 = 0
         while table.tasks.keys.contains(where: { !detachedTasks.contains($0) }) {
             let r = pt_waitpid(-1, &status, flags)
             if r < 0 { break }
             if r == 0 {
-                if pt_monotonic_ns() > deadline { break }
+                if monotonicNow() > deadline { break }
                 usleep(1000)
                 continue
             }

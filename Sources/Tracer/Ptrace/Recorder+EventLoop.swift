@@ -59,7 +59,7 @@ extension Recorder {
             seccompStop(tid, t: t)
         case Int(PT_EVENT_STOP):
             eventStop(tid, sig: sig, t: t)
-        case 0 where sig == (SIGTRAP | 0x80):
+        case 0 where sig == SIGTRAP | Int32(PT_SYSCALL_STOP_BIT):
             syscallExit(tid, t: t)
         case 0:
             signalStop(tid, sig: sig, t: t)
@@ -79,7 +79,7 @@ extension Recorder {
         if pt_clone_flags(pid_t(tid), &flags) != 0 {
             // Could not read the registers: fall back on what the new task says of itself.
             flags = event == Int(PT_EVENT_FORK) ? UInt64(SIGCHLD) : 0
-            if event == Int(PT_EVENT_CLONE), let tgid = Self.tgid(of: newTid), tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
+            if event == Int(PT_EVENT_CLONE), let tgid = ProcStatus(pid: newTid)?.tgid, tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
         }
         states?.forked(child: newTid, byThread: tid)
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
@@ -103,14 +103,6 @@ extension Recorder {
         } else {
             table.tasks[newTid]?.awaitingFirstStop = true
         }
-    }
-
-    static func tgid(of tid: Int) -> Int? {
-        guard let b = ProcFS.read("/proc/\(tid)/status") else { return nil }
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Tgid:") {
-            return Int(line.dropFirst(5).filter { $0 != " " && $0 != "\t" })
-        }
-        return nil
     }
 
     private func execEvent(_ tid: Int, t: Int64) {
@@ -192,7 +184,7 @@ extension Recorder {
             var extra = JSONObject()
             // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child,
             // numbered in the receiver's namespace (0: the sender is outside it).
-            if code == 0 || code == -1 || code == -6 || (signo == SIGCHLD && code > 0) {
+            if [SI_USER, SI_QUEUE, SI_TKILL].contains(Int(code)) || (signo == SIGCHLD && code > 0) {
                 if let p = pids.translate(Int(from), seenBy: pid), p > 0 || !(pids.place(of: pid).map { $0.depth > 0 } ?? false) {
                     sender = p
                 } else {
@@ -221,20 +213,27 @@ extension Recorder {
     }
 
     static func siCodeName(signo: Int32, code: Int32) -> String? {
-        switch code {
-        case 0: return "SI_USER"
-        case 0x80: return "SI_KERNEL"
-        case -1: return "SI_QUEUE"
-        case -2: return "SI_TIMER"
-        case -3: return "SI_MESGQ"
-        case -4: return "SI_ASYNCIO"
-        case -5: return "SI_SIGIO"
-        case -6: return "SI_TKILL"
+        switch Int(code) {
+        case SI_USER: return "SI_USER"
+        case SI_KERNEL: return "SI_KERNEL"
+        case SI_QUEUE: return "SI_QUEUE"
+        case SI_TIMER: return "SI_TIMER"
+        case SI_MESGQ: return "SI_MESGQ"
+        case SI_ASYNCIO: return "SI_ASYNCIO"
+        case SI_SIGIO: return "SI_SIGIO"
+        case SI_TKILL: return "SI_TKILL"
         default: break
         }
         if signo == SIGCHLD {
-            let names = ["", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"]
-            if code > 0 && Int(code) < names.count { return names[Int(code)] }
+            switch Int(code) {
+            case CLD_EXITED: return "CLD_EXITED"
+            case CLD_KILLED: return "CLD_KILLED"
+            case CLD_DUMPED: return "CLD_DUMPED"
+            case CLD_TRAPPED: return "CLD_TRAPPED"
+            case CLD_STOPPED: return "CLD_STOPPED"
+            case CLD_CONTINUED: return "CLD_CONTINUED"
+            default: break
+            }
         }
         return code > 0 ? "\(code)" : nil
     }

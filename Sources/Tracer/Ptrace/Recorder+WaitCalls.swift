@@ -2,8 +2,13 @@ import CProcTrace
 @preconcurrency import Glibc
 import Lifecycle
 
-/// The kernel's "restart this syscall" return codes (never seen by user space).
-private let restartCodes: Set<Int64> = [-512, -513, -514, -516]
+/// The kernel's "restart this syscall" return codes, never seen by user space and so in no
+/// user-space header (`include/linux/errno.h`): ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+/// ERESTART_RESTARTBLOCK.
+private enum KernelRestart {
+    static let sys: Int64 = 512, noIntr: Int64 = 513, noHand: Int64 = 514, restartBlock: Int64 = 516
+}
+private let restartCodes: Set<Int64> = [-KernelRestart.sys, -KernelRestart.noIntr, -KernelRestart.noHand, -KernelRestart.restartBlock]
 
 extension Recorder {
     /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
@@ -50,8 +55,8 @@ extension Recorder {
             // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
             // and the flags on x86_64 and arm64.
             if args[1] != 0, let handler = Tracee.readUInt64(tid, at: args[1]), let flags = Tracee.readUInt64(tid, at: args[1] + 8) {
-                table.procs[pid]?.ignoresSIGCHLD = handler == 1          // SIG_IGN
-                table.procs[pid]?.noChildWait = flags & 2 != 0           // SA_NOCLDWAIT
+                table.procs[pid]?.ignoresSIGCHLD = pt_is_sig_ign(handler) != 0
+                table.procs[pid]?.noChildWait = flags & UInt64(SA_NOCLDWAIT) != 0
             }
             resume(tid, 0)
             return
@@ -149,7 +154,7 @@ extension Recorder {
             // Never guessed: the number stays as the waiter saw it, marked, and a reap it did
             // is counted as lost.
             table.tasks[tid]?.wait?.extra.noteUntranslated("result", reported)
-            if status?.isTermination == true && wait.rawOptions & 0x0100_0000 == 0 { writer.countLost(1) }
+            if status?.isTermination == true && wait.rawOptions & UInt64(WNOWAIT) == 0 { writer.countLost(1) }
             finishWait(tid, result: .pid(reported), status: status, t: t)
             return
         }
@@ -174,7 +179,7 @@ extension Recorder {
         states?.endWhy(tid: tid, at: t)
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
                                        result: result, status: status?.traceStatus, tid: wait.tid), extra: wait.extra))
-        let noWait = wait.rawOptions & 0x0100_0000 != 0
+        let noWait = wait.rawOptions & UInt64(WNOWAIT) != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
             if let parent = table.procs[child]?.parent, parent != pid {
                 // Only a parent reaps: the recorded parent is dead and the kernel gave the

@@ -58,27 +58,29 @@ enum WaitDecoding {
 
     /// The status a waitid(2) siginfo describes (si_code CLD_*).
     static func status(code: Int32, status: Int32) -> ExitStatusValue? {
-        switch code {
-        case 1: return .exited(Int(status))                 // CLD_EXITED
-        case 2: return .signaled(Int(status), core: false)  // CLD_KILLED
-        case 3: return .signaled(Int(status), core: true)   // CLD_DUMPED
-        case 4, 5: return .stopped(Int(status))             // CLD_TRAPPED, CLD_STOPPED
-        case 6: return .continued                           // CLD_CONTINUED
+        switch Int(code) {
+        case CLD_EXITED: return .exited(Int(status))
+        case CLD_KILLED: return .signaled(Int(status), core: false)
+        case CLD_DUMPED: return .signaled(Int(status), core: true)
+        case CLD_TRAPPED, CLD_STOPPED: return .stopped(Int(status))
+        case CLD_CONTINUED: return .continued
         default: return nil
         }
     }
 
-    static let optionNames: [(Int, String)] = [
-        (0x1, "WNOHANG"), (0x2, "WUNTRACED"), (0x4, "WEXITED"), (0x8, "WCONTINUED"),
-        (0x0100_0000, "WNOWAIT"), (0x2000_0000, "__WNOTHREAD"), (0x4000_0000, "__WALL"), (Int(bitPattern: 0x8000_0000), "__WCLONE"),
+    static let optionNames: [(UInt32, String)] = [
+        (UInt32(WNOHANG), "WNOHANG"), (UInt32(WUNTRACED), "WUNTRACED"), (UInt32(WEXITED), "WEXITED"),
+        (UInt32(WCONTINUED), "WCONTINUED"), (UInt32(WNOWAIT), "WNOWAIT"),
+        (UInt32(bitPattern: pt_wnothread()), "__WNOTHREAD"), (UInt32(bitPattern: pt_wall()), "__WALL"),
+        (UInt32(bitPattern: pt_wclone()), "__WCLONE"),
     ]
 
-    /// Option names; for waitid, 0x2 is WSTOPPED (the same bit as WUNTRACED).
+    /// Option names; for waitid, WUNTRACED's bit is WSTOPPED.
     static func options(_ bits: UInt64, waitid: Bool) -> [String] {
         var names: [String] = []
-        let b = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: bits))
+        let b = UInt32(truncatingIfNeeded: bits)
         for (bit, name) in optionNames where b & bit != 0 {
-            names.append(waitid && bit == 0x2 ? "WSTOPPED" : name)
+            names.append(waitid && bit == UInt32(WSTOPPED) ? "WSTOPPED" : name)
         }
         return names
     }

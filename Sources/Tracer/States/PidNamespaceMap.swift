@@ -1,4 +1,5 @@
 #if os(Linux)
+import CProcTrace
 import Lifecycle
 
 /// Pairs the kernel's task numbers with a pid namespace's (a container's).
@@ -37,7 +38,7 @@ struct PidNamespaceMap {
     mutating func see(_ e: SchedEvent) -> (paired: [(global: Int32, ns: Int)], root: Int32?) {
         switch e.record {
         case let .newTask(tid, flags) where e.current == selfGlobal:
-            selfChildIsThread[tid] = flags & 0x0001_0000 != 0
+            selfChildIsThread[tid] = flags & UInt64(PT_CLONE_THREAD) != 0
         case let .fork(parent, child) where parent == selfGlobal:
             // proctrace's main thread makes one process: the root (its other tasks are threads).
             let isThread = selfChildIsThread.removeValue(forKey: child)

@@ -265,7 +265,7 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
 
     /// The state letter in `/proc/PID/task/TID/stat` (the field after the parenthesised comm).
     static func stateLetter(pid: Int, tid: Int) -> Character? {
-        guard let text = readSmallFile("/proc/\(pid)/task/\(tid)/stat") ?? readSmallFile("/proc/\(tid)/stat") else { return nil }
+        guard let text = SmallFile.text("/proc/\(pid)/task/\(tid)/stat") ?? SmallFile.text("/proc/\(tid)/stat") else { return nil }
         return stateLetter(statLine: text)
     }
 

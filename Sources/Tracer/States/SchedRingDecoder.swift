@@ -41,7 +41,7 @@ struct SchedRingDecoder {
     static func loadLayout(eventsDir: String) throws -> Layout {
         func format(_ name: String) throws -> TraceEventFormat {
             let path = "\(eventsDir)/sched/\(name)/format"
-            guard let text = readSmallFile(path), let f = TraceEventFormat(text: text) else {
+            guard let text = SmallFile.text(path), let f = TraceEventFormat(text: text) else {
                 throw SchedError(.format, "cannot read or parse \(path)")
             }
             return f
@@ -51,15 +51,15 @@ struct SchedRingDecoder {
         let ex = try format("sched_process_exit"), xc = try format("sched_process_exec")
         // header_page: "field: local_t commit; offset:8; size:8; …" and "field: char data; offset:16;"
         var commitOffset = 8, commitSize = 8, dataOffset = 16
-        if let hp = readSmallFile("\(eventsDir)/header_page") {
+        if let hp = SmallFile.text("\(eventsDir)/header_page") {
             let f = TraceEventFormat(text: "ID: 0\n" + hp.replacingOccurrences(of: "field: ", with: "field:"))
             if let c = f?.fields["commit"] { commitOffset = c.offset; commitSize = c.size }
             if let d = f?.fields["data"] { dataOffset = d.offset }
         }
         // The print event is optional here: without it, the trace clock is not calibrated.
-        let print = readSmallFile("\(eventsDir)/ftrace/print/format").flatMap { TraceEventFormat(text: $0) }
+        let print = SmallFile.text("\(eventsDir)/ftrace/print/format").flatMap { TraceEventFormat(text: $0) }
         // Optional too: without it, a new task's process is read from /proc (racy when late).
-        let newTask = readSmallFile("\(eventsDir)/task/task_newtask/format").flatMap { TraceEventFormat(text: $0) }
+        let newTask = SmallFile.text("\(eventsDir)/task/task_newtask/format").flatMap { TraceEventFormat(text: $0) }
         return Layout(
             switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
             switchNext: try sw.field("next_pid"),

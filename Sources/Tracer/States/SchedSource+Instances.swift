@@ -62,12 +62,12 @@ struct InstanceOwner: Equatable {
         var unreadable = false
         for entry in entries where entry.first?.isNumber == true {
             let dir = "\(procRoot)/\(entry)"
-            guard let link = ProcFS.link("\(dir)/ns/pid") else {
+            guard let link = ProcFS.readlink("\(dir)/ns/pid") else {
                 // Not ours to read (this machine's init), a zombie, or gone meanwhile. A
                 // process whose only pid is the one here lives in this namespace, not in the
                 // owner's; a zombie is no live owner.
                 if let levels = Self.pidLevels(dir), levels > 1,
-                   ProcFS.read("\(dir)/stat").flatMap({ SampledStateSource.stateLetter(statLine: String(decoding: $0, as: UTF8.self)) }) != "Z" {
+                   SmallFile.read("\(dir)/stat").flatMap({ SampledStateSource.stateLetter(statLine: String(decoding: $0, as: UTF8.self)) }) != "Z" {
                     unreadable = true
                 }
                 continue
@@ -88,7 +88,7 @@ struct InstanceOwner: Equatable {
         }
         if st == startTime { return .alive }
         // Start times are shown through the reader's time namespace: compare only within one.
-        let ours = ProcFS.link("\(procRoot)/self/ns/time"), theirs = ProcFS.link("\(dir)/ns/time")
+        let ours = ProcFS.readlink("\(procRoot)/self/ns/time"), theirs = ProcFS.readlink("\(dir)/ns/time")
         return ours == theirs ? nil : .unknown
     }
 
@@ -96,7 +96,7 @@ struct InstanceOwner: Equatable {
     static let initialNamespace: UInt64 = 4026531836
 
     static func ownNamespace(procRoot: String = "/proc") -> UInt64? {
-        ProcFS.link("\(procRoot)/self/ns/pid").flatMap(inode)
+        ProcFS.readlink("\(procRoot)/self/ns/pid").flatMap(inode)
     }
 
     /// "pid:[4026531836]" → 4026531836.
@@ -108,7 +108,7 @@ struct InstanceOwner: Equatable {
     /// Field 22 of `/proc/X/stat` (`X` a pid, "self", or a whole directory path).
     static func startTime(of what: String) -> UInt64? {
         let path = what.hasPrefix("/") ? "\(what)/stat" : "/proc/\(what)/stat"
-        guard let b = ProcFS.read(path) else { return nil }
+        guard let b = SmallFile.read(path) else { return nil }
         let s = String(decoding: b, as: UTF8.self)
         guard let close = s.lastIndex(of: ")") else { return nil }
         let f = s[s.index(after: close)...].split(separator: " ")
@@ -119,11 +119,7 @@ struct InstanceOwner: Equatable {
     /// The `NSpid:` entries of `DIR/status`: the process's pid in each namespace from the one
     /// of this /proc down to its own.
     static func nsPids(_ dir: String) -> [Int]? {
-        guard let b = ProcFS.read("\(dir)/status") else { return nil }
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("NSpid:") {
-            return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
-        }
-        return nil
+        ProcStatus(dir: dir)?.nsPids
     }
 
     /// The pid in the process's own namespace (the last `NSpid:` entry).

@@ -7,29 +7,14 @@ import Foundation
 /// it sleeps in.
 extension SchedSource {
 
-    /// The tgid of a task, from `/proc/TID/status`.
-    public static func procTgid(_ tid: Int) -> Int? {
-        guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("Tgid:") {
-            return Int(line.dropFirst(5).trimmingPrefixWhitespace())
-        }
-        return nil
-    }
-
     /// The parent process of a task, from `/proc/TID/status` (`PPid`).
-    static func procParent(_ tid: Int) -> Int? {
-        guard let text = readSmallFile("/proc/\(tid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
-            return Int(line.dropFirst(5).trimmingPrefixWhitespace())
-        }
-        return nil
-    }
+    static func procParent(_ tid: Int) -> Int? { ProcStatus(pid: tid)?.ppid }
 
     /// The syscall a task sleeps in, from `/proc/TID/syscall` ("202 0x… …" → "futex").
     public static func procSyscallName(_ tid: Int) -> String? {
-        guard let text = readSmallFile("/proc/\(tid)/syscall"),
+        guard let text = SmallFile.text("/proc/\(tid)/syscall"),
               let first = text.split(separator: " ").first,
-              let nr = Int(first.trimmingPrefixWhitespace()), nr >= 0 else { return nil }
+              let nr = Int(first.trimmingBlanks()), nr >= 0 else { return nil }
         // The wait family is known exactly from ptrace; a late look here could catch a task
         // already in its next wait and mislabel an earlier sleep.
         if nr == pt_nr_wait4() || nr == pt_nr_waitid() { return nil }

@@ -47,9 +47,7 @@ extension SchedSource {
                 sleep = min(options.maxPollIntervalMicros, sleep * 2)
             }
         }
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        let cpu = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        let cpu = clockNanos(CLOCK_THREAD_CPUTIME_ID)
         lock.withLock { readerCPUNanos = cpu }
         wake.withLock { readerDone = true; wake.broadcast() }
     }
@@ -146,8 +144,7 @@ extension SchedSource {
         }
         if perCPU.count > 1 {
             // Stable: events of one CPU can share a timestamp and must keep their order.
-            batch = batch.enumerated().sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }
-                .map(\.element)
+            batch = batch.stableSorted(by: \.ts)
         }
         if !clock.identity {
             // Monotonic within a batch; a new calibration point can move the line by a

@@ -49,7 +49,7 @@ extension SchedSource {
     static func overruns(instance path: String, cpus: [Int32]) -> Int {
         var n = 0
         for cpu in cpus {
-            guard let text = readSmallFile("\(path)/per_cpu/cpu\(cpu)/stats") else { continue }
+            guard let text = SmallFile.text("\(path)/per_cpu/cpu\(cpu)/stats") else { continue }
             for line in text.split(separator: "\n") {
                 let parts = line.split(separator: ":")
                 guard parts.count == 2 else { continue }

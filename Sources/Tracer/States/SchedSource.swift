@@ -152,12 +152,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     private func setUp(_ path: String) throws {
         func set(_ file: String, _ value: String) throws {
-            let e = writeSmallFile("\(path)/\(file)", value)
-            if e != 0 { throw SchedError(.tracefs, "cannot write \(value) to \(path)/\(file)", errno: e) }
+            if let e = SmallFile.write("\(path)/\(file)", value) {
+                throw SchedError(.tracefs, "cannot write \(value) to \(path)/\(file)", errno: e.rawValue)
+            }
         }
         try set("tracing_on", "0")
         // The selected clock is the bracketed one: "[local] global counter … mono …".
-        let clockName = readSmallFile("\(path)/trace_clock").flatMap { text -> String? in
+        let clockName = SmallFile.text("\(path)/trace_clock").flatMap { text -> String? in
             guard let a = text.firstIndex(of: "["), let b = text[a...].firstIndex(of: "]") else { return nil }
             return String(text[text.index(after: a)..<b])
         }
@@ -189,7 +190,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             try set("set_event_pid", "4194304")
         }
         decoder = SchedRingDecoder(layout: layout)
-        if let kb = readSmallFile("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             pageSize = kb * 1024
         } else {
             pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -198,7 +199,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             try set("events/sched/\(ev)/enable", "1")
         }
         // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
-        if layout.newTaskID != nil { _ = writeSmallFile("\(path)/events/task/task_newtask/enable", "1") }
+        if layout.newTaskID != nil { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }
         healthFDs = (["tracing_on"] + ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork",
                                         "sched_process_exit", "sched_process_exec"].map { "events/sched/\($0)/enable" })
             .compactMap { file in
@@ -253,7 +254,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         ns = NamespaceRenumbering(selfGlobal: me)
         machine.pidResolver = { _, _ in nil }
         machine.stopOnLoss = true
-        if options.kernelPidFilter { writeSmallFile("\(path)/set_event_pid", "\(me)\n", append: true) }
+        if options.kernelPidFilter { SmallFile.write("\(path)/set_event_pid", "\(me)\n", append: true) }
     }
 
     private func openPipes(_ path: String) throws {
@@ -362,7 +363,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         // A child of a followed process was added by the kernel at its fork (event-fork).
         if let ppid = SchedSource.procParent(tid),
            lock.withLock({ followedPids.contains(ppid) || machine.followsProcess(pid: ppid) }) { return }
-        writeSmallFile("\(path)/set_event_pid", "\(tid)\n", append: true)
+        SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
     public func untrack(tid: Int) {
@@ -434,7 +435,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     private func takeLateUnknowns(upTo: Int64, into events: [TraceEvent]) -> [TraceEvent] {
         let due = lateUnknowns.filter { $0.t <= upTo }
         lateUnknowns.removeAll { $0.t <= upTo }
-        return (events + due).enumerated().sorted { ($0.element.t, $0.offset) < ($1.element.t, $1.offset) }.map(\.element)
+        return (events + due).stableSorted(by: \.t)
     }
 
     /// The state the machine holds for a tid now (for tests and diagnostics).
@@ -447,7 +448,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         if lock.withLock({ stoppedReason }) == nil, let problem = healthProblem() { feedStopped(problem) }
         // A last calibration point, so the last events are interpolated.
         writeMarker()
-        if let path = instancePath { writeSmallFile("\(path)/tracing_on", "0") }
+        if let path = instancePath { SmallFile.write("\(path)/tracing_on", "0") }
         // Drain everything left, then settle pending inferences.
         while drainOnce() > 0 {}
         release(upTo: Int64.max)
@@ -498,13 +499,13 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             healthFDs = []
             if markerFD >= 0 { close(markerFD); markerFD = -1 }
             if let path = instancePath {
-                writeSmallFile("\(path)/tracing_on", "0")
+                SmallFile.write("\(path)/tracing_on", "0")
                 if detached {
                     // Also disables the events first, off our critical path (that write waits ~12 ms).
                     pt_rmdir_detached(path)
                 } else {
                     // Disabling every event in one write first shortens the removal (~0.11 → 0.09 s).
-                    writeSmallFile("\(path)/events/enable", "0")
+                    SmallFile.write("\(path)/events/enable", "0")
                     rmdir(path)
                 }
             }

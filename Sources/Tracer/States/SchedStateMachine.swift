@@ -1,3 +1,4 @@
+import CProcTrace
 import Lifecycle
 
 /// One scheduler tracepoint hit, decoded from the kernel's ring buffer.
@@ -296,7 +297,7 @@ public struct SchedStateMachine {
                 break
             }
         case let .newTask(tid, flags):
-            if tasks[e.current] != nil { newTaskIsThread[tid] = flags & 0x0001_0000 != 0 }   // CLONE_THREAD
+            if tasks[e.current] != nil { newTaskIsThread[tid] = flags & UInt64(PT_CLONE_THREAD) != 0 }
         case let .fork(parent, child):
             let isThread = newTaskIsThread.removeValue(forKey: child)
             // A new task, even when its tid is still followed: the kernel hands out a tid only
@@ -361,7 +362,7 @@ public struct SchedStateMachine {
         for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
         unexplained = newUnexplained
         if !out.isEmpty {
-            out = stableSorted(out)
+            out = out.stableSorted(by: \.t)
             releasedUpTo = max(releasedUpTo, out.last!.t)
         }
         return out
@@ -433,18 +434,27 @@ public struct SchedStateMachine {
         }
     }
 
+    /// Bits of sched_switch's `prev_state` (the kernel's `TASK_REPORT` states, in no
+    /// user-space header: `include/linux/sched.h`).
+    private enum PrevState {
+        static let stopped: Int64 = 0x4, traced: Int64 = 0x8, dead: Int64 = 0x10, zombie: Int64 = 0x20
+        /// TASK_REPORT_MAX: the task was preempted (still runnable).
+        static let preempted: Int64 = 0x100
+        static let reportMask: Int64 = 0xff
+    }
+
     private mutating func switchedOut(_ tid: Int32, state: Int64, at ts: Int64) {
-        let s = state & 0xff
-        if state & 0x30 != 0 {                 // X (dead) or Z (zombie)
+        let s = state & PrevState.reportMask
+        if state & (PrevState.dead | PrevState.zombie) != 0 {   // X (dead) or Z (zombie)
             transition(tid, to: .terminated, at: ts)
-        } else if s == 0 || state & 0x100 != 0 { // preempted, still runnable
+        } else if s == 0 || state & PrevState.preempted != 0 {  // preempted, still runnable
             transition(tid, to: .ready, at: ts)
-        } else if state & 0x8 != 0 {           // t: ptrace stop
+        } else if state & PrevState.traced != 0 {               // t: ptrace stop
             // A job-control stop of a traced task also sits in TASK_TRACED (the tracer keeps it
             // stopped with PTRACE_LISTEN): the tracer's note tells it from its own stops.
             let noted = noteFor(tid, at: ts)
             transition(tid, to: .blocked, at: ts, why: noted?.hasPrefix("stopped:") == true ? noted : "traced")
-        } else if state & 0x4 != 0 {           // T: job-control stop
+        } else if state & PrevState.stopped != 0 {              // T: job-control stop
             let noted = noteFor(tid, at: ts)
             transition(tid, to: .blocked, at: ts, why: noted.map { $0.hasPrefix("stopped") ? $0 : "stopped" } ?? "stopped")
         } else {                               // S, D, I, P: asleep
@@ -511,21 +521,5 @@ public struct SchedStateMachine {
            tasks.contains(where: { $0.key != tid && $0.value.pid == task.pid && $0.value.state != .terminated }) {
             heldLeaderExits[tid] = ts
         }
-    }
-
-    private func stableSorted(_ a: [TraceEvent]) -> [TraceEvent] {
-        var sorted = true
-        for i in a.indices.dropFirst() where a[i].t < a[i - 1].t { sorted = false; break }
-        if sorted { return a }
-        return a.enumerated().sorted { $0.element.t != $1.element.t ? $0.element.t < $1.element.t : $0.offset < $1.offset }.map(\.element)
-    }
-}
-
-extension Substring {
-    func trimmingPrefixWhitespace() -> Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return s
     }
 }

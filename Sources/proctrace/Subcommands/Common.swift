@@ -17,9 +17,7 @@ enum LifecycleCLI {
     /// A sound request that has nothing to show.
     static let nothingToShow: Int32 = 1
 
-    static func stderr(_ s: String) {
-        fputs(s + "\n", Glibc.stderr)
-    }
+    static func stderr(_ s: String) { StandardError.line(s) }
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
     /// Writes without buffering surprises (print is line-buffered on a tty, fully buffered in a pipe).
     static func write(_ s: String) {

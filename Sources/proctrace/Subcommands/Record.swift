@@ -183,8 +183,7 @@ extension ProcTrace {
 
         /// One line on stderr, escaped (it may quote the command or a path).
         static func say(_ s: String) {
-            let line = TerminalText.escape(s) + "\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
+            StandardError.line(TerminalText.escape(s))
         }
 
         /// `proctrace-python3-20261126-224800.jsonl`, made unique in the current directory.

@@ -76,13 +76,13 @@ extension ProcTrace {
             let tty = isatty(2) != 0
             do {
                 let written = try RenderFrontend.run(req, history: history, progress: { line in
-                    if tty { fputs("\r\u{1B}[K" + line, stderr) }
+                    if tty { StandardError.write("\r\u{1B}[K" + line) }
                 }, warning: { LifecycleCLI.stderr("proctrace render: warning: " + TerminalText.escape($0)) })
-                if tty { fputs("\r\u{1B}[K", stderr) }
+                if tty { StandardError.write("\r\u{1B}[K") }
                 for p in written { print(TerminalText.escape(p)) }
                 LifecycleCLI.warn(history)
             } catch let e as RenderFailure {
-                if tty { fputs("\r\u{1B}[K", stderr) }
+                if tty { StandardError.write("\r\u{1B}[K") }
                 LifecycleCLI.warn(history)
                 throw LifecycleCLI.fail("render", e.description, code: e.exitCode)
             }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Lifecycle
+import SystemPackage
+import Tracer
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -132,12 +134,6 @@ private func restoreTerminal() {
     _ = write(1, showCursor.utf8Start, showCursor.utf8CodeUnitCount)
 }
 
-private func monotonicNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
-
 /// Redraws the tree in place with ANSI escapes while events are applied at trace speed.
 struct ReplayTerminal {
     let reader: TraceReader
@@ -158,7 +154,7 @@ struct ReplayTerminal {
 
         var pending = try reader.next()
         var index = 0
-        let start = monotonicNanos()
+        let start = monotonicNow()
         var lastDraw: Int64 = 0
         var shownTime: Int64 = 0
         while let e = pending {
@@ -172,7 +168,7 @@ struct ReplayTerminal {
                 }
             } else {
                 let due = start + Int64(Double(e.t) / speed)
-                let now = monotonicNanos()
+                let now = monotonicNow()
                 if now < due {
                     shownTime = Int64(Double(now - start) * speed)
                     table.advance(to: shownTime)
@@ -191,9 +187,9 @@ struct ReplayTerminal {
             table.apply(e, line: reader.line)
             index += 1
             pending = try reader.next()
-            if !step, monotonicNanos() - lastDraw > 33_000_000 {
+            if !step, monotonicNow() - lastDraw > 33_000_000 {
                 draw(table, log: log, clock: table.now, index: index)
-                lastDraw = monotonicNanos()
+                lastDraw = monotonicNow()
             }
         }
         draw(table, log: log, clock: table.now, index: index, done: true)
@@ -235,13 +231,10 @@ struct ReplayTerminal {
         _ = tcsetattr(0, TCSANOW, &raw)
     }
 
+    /// The next key pressed; `q` at the end of the input or on an error.
     func readKey() -> UInt8 {
         var b: UInt8 = 0
-        while true {
-            let n = read(0, &b, 1)
-            if n == 1 { return b }
-            if n == 0 { return UInt8(ascii: "q") }
-            if errno != EINTR { return UInt8(ascii: "q") }
-        }
+        let n = try? withUnsafeMutableBytes(of: &b) { try FileDescriptor.standardInput.read(into: $0) }
+        return n == 1 ? b : UInt8(ascii: "q")
     }
 }
