@@ -299,8 +299,8 @@ int pt_poll_hup(int fd) {
 }
 
 void pt_rmdir_detached(const char *path) {
-    /* Disabling every event in one write before rmdir shortens the removal (~0.11 → 0.09 s
-       here), but the write itself waits ~12 ms: do it in the detached process too. */
+    /* Disabling every event in one write before rmdir shortens the removal, but the write
+       itself waits (docs/states.md): do it in the detached process too. */
     static const char suffix[] = "/events/enable";
     char enable[4096];
     size_t len = strlen(path);

@@ -139,7 +139,7 @@ int pt_eventfd(void);
 int pt_poll_hup(int fd);
 
 /* Removes a tracefs instance directory from a detached grandchild process, so the caller
-   does not wait for it (removal waits for RCU grace periods: ~0.1 s); the grandchild first
+   does not wait for it (removal waits for RCU grace periods); the grandchild first
    writes 0 to its events/enable. Falls back to a plain rmdir if it cannot fork. */
 void pt_rmdir_detached(const char *path);
 

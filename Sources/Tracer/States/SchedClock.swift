@@ -1,7 +1,7 @@
 /// Converts a tracefs instance's trace-clock timestamps to CLOCK_MONOTONIC ns.
 ///
-/// Setting an instance's `trace_clock` to `mono` costs ~21 ms (the kernel resets the ring
-/// buffers and waits for an RCU grace period), so `SchedSource` keeps the default clock
+/// Setting an instance's `trace_clock` to `mono` is slow (the kernel resets the ring buffers
+/// and waits for an RCU grace period: docs/states.md), so `SchedSource` keeps the default clock
 /// (`local`, i.e. sched_clock) and calibrates it: it writes numbered markers ("ptcal SEQ") to
 /// the instance's `trace_marker`, reading CLOCK_MONOTONIC just before and after each `write(2)`.
 /// The kernel stamps the marker's `print` event inside that window, so each marker read back

@@ -156,7 +156,7 @@ extension SchedSource {
             guard let owner = InstanceOwner(instanceName: name), owner.liveness() == .gone else { continue }
             // All in the background, even turning it off: the instance of a run that just
             // ended is usually still being torn down by its own detached removal, and any
-            // write to it waits for that (~60 ms here, back to back).
+            // write to it waits for that (docs/states.md, Measurements).
             pt_rmdir_detached("\(root)/instances/\(name)")
             removed.append(name)
         }

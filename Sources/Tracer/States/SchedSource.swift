@@ -8,11 +8,13 @@ import Lifecycle
 /// `sched_process_fork` and `sched_process_exit` tracepoints, read in binary form from a private
 /// tracefs instance (`/sys/kernel/tracing/instances/proctrace-nsNS-pidPID-stSTART-N`, see `InstanceOwner`) on a dedicated reader
 /// thread. The instance keeps its default trace clock, calibrated against CLOCK_MONOTONIC with
-/// markers (`SchedClock`), because switching it to `mono` costs ~21 ms. See docs/states.md for why tracefs and not perf_event_open.
+/// markers (`SchedClock`), because switching it to `mono` resets the ring buffers and waits
+/// for an RCU grace period (its cost: docs/states.md, Measurements). See docs/states.md for
+/// why tracefs and not perf_event_open.
 public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
-        /// nil keeps the kernel's default (1408 KB), which avoids a ~16 ms resize.
+        /// nil keeps the kernel's default (1408 KB), which avoids a resize (an RCU grace period).
         public var bufferSizeKB: Int? = nil
         /// Reader sleep after a drain that found events…
         public var pollIntervalMicros: UInt32 = 2000
@@ -27,7 +29,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
         public var sleepKindFromProc = true
         /// How often the reader writes a clock-calibration marker (trace clock ≠ mono).
         public var calibrationIntervalNanos: Int64 = 50_000_000
-        /// Set `trace_clock=mono` (~21 ms) instead of calibrating the default clock.
+        /// Set `trace_clock=mono` (slow: docs/states.md) instead of calibrating the default clock.
         public var monoTraceClock = false
         public init() {}
     }
@@ -84,7 +86,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// How often the reader checks that the instance still records (see `healthProblem`).
     public var healthCheckIntervalNanos: Int64 = 10_000_000
     /// The control files whose values must stay "1" while recording, opened once (the reader
-    /// re-reads them with pread: 1.7–3.1 µs for all seven here).
+    /// re-reads them with pread, a few µs for all seven: docs/states.md).
     var healthFDs: [(fd: Int32, file: String)] = []
     var lastHealthCheck: Int64 = 0
     /// The last monotonic instant the instance was known to record everything asked of it.
@@ -175,8 +177,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             clockMode = "\(clockName!) calibrated"
         }
         clock = SchedClock(identity: !calibrate)
-        // Resizing costs ~16 ms (an RCU grace period); the kernel's default (1408 KB per CPU)
-        // holds ~35,000 events per CPU, far more than arrive between two 2 ms drains.
+        // Resizing waits for an RCU grace period; the kernel's default (1408 KB per CPU) holds
+        // ~35,000 events per CPU, far more than arrive between two drains.
         if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
         if options.kernelPidFilter {
             try set("options/event-fork", "1")
@@ -305,8 +307,8 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     /// Writes calibration markers, timing each write with CLOCK_MONOTONIC, and keeps the one
-    /// with the narrowest window: the first write after a pause takes 5–13 µs here (cold
-    /// caches), the next ones ~0.7 µs. Returns whether a marker was made.
+    /// with the narrowest window: the first write after a pause is slower (cold caches) than
+    /// the next ones (docs/states.md, The trace clock). Returns whether a marker was made.
     @discardableResult
     func writeMarker() -> Bool {
         guard markerFD >= 0 else { return false }
@@ -337,7 +339,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// (its children are then followed by the kernel and by the state machine on their own).
     ///
     /// Cost: a task the kernel is not already following (in practice only the root) needs a
-    /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
+    /// `set_event_pid` write, which waits for an RCU grace period (docs/states.md). Tasks created
     /// by a followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
         if ns != nil {
@@ -487,7 +489,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public func cleanup() { cleanup(detached: false) }
 
     /// `detached`: the instance directory is removed by a detached process, so a normal
-    /// stop does not wait the ~0.1 s the kernel takes to tear an instance down.
+    /// stop does not wait while the kernel tears an instance down (docs/recorder.md).
     func cleanup(detached: Bool) {
         cleanupLock.withLock {
             guard !cleanedUp else { return }
@@ -501,10 +503,10 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
             if let path = instancePath {
                 SmallFile.write("\(path)/tracing_on", "0")
                 if detached {
-                    // Also disables the events first, off our critical path (that write waits ~12 ms).
+                    // Also disables the events first, off our critical path (that write waits).
                     pt_rmdir_detached(path)
                 } else {
-                    // Disabling every event in one write first shortens the removal (~0.11 → 0.09 s).
+                    // Disabling every event in one write first shortens the removal (docs/states.md).
                     SmallFile.write("\(path)/events/enable", "0")
                     rmdir(path)
                 }

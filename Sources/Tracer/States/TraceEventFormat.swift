@@ -14,7 +14,8 @@ struct TraceEventFormat: Equatable {
     var fields: [String: TraceField]
 
     /// Parses the text of a `format` file ("ID: 372", "field:pid_t prev_pid; offset:24; size:4; …").
-    /// Byte-wise: Foundation's trimming made reading the 8 formats cost ~2 ms of each start.
+    /// Byte-wise: Foundation's trimming made reading the 8 formats a visible part of each
+    /// start (docs/states.md, Measurements).
     init?(text: String) {
         var id: UInt16?
         var fields: [String: TraceField] = [:]

@@ -139,7 +139,7 @@ extension ProcTrace {
         }
 
         /// The plain forms of `record`'s arguments, parsed without ArgumentParser, whose
-        /// reflection costs ~5 ms at every start (a fifth of a short workload's traced time).
+        /// reflection costs a visible part of every start (docs/recorder.md).
         /// Anything else (help, a typo, an odd spelling, a value `validate()` refuses) returns
         /// nil and goes through ArgumentParser, which validates and explains; so every value
         /// taken here passes the same checks as there.
