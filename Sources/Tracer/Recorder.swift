@@ -14,7 +14,7 @@ public struct RecordOptions: Sendable {
     public var reapTimeout: Double = 10
     /// Kill the workload if proctrace dies (PTRACE_O_EXITKILL): a traced workload without its
     /// tracer would see its wait calls fail with ENOSYS.
-    public var exitKill = true
+    var exitKill = true
     /// Stop following when the command itself exits: detach from what it left running.
     public var untilRootExits = false
 
@@ -29,7 +29,7 @@ public struct RecordResult: Sendable {
     /// The root process's status; nil when proctrace detached from it while it ran.
     public var rootStatus: ExitStatus?
     /// Lines written, `end` included.
-    public var lines: Int
+    var lines: Int
     /// Events lost, by what they were (`lost` in the `end` line is their sum).
     public var lost: Int { lostLifecycle + lostStates }
     /// Lifecycle events (fork, exec, wait, exit, reap …) that could not be recorded.

@@ -101,7 +101,7 @@ final class TraceWriter: Sendable {
 
 /// A failure of `proctrace record` itself (not of the workload, whose status is data).
 public struct RecordError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
+    var message: String
+    init(_ message: String) { self.message = message }
     public var description: String { message }
 }

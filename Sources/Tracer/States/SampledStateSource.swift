@@ -15,9 +15,9 @@ import Lifecycle
 /// can be up to one interval late; anything shorter than an interval can be missed.
 public final class SampledStateSource: StateFeed, @unchecked Sendable {
     public let source = StateSource.sampled
-    public let origin: Int64
+    let origin: Int64
     /// Polling interval in microseconds (default 5 ms).
-    public let intervalMicros: UInt32
+    let intervalMicros: UInt32
 
     private struct Task {
         /// Tells this task from others with the same tid (pid reuse): unique in this source.
@@ -43,9 +43,9 @@ public final class SampledStateSource: StateFeed, @unchecked Sendable {
     private var stopRequested = false
     private var running = false
     private var cleanedUp = false
-    public private(set) var samples = 0
+    private(set) var samples = 0
     /// A gap this long between two samples (ns) is a stall: what happened in it is unknown.
-    public var stallThresholdNanos: Int64
+    var stallThresholdNanos: Int64
     /// When the last sample was taken (trace-relative ns; nil before the first).
     private var lastSampleT: Int64?
     /// `unknown` events written for stalls (each task made unknown may have missed any

@@ -148,7 +148,7 @@ extension SchedSource {
     /// seen from here, or with a name of another form is left alone: sweeping a live one would
     /// silently end another recording's scheduler events.
     @discardableResult
-    public static func removeStaleInstances(root: String? = nil) -> [String] {
+    static func removeStaleInstances(root: String? = nil) -> [String] {
         guard let root = root ?? tracefsRoot(),
               let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
         var removed: [String] = []

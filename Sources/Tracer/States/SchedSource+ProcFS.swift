@@ -11,7 +11,7 @@ extension SchedSource {
     static func procParent(_ tid: Int) -> Int? { ProcStatus(pid: tid)?.ppid }
 
     /// The syscall a task sleeps in, from `/proc/TID/syscall` ("202 0x… …" → "futex").
-    public static func procSyscallName(_ tid: Int) -> String? {
+    static func procSyscallName(_ tid: Int) -> String? {
         guard let text = SmallFile.text("/proc/\(tid)/syscall"),
               let first = text.split(separator: " ").first,
               let nr = Int(first.trimmingBlanks()), nr >= 0 else { return nil }

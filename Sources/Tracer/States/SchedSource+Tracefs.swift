@@ -9,7 +9,7 @@ import Foundation
 extension SchedSource {
 
     /// The tracefs mount point, mounting tracefs at /sys/kernel/tracing if it is missing.
-    public static func tracefsRoot() -> String? {
+    static func tracefsRoot() -> String? {
         for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] where access("\(root)/instances", F_OK) == 0 {
             return root
         }
@@ -21,7 +21,7 @@ extension SchedSource {
     }
 
     /// Why scheduler events cannot be had here, or nil if they can (one line, for stderr).
-    public static func permissionProblem() -> String? {
+    static func permissionProblem() -> String? {
         guard let root = tracefsRoot() else {
             if access("/sys/kernel/tracing", X_OK) != 0 && errno == EACCES {
                 return "no access to tracefs at /sys/kernel/tracing (needs root or CAP_SYS_ADMIN)"

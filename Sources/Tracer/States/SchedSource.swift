@@ -15,30 +15,30 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     public struct Options: Sendable {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
         /// nil keeps the kernel's default (1408 KB), which avoids a resize (an RCU grace period).
-        public var bufferSizeKB: Int? = nil
+        var bufferSizeKB: Int? = nil
         /// Reader sleep after a drain that found events…
-        public var pollIntervalMicros: UInt32 = 2000
+        var pollIntervalMicros: UInt32 = 2000
         /// …doubling after each empty drain up to this (so an idle reader costs little).
-        public var maxPollIntervalMicros: UInt32 = 8000
+        var maxPollIntervalMicros: UInt32 = 8000
         /// Margin kept behind the drain time for events still being committed on another CPU.
-        public var commitSlackNanos: Int64 = 1_000_000
+        var commitSlackNanos: Int64 = 1_000_000
         /// Let the kernel record only followed tasks and their descendants
         /// (`set_event_pid` + `options/event-fork`): far fewer events to read.
         public var kernelPidFilter = true
         /// Fill `why` of unexplained sleeps from `/proc/TID/syscall` (best effort, see docs).
         public var sleepKindFromProc = true
         /// How often the reader writes a clock-calibration marker (trace clock ≠ mono).
-        public var calibrationIntervalNanos: Int64 = 50_000_000
+        var calibrationIntervalNanos: Int64 = 50_000_000
         /// Set `trace_clock=mono` (slow: docs/states.md) instead of calibrating the default clock.
         public var monoTraceClock = false
         public init() {}
     }
 
     public let source = StateSource.sched
-    public let origin: Int64
-    public let options: Options
+    let origin: Int64
+    let options: Options
     /// The instance directory, once started.
-    public private(set) var instancePath: String?
+    private(set) var instancePath: String?
     /// How trace times become CLOCK_MONOTONIC: "mono" (the instance's clock), "local
     /// calibrated" (the default clock, converted with markers), or "mono (fallback: why)".
     public private(set) var clockMode = "mono"
@@ -84,7 +84,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
     var ns: NamespaceRenumbering?
     /// How often the reader checks that the instance still records (see `healthProblem`).
-    public var healthCheckIntervalNanos: Int64 = 10_000_000
+    var healthCheckIntervalNanos: Int64 = 10_000_000
     /// The control files whose values must stay "1" while recording, opened once (the reader
     /// re-reads them with pread, a few µs for all seven: docs/states.md).
     var healthFDs: [(fd: Int32, file: String)] = []
@@ -92,7 +92,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     /// The last monotonic instant the instance was known to record everything asked of it.
     var lastHealthy: Int64 = 0
     /// Why the feed stopped for good (the instance stopped recording, or a read failed).
-    public internal(set) var stoppedReason: String?
+    var stoppedReason: String?
     /// Trace-clock time of the last event read from each CPU (reader only).
     var lastLocal: [Int64] = []
     /// `unknown` events for tasks tracked after the feed stopped, already in our numbering
@@ -104,7 +104,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     /// Raw events read and bytes/pages drained, for measurements.
     public internal(set) var eventsRead = 0
-    public internal(set) var pagesRead = 0
+    var pagesRead = 0
     /// CPU time the reader thread used (ns), known after `stop()`.
     public internal(set) var readerCPUNanos: Int64 = 0
 
@@ -410,7 +410,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
 
     /// Consulted (on the reader thread, under the source's lock: do not call back into the
     /// source) for every →blocked from a sleep that has no noted why.
-    public func setWhyProvider(_ provider: (@Sendable (_ tid: Int, _ t: Int64) -> String?)?) {
+    func setWhyProvider(_ provider: (@Sendable (_ tid: Int, _ t: Int64) -> String?)?) {
         lock.withLock { machine.whyProvider = provider }
     }
 
@@ -441,7 +441,7 @@ public final class SchedSource: StateFeed, @unchecked Sendable {
     }
 
     /// The state the machine holds for a tid now (for tests and diagnostics).
-    public func state(of tid: Int) -> ProcState? { lock.withLock { machine.state(of: tid) } }
+    func state(of tid: Int) -> ProcState? { lock.withLock { machine.state(of: tid) } }
 
     public func stop() -> [TraceEvent] {
         guard instancePath != nil, !stopped else { return [] }

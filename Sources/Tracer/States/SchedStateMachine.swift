@@ -2,17 +2,17 @@ import CProcTrace
 import Lifecycle
 
 /// One scheduler tracepoint hit, decoded from the kernel's ring buffer.
-public struct SchedEvent: Equatable, Sendable {
+struct SchedEvent: Equatable, Sendable {
     /// CLOCK_MONOTONIC nanoseconds (`SchedSource` converts the instance's trace clock; the
     /// ring decoder alone gives trace-clock time).
-    public var ts: Int64
+    var ts: Int64
     /// The CPU whose ring buffer held the event.
-    public var cpu: Int32
+    var cpu: Int32
     /// The task current on `cpu` when the event was raised (0 = idle).
-    public var current: Int32
-    public var record: SchedRecord
+    var current: Int32
+    var record: SchedRecord
 
-    public init(ts: Int64, cpu: Int32, current: Int32, record: SchedRecord) {
+    init(ts: Int64, cpu: Int32, current: Int32, record: SchedRecord) {
         self.ts = ts; self.cpu = cpu; self.current = current; self.record = record
     }
 }
@@ -29,7 +29,7 @@ extension SchedEvent {
 }
 
 /// The scheduler tracepoints the state machine understands (tids are kernel task ids).
-public enum SchedRecord: Equatable, Sendable {
+enum SchedRecord: Equatable, Sendable {
     /// `sched_switch`: `prev` leaves the CPU in `prevState` (0 = preempted), `next` gets it.
     case switchTask(prev: Int32, prevState: Int64, next: Int32)
     /// `sched_wakeup` (`isNew` false) or `sched_wakeup_new` (`isNew` true).
@@ -60,7 +60,7 @@ public enum SchedRecord: Equatable, Sendable {
 /// CPU1), so transitions are inferred: a task seen running (switching out, or current in any
 /// event) was switched in; a task woken in the idle context of its target CPU runs as soon as
 /// that CPU leaves idle; a wakeup of a running or ready task changes nothing.
-public struct SchedStateMachine {
+struct SchedStateMachine {
     /// A tracked task.
     struct Task {
         var pid: Int
@@ -76,12 +76,12 @@ public struct SchedStateMachine {
     }
 
     /// CLOCK_MONOTONIC ns of the trace's t = 0.
-    public let origin: Int64
+    let origin: Int64
     /// Consulted on every →blocked from a sleep (S/D) that has no noted `why`: tid, trace-relative t.
-    public var whyProvider: ((_ tid: Int, _ t: Int64) -> String?)?
+    var whyProvider: ((_ tid: Int, _ t: Int64) -> String?)?
     /// Maps a new task (tid, its creator's pid) to its process when the lead has not said
     /// (`SchedSource` checks `/proc/CREATOR/task/TID`); nil means a new process (pid = tid).
-    public var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
+    var pidResolver: (_ tid: Int, _ creatorPid: Int) -> Int? = { _, _ in nil }
     /// When a non-leader thread's exec gave it each leader's tid (monotonic ns).
     private var execTookTid: [Int32: Int64] = [:]
     /// Whether each task announced by `task_newtask` (and not yet by its fork) is a thread.
@@ -97,33 +97,33 @@ public struct SchedStateMachine {
     private var pending: [Int32: [PendingIdleWake]] = [:]
     private var releasedUpTo: Int64 = 0
     /// Latest event time fed (monotonic ns).
-    public private(set) var lastFed: Int64 = Int64.min
+    private(set) var lastFed: Int64 = Int64.min
     /// Events fed that arrived earlier than an event already fed (cross-CPU stragglers).
-    public private(set) var lateEvents = 0
+    private(set) var lateEvents = 0
 
     /// How long (ns) an idle-context wakeup waits for evidence before the task is taken as running.
-    public var idleWakeTimeout: Int64 = 2_000_000
+    var idleWakeTimeout: Int64 = 2_000_000
     /// A main thread that dies while other threads of its process live may be a non-leader
     /// exec in progress (the kernel kills the leader, then gives its tid to the exec'ing
     /// thread, then reports `sched_process_exec`). Its →terminated is held back this long
     /// (ns) so that the exec can withdraw it even when the reader is slow.
-    public var leaderExitHold: Int64 = 250_000_000
+    var leaderExitHold: Int64 = 250_000_000
     /// Main threads whose →terminated is held, with its kernel time.
     private var heldLeaderExits: [Int32: Int64] = [:]
     /// Set once the source has stopped for good (`feedStopped`): no event is fed any more,
     /// and every task tracked from then on is unknown from its start.
-    public private(set) var stoppedReason: String?
+    private(set) var stoppedReason: String?
     /// `unknown` events emitted because the source stopped for good: each such task missed at
     /// least its `sched_process_exit`, so each counts as one lost event at least.
-    public private(set) var stoppedUnknowns = 0
+    private(set) var stoppedUnknowns = 0
     /// Ring-buffer losses seen (`.lost` records fed).
-    public private(set) var lossesSeen = 0
+    private(set) var lossesSeen = 0
     /// A loss stops the feed for good instead of leaving tasks unknown until seen again: in a
     /// pid namespace the kernel's tids are paired with ours by the order of fork events, and
     /// a loss may have taken some, after which no event can be trusted to name its task.
-    public var stopOnLoss = false
+    var stopOnLoss = false
 
-    public init(origin: Int64) { self.origin = origin }
+    init(origin: Int64) { self.origin = origin }
 
     // MARK: tracking
 
@@ -131,7 +131,7 @@ public struct SchedStateMachine {
     /// for one already followed (auto-tracked at its fork) this only fixes its pid. A tid whose
     /// task has terminated is a reused one: its new task is made by the kernel's fork event
     /// (which, read late, may come after this call), and the old task's events keep their pid.
-    public mutating func track(tid: Int, pid: Int, at: Int64? = nil) {
+    mutating func track(tid: Int, pid: Int, at: Int64? = nil) {
         let k = Int32(truncatingIfNeeded: tid)
         if let task = tasks[k], task.state != .terminated {
             setPid(k, pid)
@@ -150,14 +150,14 @@ public struct SchedStateMachine {
     /// The source lost events at `ts` (monotonic ns): from then on the state of every
     /// followed live task is unknown, until an event about it says more (an `unknown` event
     /// each, then a `state` event whose `from` is what that event implies).
-    public mutating func lostEvents(at ts: Int64, reason: String) {
+    mutating func lostEvents(at ts: Int64, reason: String) {
         lossesSeen += 1
         markUnknown(at: ts, reason: reason)
     }
 
     /// The source stopped for good at `ts` (monotonic ns; the last instant it was known to
     /// work): every followed live task is unknown from then on, and nothing more is fed.
-    public mutating func feedStopped(at ts: Int64, reason: String) {
+    mutating func feedStopped(at ts: Int64, reason: String) {
         guard stoppedReason == nil else { return }
         stoppedUnknowns += markUnknown(at: ts, reason: reason)
         stoppedReason = reason
@@ -201,33 +201,33 @@ public struct SchedStateMachine {
     }
 
     /// Stops following `tid`; later events about it are ignored.
-    public mutating func untrack(tid: Int) {
+    mutating func untrack(tid: Int) {
         let k = Int32(truncatingIfNeeded: tid)
         tasks[k] = nil
         whyNotes[k] = nil
     }
 
     /// Whether `tid` is followed now.
-    public func isTracked(tid: Int) -> Bool { tasks[Int32(truncatingIfNeeded: tid)] != nil }
+    func isTracked(tid: Int) -> Bool { tasks[Int32(truncatingIfNeeded: tid)] != nil }
 
     /// Whether any live followed task belongs to process `pid`.
-    public func followsProcess(pid: Int) -> Bool {
+    func followsProcess(pid: Int) -> Bool {
         tasks.values.contains { $0.pid == pid && $0.state != .terminated }
     }
 
     /// The current state of a followed task.
-    public func state(of tid: Int) -> ProcState? { tasks[Int32(truncatingIfNeeded: tid)]?.state }
+    func state(of tid: Int) -> ProcState? { tasks[Int32(truncatingIfNeeded: tid)]?.state }
 
     /// Says why `tid` blocks between `from` and `to` (trace-relative ns; `to` nil = until
     /// `endWhy`): `wait4`, `waitid`, `stopped:SIGSTOP`… Used for any →blocked in that interval.
-    public mutating func noteWhy(tid: Int, why: String, from: Int64, to: Int64? = nil) {
+    mutating func noteWhy(tid: Int, why: String, from: Int64, to: Int64? = nil) {
         let k = Int32(truncatingIfNeeded: tid)
         whyNotes[k, default: []].append((why, from, to))
         if whyNotes[k]!.count > 16 { whyNotes[k]!.removeFirst(whyNotes[k]!.count - 16) }
     }
 
     /// Closes the open `noteWhy` intervals of `tid` at `at` (trace-relative ns).
-    public mutating func endWhy(tid: Int, at: Int64) {
+    mutating func endWhy(tid: Int, at: Int64) {
         let k = Int32(truncatingIfNeeded: tid)
         guard var notes = whyNotes[k] else { return }
         for i in notes.indices where notes[i].to == nil { notes[i].to = at }
@@ -237,7 +237,7 @@ public struct SchedStateMachine {
     // MARK: feeding
 
     /// Applies one scheduler event (monotonic time order across CPUs).
-    public mutating func feed(_ e: SchedEvent) {
+    mutating func feed(_ e: SchedEvent) {
         if stoppedReason != nil { return }
         if case let .lost(count) = e.record {
             let what = count.map { "\($0) events lost" } ?? "events lost"
@@ -329,7 +329,7 @@ public struct SchedStateMachine {
     }
 
     /// Resolves every pending idle wakeup (at the end of the trace).
-    public mutating func flushPending() {
+    mutating func flushPending() {
         for (cpu, list) in pending {
             if let first = list.first, first.certain { becomeRunningAfterIdle(first, cpu: cpu) }
         }
@@ -340,7 +340,7 @@ public struct SchedStateMachine {
     // MARK: output
 
     /// The earliest time (monotonic ns) an event still to be emitted could carry.
-    public var holdBound: Int64 {
+    var holdBound: Int64 {
         var b = Int64.max
         for list in pending.values { for p in list { b = min(b, p.t) } }
         for t in heldLeaderExits.values { b = min(b, t) }
@@ -349,7 +349,7 @@ public struct SchedStateMachine {
 
     /// Releases the state events with `t` ≤ `upTo` (trace-relative ns) that can no longer be
     /// preceded by an inferred one, sorted by time.
-    public mutating func take(upTo: Int64) -> [TraceEvent] {
+    mutating func take(upTo: Int64) -> [TraceEvent] {
         let bound = min(upTo, holdBound == Int64.max ? Int64.max : holdBound - origin - 1)
         var out: [TraceEvent] = []
         var keep: [TraceEvent] = []
@@ -370,19 +370,19 @@ public struct SchedStateMachine {
 
     /// Gives a `why` (syscall or sleep kind) to the latest unexplained →blocked of tasks that
     /// are still blocked, from `reader(tid)` (e.g. `/proc/TID/syscall`); call after a batch.
-    public mutating func fillSleepKinds(_ reader: (Int) -> String?) {
+    mutating func fillSleepKinds(_ reader: (Int) -> String?) {
         var whys: [Int: String] = [:]
         for tid in unexplainedTids { if let w = reader(tid) { whys[tid] = w } }
         fillSleepKinds(whys)
     }
 
     /// Tasks whose latest →blocked has no why yet and that are still blocked.
-    public var unexplainedTids: [Int] {
+    var unexplainedTids: [Int] {
         unexplained.keys.filter { tasks[$0]?.state == .blocked }.map { Int($0) }
     }
 
     /// Applies whys read for `unexplainedTids` (to the tasks still unexplained and blocked).
-    public mutating func fillSleepKinds(_ whys: [Int: String]) {
+    mutating func fillSleepKinds(_ whys: [Int: String]) {
         for (tid, i) in unexplained where i < output.count {
             guard tasks[tid]?.state == .blocked, let why = whys[Int(tid)] else { continue }
             if case .state(let p, let tt, let f, let to, nil) = output[i].kind {
@@ -393,7 +393,7 @@ public struct SchedStateMachine {
     }
 
     /// Events emitted but not yet taken.
-    public var pendingOutputCount: Int { output.count }
+    var pendingOutputCount: Int { output.count }
 
     // MARK: transitions
 
