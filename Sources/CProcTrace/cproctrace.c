@@ -75,6 +75,12 @@ static int install_filter(void) {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAIT4),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAITID),
+        /* execve/execveat: a stop at entry for the path and argv tried; the exit is watched only
+           for a failure (a success is told by PTRACE_EVENT_EXEC and then runs on). */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execve, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_EXECVE),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execveat, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_EXECVEAT),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setsid, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_SETSID),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 0, 1),

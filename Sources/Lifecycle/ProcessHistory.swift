@@ -171,7 +171,9 @@ struct HistoryBuilder {
         case let .exec(pid, path, argv, _, _, _, error?, _, _, _):
             // A failed exec (an `error` errno name): the process goes on running its old image.
             let i = recordIndex(pid, t: t, line: line)
-            records[i].failedExecs.append(FailedExec(t: t, path: path, argv: argv, error: error))
+            // An execveat given a descriptor and an empty path (AT_EMPTY_PATH) tried the file it names.
+            let tried = path.isEmpty ? (e.extra["dirfd_path"]?.string ?? path) : path
+            records[i].failedExecs.append(FailedExec(t: t, path: tried, argv: argv, error: error))
         case let .exec(pid, path, argv, exe, elf, formerTid, nil, _, _, _):
             let i = recordIndex(pid, t: t, line: line)
             records[i].execs.append(ExecRecord(t: t, path: path, argv: argv, exe: exe, elf: elf))

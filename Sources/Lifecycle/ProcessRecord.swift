@@ -61,6 +61,28 @@ public struct FailedExec: Equatable, Sendable {
     public init(t: Int64, path: String, argv: [String], error: String) { self.t = t; self.path = path; self.argv = argv; self.error = error }
 }
 
+/// A run of failed execs of one process, up to the exec that then succeeded (a shell or
+/// `execvp` probing each directory of `PATH`).
+public struct FailedExecRun: Equatable, Sendable {
+    public var failures: [FailedExec]
+    /// The exec that succeeded right after them; nil when none did.
+    public var then: ExecRecord?
+
+    /// "3 failed execs (ENOENT) before /usr/bin/cc", "2 failed execs (ENOENT, EACCES) of nosuchcmd".
+    public var summary: String {
+        var errors: [String] = []
+        for f in failures where !errors.contains(f.error) { errors.append(f.error) }
+        var s = "\(failures.count) failed exec\(failures.count == 1 ? "" : "s") (\(errors.joined(separator: ", ")))"
+        if let then {
+            s += " before \(then.path)"
+        } else if let last = failures.last {
+            let name = last.path.split(separator: "/").last.map(String.init) ?? last.path
+            s += " of \(name.isEmpty ? "?" : name)"
+        }
+        return s
+    }
+}
+
 /// A thread of a process (the main thread's tid is the pid).
 public struct ThreadRecord: Equatable, Sendable {
     public var tid: Int
@@ -205,6 +227,26 @@ public struct ProcessRecord: Sendable {
 
     /// Basenames of the images it ran, in order (the inherited image when it never exec'd):
     /// how every view names a process.
+    /// The failed execs grouped by the successful exec each run preceded, in time order.
+    public var failedExecRuns: [FailedExecRun] {
+        var runs: [FailedExecRun] = []
+        var current: [FailedExec] = []
+        var k = 0
+        for f in failedExecs {
+            // Close the runs of the execs that succeeded before this failure.
+            while k < execs.count && execs[k].t < f.t {
+                if !current.isEmpty { runs.append(FailedExecRun(failures: current, then: execs[k])); current = [] }
+                k += 1
+            }
+            current.append(f)
+        }
+        if !current.isEmpty {
+            while k < execs.count && execs[k].t < current[0].t { k += 1 }
+            runs.append(FailedExecRun(failures: current, then: k < execs.count ? execs[k] : nil))
+        }
+        return runs
+    }
+
     public var execChain: [String] {
         var chain: [String] = []
         if execs.isEmpty, let a = initialArgv.first { chain.append(basename(a)) }

@@ -72,6 +72,10 @@ public struct TraceStats: Sendable {
     public var unknownSpans: [UnknownSpan]
     /// `end.lost` (nil for an incomplete trace).
     public var lost: Int?
+    /// Successful execs, and failed ones (`exec` with `error`) by errno name, most first.
+    public var execsSucceeded = 0
+    public var execsFailed: [(error: String, count: Int)] = []
+    public var execsFailedTotal: Int { execsFailed.reduce(0) { $0 + $1.count } }
 
     /// A task whose state became unknown at `t`, for `duration` (until its next state or exit).
     public struct UnknownSpan: Sendable {
@@ -106,6 +110,12 @@ public struct TraceStats: Sendable {
             fateCounts[fate, default: 0] += 1
             reapCounts[r.reapHow?.rawValue ?? "never", default: 0] += 1
         }
+        var failed: [String: Int] = [:]
+        for r in h.processes {
+            execsSucceeded += r.execs.count
+            for f in r.failedExecs { failed[f.error, default: 0] += 1 }
+        }
+        execsFailed = failed.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
         fates = fateCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
         reaps = reapCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { ($0.key, $0.value) }
 
@@ -198,6 +208,7 @@ public struct TraceStats: Sendable {
         line(style.bold("Processes by fate"))
         for (f, c) in fates { row("  \(pad(f, 20)) \(c)") }
         row("  reaped by: " + reaps.map { "\($0.how) \($0.count)" }.joined(separator: ", "))
+        row("  execs: \(execsSucceeded) succeeded, \(execsFailedTotal) failed" + (execsFailed.isEmpty ? "" : " (" + execsFailed.map { "\($0.error) \($0.count)" }.joined(separator: ", ") + ")"))
         row("  peak concurrency: \(peakConcurrency) existing (zombies included) at \(TimeFormat.clock(peakAt))s, \(peakAlive) alive")
         line()
         let caveat = states.distinguishesReady ? "" : (states == .none ? "; no state events: coarse, derived from waits" : "; sampled: ready and running are one")
@@ -299,6 +310,8 @@ public struct TraceStats: Sendable {
         o.append("processes", n(processCount))
         o.append("fates", .object(JSONObject(fates.map { ($0.fate, n($0.count)) })))
         o.append("reaped", .object(JSONObject(reaps.map { ($0.how, n($0.count)) })))
+        o.append("execs", .object(JSONObject([("succeeded", n(execsSucceeded)), ("failed", n(execsFailedTotal)),
+                                              ("failed_by_error", .object(JSONObject(execsFailed.map { ($0.error, n($0.count)) })))])))
         o.append("peak_concurrency", n(peakConcurrency))
         o.append("peak_at_ns", i(peakAt))
         o.append("peak_alive", n(peakAlive))

@@ -62,6 +62,7 @@ public enum TreeView {
                 parts.append(style.dim(clip(args, 40)))
             }
         }
+        for run in r.failedExecRuns { parts.append(style.magenta("[" + esc(run.summary) + "]")) }
         if r.via != .fork && r.via != .spawn { parts.append(style.dim("via \(esc(r.via.rawValue))")) }
         if let st = r.exitStatus {
             parts.append(style.dim("lived \(TimeFormat.duration(r.exitTime! - r.birth))"))

@@ -333,6 +333,8 @@ public enum ProcessTreeDOT {
         if r.autoReaped { fate += ", auto-reaped" }
         else if let by = r.reapedBy, r.reapHow == .adopted { fate += ", reaped by \(by)" }
         lines.append(fate)
+        for run in r.failedExecRuns.prefix(2) { lines.append(DOTText.truncated(run.summary, to: 56)) }
+        if r.failedExecRuns.count > 2 { lines.append("(\(r.failedExecRuns.count - 2) more runs of failed execs)") }
         if let z = r.zombieDuration, z > 0 { lines.append("zombie \(TimeFormat.duration(z))") }
         else if r.exitTime != nil && r.reapTime == nil { lines.append("zombie until trace end") }
         if r.threads.count > 1 { lines.append("\(r.threads.count) threads") }
@@ -348,6 +350,10 @@ public enum ProcessTreeDOT {
             lines.append("exec \(TimeFormat.instant(e.t, span: span)): " + DOTText.truncated(e.path, to: 500))
             lines.append("  argv: " + DOTText.truncated(ProcessRecord.shellQuoted(e.argv), to: 2000))
         }
+        for f in r.failedExecs.prefix(40) {
+            lines.append("failed exec \(TimeFormat.instant(f.t, span: span)) (\(f.error)): " + DOTText.truncated(f.path, to: 500))
+        }
+        if r.failedExecs.count > 40 { lines.append("… \(r.failedExecs.count - 40) more failed execs") }
         if let x = r.exitTime { lines.append("\(r.endSummary) at \(TimeFormat.instant(x, span: span))") }
         else { lines.append(r.endSummary) }
         if let t = r.reapTime { lines.append("reaped at \(TimeFormat.instant(t, span: span)) by \(r.reapedBy.map(String.init) ?? "?") (\(r.reapHow?.rawValue ?? "?"))") }

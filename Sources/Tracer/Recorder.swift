@@ -73,6 +73,8 @@ public final class Recorder {
     var errFD: Int32 = -1
     var ptraceOptions: Int = 0
     var pending: [TraceEvent] = []
+    /// ptrace stops and exits handled (reported with PROCTRACE_RUSAGE).
+    var stopsHandled = 0
     // Signals to proctrace and ending early (Control.swift).
     var detaching = false
     var detachedTasks: Set<Int> = []
@@ -162,7 +164,7 @@ public final class Recorder {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw)\n"
+            let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), ptrace stops \(stopsHandled)\n"
             StandardError.write(msg)
         }
         return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,

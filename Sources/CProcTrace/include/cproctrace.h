@@ -16,6 +16,7 @@ enum {
 /* Tags the seccomp filter puts in SECCOMP_RET_DATA for the syscalls proctrace stops on. */
 enum {
     PT_SC_WAIT4 = 1, PT_SC_WAITID = 2, PT_SC_SETSID = 3, PT_SC_SETPGID = 4, PT_SC_SIGCHLD_ACTION = 5,
+    PT_SC_EXECVE = 6, PT_SC_EXECVEAT = 7,
 };
 
 /* Clone flags proctrace needs to tell threads and CLONE_PARENT children apart (the

@@ -25,6 +25,7 @@ extension Recorder {
 
     /// One wait status: an exit or a stop.
     func handle(_ tid: Int, status: Int32, t: Int64) {
+        stopsHandled += 1
         if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
             taskExited(tid, status: status, t: t)
         } else if pt_wifstopped(status) != 0 {
@@ -124,6 +125,8 @@ extension Recorder {
             table.procs[pid]?.threads = [pid]
         }
         if table.tasks[pid] == nil { table.addThread(tid: pid, pid: pid) }
+        // The exec succeeded: resumed with PTRACE_CONT below, it skips its syscall-exit stop.
+        table.tasks[pid]?.execTry = nil
         table.procs[pid]?.noChildWait = false   // exec resets signal flags; SIG_IGN survives
         // Read what changes with the task while it is stopped; the ELF facts of the file
         // after it runs again.

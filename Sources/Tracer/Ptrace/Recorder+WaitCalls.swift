@@ -51,6 +51,10 @@ extension Recorder {
                             extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
+        case PT_SC_EXECVE, PT_SC_EXECVEAT:
+            // Only the pointers now: the strings are read if the call fails (a success
+            // replaces the memory, and is recorded from PTRACE_EVENT_EXEC).
+            table.tasks[tid]?.execTry = ExecTry(call: tag, args: args)
         case PT_SC_SIGCHLD_ACTION:
             // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
             // and the flags on x86_64 and arm64.
@@ -103,6 +107,11 @@ extension Recorder {
                 return
             }
             waitReturned(tid, wait: wait, rval: rval, isError: isErr != 0, t: t)
+        } else if let attempt = task.execTry {
+            table.tasks[tid]?.execTry = nil
+            // A restarted exec comes back through seccomp: still one call.
+            guard isErr != 0, rval < 0, !restartCodes.contains(rval) else { return }
+            execFailed(tid, pid: task.pid, attempt: attempt, errno: Int32(-rval), t: t)
         } else if let call = task.groupCall {
             table.tasks[tid]?.groupCall = nil
             guard isErr == 0, rval >= 0 else { return }
@@ -192,6 +201,56 @@ extension Recorder {
                 }
             }
             reaped(child, by: pid, how: .wait, t: t)
+        }
+    }
+}
+
+extension Recorder {
+    /// Records an execve/execveat that returned an error: the path and argv the task tried,
+    /// read from its memory (still its own: the exec failed before replacing it).
+    func execFailed(_ tid: Int, pid: Int, attempt: ExecTry, errno e: Int32, t: Int64) {
+        let at = attempt.call == PT_SC_EXECVEAT
+        let pathAddr = at ? attempt.args[1] : attempt.args[0]
+        let argvAddr = at ? attempt.args[2] : attempt.args[1]
+        var extra = JSONObject()
+        if tid != pid { extra.append("tid", .int(Int64(tid))) }
+        let path = pathAddr == 0 ? nil : Tracee.readCString(tid, at: pathAddr, max: 4096)
+        let argv = Self.readArgv(tid, at: argvAddr)
+        // Never cut silently: say what could not be read.
+        if path == nil || argv == nil { extra.append("args_unreadable", .bool(true)) }
+
+        if at {
+            extra.append("call", .string("execveat"))
+            let dirfd = Int32(truncatingIfNeeded: attempt.args[0])
+            if dirfd != AT_FDCWD {
+                extra.append("dirfd", .int(Int64(dirfd)))
+                // What the descriptor names (the file itself with AT_EMPTY_PATH), while it is open.
+                if let target = ProcFS.readlink("/proc/\(pid)/fd/\(dirfd)") { extra.append("dirfd_path", .string(target)) }
+            }
+            let flags = Int32(truncatingIfNeeded: attempt.args[4])
+            var names: [JSONValue] = []
+            if flags & 0x1000 != 0 { names.append(.string("AT_EMPTY_PATH")) }
+            if flags & 0x100 != 0 { names.append(.string("AT_SYMLINK_NOFOLLOW")) }
+            if flags & ~0x1100 != 0 { names.append(.string(String(flags & ~0x1100))) }
+            if !names.isEmpty { extra.append("flags", .array(names)) }
+        }
+        emit(TraceEvent(t: t, .exec(pid: pid, path: path ?? "", argv: argv?.strings ?? [], exe: nil, elf: nil, formerTid: nil,
+                                    error: Tracee.errnoName(e), argvTruncated: argv?.truncated == true), extra: extra))
+    }
+
+    /// A NULL-terminated array of string pointers in a task's memory (argv): at most
+    /// `limit` entries (`truncated` when there were more); nil when it cannot be read.
+    static func readArgv(_ tid: Int, at addr: UInt64, limit: Int = 4096) -> (strings: [String], truncated: Bool)? {
+        if addr == 0 { return ([], false) }
+        var out: [String] = []
+        var a = addr
+        while true {
+            guard let p = Tracee.readUInt64(tid, at: a) else { return nil }
+            if p == 0 { return (out, false) }
+            if out.count == limit { return (out, true) }
+            guard let s = Tracee.readCString(tid, at: p, max: 131_072) else { return nil }
+            out.append(s)
+            a += 8
         }
     }
 }

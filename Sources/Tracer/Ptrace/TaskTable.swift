@@ -25,6 +25,16 @@ struct TaskInfo {
     /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
     var groupCall: (tag: Int, args: [UInt64])?
     var groupStopped = false
+    /// An execve/execveat stopped at its entry whose syscall-exit stop is pending: it comes
+    /// only if the exec failed (a success is a PTRACE_EVENT_EXEC, resumed without it).
+    var execTry: ExecTry?
+}
+
+/// An exec call's arguments, read back from the task's memory only if the call fails (the
+/// memory is still the caller's then).
+struct ExecTry {
+    var call: Int             // PT_SC_EXECVE or PT_SC_EXECVEAT
+    var args: [UInt64]
 }
 
 /// A traced process, from its fork to its reap.
