@@ -65,7 +65,7 @@ long pt_default_options(int exitkill) {
 long pt_nr_wait4(void) { return SYS_wait4; }
 long pt_nr_waitid(void) { return SYS_waitid; }
 
-static int install_filter(void) {
+static int install_filter(int exec_too) {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PT_AUDIT_ARCH, 1, 0),
@@ -93,6 +93,15 @@ static int install_filter(void) {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
+    if (!exec_too) {
+        /* Without the exec stops: a process left running after a planned detach
+           (--until-root-exits) must still be able to exec (SECCOMP_RET_TRACE with no tracer
+           fails the call with ENOSYS). Both exec stops become ALLOW. */
+        for (unsigned i = 0; i < prog.len; i++) {
+            if (f[i].code == (BPF_RET | BPF_K) && (f[i].k == (SECCOMP_RET_TRACE | PT_SC_EXECVE) || f[i].k == (SECCOMP_RET_TRACE | PT_SC_EXECVEAT)))
+                f[i] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        }
+    }
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) return 0;
     if (errno != EACCES) return -1;
     /* Without CAP_SYS_ADMIN a filter needs no_new_privs. */
@@ -122,7 +131,7 @@ pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int us
         close(go[0]);
         int e = 0;
         if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) e = errno;
-        if (e == 0 && use_seccomp && install_filter() != 0) e = errno;
+        if (e == 0 && use_seccomp && install_filter(use_seccomp & 2) != 0) e = errno;
         if (e == 0) {
             execvp(file, argv);
             e = errno;

@@ -101,6 +101,11 @@ public enum EventKind: Equatable, Sendable {
                env: [String]? = nil, pid: Int? = nil)
     /// `ppid` (proctrace), `pgid`, `sid`: the root's at the start, when they could be read.
     case spawn(pid: Int, argv: [String], ppid: Int? = nil, pgid: Int? = nil, sid: Int? = nil)
+    /// A process already running when `record -p` attached to it (instead of its `fork`):
+    /// its parent, argv, exe, /proc state letter, start time (`started`, and `ageNs` at the
+    /// attach), threads (when more than one), group and session then.
+    case attach(pid: Int, ppid: Int, argv: [String], exe: String? = nil, state: String? = nil, started: String? = nil,
+                ageNs: Int? = nil, threads: [Int]? = nil, pgid: Int? = nil, sid: Int? = nil)
     /// `tid`: the creating thread when not the main one; `nspid`: the child's pid in each
     /// namespace from proctrace's down to its own, when it lives in a nested one.
     case fork(pid: Int, child: Int, parent: Int, via: ForkVia, tid: Int? = nil, nspid: [Int]? = nil)
@@ -138,6 +143,7 @@ public enum EventKind: Equatable, Sendable {
         switch self {
         case .trace: return "trace"
         case .spawn: return "spawn"
+        case .attach: return "attach"
         case .fork: return "fork"
         case .thread: return "thread"
         case .exec: return "exec"

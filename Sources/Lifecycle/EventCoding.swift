@@ -27,6 +27,15 @@ extension TraceEvent {
             if let ppid { o.append("ppid", i(ppid)) }
             if let pgid { o.append("pgid", i(pgid)) }
             if let sid { o.append("sid", i(sid)) }
+        case let .attach(pid, ppid, argv, exe, state, started, ageNs, threads, pgid, sid):
+            o.append("pid", i(pid)); o.append("ppid", i(ppid)); o.append("argv", strings(argv))
+            if let exe { o.append("exe", .string(exe)) }
+            if let state { o.append("state", .string(state)) }
+            if let started { o.append("started", .string(started)) }
+            if let ageNs { o.append("age_ns", i(ageNs)) }
+            if let threads { o.append("threads", .array(threads.map(i))) }
+            if let pgid { o.append("pgid", i(pgid)) }
+            if let sid { o.append("sid", i(sid)) }
         case let .fork(pid, child, parent, via, tid, nspid):
             o.append("pid", i(pid)); o.append("child", i(child)); o.append("parent", i(parent)); o.append("via", .string(via.rawValue))
             if let tid { o.append("tid", i(tid)) }
@@ -207,6 +216,10 @@ extension TraceEvent {
                           states: try word("states", StateSource.self), env: try optStrs("env"), pid: try optInt("pid"))
         case "spawn":
             kind = .spawn(pid: try int("pid"), argv: try strs("argv"), ppid: try optInt("ppid"), pgid: try optInt("pgid"), sid: try optInt("sid"))
+        case "attach":
+            kind = .attach(pid: try int("pid"), ppid: try int("ppid"), argv: try strs("argv"), exe: try optStr("exe"), state: try optStr("state"),
+                           started: try optStr("started"), ageNs: try optInt("age_ns"), threads: try optInts("threads"),
+                           pgid: try optInt("pgid"), sid: try optInt("sid"))
         case "fork":
             kind = .fork(pid: try int("pid"), child: try int("child"), parent: try int("parent"),
                          via: try word("via", ForkVia.self), tid: try optInt("tid"), nspid: try optInts("nspid"))

@@ -151,6 +151,14 @@ struct HistoryBuilder {
             if records[i].parent != nil { records[i].parent = nil }
             records[i].initialPgid = pgid
             records[i].initialSid = sid
+        case let .attach(pid, ppid, argv, exe, _, _, ageNs, threads, pgid, sid):
+            if let old = current[pid], records[old].reapTime == nil { current[pid] = nil }
+            let i = newRecord(pid: pid, parentPid: ppid, creatorPid: nil, via: .attach, t: t, line: line, argv: argv)
+            records[i].initialImage = exe ?? argv.first
+            records[i].ageAtAttach = ageNs.map { Int64($0) }
+            if let pgid { records[i].initialPgid = pgid }
+            if let sid { records[i].initialSid = sid }
+            for tid in threads ?? [] where tid != pid { records[i].threads.append(ThreadRecord(tid: tid, start: t)) }
         case let .fork(pid, child, parent, via, _, nspid):
             if let old = current[child], records[old].reapTime == nil {
                 // The pid is reused before its reap was seen: close the old one here.

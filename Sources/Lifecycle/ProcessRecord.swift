@@ -171,6 +171,10 @@ public struct ProcessRecord: Sendable {
     public var creator: ProcessID?
     /// `fork`, `vfork`, `clone`, `spawn` for the root, `unseen` if its birth was not recorded.
     public var via: ProcessOrigin
+    /// Already running when `record -p` attached (`via` .attach): how long it had been
+    /// running then (from /proc, to the clock tick), when the trace says.
+    public var ageAtAttach: Int64?
+    public var attached: Bool { via == .attach }
     /// Time of the fork or spawn.
     public var birth: Int64
     /// Its pid in each pid namespace from proctrace's down to its own (the fork's `nspid`),

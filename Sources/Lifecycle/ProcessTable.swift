@@ -197,6 +197,19 @@ public struct ProcessTable: Sendable {
             p.sid = sid
             insert(p)
 
+        case let .attach(pid, ppid, argv, exe, _, _, _, threads, pgid, sid):
+            // Already running when the recording attached: its state is not known until the
+            // state source first reports it.
+            if let old = processes[pid], !old.isZombie { bad("attach of pid \(pid), which still exists (born at line \(old.birthLine))") }
+            var p = newProcess(pid: pid, ppid: ppid, argv: argv, image: exe, t: t, line: line)
+            p.pgid = pgid
+            p.sid = sid
+            let tids = threads ?? [pid]
+            p.threadCount = max(1, tids.count)
+            for tid in tids { p.threads[tid] = ThreadState(state: .unknown, since: t, why: "already running at attach") }
+            refreshState(&p, t: t)
+            insert(p)
+
         case let .fork(creator, child, parent, _, _, _):
             let c = processes[creator]
             if c == nil { bad("fork by pid \(creator), which does not exist") }

@@ -105,6 +105,7 @@ public struct ReplayView: Sendable {
         switch e.kind {
         case let .trace(_, argv, _, _, _, _, states, _, _): what = "\(argv.joined(separator: " ")) (states: \(states))"
         case let .spawn(pid, argv, _, _, _): what = "\(pid) \(argv.joined(separator: " "))"
+        case let .attach(pid, ppid, argv, _, _, _, _, _, _, _): what = "\(pid) \(argv.joined(separator: " ")) (already running, parent \(ppid))"
         case let .fork(pid, child, parent, via, _, _):
             what = "\(name(pid)) → \(child) via \(via)" + (parent != pid ? " (parent \(parent))" : "")
         case let .thread(pid, tid, phase, _): what = "\(name(pid)) thread \(tid) \(phase)"

@@ -63,9 +63,12 @@ public enum TreeView {
             }
         }
         for run in r.failedExecRuns { parts.append(style.magenta("[" + esc(run.summary) + "]")) }
-        if r.via != .fork && r.via != .spawn { parts.append(style.dim("via \(esc(r.via.rawValue))")) }
+        if r.attached {
+            parts.append(style.magenta("[already running at attach" + (r.ageAtAttach.map { ", for \(TimeFormat.duration($0))" } ?? "") + "]"))
+        } else if r.via != .fork && r.via != .spawn { parts.append(style.dim("via \(esc(r.via.rawValue))")) }
         if let st = r.exitStatus {
-            parts.append(style.dim("lived \(TimeFormat.duration(r.exitTime! - r.birth))"))
+            // An attached process lived longer than the trace saw of it.
+            parts.append(style.dim((r.attached ? "traced for " : "lived ") + TimeFormat.duration(r.exitTime! - r.birth)))
             switch st {
             case .exited(0): parts.append(style.green("exited 0"))
             case .exited(let c): parts.append(style.red("exited \(c)"))

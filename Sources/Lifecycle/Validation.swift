@@ -77,7 +77,7 @@ public enum TraceValidator {
                     }
                 }
             }
-            switch event.kind { case .spawn, .fork: births += 1; default: break }
+            switch event.kind { case .spawn, .fork, .attach: births += 1; default: break }
             let v = table.apply(event, line: line)
             if !v.isEmpty { report.violations.append(contentsOf: v) }
         }

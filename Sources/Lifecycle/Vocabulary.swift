@@ -17,6 +17,8 @@ public enum ProcessOrigin: String, Sendable, CaseIterable {
     case spawn, fork, vfork, clone
     /// Its birth is not in the trace (an event named a pid never seen born).
     case unseen
+    /// Already running when `record -p` attached to it (an `attach` line).
+    case attach
 
     public init(_ via: ForkVia) {
         switch via {

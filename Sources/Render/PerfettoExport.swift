@@ -73,8 +73,15 @@ public enum PerfettoExport {
                 emit([("ph", s("X")), ("cat", s("state")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(tid)),
                       ("ts", us(iv.start)), ("dur", us(iv.end - iv.start)), ("args", .object(JSONObject(args)))])
             }
+            // An attached process was not forked in the trace: an instant says where it begins.
+            if p.attached {
+                var args: [(String, JSONValue)] = [("parent", i(p.parentPid))]
+                if let age = p.ageAtAttach { args.append(("running_for_us", us(age))) }
+                emit([("ph", s("i")), ("s", s("t")), ("cat", s("lifecycle")), ("name", s("already running at attach")), ("pid", i(p.pid)), ("tid", i(p.pid)),
+                      ("ts", us(p.birth)), ("args", .object(JSONObject(args)))])
+            }
             // Fork arrow: from the parent's thread at the fork to the child's first slice.
-            if let parentID = p.parent, let parent = history.record(for: parentID) {
+            if !p.attached, let parentID = p.parent, let parent = history.record(for: parentID) {
                 flowID += 1
                 // The trace does not say which thread forked: the main thread's track carries it.
                 let parentTid = parent.pid

@@ -329,6 +329,7 @@ public enum ProcessTreeDOT {
         var lines = ["\(r.id)\(inner) " + DOTText.truncated(chain.joined(separator: " → "), to: 48)]
         let end = r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "…"
         lines.append("\(TimeFormat.instant(r.birth, span: span)) → \(end)  (\(TimeFormat.duration(r.lifetime)))")
+        if r.attached { lines.append("already running at attach" + (r.ageAtAttach.map { " (for \(TimeFormat.duration($0)))" } ?? "")) }
         var fate = r.endSummary
         if r.autoReaped { fate += ", auto-reaped" }
         else if let by = r.reapedBy, r.reapHow == .adopted { fate += ", reaped by \(by)" }
@@ -342,7 +343,9 @@ public enum ProcessTreeDOT {
     }
 
     static func tooltip(_ r: ProcessRecord, span: Int64) -> [String] {
-        var lines = ["pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), born by \(r.via) at \(TimeFormat.instant(r.birth, span: span))"]
+        var lines = [r.attached
+            ? "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), already running when the recording attached at \(TimeFormat.instant(r.birth, span: span))" + (r.ageAtAttach.map { " (running for \(TimeFormat.duration($0)))" } ?? "")
+            : "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), born by \(r.via) at \(TimeFormat.instant(r.birth, span: span))"]
         if r.execs.isEmpty {
             lines.append("argv (inherited): " + DOTText.truncated(ProcessRecord.shellQuoted(r.initialArgv), to: 2000))
         }

@@ -259,6 +259,10 @@ public enum TimelineDOT {
             let until = p.exitTime ?? p.lastSeen
             let stops = stopSpans(p, until: until)
             drawBands(p.processStates(), waits: waitSpans(p, until: until), stops: stops, cy: ly, barH: barHeight, who: "\(p.id)", labelWaits: roomy)
+            // Not born in the trace: its bar starts where the recording attached to it.
+            if p.attached && p.birth >= t0 && p.birth <= t1 {
+                text(x(p.birth) + 2, ly + barHeight / 2 + 5, "already running at attach", size: 6, "class=\"attached\", fontcolor=\"#546e7a\"")
+            }
 
             // One thin row per thread: its own states, or its lifetime without a state source.
             for (k, th) in threadRows(p).enumerated() {

@@ -17,6 +17,9 @@ public struct RecordOptions: Sendable {
     var exitKill = true
     /// Stop following when the command itself exits: detach from what it left running.
     public var untilRootExits = false
+    /// `record -p`: attach to these running processes (and their descendants) instead of
+    /// running a command.
+    public var attach: [Int] = []
 
     public init(command: [String], output: String) {
         self.command = command
@@ -73,6 +76,19 @@ public final class Recorder {
     var errFD: Int32 = -1
     var ptraceOptions: Int = 0
     var pending: [TraceEvent] = []
+    // Attach mode (`record -p`, Recorder+Attach.swift).
+    var attachMode: Bool { !options.attach.isEmpty }
+    /// Failed execs are seen through seccomp stops at execve/execveat. Not in attach mode (no
+    /// filter can be put into a running process), nor with --until-root-exits, whose detach is
+    /// planned: a process left running with the filter could no longer exec (ENOSYS).
+    var recordsFailedExecs: Bool { !attachMode && !options.untilRootExits }
+    var seizedTids: [Int] = []
+    var attachStopped: Set<Int> = []
+    var attachGroupStopped: Set<Int> = []
+    var attachExits: [(tid: Int, status: Int32)] = []
+    /// A pidfd per traced process, opened while it is stopped (at the attach or its fork), to
+    /// see the moment its parent reaps it: attach mode sees no wait calls.
+    var pidfds: [Int: Int32] = [:]
     /// ptrace stops and exits handled (reported with PROCTRACE_RUSAGE).
     var stopsHandled = 0
     // Signals to proctrace and ending early (Control.swift).
@@ -89,8 +105,9 @@ public final class Recorder {
     var hintDue: Int64?
 
     public init(_ options: RecordOptions) throws(RecordError) {
-        guard !options.command.isEmpty else { throw RecordError("no command to record") }
+        guard !options.command.isEmpty || !options.attach.isEmpty else { throw RecordError("no command to record") }
         if let problem = ProcFS.namespaceProblem() { throw RecordError(problem) }
+        if !options.attach.isEmpty, let problem = Self.attachProblem(options.attach) { throw RecordError(problem) }
         self.options = options
         writer = try TraceWriter(path: options.output, force: options.force)
     }
@@ -106,6 +123,12 @@ public final class Recorder {
         watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
         flush()
+        if attachMode {
+            // Never kill what proctrace did not start (no PTRACE_O_EXITKILL).
+            ptraceOptions = pt_default_options(0)
+            try attachAndRecord()
+            return finishRecording(t0: t0, t1: t1)
+        }
         ptraceOptions = pt_default_options(options.exitKill ? 1 : 0)
         let argv = options.command
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
@@ -114,7 +137,7 @@ public final class Recorder {
         let spawnT = clock.now()
         var goFD: Int32 = -1
         // With the trace on standard output, the workload's own output goes to stderr.
-        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, 1, writer.toStdout ? 2 : -1, &errFD, &goFD)
+        let pid = pt_spawn_traced(argv[0], cArgs, ptraceOptions, recordsFailedExecs ? 3 : 1, writer.toStdout ? 2 : -1, &errFD, &goFD)
         if pid < 0 {
             watcher.finish(timeout: 0)
             merger.finish()
@@ -142,7 +165,13 @@ public final class Recorder {
         flush()
         eventLoop()
         flush()
+        return finishRecording(t0: t0, t1: t1)
+    }
 
+    /// After the event loop: the last reaps, the state source's end, the `end` line.
+    func finishRecording(t0: Int64, t1: Int64) -> RecordResult {
+        for fd in pidfds.values { close(fd) }
+        pidfds = [:]
         let t2 = monotonicNow()
         watcher.finish(timeout: options.reapTimeout)
         flush()
@@ -190,9 +219,19 @@ public final class Recorder {
             var p = environ
             while let s = p.pointee { env?.append(String(cString: s)); p += 1 }
         }
-        emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: options.command, cwd: cwdString, start: Self.rfc3339Now(),
+        var extra = JSONObject()
+        // Whether an absence of failed execs means there were none.
+        extra.append("failed_execs", .bool(recordsFailedExecs))
+        var argv = options.command
+        if attachMode {
+            // What was attached to: the pids given, and the first one's command as the argv.
+            extra.append("attached", .array(options.attach.map { .int(Int64($0)) }))
+            argv = ProcFS.cmdline(options.attach[0])?.argv ?? []
+        }
+        emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: argv, cwd: cwdString, start: Self.rfc3339Now(),
                                      host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
-                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none, env: env, pid: Int(selfPid))))
+                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none, env: env, pid: Int(selfPid)),
+                        extra: extra))
     }
 
     /// Starts the state source the options ask for, falling back from the scheduler's

@@ -88,8 +88,9 @@ enum Harness {
     /// Facts every recorded trace must have, whatever the workload.
     /// `expectLoss`: the run is meant to lose events (a stopped state source), which the
     /// trace must then count.
+    /// `detached`: processes let go alive at a detach (no exit or reap expected).
     static func checkInvariants(_ h: ProcessHistory, lines: [String], path: String, expectLoss: Bool = false,
-                                sourceLocation: SourceLocation) throws {
+                                detached: Set<Int> = [], sourceLocation: SourceLocation) throws {
         #expect(h.end != nil, "trace has no end line", sourceLocation: sourceLocation)
         if expectLoss {
             #expect((h.end?.lost ?? 0) > 0, "a loss not counted in end.lost", sourceLocation: sourceLocation)
@@ -97,7 +98,7 @@ enum Harness {
             #expect(h.end?.lost == 0, "events lost", sourceLocation: sourceLocation)
         }
         #expect(h.end?.events == lines.count, "end.events counts every line", sourceLocation: sourceLocation)
-        for p in h.processes {
+        for p in h.processes where !detached.contains(p.pid) {
             #expect(p.exitTime != nil, "process \(p.pid) has no exit", sourceLocation: sourceLocation)
             #expect(p.reapTime != nil, "process \(p.pid) has no reap", sourceLocation: sourceLocation)
             if let e = p.exitTime, let r = p.reapTime { #expect(e <= r, sourceLocation: sourceLocation) }

@@ -45,7 +45,8 @@ int pt_wstopsig(int status);
 
 /* Forks a child that will run `file` (searched in PATH) with `argv`, and PTRACE_SEIZEs it
    with `options`. The child waits until pt_spawn_release(*gofd); then it installs the
-   seccomp filter (when `use_seccomp`) and execs. Returns the pid, or -errno.
+   seccomp filter (when `use_seccomp`: 1 the filter, 3 the filter with the execve/execveat
+   stops) and execs. Returns the pid, or -errno.
    `*errfd` receives a pipe's read end: it yields the child's execve errno (4 bytes) if the
    exec failed, and reaches EOF when the exec succeeded. `stdout_fd` >= 0 becomes the child's
    standard output (dup2) before the exec. The corresponding C calls are

@@ -61,6 +61,18 @@ enum ProcFS {
         return s[s.index(after: close)...].split(separator: " ")
     }
 
+    /// The command name (/proc/PID/comm), nil if gone.
+    static func comm(_ pid: Int) -> String? {
+        guard let b = SmallFile.read("/proc/\(pid)/comm") else { return nil }
+        let s = String(decoding: b, as: UTF8.self)
+        return s.hasSuffix("\n") ? String(s.dropLast()) : s
+    }
+
+    /// The pid of the task's tracer (TracerPid: in /proc/TID/status; 0: none), nil if gone.
+    static func tracerPid(_ tid: Int) -> Int? {
+        ProcStatus(pid: tid)?.field("TracerPid").flatMap { Int($0) }
+    }
+
     /// The current parent pid (field 4 of /proc/PID/stat).
     static func ppid(_ pid: Int) -> Int? {
         guard let f = statFields(pid), f.count > 1 else { return nil }

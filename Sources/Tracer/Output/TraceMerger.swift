@@ -131,7 +131,7 @@ final class TraceMerger: Sendable {
             if j >= states.count || (i < ready.count && ready[i].t <= states[j].t) {
                 let e = ready[i]; i += 1
                 out.append(e)
-                if let id = Self.birth(of: e) { announce(id, at: e.t, into: &out) }
+                for id in Self.births(of: e) { announce(id, at: e.t, into: &out) }
                 if let end = Self.end(of: e), let source {
                     // Whatever the source says next with `from:"new"` for this tid is a new task.
                     state.withLock { _ = $0.awaitingNew.remove(end.tid ?? end.pid) }
@@ -213,12 +213,14 @@ final class TraceMerger: Sendable {
         }
     }
 
-    private static func birth(of e: TraceEvent) -> Int? {
+    /// The tasks a line brings into the trace (an attached process: with all its threads).
+    private static func births(of e: TraceEvent) -> [Int] {
         switch e.kind {
-        case .spawn(let pid, _, _, _, _): return pid
-        case .fork(_, let child, _, _, _, _): return child
-        case .thread(_, let tid, let phase, _) where phase == .start: return tid
-        default: return nil
+        case .spawn(let pid, _, _, _, _): return [pid]
+        case .attach(let pid, _, _, _, _, _, _, let threads, _, _): return threads ?? [pid]
+        case .fork(_, let child, _, _, _, _): return [child]
+        case .thread(_, let tid, let phase, _) where phase == .start: return [tid]
+        default: return []
         }
     }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// records their `reap` at the moment it happens: a pidfd reports POLLHUP when the zombie
 /// is released. Runs its own thread because the ptrace thread sleeps in waitpid.
 final class AdoptionWatcher: Sendable {
-    private struct Watched { var pid: Int; var by: Int }
+    private struct Watched { var pid: Int; var by: Int; var how = ReapHow.adopted; var seenBy: String? }
     private struct State {
         var watched: [Int32: Watched] = [:]
         var finishing = false
@@ -34,9 +34,11 @@ final class AdoptionWatcher: Sendable {
     var pending: Int { state.withLock { $0.watched.count } }
 
     /// Starts watching `pidfd` (a zombie of `pid`, whose parent is now `by`). Takes the fd.
-    func watch(pid: Int, pidfd: Int32, by: Int) {
+    /// `how`: the reap's kind when it comes (an untraced adopter's by default); `seenBy`, if
+    /// given, is written as the reap's `seen` (how proctrace saw it).
+    func watch(pid: Int, pidfd: Int32, by: Int, how: ReapHow = .adopted, seenBy: String? = nil) {
         state.withLock { s in
-            s.watched[pidfd] = Watched(pid: pid, by: by)
+            s.watched[pidfd] = Watched(pid: pid, by: by, how: how, seenBy: seenBy)
             // Edge-triggered: the zombie is already readable (POLLIN); the next edge is the
             // reap, which adds POLLHUP.
             _ = pt_epoll_add(epfd, pidfd, 1)
@@ -57,7 +59,9 @@ final class AdoptionWatcher: Sendable {
         }
         guard let w else { return }
         close(fd)
-        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: .adopted, unobserved: unobserved))])
+        var extra = JSONObject()
+        if let seen = w.seenBy { extra.append("seen", .string(seen)) }
+        merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: w.how, unobserved: unobserved), extra: extra)])
     }
 
     /// Waits until every watched zombie is reaped or `timeout` seconds pass; those left are

@@ -70,7 +70,8 @@ extension Recorder {
             return true
         }
         let interrupts = pt_control_interrupts()
-        if interrupts >= 2 {
+        // Attached to processes that did not get the Ctrl-C: the first one ends the recording.
+        if interrupts >= 2 || (attachMode && interrupts >= 1) {
             detachAll(.interrupted)
             return true
         }
@@ -190,7 +191,7 @@ extension Recorder {
         }
         let stuck = table.tasks.keys.filter { !detachedTasks.contains($0) }.sorted()
         if !stuck.isEmpty {
-            Self.warn("proctrace: \(stuck.count) task(s) did not reach a stop within a second (\(stuck.prefix(10).map(String.init).joined(separator: ", "))): they stay traced until proctrace exits, which kills them (PTRACE_O_EXITKILL)")
+            Self.warn("proctrace: \(stuck.count) task(s) did not reach a stop within a second (\(stuck.prefix(10).map(String.init).joined(separator: ", "))): they stay traced until proctrace exits, " + (attachMode ? "which releases them" : "which kills them (PTRACE_O_EXITKILL)"))
         }
         detachedPids = liveProcesses().map(\.pid)
     }

@@ -91,6 +91,11 @@ extension Recorder {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
             pids.learn(pid: newTid, creator: creator)
+            if attachMode {
+                // Its reap will be seen through this pidfd (attach mode sees no waits).
+                let fd = pt_pidfd_open(pid_t(newTid))
+                if fd >= 0 { pidfds[newTid] = fd }
+            }
             states?.track(tid: newTid, pid: newTid, at: t)
             let via: ForkVia = event == Int(PT_EVENT_FORK) ? .fork : event == Int(PT_EVENT_VFORK) ? .vfork : .clone
             // A child in a nested pid namespace: its pid in each namespace, proctrace's first.

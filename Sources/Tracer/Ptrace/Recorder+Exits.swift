@@ -40,7 +40,9 @@ extension Recorder {
 
         reparentChildren(of: pid, t: t)
 
-        if proc.parent == selfPid {
+        if attachMode {
+            attachedProcessExited(pid, parent: proc.parent, t: t)
+        } else if proc.parent == selfPid {
             // proctrace is the real parent (the root, or a CLONE_PARENT child of it): its
             // waitpid just reaped the process.
             reaped(pid, by: selfPid, how: .wait, t: t)

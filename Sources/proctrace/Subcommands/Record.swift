@@ -42,6 +42,10 @@ extension ProcTrace {
         @Flag(help: "Stop recording when the command itself exits: detach from the processes it left running (they keep running).")
         var untilRootExits = false
 
+        @Option(name: [.customShort("p"), .customLong("attach")],
+                help: "Attach to running processes instead of running a command: PID[,PID...]; their threads and living descendants are followed too. Ctrl-C (or SIGTERM) detaches and leaves them running.")
+        var attach: String?
+
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
         var command: [String] = []
 
@@ -54,7 +58,12 @@ extension ProcTrace {
                 // Passthrough capture starts at the first argument it does not know.
                 throw ValidationError("unknown option \(first) (the command to record goes after --)")
             }
-            guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
+            if let attach {
+                guard command.isEmpty else { throw ValidationError("-p attaches to running processes: give no command with it") }
+                _ = try Self.pidList(attach)
+            } else {
+                guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
+            }
             _ = try states.value("--states")
             _ = try OptionValue.number("--reap-timeout", reapTimeout, in: Self.reapTimeouts, unit: " of seconds")
             if let output, output.isEmpty { throw ValidationError("-o wants a file name") }
@@ -63,16 +72,31 @@ extension ProcTrace {
         func run() throws {
             let code = Self.record(command: command, output: output, states: try states.value("--states"), force: force,
                                    recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10,
-                                   untilRootExits: untilRootExits)
+                                   untilRootExits: untilRootExits, attach: try attach.map(Self.pidList) ?? [])
             if code != 0 { throw ExitCode(code) }
         }
 
         /// Records and returns proctrace's exit status: the workload's (128+N if killed by
         /// signal N), or 2 if proctrace itself could not record.
+        /// `-p 4100,4200`: the pids, each a positive number, no repeats.
+        static func pidList(_ s: String) throws -> [Int] {
+            var pids: [Int] = []
+            for part in s.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let p = Int(part.trimmingCharacters(in: .whitespaces)), p > 0 else {
+                    throw ValidationError("-p wants process ids separated by commas (e.g. -p 4100,4200), not \"\(s)\"")
+                }
+                if !pids.contains(p) { pids.append(p) }
+            }
+            return pids
+        }
+
         static func record(command: [String], output: String?, states: StateSource, force: Bool,
-                           recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool) -> Int32 {
-            let path = output ?? Self.defaultOutput(for: command)
+                           recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool, attach: [Int] = []) -> Int32 {
+            let named = attach.isEmpty ? command : [Recorder.commandName(of: attach[0]) ?? "attach"]
+            let path = output ?? Self.defaultOutput(for: named)
             var opts = RecordOptions(command: command, output: path)
+            opts.attach = attach
+            if !attach.isEmpty { opts.exitKill = false }
             opts.force = force
             opts.states = states
             opts.recordEnvironment = recordEnvironment
@@ -92,13 +116,19 @@ extension ProcTrace {
                 Self.say("proctrace: \(command[0]): \(why)")
             }
             if let reason = result.endReason {
-                for line in Self.describeEnd(reason, result).split(separator: "\n") { Self.say(String(line)) }
+                if !attach.isEmpty {
+                    Self.say(Self.describeDetach(reason, result))
+                } else {
+                    for line in Self.describeEnd(reason, result).split(separator: "\n") { Self.say(String(line)) }
+                }
             }
             if let failure = result.writeFailure {
                 Self.say(Self.describeWriteFailure(failure, result))
                 return 2
             }
             if result.lost > 0 { Self.say(Self.describeLoss(result)) }
+            // Attached: what was recorded ran on its own; detaching is the normal end.
+            if !attach.isEmpty { return 0 }
             if let code = result.endReason?.signalExitCode { return code }
             return result.rootStatus?.shellCode ?? 0
         }
@@ -115,7 +145,22 @@ extension ProcTrace {
             if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
             let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
             return "proctrace: recording ended (\(why)); detached from \(r.detached.count) process\(r.detached.count == 1 ? "" : "es"), still running: \(pids)\n"
-                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, setsid and setpgid calls fail with ENOSYS (the kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
+                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, \(reason == .rootExited ? "" : "execve, execveat, ")setsid and setpgid calls fail with ENOSYS (the kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
+        }
+
+        /// An attached recording ended: what proctrace let go of (no seccomp filter is left in
+        /// them: attach installs none).
+        static func describeDetach(_ reason: EndReason, _ r: RecordResult) -> String {
+            let why: String
+            switch reason {
+            case .interrupted: why = "Ctrl-C"
+            case .terminated: why = "SIGTERM"
+            case .hangup: why = "SIGHUP"
+            case .rootExited: why = "the process exited"
+            }
+            if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
+            let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
+            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) process\(r.detached.count == 1 ? "" : "es"), which run on unchanged: \(pids)"
         }
 
         /// What a nonzero `lost` means, in words.
@@ -149,6 +194,7 @@ extension ProcTrace {
             var force = false, env = false
             var reapTimeout = 10.0
             var untilRootExits = false
+            var attach: [Int]?
             var i = args.startIndex
             func value() -> String? {
                 i += 1
@@ -157,7 +203,11 @@ extension ProcTrace {
             while i < args.endIndex {
                 let a = args[i]
                 switch a {
+                case "-p", "--attach":
+                    guard let v = value(), let pids = try? pidList(v) else { return nil }
+                    attach = pids
                 case "--":
+                    if attach != nil { return nil }
                     let command = Array(args[(i + 1)...])
                     guard !command.isEmpty else { return nil }
                     return { record(command: command, output: output, states: states, force: force,
@@ -177,6 +227,10 @@ extension ProcTrace {
                 default: return nil
                 }
                 i += 1
+            }
+            if let attach {
+                return { record(command: [], output: output, states: states, force: force, recordEnvironment: env,
+                                reapTimeout: reapTimeout, untilRootExits: untilRootExits, attach: attach) }
             }
             return nil
         }
