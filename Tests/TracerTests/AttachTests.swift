@@ -87,7 +87,7 @@ struct AttachTests {
             // The workload's own account of this child: its status, as its waitpid saw it.
             let tick = try #require(ticks[k.pid], "child \(k.pid) is in the trace but not among the workload's ticks")
             #expect(k.exitStatus == .exited(tick.status))
-            #expect(k.reapedBy == root && k.reapHow == "wait", "\(k.pid) reaped by \(k.reapedBy.map(String.init) ?? "-") \(k.reapHow ?? "-")")
+            #expect(k.reapedBy == root && k.reapHow == .wait, "\(k.pid) reaped by \(k.reapedBy.map(String.init) ?? "-") \(k.reapHow?.rawValue ?? "-")")
         }
         // No child born while attached is missing: the ticks from the first traced one to the
         // last one that exited while attached are all in the trace.
