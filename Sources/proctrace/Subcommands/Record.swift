@@ -96,7 +96,6 @@ extension ProcTrace {
             let path = output ?? Self.defaultOutput(for: named)
             var opts = RecordOptions(command: command, output: path)
             opts.attach = attach
-            if !attach.isEmpty { opts.exitKill = false }
             opts.force = force
             opts.states = states
             opts.recordEnvironment = recordEnvironment
