@@ -151,7 +151,7 @@ struct HistoryBuilder {
             if records[i].parent != nil { records[i].parent = nil }
             records[i].initialPgid = pgid
             records[i].initialSid = sid
-        case let .attach(pid, ppid, argv, exe, _, _, ageNs, threads, pgid, sid):
+        case let .attach(pid, ppid, argv, exe, state, _, ageNs, threads, pgid, sid):
             if let old = current[pid], records[old].reapTime == nil { current[pid] = nil }
             let i = newRecord(pid: pid, parentPid: ppid, creatorPid: nil, via: .attach, t: t, line: line, argv: argv)
             records[i].initialImage = exe ?? argv.first
@@ -159,6 +159,19 @@ struct HistoryBuilder {
             if let pgid { records[i].initialPgid = pgid }
             if let sid { records[i].initialSid = sid }
             for tid in threads ?? [] where tid != pid { records[i].threads.append(ThreadRecord(tid: tid, start: t)) }
+            // Its state until the source first reports it: what /proc said just before the
+            // attach stopped it. Sleeping or stopped is blocked; R is running or ready, which
+            // /proc does not tell apart: unknown. (Not with a trace without states.)
+            if source != .none {
+                let initial: (ProcState, String?)
+                switch state {
+                case "S", "D", "I": initial = (.blocked, "sleeping at attach (/proc \(state!))")
+                case "T", "t": initial = (.blocked, "stopped at attach (/proc \(state!))")
+                default: initial = (.unknown, "already running at attach" + (state.map { " (/proc \($0))" } ?? ""))
+                }
+                for tid in threads ?? [pid] { openStates[i, default: [:]][tid] = (initial.0, t, initial.1) }
+                records[i].statesRecorded = true
+            }
         case let .fork(pid, child, parent, via, _, nspid):
             if let old = current[child], records[old].reapTime == nil {
                 // The pid is reused before its reap was seen: close the old one here.

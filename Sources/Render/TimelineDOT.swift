@@ -336,7 +336,8 @@ public enum TimelineDOT {
         // Arrows between lanes: forks, reaps, reparents.
         progress(0.9)
         for (i, p) in lanes.enumerated() {
-            if let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
+            // (An attached process was not forked in the trace: no arrow.)
+            if !p.attached, let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
                 line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
             }
             if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,

@@ -80,6 +80,11 @@ struct AttachTests {
         #expect(history.roots.count == 1 && rootRec.pid == root && rootRec.attached)
         let kids = history.children(of: rootRec.id)
         #expect(kids.first?.pid == keeper && kids.first?.attached == true)
+        // Until the state source first reports it, an attached process is in the state /proc
+        // gave just before the attach stopped it: sleeping (S) is blocked from the attach on.
+        if history.states != .none, let k = kids.first, attaches.last?["state"] as? String == "S" {
+            #expect(k.stateIntervals.first.map { $0.state == .blocked && $0.start == k.birth } == true, "\(k.stateIntervals.prefix(2))")
+        }
         let ticks = Dictionary(Self.ticks(progress).map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         let born = kids.filter { !$0.attached }
         #expect(born.count >= 5)

@@ -18,6 +18,11 @@ extension ProcTrace {
             at once, leaving what still runs running, and exits 130 (143, 129). Ctrl-Z stops \
             proctrace with the command; fg resumes both. Exit status 2: proctrace could not \
             record, or the trace could not be written whole (a full disk).
+
+            With -p PID[,PID...] instead of a command, proctrace attaches to running processes, \
+            their threads and their living descendants, and records from then on; Ctrl-C (or \
+            SIGTERM) detaches and leaves them running; exit 0. Attach mode sees no wait calls \
+            and no failed execs (see docs/recorder.md).
             """
         )
 
