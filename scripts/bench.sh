@@ -7,22 +7,25 @@
 #   syscall traces/workloads/bin/syscall_loop 200000      (200,000 write(2)s, no forks)
 #   pool    /usr/bin/python3 traces/workloads/pool_bench.py (Pool(8), one task per worker)
 #   startup /bin/true                                     (the fixed cost of starting a trace)
+#   probe   /bin/sh traces/workloads/path_probe.sh 200    (200 `env true` through a 4-directory PATH:
+#           600 failed execs and 400 that succeed, what recording failed execs costs)
 # Variants, measured side by side in one run: untraced; `BIN record --states none`;
 # `BIN record` (default states); strace. Runs are interleaved (each round runs every variant
 # once, in a rotating order) so machine noise hits all variants alike; figures are medians.
 #
 # Environment: BENCH_RUNS (rounds per workload; default 7 for spawn, 21 for the short ones), BENCH_WORKLOADS (space-separated
-# subset of "spawn syscall pool"), BENCH_SPAWN_N, BENCH_SYSCALL_N, BENCH_POOL_N.
+# subset of "spawn syscall pool startup probe"), BENCH_SPAWN_N, BENCH_SYSCALL_N, BENCH_POOL_N, BENCH_PROBE_N.
 # Exit status: 0 when every variant ran; 2 when proctrace (or strace) could not be measured
 # (the table is still printed, with n/a); 1 when a workload itself fails untraced.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 BIN=${1:-.build/release/proctrace}
-WORKLOADS=${BENCH_WORKLOADS:-"spawn syscall pool startup"}
+WORKLOADS=${BENCH_WORKLOADS:-"spawn syscall pool startup probe"}
 SPAWN_N=${BENCH_SPAWN_N:-1000}
 SYSCALL_N=${BENCH_SYSCALL_N:-200000}
 POOL_N=${BENCH_POOL_N:-8}
+PROBE_N=${BENCH_PROBE_N:-200}
 PY=/usr/bin/python3
 W=traces/workloads
 
@@ -42,6 +45,7 @@ workload_cmd() {  # name -> prints the command words, one per line
     syscall) printf '%s\n' "$W/bin/syscall_loop" "$SYSCALL_N" ;;
     pool) printf '%s\n' "$PY" "$W/pool_bench.py" "$POOL_N" ;;
     startup) printf '%s\n' /bin/true ;;
+    probe) printf '%s\n' /bin/sh "$W/path_probe.sh" "$PROBE_N" ;;
     *) return 1 ;;
   esac
 }
@@ -52,6 +56,7 @@ describe() {
     syscall) echo "$SYSCALL_N write(2)s, no forks" ;;
     pool) echo "Python Pool($POOL_N), one task per worker" ;;
     startup) echo "/bin/true: fixed cost per trace" ;;
+    probe) echo "$PROBE_N env true through a 4-directory PATH (3 failed execs each)" ;;
   esac
 }
 
@@ -120,7 +125,7 @@ for wl in $WORKLOADS; do
   if [ "$wl" = syscall ] && [ ! -x "$W/bin/syscall_loop" ]; then
     warn "$W/bin/syscall_loop is missing: run 'make workloads'"; exit 1
   fi
-  if [ -n "${BENCH_RUNS:-}" ]; then RUNS=$BENCH_RUNS; elif [ "$wl" = spawn ]; then RUNS=7; else RUNS=21; fi
+  if [ -n "${BENCH_RUNS:-}" ]; then RUNS=$BENCH_RUNS; elif [ "$wl" = spawn ] || [ "$wl" = probe ]; then RUNS=7; else RUNS=21; fi
   rounds[$wl]=$RUNS
   echo "== $wl: $(describe "$wl"), $RUNS rounds" >&2
   # warm-up (page cache, Python bytecode), also checks that the workload works
