@@ -135,7 +135,8 @@ public enum EventKind: Equatable, Sendable {
     /// `status` is nil when the root was still running when proctrace detached from it.
     /// `reason` (`SIGINT`, `SIGTERM`, `SIGHUP`, `root-exited`) and `detached` (the pids let go,
     /// still running): the recording ended while traced processes remained.
-    case end(status: ExitStatus?, events: Int, lost: Int, reason: String? = nil, detached: [Int]? = nil)
+    /// `ptraceFailures`: ptrace requests that failed while their task was there (nil: none).
+    case end(status: ExitStatus?, events: Int, lost: Int, reason: String? = nil, detached: [Int]? = nil, ptraceFailures: Int? = nil)
     /// A type this reader does not know; kept, and ignored by the model.
     case unknown(type: String)
 

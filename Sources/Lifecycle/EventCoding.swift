@@ -91,11 +91,12 @@ extension TraceEvent {
             o.append("reason", .string(reason))
         case let .group(pid, pgid, sid, call, by):
             o.append("pid", i(pid)); o.append("pgid", i(pgid)); o.append("sid", i(sid)); o.append("call", .string(call.rawValue)); o.append("by", i(by))
-        case let .end(status, events, lost, reason, detached):
+        case let .end(status, events, lost, reason, detached, ptraceFailures):
             if let status { o.append("status", status.json) }
             o.append("events", i(events)); o.append("lost", i(lost))
             if let reason { o.append("reason", .string(reason)) }
             if let detached { o.append("detached", .array(detached.map(i))) }
+            if let ptraceFailures { o.append("ptrace_failures", i(ptraceFailures)) }
         case .unknown:
             break
         }
@@ -270,7 +271,7 @@ extension TraceEvent {
         case "end":
             // No status only when the root was left running (`detached`, see trace-format.md).
             kind = .end(status: optional("status") == nil ? nil : try status("status"), events: try int("events"), lost: try int("lost"),
-                        reason: try optStr("reason"), detached: try optInts("detached"))
+                        reason: try optStr("reason"), detached: try optInts("detached"), ptraceFailures: try optInt("ptrace_failures"))
         default:
             kind = .unknown(type: type)
         }

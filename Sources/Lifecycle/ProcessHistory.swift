@@ -301,7 +301,7 @@ struct HistoryBuilder {
         case let .group(pid, pgid, sid, call, by):
             let i = recordIndex(pid, t: t, line: line)
             records[i].groups.append(GroupChange(t: t, pgid: pgid, sid: sid, call: call, by: by))
-        case let .end(status, events, lost, _, _):
+        case let .end(status, events, lost, _, _, _):
             end = TraceEnd(t: t, status: status, events: events, lost: lost)
         case .unknown:
             break

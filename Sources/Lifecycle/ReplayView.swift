@@ -127,7 +127,7 @@ public struct ReplayView: Sendable {
         case let .stateUnknown(pid, tid, reason):
             what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " state unknown from here (\(reason))"
         case let .group(pid, pgid, sid, call, _): what = "\(name(pid)) \(call): pgid \(pgid) sid \(sid)"
-        case let .end(status, events, lost, _, _): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, \(lost) lost"
+        case let .end(status, events, lost, _, _, _): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, \(lost) lost"
         case .unknown: what = "(unknown event type)"
         }
         return TerminalText.escape("\(time) \(pad(type, 8))\(what)")

@@ -37,7 +37,7 @@ public struct TraceHealth: Equatable, Sendable {
         lines = line
         lastTime = max(lastTime, e.t)
         switch e.kind {
-        case let .end(_, _, l, _, _): complete = true; lost = l
+        case let .end(_, _, l, _, _, _): complete = true; lost = l
         default: if e.kind.typeName == "unknown" { unknownStretches += 1 }
         }
     }

@@ -68,7 +68,7 @@ public enum TraceValidator {
                     report.violations.append(ModelViolation(line: line, "a second trace header"))
                 }
                 if let el = endLine { report.violations.append(ModelViolation(line: line, "\"\(type)\" after the end line (line \(el)): end must be last")) }
-                if case let .end(_, events, _, _, detachedPids) = event.kind {
+                if case let .end(_, events, _, _, detachedPids, _) = event.kind {
                     if endLine == nil { endLine = line }
                     detached = Set(detachedPids ?? [])
                     // end.events counts every line of the trace: the header and the end included.

@@ -49,6 +49,8 @@ public struct RecordResult: Sendable {
     public var writeFailure: WriteFailure?
     /// Where the trace went ("standard output" for `-o -`).
     public var output: String
+    /// ptrace requests that failed while the task was there (`end.ptrace_failures`).
+    public var ptraceFailures = 0
 }
 
 /// Records a workload's whole process tree under ptrace into a proctrace/1 trace.
@@ -60,6 +62,8 @@ public final class Recorder {
     let clock = TraceClock()
     let elf = ELFFacts()
     let selfPid = Int(getpid())
+    /// ptrace, the tracees' memory and /proc: the real kernel, or a script in tests.
+    let kernel: any Kernel
     var watcher: AdoptionWatcher!
     var merger: TraceMerger!
     /// Where scheduler states come from (nil with `--states none`).
@@ -91,6 +95,10 @@ public final class Recorder {
     var pidfds: [Int: Int32] = [:]
     /// ptrace stops and exits handled (reported with PROCTRACE_RUSAGE).
     var stopsHandled = 0
+    /// An exec whose event is written once its task runs again (EventLoop.swift).
+    var execAfterResume: ExecSeen?
+    /// ptrace requests that failed for another reason than the task being gone.
+    var ptraceFailures = 0
     // Signals to proctrace and ending early (Control.swift).
     var detaching = false
     var detachedTasks: Set<Int> = []
@@ -104,11 +112,16 @@ public final class Recorder {
     var leftoversDue: Int64?
     var hintDue: Int64?
 
-    public init(_ options: RecordOptions) throws(RecordError) {
+    public convenience init(_ options: RecordOptions) throws(RecordError) {
+        try self.init(options, kernel: LiveKernel())
+    }
+
+    init(_ options: RecordOptions, kernel: any Kernel) throws(RecordError) {
         guard !options.command.isEmpty || !options.attach.isEmpty else { throw RecordError("no command to record") }
         if let problem = ProcFS.namespaceProblem() { throw RecordError(problem) }
         if !options.attach.isEmpty, let problem = Self.attachProblem(options.attach) { throw RecordError(problem) }
         self.options = options
+        self.kernel = kernel
         writer = try TraceWriter(path: options.output, force: options.force)
     }
 
@@ -117,17 +130,13 @@ public final class Recorder {
         // Before any thread starts, so that every thread but this one blocks them.
         pt_control_block()
         let t0 = monotonicNow()
-        startStates()
+        begin()
         let t1 = monotonicNow()
-        merger = TraceMerger(writer: writer, source: states, clock: clock)
-        watcher = AdoptionWatcher(merger: merger, clock: clock)
-        writeHeader()
-        flush()
         if attachMode {
             // Never kill what proctrace did not start (no PTRACE_O_EXITKILL).
             ptraceOptions = pt_default_options(0)
             try attachAndRecord()
-            return finishRecording(t0: t0, t1: t1)
+            return wrapUp(finish(startedStatesIn: t1 - t0))
         }
         ptraceOptions = pt_default_options(options.exitKill ? 1 : 0)
         let argv = options.command
@@ -149,27 +158,56 @@ public final class Recorder {
         states?.track(tid: Int(pid), pid: Int(pid), at: clock.now())
         pt_spawn_release(goFD)
         pt_control_install()
-        rootPid = Int(pid)
+        follow(root: Int(pid), at: spawnT)
+        eventLoop()
+        return wrapUp(finish(startedStatesIn: t1 - t0))
+    }
+
+    /// After the `end` line: proctrace's own signal handlers, the spawn pipe, and its costs
+    /// when PROCTRACE_RUSAGE asks.
+    private func wrapUp(_ result: RecordResult) -> RecordResult {
+        pt_control_uninstall()
+        if errFD >= 0 { close(errFD) }
+        if getenv("PROCTRACE_RUSAGE") != nil {
+            var ru = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &ru)
+            let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
+            let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
+            Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), ptrace stops \(stopsHandled)")
+        }
+        return result
+    }
+
+    /// Starts the state source, the merger and the reap watcher, and writes the header.
+    func begin() {
+        startStates()
+        merger = TraceMerger(writer: writer, source: states, clock: clock)
+        watcher = AdoptionWatcher(merger: merger, clock: clock)
+        writeHeader()
+        flush()
+    }
+
+    /// Follows the root, spawned (seized before it ran) at `t`, and writes its `spawn` line.
+    func follow(root pid: Int, at t: Int64) {
+        rootPid = pid
         table.addProcess(pid: rootPid, parent: selfPid)
         pids.learnRoot(pid: rootPid)
         // No first stop to wait for: a task seized before it runs does not stop (only the
         // children of traced tasks do), so the root's first PTRACE_EVENT_STOP is a real
         // group-stop (Ctrl-Z) and must be listened to, not resumed.
-        table.procs[rootPid]?.ignoresSIGCHLD = ProcFS.ignores(rootPid, signal: SIGCHLD)
-        let pgid = pt_getpgid(pid), sid = pt_getsid(pid)
+        table.procs[rootPid]?.ignoresSIGCHLD = kernel.ignores(rootPid, signal: SIGCHLD)
+        let pgid = kernel.processGroup(of: pid), sid = kernel.session(of: pid)
         // 0 is a real answer: the kernel's own session and group (a pid 1 that never called
         // setsid), or a leader outside this pid namespace. Only a failed call (-1) is omitted.
-        emit(TraceEvent(t: spawnT, .spawn(pid: rootPid, argv: argv, ppid: Int(selfPid), pgid: pgid >= 0 ? Int(pgid) : nil,
-                                          sid: sid >= 0 ? Int(sid) : nil)))
-
+        emit(TraceEvent(t: t, .spawn(pid: rootPid, argv: options.command, ppid: selfPid, pgid: pgid >= 0 ? pgid : nil,
+                                     sid: sid >= 0 ? sid : nil)))
         flush()
-        eventLoop()
-        flush()
-        return finishRecording(t0: t0, t1: t1)
     }
 
-    /// After the event loop: the last reaps, the state source's end, the `end` line.
-    func finishRecording(t0: Int64, t1: Int64) -> RecordResult {
+    /// Once the loop is over: waits for the last adoptive reaps, stops the state source and
+    /// writes the `end` line.
+    func finish(startedStatesIn statesStart: Int64 = 0) -> RecordResult {
+        flush()
         for fd in pidfds.values { close(fd) }
         pidfds = [:]
         let t2 = monotonicNow()
@@ -179,26 +217,17 @@ public final class Recorder {
         merger.finish()
         let t4 = monotonicNow()
         if getenv("PROCTRACE_TIMES") != nil {
-            Self.warn("proctrace times: states start \((t1 - t0) / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
+            Self.warn("proctrace times: states start \(statesStart / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
         }
         let lostStates = (states?.lost ?? 0) + merger.dropped
         let lostLifecycle = writer.lostCount
         writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
-                                                     reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids)))
+                                                     reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids,
+                                                     ptraceFailures: ptraceFailures > 0 ? ptraceFailures : nil)))
         writer.close()
-        pt_control_uninstall()
-        if errFD >= 0 { close(errFD) }
-        if getenv("PROCTRACE_RUSAGE") != nil {
-            var ru = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &ru)
-            let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
-            let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            let msg = "proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), ptrace stops \(stopsHandled)\n"
-            StandardError.write(msg)
-        }
         return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
                             execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
-                            output: writer.path)
+                            output: writer.path, ptraceFailures: ptraceFailures)
     }
 
     /// Queues an event; it is written once the stopped task has been resumed, so writing

@@ -79,25 +79,6 @@ enum ProcFS {
         return Int(f[1])
     }
 
-    /// Whether signal `sig` is ignored (the SigIgn mask of /proc/PID/status).
-    static func ignores(_ pid: Int, signal sig: Int32) -> Bool {
-        ProcStatus(pid: pid)?.signal(sig, in: "SigIgn") ?? false
-    }
-
-    /// `sig`'s action in the process is the default one (neither caught nor ignored).
-    static func hasDefaultAction(_ pid: Int, signal sig: Int32) -> Bool {
-        guard let status = ProcStatus(pid: pid), let ignored = status.signal(sig, in: "SigIgn"),
-              let caught = status.signal(sig, in: "SigCgt") else { return false }
-        return !ignored && !caught
-    }
-
-    /// The filename the exec was called with (AT_EXECFN), read from the new image's stack.
-    static func execFilename(_ pid: Int) -> String? {
-        guard let aux = SmallFile.read("/proc/\(pid)/auxv"),
-              let addr = AuxVector.value(of: AT_EXECFN, in: aux), addr != 0 else { return nil }
-        return Tracee.readCString(pid, at: addr)
-    }
-
     /// Text as UTF-8; invalid bytes become U+FFFD (the trace format is UTF-8 JSON).
     static func decode(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 

@@ -19,5 +19,9 @@ struct WorkerThread: Sendable {
         return WorkerThread(handle: t)
     }
 
-    func join() { _ = pt_thread_join(handle) }
+    /// Waits for the thread's end (a failure would be a bug here: joined twice, or by itself).
+    func join() {
+        let r = pt_thread_join(handle)
+        precondition(r == 0, "cannot join a worker thread: errno \(r)")
+    }
 }

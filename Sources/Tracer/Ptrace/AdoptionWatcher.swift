@@ -12,6 +12,8 @@ final class AdoptionWatcher: Sendable {
         var watched: [Int32: Watched] = [:]
         var finishing = false
         var deadline: Int64 = 0
+        /// pidfds epoll refused: polled by the loop instead.
+        var polled: Set<Int32> = []
     }
     private let epfd: Int32
     private let wakeFD: Int32
@@ -26,7 +28,7 @@ final class AdoptionWatcher: Sendable {
         epfd = pt_epoll_create()
         wakeFD = pt_eventfd()
         precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd unavailable")
-        _ = pt_epoll_add(epfd, wakeFD, 0)
+        precondition(pt_epoll_add(epfd, wakeFD, 0) == 0, "cannot watch the reap watcher's own eventfd")
         let t = WorkerThread.start("reap watcher") { [self] in loop() }
         thread.withLock { $0 = t }
     }
@@ -37,12 +39,15 @@ final class AdoptionWatcher: Sendable {
     /// `how`: the reap's kind when it comes (an untraced adopter's by default); `seenBy`, if
     /// given, is written as the reap's `seen` (how proctrace saw it).
     func watch(pid: Int, pidfd: Int32, by: Int, how: ReapHow = .adopted, seenBy: String? = nil) {
-        state.withLock { s in
+        let polled = state.withLock { s in
             s.watched[pidfd] = Watched(pid: pid, by: by, how: how, seenBy: seenBy)
             // Edge-triggered: the zombie is already readable (POLLIN); the next edge is the
-            // reap, which adds POLLHUP.
-            _ = pt_epoll_add(epfd, pidfd, 1)
+            // reap, which adds POLLHUP. If epoll cannot take it (out of watches), it is polled
+            // every 10 ms instead.
+            guard pt_epoll_add(epfd, pidfd, 1) == 0 else { return s.polled.insert(pidfd).inserted }
+            return false
         }
+        if polled { wake() }
         // The reap may have happened before the registration.
         checkNow(pidfd)
     }
@@ -53,9 +58,9 @@ final class AdoptionWatcher: Sendable {
 
     private func reaped(_ fd: Int32, unobserved: Bool = false) {
         let w: Watched? = state.withLock { s in
-            guard let w = s.watched.removeValue(forKey: fd) else { return nil }
-            _ = pt_epoll_del(epfd, fd)
-            return w
+            // Closing the pidfd below takes it out of the epoll set.
+            s.polled.remove(fd)
+            return s.watched.removeValue(forKey: fd)
         }
         guard let w else { return }
         close(fd)
@@ -71,19 +76,25 @@ final class AdoptionWatcher: Sendable {
             s.finishing = true
             s.deadline = monotonicNow() + Int64(timeout * 1e9)
         }
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        wake()
         thread.withLock { $0 }?.join()
         close(epfd)
         close(wakeFD)
+    }
+
+    /// Wakes the loop from its epoll_wait (an eventfd write cannot fail short of a bug).
+    private func wake() {
+        var one: UInt64 = 1
+        precondition(Glibc.write(wakeFD, &one, 8) == 8, "cannot wake the reap watcher")
     }
 
     private func loop() {
         var fds = [Int32](repeating: 0, count: 64)
         var hup = [Int32](repeating: 0, count: 64)
         while true {
-            let (finishing, deadline, empty) = state.withLock { ($0.finishing, $0.deadline, $0.watched.isEmpty) }
+            let (finishing, deadline, empty, polled) = state.withLock { ($0.finishing, $0.deadline, $0.watched.isEmpty, $0.polled) }
             if finishing && empty { return }
+            for fd in polled.sorted() { checkNow(fd) }
             var timeout: Int32 = -1
             if finishing {
                 let left = deadline - monotonicNow()
@@ -94,6 +105,7 @@ final class AdoptionWatcher: Sendable {
                 }
                 timeout = Int32(min(left / 1_000_000 + 1, 1000))
             }
+            if !polled.isEmpty { timeout = timeout < 0 ? 10 : min(timeout, 10) }
             let n = pt_epoll_wait(epfd, &fds, &hup, 64, timeout)
             if n < 0 { if n == -EINTR { continue }; return }
             for i in 0..<Int(n) {

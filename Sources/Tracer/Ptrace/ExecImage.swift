@@ -1,4 +1,3 @@
-import CProcTrace
 @preconcurrency import Glibc
 
 /// What a task looks like right after a successful exec, read from the new image's initial
@@ -19,19 +18,16 @@ struct ExecImage {
     /// Reads the image of a task stopped at its exec event; nil if the stack does not look
     /// as expected (then /proc is the fallback). argv is read whole, whatever its size (the
     /// kernel bounds it, at a quarter of the stack limit).
-    static func read(_ tid: Int) -> ExecImage? {
-        var sp: UInt64 = 0
-        guard pt_stack_pointer(pid_t(tid), &sp) == 0, sp != 0 else { return nil }
+    static func read(_ tid: Int, from kernel: any Kernel) -> ExecImage? {
+        guard let sp = kernel.stackPointer(tid), sp != 0 else { return nil }
         // argc, the argv and envp pointers and the auxiliary vector: read more of the stack
         // when they do not fit (many small arguments).
         var head: [UInt8] = []
         var words = 0
         func load(_ size: Int) -> Bool {
-            var buf = [UInt8](repeating: 0, count: size)
-            let n = buf.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), sp, $0.baseAddress!, UInt($0.count)) }
-            guard n > head.count else { return false }
-            head = Array(buf[0..<n])
-            words = n / 8
+            guard let buf = kernel.readMemory(tid, at: sp, count: size), buf.count > head.count else { return false }
+            head = buf
+            words = buf.count / 8
             return true
         }
         guard load(8192), words >= 2 else { return nil }
@@ -61,15 +57,15 @@ struct ExecImage {
             if firstEnv == nil { firstEnv = p }
         }
         let execfn = AuxVector.value(of: AT_EXECFN, from: i, word: word) ?? 0
-        let name = execfn != 0 ? Tracee.readCString(tid, at: execfn) : nil
+        let name = execfn != 0 ? kernel.readCString(tid, at: execfn) : nil
         // The argv strings lie back to back, up to the first environment string (or, with no
         // environment, the exec file name).
         guard let first = argvPtrs.first else { return ExecImage(argv: [], execFilename: name, argvBytes: 0) }
         let end = firstEnv ?? execfn
         guard end > first, argvPtrs.allSatisfy({ $0 >= first && $0 < end }) else { return nil }
         let size = Int(end - first)
-        var block = [UInt8](repeating: 0, count: size)
-        let got = max(0, block.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), first, $0.baseAddress!, UInt($0.count)) })
+        let block = kernel.readMemory(tid, at: first, count: size) ?? []
+        let got = block.count
         var argv: [String] = []
         argv.reserveCapacity(argc)
         var lossy = false

@@ -46,16 +46,16 @@ struct PidTranslator {
 
     /// Learns where a new process sits: read from /proc while it is stopped at its creation.
     /// `creator` is the process that made it (whose namespace for children it was born in).
-    mutating func learn(pid: Int, creator: Int) {
+    mutating func learn(pid: Int, creator: Int, kernel: any Kernel) {
         // One readlink for the common case: the child is in proctrace's own namespace.
-        let link = ProcFS.readlink("/proc/\(pid)/ns/pid")
+        let link = kernel.pidNamespace(of: pid)
         if let link, link == home {
             places[pid] = NamespacePlace(nspid: [pid], namespaces: [home])
             return
         }
         let parentPlace = places[creator]
         // (A child killed at birth has no namespace link left, but still its NSpid line.)
-        guard let nspid = Self.readNSpid(pid), nspid.first == pid else {
+        guard let nspid = kernel.namespacePids(of: pid), nspid.first == pid else {
             // Gone already, or /proc does not say: nothing is known of its namespaces.
             places[pid] = nil
             return
@@ -91,12 +91,6 @@ struct PidTranslator {
         if target > 0 { return translate(target, seenBy: seenBy) }
         if target < -1 { return translate(-target, seenBy: seenBy).map { -$0 } }
         return target
-    }
-
-    /// The `NSpid:` line of /proc/PID/status.
-    static func readNSpid(_ pid: Int) -> [Int]? {
-        guard let v = ProcStatus(pid: pid)?.nsPids, !v.isEmpty else { return nil }
-        return v
     }
 }
 

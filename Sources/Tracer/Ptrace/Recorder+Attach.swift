@@ -103,7 +103,7 @@ extension Recorder {
                 for tid in listed {
                     let r = pt_seize(pid_t(tid), options)
                     if r == 0 {
-                        _ = pt_interrupt(pid_t(tid))
+                        check(kernel.interrupt(tid), "PTRACE_INTERRUPT", tid)
                     } else if ProcFS.tracerPid(tid) != Int(getpid()) {
                         // Gone meanwhile (ESRCH) is no refusal: it just is not there.
                         if -r == ESRCH || ProcFS.statFields(tid) == nil { tids.insert(tid); continue }
@@ -145,9 +145,8 @@ extension Recorder {
     /// delivered when the thread is resumed; a thread already in a job-control stop stays
     /// in it. Returns false if the thread died meanwhile (its exit is kept for the loop).
     func awaitAttachStop(_ tid: Int) -> Bool {
-        var status: Int32 = 0
         while true {
-            let r = pt_waitpid(pid_t(tid), &status, pt_wall())
+            let (r, status) = kernel.wait(tid, extraFlags: 0, control: false)
             if r < 0 { return false }
             if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
                 attachExits.append((tid, status))
@@ -163,12 +162,12 @@ extension Recorder {
             if event == 0 && sig != (SIGTRAP | 0x80) {
                 // A signal on its way: deliver it now, as it would have been without proctrace
                 // (only a signal-delivery stop can inject one); the interrupt stop follows.
-                _ = pt_cont(pid_t(tid), sig)
+                check(kernel.cont(tid, signal: sig), "PTRACE_CONT", tid)
                 continue
             }
             // A fork, clone or exec event begun before the interrupt: its child is found in
             // the walk (auto-attached); go on to the interrupt stop.
-            _ = pt_cont(pid_t(tid), 0)
+            check(kernel.cont(tid, signal: 0), "PTRACE_CONT", tid)
         }
     }
 
@@ -176,7 +175,7 @@ extension Recorder {
     func releaseSeized() {
         for tid in seizedTids {
             if !attachStopped.contains(tid) && !awaitAttachStop(tid) { continue }
-            _ = pt_detach(pid_t(tid), 0)
+            check(kernel.detach(tid, signal: 0), "PTRACE_DETACH", tid)
         }
         seizedTids.removeAll()
     }
@@ -215,21 +214,21 @@ extension Recorder {
             table.addProcess(pid: p.pid, parent: p.ppid)
             for tid in p.threads where tid != p.pid { table.addThread(tid: tid, pid: p.pid) }
             for tid in p.threads where attachGroupStopped.contains(tid) { table.tasks[tid]?.groupStopped = true }
-            table.procs[p.pid]?.ignoresSIGCHLD = ProcFS.ignores(p.pid, signal: SIGCHLD)
-            pids.learn(pid: p.pid, creator: p.ppid)
-            let fd = pt_pidfd_open(pid_t(p.pid))
+            table.procs[p.pid]?.ignoresSIGCHLD = kernel.ignores(p.pid, signal: SIGCHLD)
+            pids.learn(pid: p.pid, creator: p.ppid, kernel: kernel)
+            let fd = kernel.openPidfd(p.pid)
             if fd >= 0 { pidfds[p.pid] = fd }
             let age = bootNow - Int64(p.startTicks) * (1_000_000_000 / hz)
-            let pgid = pt_getpgid(pid_t(p.pid)), sid = pt_getsid(pid_t(p.pid))
+            let pgid = kernel.processGroup(of: p.pid), sid = kernel.session(of: p.pid)
             emit(TraceEvent(t: t, .attach(pid: p.pid, ppid: p.ppid, argv: p.argv, exe: p.exe, state: p.stateLetter,
                                           started: Self.rfc3339(ns: realNow - age), ageNs: Int(max(0, age)),
                                           threads: p.threads.count > 1 ? p.threads : nil,
-                                          pgid: pgid >= 0 ? Int(pgid) : nil, sid: sid >= 0 ? Int(sid) : nil)))
+                                          pgid: pgid >= 0 ? pgid : nil, sid: sid >= 0 ? sid : nil)))
         }
         // Let them go: running, or left in the job-control stop they were in.
         for p in found {
             for tid in p.threads {
-                if attachGroupStopped.contains(tid) { _ = pt_listen(pid_t(tid)) } else { _ = pt_cont(pid_t(tid), 0) }
+                resume(tid, attachGroupStopped.contains(tid) ? .listen : .run)
             }
         }
         let w2 = monotonicNow()
@@ -254,9 +253,9 @@ extension Recorder {
     /// pidfd opened while it was stopped: the moment the zombie is released, by its parent
     /// (`auto` when that parent ignores SIGCHLD).
     func attachedProcessExited(_ pid: Int, parent: Int, t: Int64) {
-        let ignores = table.procs[parent]?.autoReapsChildren == true || ProcFS.ignores(parent, signal: SIGCHLD)
+        let ignores = table.procs[parent]?.autoReapsChildren == true || kernel.ignores(parent, signal: SIGCHLD)
         var fd = pidfds.removeValue(forKey: pid) ?? -1
-        if fd < 0 { fd = pt_pidfd_open(pid_t(pid)) }
+        if fd < 0 { fd = kernel.openPidfd(pid) }
         if fd < 0 {
             // Already released: the reap happened by now, and is counted as unobserved.
             table.procs.removeValue(forKey: pid)

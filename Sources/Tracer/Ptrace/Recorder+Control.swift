@@ -33,28 +33,56 @@ private let hintDelay: Int64 = 500_000_000
 private let detachPatience: Int64 = 1_000_000_000
 
 extension Recorder {
-    // MARK: - The one place a stopped task is let go
+    // MARK: - The one place a stopped task is resumed
 
-    /// Resumes a stopped task (delivering `sig`), or detaches it once the recording is ending.
-    func resume(_ tid: Int, _ sig: Int32, toSyscallExit: Bool = false) {
+    /// Acts on a stop handler's decision: the only place a stopped task is resumed (or, once
+    /// the recording is ending, detached). "The task is gone" (`ESRCH`: killed while stopped,
+    /// its exit queued) is expected; any other failure is counted (`end.ptrace_failures`) and
+    /// said on stderr.
+    func resume(_ tid: Int, _ decision: Resume) {
         if detaching {
-            detachTask(tid, sig)
-        } else if toSyscallExit {
-            _ = pt_syscall(pid_t(tid), sig)
-        } else {
-            _ = pt_cont(pid_t(tid), sig)
+            // Letting go: with the signal it was about to receive; a task in a group-stop
+            // stays stopped.
+            switch decision {
+            case .run(let sig), .deliverAndStopAgain(let sig): detachTask(tid, sig)
+            case .toSyscallExit, .listen: detachTask(tid, 0)
+            case .hold: break   // an unknown new child: detachAll lets it go
+            }
+            return
+        }
+        switch decision {
+        case .run(let sig):
+            check(kernel.cont(tid, signal: sig), "PTRACE_CONT", tid)
+        case .toSyscallExit:
+            check(kernel.syscall(tid, signal: 0), "PTRACE_SYSCALL", tid)
+        case .listen:
+            check(kernel.listen(tid), "PTRACE_LISTEN", tid)
+        case .deliverAndStopAgain(let sig):
+            if check(kernel.interrupt(tid), "PTRACE_INTERRUPT", tid) {
+                check(kernel.cont(tid, signal: sig), "PTRACE_CONT", tid)
+            }
+        case .hold:
+            break
         }
     }
 
-    /// Leaves a task in its group-stop (job control) while still tracing it; when the
-    /// recording is ending, detaches it, and it stays stopped.
-    func listen(_ tid: Int) {
-        if detaching { detachTask(tid, 0) } else { _ = pt_listen(pid_t(tid)) }
+    private func detachTask(_ tid: Int, _ sig: Int32) {
+        check(kernel.detach(tid, signal: sig), "PTRACE_DETACH", tid)
+        detachedTasks.insert(tid)
     }
 
-    private func detachTask(_ tid: Int, _ sig: Int32) {
-        _ = pt_detach(pid_t(tid), sig)
-        detachedTasks.insert(tid)
+    /// Tells a ptrace request's result: true when it was done. A task that is gone (`ESRCH`)
+    /// is not a failure: its exit is on its way to the loop.
+    @discardableResult
+    func check(_ result: Int, _ request: String, _ tid: Int) -> Bool {
+        if result >= 0 { return true }
+        if result == -Int(ESRCH) { return false }
+        ptraceFailures += 1
+        if ptraceFailures <= 5 {
+            Self.warn("proctrace: warning: \(request) of task \(tid) failed (\(Tracee.errnoName(Int32(-result)))): "
+                      + "it may stay stopped; the end line counts such failures (ptrace_failures)")
+        }
+        return false
     }
 
     // MARK: - Signals to proctrace
@@ -118,7 +146,7 @@ extension Recorder {
         }
         // Wake up for what is due, even if the workload does nothing meanwhile.
         let due = [interruptHinted ? nil : hintDue, leftoversTold ? nil : leftoversDue].compactMap { $0 }.min()
-        if let due { pt_control_alarm(Int(max(1, (due - clock.now()) / 1_000_000 + 1))) }
+        if let due { kernel.wakeAfter(ms: Int(max(1, (due - clock.now()) / 1_000_000 + 1))) }
         return false
     }
 
@@ -128,7 +156,7 @@ extension Recorder {
         let mine = getpgrp()
         var pgids: [Int: pid_t] = [:]
         for task in table.tasks.values where !task.groupStopped {
-            let pgid = pgids[task.pid] ?? pt_getpgid(pid_t(task.pid))
+            let pgid = pgids[task.pid] ?? pid_t(kernel.processGroup(of: task.pid))
             pgids[task.pid] = pgid
             if pgid == mine { return false }
         }
@@ -138,7 +166,7 @@ extension Recorder {
     /// Traced processes that have not exited, with their command lines.
     func liveProcesses() -> [(pid: Int, command: String)] {
         table.procs.values.filter { !$0.exited }.map(\.pid).sorted().map { pid in
-            let argv = ProcFS.cmdline(pid)?.argv ?? []
+            let argv = kernel.commandLine(of: pid)?.argv ?? []
             return (pid, argv.isEmpty ? "?" : Self.printable(argv.joined(separator: " "), limit: 70))
         }
     }
@@ -171,12 +199,10 @@ extension Recorder {
         flush()
         for tid in table.earlyStops.sorted() { detachTask(tid, 0) }
         table.earlyStops.removeAll()
-        for tid in table.tasks.keys.sorted() { _ = pt_interrupt(pid_t(tid)) }
-        let flags = pt_wall() | pt_wnothread() | WNOHANG
+        for tid in table.tasks.keys.sorted() { check(kernel.interrupt(tid), "PTRACE_INTERRUPT", tid) }
         let deadline = monotonicNow() + detachPatience
-        var status: Int32 = 0
         while table.tasks.keys.contains(where: { !detachedTasks.contains($0) }) {
-            let r = pt_waitpid(-1, &status, flags)
+            let (r, status) = kernel.wait(-1, extraFlags: WNOHANG, control: false)
             if r < 0 { break }
             if r == 0 {
                 if monotonicNow() > deadline { break }
@@ -184,7 +210,7 @@ extension Recorder {
                 continue
             }
             let t = clock.now()
-            handle(Int(r), status: status, t: t)
+            handle(r, status: status, t: t)
             for tid in table.earlyStops { detachTask(tid, 0) }   // a new child's first stop
             table.earlyStops.removeAll()
             if !pending.isEmpty { flush() }

@@ -2,87 +2,105 @@ import CProcTrace
 @preconcurrency import Glibc
 import Lifecycle
 
+/// What the loop does with a stopped task once its stop is handled. Stop handlers decide;
+/// `Recorder.resume(_:_:)` is the one place that acts on the decision.
+enum Resume: Equatable {
+    /// `PTRACE_CONT`, delivering `signal` (0: none).
+    case run(signal: Int32)
+    /// `PTRACE_SYSCALL`: stop again at this syscall's exit, for its result.
+    case toSyscallExit
+    /// `PTRACE_LISTEN`: the task stays in its group-stop (job control), still traced.
+    case listen
+    /// Deliver `signal`, then trap again before returning to user space (`PTRACE_INTERRUPT`,
+    /// then `PTRACE_CONT`): a task that a signal woke from its group-stop goes back into it.
+    case deliverAndStopAgain(signal: Int32)
+    /// Leave the task stopped: a new child whose creator's fork event has not arrived yet.
+    case hold
+
+    static let run = Resume.run(signal: 0)
+}
+
 extension Recorder {
     /// Waits for every stop and exit of every traced task until none is left.
     func eventLoop() {
-        let flags = pt_wall() | pt_wnothread()
-        var status: Int32 = 0
         while true {
             merger.ptraceIdle()
-            let r = pt_waitpid_control(-1, &status, flags)
+            let (r, status) = kernel.wait(-1, extraFlags: 0, control: true)
             let t = merger.ptraceWoke()
-            if r == -EINTR {   // a signal to proctrace (Ctrl-C, Ctrl-Z, SIGTERM)
+            if r == -Int(EINTR) {   // a signal to proctrace (Ctrl-C, Ctrl-Z, SIGTERM)
                 if control(at: t) { break }
                 continue
             }
             if r < 0 { break }   // ECHILD: nothing traced is left
-            handle(Int(r), status: status, t: t)
+            handle(r, status: status, t: t)
             if !pending.isEmpty { flush() }
             if control(at: t) { break }
         }
         settleVanishedOrphans()
     }
 
-    /// One wait status: an exit or a stop.
+    /// One wait status: an exit, or a stop, which is handled and then resumed as decided.
     func handle(_ tid: Int, status: Int32, t: Int64) {
         stopsHandled += 1
         if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
             taskExited(tid, status: status, t: t)
         } else if pt_wifstopped(status) != 0 {
-            stopped(tid, status: status, t: t)
+            resume(tid, stopped(tid, status: status, t: t))
+            if let exec = execAfterResume {
+                execAfterResume = nil
+                finishExec(exec)
+            }
         }
     }
 
     /// Handles a traced process's exit that the kernel has ready but `waitpid(-1)` has not
     /// returned yet: a waiter has just reaped one of its children, which proves the death.
     func collectExit(of pid: Int, t: Int64) {
-        var status: Int32 = 0
-        let r = pt_waitpid(pid_t(pid), &status, pt_wall() | pt_wnothread() | WNOHANG)
-        guard r == pid_t(pid) else { return }
-        if pt_wifexited(status) != 0 || pt_wifsignaled(status) != 0 {
-            taskExited(pid, status: status, t: t)
-        } else if pt_wifstopped(status) != 0 {
-            stopped(pid, status: status, t: t)
-        }
+        let (r, status) = kernel.wait(pid, extraFlags: WNOHANG, control: false)
+        guard r == pid else { return }
+        handle(pid, status: status, t: t)
     }
 
     // MARK: - Stops
 
-    private func stopped(_ tid: Int, status: Int32, t: Int64) {
+    /// Handles one stop and says how to resume the task.
+    private func stopped(_ tid: Int, status: Int32, t: Int64) -> Resume {
         let sig = pt_wstopsig(status)
         let event = Int((status >> 16) & 0xFFFF)
         switch event {
         case Int(PT_EVENT_FORK), Int(PT_EVENT_VFORK), Int(PT_EVENT_CLONE):
-            forkEvent(tid, event: event, t: t)
+            return forkEvent(tid, event: event, t: t)
         case Int(PT_EVENT_EXEC):
-            execEvent(tid, t: t)
+            return execEvent(tid, t: t)
         case Int(PT_EVENT_SECCOMP):
-            seccompStop(tid, t: t)
+            return seccompStop(tid, t: t)
         case Int(PT_EVENT_STOP):
-            eventStop(tid, sig: sig, t: t)
+            return eventStop(tid, sig: sig, t: t)
         case 0 where sig == SIGTRAP | Int32(PT_SYSCALL_STOP_BIT):
-            syscallExit(tid, t: t)
+            return syscallExit(tid, t: t)
         case 0:
-            signalStop(tid, sig: sig, t: t)
+            return signalStop(tid, sig: sig, t: t)
         default:
-            resume(tid, 0)
+            return .run
         }
     }
 
-    private func forkEvent(_ tid: Int, event: Int, t: Int64) {
-        defer { resume(tid, 0) }
-        guard let newTid = Tracee.eventMessage(tid).map({ Int($0) }), newTid > 0 else {
+    private func forkEvent(_ tid: Int, event: Int, t: Int64) -> Resume {
+        guard let newTid = kernel.eventMessage(tid).map({ Int($0) }), newTid > 0 else {
             writer.countLost(1)
-            return
+            return .run
         }
         let creator = table.tasks[tid]?.pid ?? tid
-        var flags: UInt64 = 0
-        if pt_clone_flags(pid_t(tid), &flags) != 0 {
+        var flags: UInt64
+        if let f = kernel.cloneFlags(tid) {
+            flags = f
+        } else {
             // Could not read the registers: fall back on what the new task says of itself.
             flags = event == Int(PT_EVENT_FORK) ? UInt64(SIGCHLD) : 0
-            if event == Int(PT_EVENT_CLONE), let tgid = ProcStatus(pid: newTid)?.tgid, tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
+            if event == Int(PT_EVENT_CLONE), let tgid = kernel.threadGroup(of: newTid), tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
         }
         states?.forked(child: newTid, byThread: tid)
+        table.endedByExec.remove(newTid)   // a new task with that tid
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
             table.addThread(tid: newTid, pid: creator)
             states?.track(tid: newTid, pid: creator, at: t)
@@ -90,10 +108,10 @@ extension Recorder {
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
-            pids.learn(pid: newTid, creator: creator)
+            pids.learn(pid: newTid, creator: creator, kernel: kernel)
             if attachMode {
                 // Its reap will be seen through this pidfd (attach mode sees no waits).
-                let fd = pt_pidfd_open(pid_t(newTid))
+                let fd = kernel.openPidfd(newTid)
                 if fd >= 0 { pidfds[newTid] = fd }
             }
             states?.track(tid: newTid, pid: newTid, at: t)
@@ -103,18 +121,20 @@ extension Recorder {
             emit(TraceEvent(t: t, .fork(pid: creator, child: newTid, parent: parent, via: via, tid: tid != creator ? tid : nil, nspid: nspid)))
         }
         if table.earlyStops.remove(newTid) != nil {
-            resume(newTid, 0)
+            // Its first stop came first and was held: it is known now.
+            resume(newTid, .run)
         } else if let early = table.earlyExits.removeValue(forKey: newTid) {
             taskExited(newTid, status: early.status, t: max(early.t, t))
         } else {
             table.tasks[newTid]?.awaitingFirstStop = true
         }
+        return .run
     }
 
-    private func execEvent(_ tid: Int, t: Int64) {
+    private func execEvent(_ tid: Int, t: Int64) -> Resume {
         let pid = table.tasks[tid]?.pid ?? tid
         var formerTid: Int?
-        if let msg = Tracee.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
+        if let msg = kernel.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
             // A non-leader thread exec'd: it now has the leader's tid, and every other
             // thread is gone.
             let former = Int(msg)
@@ -123,8 +143,9 @@ extension Recorder {
             table.procs[pid]?.threads.remove(former)
         }
         if let threads = table.procs[pid]?.threads {
-            for other in threads where other != pid {
+            for other in threads.sorted() where other != pid {
                 table.tasks.removeValue(forKey: other)
+                table.endedByExec.insert(other)
                 emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit, reason: "exec")))
             }
             table.procs[pid]?.threads = [pid]
@@ -134,14 +155,14 @@ extension Recorder {
         table.tasks[pid]?.execTry = nil
         table.procs[pid]?.noChildWait = false   // exec resets signal flags; SIG_IGN survives
         // Read what changes with the task while it is stopped; the ELF facts of the file
-        // after it runs again.
-        let image = ExecImage.read(pid)
+        // after it runs again (`finishExec`).
+        let image = ExecImage.read(pid, from: kernel)
         var argv = image?.argv ?? []
         var lossy = image?.argvLossy ?? false
         var truncated = false
         if image?.argvComplete != true {
             // /proc says the same, whole, when the stack could not be read.
-            if let whole = ProcFS.cmdline(pid) {
+            if let whole = kernel.commandLine(of: pid) {
                 argv = whole.argv
                 lossy = whole.lossy
             } else {
@@ -149,58 +170,63 @@ extension Recorder {
                 truncated = true
             }
         }
-        let exe = ProcFS.readlink("/proc/\(pid)/exe")
-        let path = image?.execFilename ?? ProcFS.execFilename(pid) ?? exe ?? argv.first ?? ""
-        resume(tid, 0)
-        let info = exe.flatMap { elf.facts($0) }
-        // JSON strings are UTF-8: say when an argument's bytes could not be kept as they were.
-        emit(TraceEvent(t: t, .exec(pid: pid, path: path, argv: argv, exe: exe, elf: info, formerTid: formerTid, argvTruncated: truncated,
-                                    argvBytes: truncated ? image?.argvBytes : nil, argvNotUTF8: lossy)))
+        let exe = kernel.executable(of: pid)
+        let path = image?.execFilename ?? kernel.execFilename(pid) ?? exe ?? argv.first ?? ""
+        execAfterResume = ExecSeen(t: t, pid: pid, path: path, argv: argv, exe: exe, formerTid: formerTid, argvTruncated: truncated,
+                                   argvBytes: truncated ? image?.argvBytes : nil, argvNotUTF8: lossy)
+        return .run
     }
 
-    private func eventStop(_ tid: Int, sig: Int32, t: Int64) {
+    /// The exec event, once its task runs again: the ELF facts need only the file.
+    private func finishExec(_ e: ExecSeen) {
+        let info = e.exe.flatMap { elf.facts($0) }
+        // JSON strings are UTF-8: the event says when an argument's bytes could not be kept.
+        emit(TraceEvent(t: e.t, .exec(pid: e.pid, path: e.path, argv: e.argv, exe: e.exe, elf: info, formerTid: e.formerTid,
+                                      argvTruncated: e.argvTruncated, argvBytes: e.argvBytes, argvNotUTF8: e.argvNotUTF8)))
+    }
+
+    private func eventStop(_ tid: Int, sig: Int32, t: Int64) -> Resume {
         guard var task = table.tasks[tid] else {
-            // The first stop of a child whose parent's fork event has not arrived yet
-            // (detachAll lets such a task go at once).
+            // The first stop of a child whose parent's fork event has not arrived yet: held
+            // until that event names it.
             table.earlyStops.insert(tid)
-            return
+            return .hold
         }
         if task.awaitingFirstStop {
             task.awaitingFirstStop = false
             table.tasks[tid] = task
-            resume(tid, 0)
-            return
+            return .run
         }
         switch sig {
         case SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
             // Group-stop: let it stay stopped (job control) while we keep listening.
             table.tasks[tid]?.groupStopped = true
             states?.noteWhy(tid: tid, why: "stopped:\(SignalName.name(Int(sig)))", from: t, to: nil)
-            listen(tid)
+            return .listen
         default:
             if task.groupStopped { states?.endWhy(tid: tid, at: t) }
             table.tasks[tid]?.groupStopped = false
-            resume(tid, 0)
+            return .run
         }
     }
 
-    private func signalStop(_ tid: Int, sig: Int32, t: Int64) {
-        var signo: Int32 = 0, code: Int32 = 0, from: Int32 = 0, st: Int32 = 0
+    private func signalStop(_ tid: Int, sig: Int32, t: Int64) -> Resume {
         let pid = table.tasks[tid]?.pid ?? tid
-        if pt_getsiginfo(pid_t(tid), &signo, &code, &from, &st) == 0 {
+        if let info = kernel.signalInfo(tid) {
             var sender: Int?
             var extra = JSONObject()
             // SI_USER, SI_QUEUE, SI_TKILL carry the sender; SIGCHLD's CLD_* carry the child,
             // numbered in the receiver's namespace (0: the sender is outside it).
-            if [SI_USER, SI_QUEUE, SI_TKILL].contains(Int(code)) || (signo == SIGCHLD && code > 0) {
-                if let p = pids.translate(Int(from), seenBy: pid), p > 0 || !(pids.place(of: pid).map { $0.depth > 0 } ?? false) {
+            let code = info.code
+            if [SI_USER, SI_QUEUE, SI_TKILL].contains(Int(code)) || (info.signo == SIGCHLD && code > 0) {
+                if let p = pids.translate(Int(info.pid), seenBy: pid), p > 0 || !(pids.place(of: pid).map { $0.depth > 0 } ?? false) {
                     sender = p
                 } else {
-                    extra.noteUntranslated("from", Int(from))
+                    extra.noteUntranslated("from", Int(info.pid))
                 }
             }
-            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender, code: Self.siCodeName(signo: signo, code: code),
-                                               tid: tid != pid ? tid : nil),
+            emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: sender,
+                                          code: Self.siCodeName(signo: info.signo, code: code), tid: tid != pid ? tid : nil),
                             extra: extra))
         } else {
             emit(TraceEvent(t: t, .signal(pid: pid, sig: SignalName.name(Int(sig)), from: nil, code: nil)))
@@ -209,15 +235,15 @@ extension Recorder {
         // (in TASK_TRACED, as any ptrace stop) until a SIGCONT. Say so before it happens.
         // SIGTSTP, SIGTTIN and SIGTTOU stop too when their action is the default one (a
         // terminal's Ctrl-Z, a background job touching the terminal).
-        if sig == SIGSTOP || ((sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) && ProcFS.hasDefaultAction(pid, signal: sig)) {
+        if sig == SIGSTOP || ((sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) && kernel.hasDefaultAction(pid, signal: sig)) {
             states?.noteWhy(tid: tid, why: "stopped:\(SignalName.name(Int(sig)))", from: t, to: nil)
         }
         // Re-inject the signal: the tracer only watches it go by. A task in a group-stop
         // (a signal woke it from PTRACE_LISTEN) must go back to it after taking the signal,
         // not run on: the pending interrupt makes it trap again (PTRACE_EVENT_STOP) before
         // it returns to user space, and that stop is listened to again.
-        if table.tasks[tid]?.groupStopped == true && sig != SIGCONT { _ = pt_interrupt(pid_t(tid)) }
-        resume(tid, sig)
+        if table.tasks[tid]?.groupStopped == true && sig != SIGCONT { return .deliverAndStopAgain(signal: sig) }
+        return .run(signal: sig)
     }
 
     static func siCodeName(signo: Int32, code: Int32) -> String? {
@@ -245,4 +271,17 @@ extension Recorder {
         }
         return code > 0 ? "\(code)" : nil
     }
+}
+
+/// An exec seen at its stop, written once the task runs again.
+struct ExecSeen {
+    var t: Int64
+    var pid: Int
+    var path: String
+    var argv: [String]
+    var exe: String?
+    var formerTid: Int?
+    var argvTruncated: Bool
+    var argvBytes: Int?
+    var argvNotUTF8: Bool
 }

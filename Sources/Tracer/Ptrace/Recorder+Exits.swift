@@ -6,7 +6,9 @@ extension Recorder {
     /// A task is gone (WIFEXITED/WIFSIGNALED): a thread's end, or a process's.
     func taskExited(_ tid: Int, status raw: Int32, t: Int64) {
         guard let task = table.tasks[tid] else {
-            if table.procs[tid] == nil { table.earlyExits[tid] = (raw, t) }
+            // The death of a thread an exec ended was recorded at the exec; anything else
+            // unknown is a new task whose fork event has not arrived yet.
+            if table.endedByExec.remove(tid) == nil && table.procs[tid] == nil { table.earlyExits[tid] = (raw, t) }
             return
         }
         if task.pid != tid {
@@ -68,7 +70,7 @@ extension Recorder {
         guard let children = table.procs[pid]?.children else { return }
         for child in children.sorted() {
             guard var c = table.procs[child], c.parent == pid else { continue }
-            guard let to = ProcFS.ppid(child) else {
+            guard let to = kernel.parent(of: child) else {
                 // Gone already: a zombie its new parent reaped before proctrace could read who
                 // that is. The wait that reaped it will say (`vanishedOrphans`); never guess 1.
                 vanishedOrphans[child] = (from: pid, t: t)
@@ -104,7 +106,7 @@ extension Recorder {
     /// A zombie whose parent is not traced: watch for the moment that parent reaps it.
     private func adoptedZombie(_ pid: Int, t: Int64) {
         guard let proc = table.procs[pid] else { return }
-        let fd = pt_pidfd_open(pid_t(pid))
+        let fd = kernel.openPidfd(pid)
         if fd < 0 {
             // Already reaped before we could look: the reap happened by now.
             reaped(pid, by: proc.parent, how: .adopted, t: t)

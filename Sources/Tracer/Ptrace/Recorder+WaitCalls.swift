@@ -12,19 +12,10 @@ private let restartCodes: Set<Int64> = [-KernelRestart.sys, -KernelRestart.noInt
 
 extension Recorder {
     /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
-    func seccompStop(_ tid: Int, t: Int64) {
-        guard let msg = Tracee.eventMessage(tid), table.tasks[tid] != nil else {
-            resume(tid, 0)
-            return
-        }
-        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
-        var args = [UInt64](repeating: 0, count: 6)
-        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else {
-            resume(tid, 0)
-            return
-        }
+    func seccompStop(_ tid: Int, t: Int64) -> Resume {
+        guard let msg = kernel.eventMessage(tid), let pid = table.tasks[tid]?.pid, let info = kernel.syscallInfo(tid) else { return .run }
+        let args = info.args
         let tag = Int(truncatingIfNeeded: msg)
-        let pid = table.tasks[tid]!.pid
         switch tag {
         case PT_SC_WAIT4, PT_SC_WAITID:
             var wait = Self.describeWait(tag: tag, args: args, tid: tid, pid: pid, t: t)
@@ -38,8 +29,7 @@ extension Recorder {
                 if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
                     // The same call again after ERESTART*: still the one logical wait.
                     table.tasks[tid]?.wait?.restarting = false
-                    resume(tid, 0, toSyscallExit: true)
-                    return
+                    return .toSyscallExit
                 }
                 // The interrupted call did not come back: it returned EINTR to the program.
                 finishWait(tid, result: .error("EINTR"), status: nil, t: t)
@@ -58,18 +48,16 @@ extension Recorder {
         case PT_SC_SIGCHLD_ACTION:
             // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
             // and the flags on x86_64 and arm64.
-            if args[1] != 0, let handler = Tracee.readUInt64(tid, at: args[1]), let flags = Tracee.readUInt64(tid, at: args[1] + 8) {
+            if args[1] != 0, let handler = kernel.readUInt64(tid, at: args[1]), let flags = kernel.readUInt64(tid, at: args[1] + 8) {
                 table.procs[pid]?.ignoresSIGCHLD = pt_is_sig_ign(handler) != 0
                 table.procs[pid]?.noChildWait = flags & UInt64(SA_NOCLDWAIT) != 0
             }
-            resume(tid, 0)
-            return
+            return .run
         default:
-            resume(tid, 0)
-            return
+            return .run
         }
         // Stop again at the syscall's exit for its result.
-        resume(tid, 0, toSyscallExit: true)
+        return .toSyscallExit
     }
 
     static func describeWait(tag: Int, args: [UInt64], tid: Int, pid: Int, t: Int64) -> PendingWait {
@@ -95,26 +83,23 @@ extension Recorder {
     }
 
     /// A syscall-exit stop of a call stopped at its entry by seccomp.
-    func syscallExit(_ tid: Int, t: Int64) {
-        defer { resume(tid, 0) }
-        guard let task = table.tasks[tid] else { return }
-        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
-        var args = [UInt64](repeating: 0, count: 6)
-        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0, op == 2 else { return }
+    func syscallExit(_ tid: Int, t: Int64) -> Resume {
+        guard let task = table.tasks[tid], let info = kernel.syscallInfo(tid), info.op == .exit else { return .run }
+        let rval = info.rval
         if let wait = task.wait {
             if restartCodes.contains(rval) {
                 table.tasks[tid]?.wait?.restarting = true
-                return
+                return .run
             }
-            waitReturned(tid, wait: wait, rval: rval, isError: isErr != 0, t: t)
+            waitReturned(tid, wait: wait, rval: rval, isError: info.isError, t: t)
         } else if let attempt = task.execTry {
             table.tasks[tid]?.execTry = nil
             // A restarted exec comes back through seccomp: still one call.
-            guard isErr != 0, rval < 0, !restartCodes.contains(rval) else { return }
+            guard info.isError, rval < 0, !restartCodes.contains(rval) else { return .run }
             execFailed(tid, pid: task.pid, attempt: attempt, errno: Int32(-rval), t: t)
         } else if let call = task.groupCall {
             table.tasks[tid]?.groupCall = nil
-            guard isErr == 0, rval >= 0 else { return }
+            guard !info.isError, rval >= 0 else { return .run }
             if call.tag == PT_SC_SETSID {
                 // The new session and group are named after the caller (rval is its pid in its
                 // own namespace).
@@ -127,12 +112,13 @@ extension Recorder {
                 guard let affected = target == 0 ? task.pid : pids.translate(target, seenBy: task.pid),
                       let pgid = pg == 0 ? affected : pids.translate(pg, seenBy: task.pid) else {
                     writer.countLost(1)
-                    return
+                    return .run
                 }
-                let sid = Int(pt_getsid(pid_t(affected)))
+                let sid = kernel.session(of: affected)
                 emit(TraceEvent(t: t, .group(pid: affected, pgid: pgid, sid: sid, call: .setpgid, by: task.pid)))
             }
         }
+        return .run
     }
 
     private func waitReturned(_ tid: Int, wait: PendingWait, rval: Int64, isError: Bool, t: Int64) {
@@ -145,14 +131,13 @@ extension Recorder {
         var status: ExitStatusValue?
         if wait.call == .wait4 {
             reported = Int(rval)
-            if reported > 0, wait.resultAddr != 0, let raw = Tracee.readInt32(tid, at: wait.resultAddr) {
+            if reported > 0, wait.resultAddr != 0, let raw = kernel.readInt32(tid, at: wait.resultAddr) {
                 status = WaitDecoding.status(raw)
             }
         } else if wait.resultAddr != 0 {
-            var sp: Int32 = 0, code: Int32 = 0, st: Int32 = 0
-            if pt_read_waitid_info(pid_t(tid), wait.resultAddr, &sp, &code, &st) == 0 {
-                reported = Int(sp)
-                if reported > 0 { status = WaitDecoding.status(code: code, status: st) }
+            if let info = kernel.readWaitidInfo(tid, at: wait.resultAddr) {
+                reported = Int(info.pid)
+                if reported > 0 { status = WaitDecoding.status(code: info.code, status: info.status) }
             }
         }
         guard reported > 0 else {
@@ -214,8 +199,8 @@ extension Recorder {
         let argvAddr = at ? attempt.args[2] : attempt.args[1]
         var extra = JSONObject()
         if tid != pid { extra.append("tid", .int(Int64(tid))) }
-        let path = pathAddr == 0 ? nil : Tracee.readCString(tid, at: pathAddr, max: 4096)
-        let argv = Self.readArgv(tid, at: argvAddr)
+        let path = pathAddr == 0 ? nil : kernel.readCString(tid, at: pathAddr, max: 4096)
+        let argv = readArgv(tid, at: argvAddr)
         // Never cut silently: say what could not be read.
         if path == nil || argv == nil { extra.append("args_unreadable", .bool(true)) }
 
@@ -240,15 +225,15 @@ extension Recorder {
 
     /// A NULL-terminated array of string pointers in a task's memory (argv): at most
     /// `limit` entries (`truncated` when there were more); nil when it cannot be read.
-    static func readArgv(_ tid: Int, at addr: UInt64, limit: Int = 4096) -> (strings: [String], truncated: Bool)? {
+    func readArgv(_ tid: Int, at addr: UInt64, limit: Int = 4096) -> (strings: [String], truncated: Bool)? {
         if addr == 0 { return ([], false) }
         var out: [String] = []
         var a = addr
         while true {
-            guard let p = Tracee.readUInt64(tid, at: a) else { return nil }
+            guard let p = kernel.readUInt64(tid, at: a) else { return nil }
             if p == 0 { return (out, false) }
             if out.count == limit { return (out, true) }
-            guard let s = Tracee.readCString(tid, at: p, max: 131_072) else { return nil }
+            guard let s = kernel.readCString(tid, at: p, max: 131_072) else { return nil }
             out.append(s)
             a += 8
         }

@@ -61,6 +61,8 @@ struct TaskTable {
     /// Stops and exits of tids no fork event has named yet (the fork-event/first-stop race).
     var earlyStops: Set<Int> = []
     var earlyExits: [Int: (status: Int32, t: Int64)] = [:]
+    /// Threads an exec ended (recorded then) whose death the kernel may still report.
+    var endedByExec: Set<Int> = []
 
     mutating func addProcess(pid: Int, parent: Int, creator: Int? = nil) {
         var p = ProcInfo(pid: pid, parent: parent, threads: [pid])

@@ -2,45 +2,8 @@ import CProcTrace
 import Lifecycle
 @preconcurrency import Glibc
 
-/// Thin wrappers over the ptrace shim for one stopped task.
+/// Names for what a tracee reports.
 enum Tracee {
-    /// Reads a NUL-terminated string from a tracee, page by page so that the end of a
-    /// mapping does not fail the whole read.
-    static func readCString(_ tid: Int, at addr: UInt64, max: Int = 4096) -> String? {
-        var out: [UInt8] = []
-        var a = addr
-        while out.count < max {
-            let toPage = Int(4096 - (a % 4096))
-            var buf = [UInt8](repeating: 0, count: toPage)
-            let n = buf.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), a, $0.baseAddress!, UInt(toPage)) }
-            if n <= 0 { break }
-            if let z = buf[0..<n].firstIndex(of: 0) {
-                out.append(contentsOf: buf[0..<z])
-                return ProcFS.decode(out)
-            }
-            out.append(contentsOf: buf[0..<n])
-            a += UInt64(n)
-        }
-        return out.isEmpty ? nil : ProcFS.decode(out)
-    }
-
-    static func readInt32(_ tid: Int, at addr: UInt64) -> Int32? {
-        var v: Int32 = 0
-        let n = withUnsafeMutableBytes(of: &v) { pt_read_mem(pid_t(tid), addr, $0.baseAddress!, 4) }
-        return n == 4 ? v : nil
-    }
-
-    static func readUInt64(_ tid: Int, at addr: UInt64) -> UInt64? {
-        var v: UInt64 = 0
-        let n = withUnsafeMutableBytes(of: &v) { pt_read_mem(pid_t(tid), addr, $0.baseAddress!, 8) }
-        return n == 8 ? v : nil
-    }
-
-    static func eventMessage(_ tid: Int) -> UInt? {
-        var msg: UInt = 0
-        return pt_geteventmsg(pid_t(tid), &msg) < 0 ? nil : msg
-    }
-
     static func errnoName(_ e: Int32) -> String {
         if let p = pt_errno_name(e) { return String(cString: p) }
         return "E\(e)"

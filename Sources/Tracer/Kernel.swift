@@ -1,0 +1,220 @@
+import CProcTrace
+@preconcurrency import Glibc
+
+/// A syscall stop as `PTRACE_GET_SYSCALL_INFO` describes it.
+struct SyscallInfo: Equatable {
+    enum Op: Int32 { case none = 0, entry = 1, exit = 2, seccomp = 3 }
+    var op: Op
+    var nr: UInt64 = 0
+    var args: [UInt64] = Array(repeating: 0, count: 6)
+    /// At the exit: the return value (a negated errno when `isError`).
+    var rval: Int64 = 0
+    var isError = false
+}
+
+/// The fields of a pending signal (`PTRACE_GETSIGINFO`) the recorder uses.
+struct SignalInfo: Equatable {
+    var signo: Int32
+    var code: Int32
+    /// `si_pid`: the sender, or for SIGCHLD the child, in the receiver's pid namespace.
+    var pid: Int32
+    var status: Int32 = 0
+}
+
+/// Everything the ptrace event loop asks of the kernel about its tasks: the ptrace requests,
+/// their memory (`process_vm_readv`), the few `/proc` facts read while a task is stopped, and
+/// the wake-up timer of the loop. `LiveKernel` is the real thing and the only one a recording
+/// uses; tests drive the loop's logic with a scripted sequence of stops (EventLoopTests).
+///
+/// Requests return 0 or a negated errno, as the C shim does.
+protocol Kernel: AnyObject {
+    /// `waitpid(pid, __WALL|__WNOTHREAD|extra)` on traced tasks: (pid, status); pid 0 with
+    /// `WNOHANG` when nothing is ready; a negated errno (`-ECHILD`: nothing traced is left).
+    /// With `control`, a signal to proctrace (Ctrl-C, SIGTERM, Ctrl-Z, its timer) ends the wait
+    /// with `-EINTR`.
+    func wait(_ pid: Int, extraFlags: Int32, control: Bool) -> (pid: Int, status: Int32)
+
+    /// `PTRACE_CONT`, delivering `signal` (0: none).
+    func cont(_ tid: Int, signal: Int32) -> Int
+    /// `PTRACE_SYSCALL`: resume, stopping again at the current syscall's exit.
+    func syscall(_ tid: Int, signal: Int32) -> Int
+    /// `PTRACE_LISTEN`: leave a task in its group-stop, still reporting to the tracer.
+    func listen(_ tid: Int) -> Int
+    /// `PTRACE_INTERRUPT`: make a running task stop (or a stopped one trap again).
+    func interrupt(_ tid: Int) -> Int
+    /// `PTRACE_DETACH`, delivering `signal` as the task goes.
+    func detach(_ tid: Int, signal: Int32) -> Int
+
+    /// `PTRACE_GETEVENTMSG`.
+    func eventMessage(_ tid: Int) -> UInt?
+    /// At a fork/vfork/clone event: the clone flags of the call that made the new task.
+    func cloneFlags(_ tid: Int) -> UInt64?
+    func syscallInfo(_ tid: Int) -> SyscallInfo?
+    func signalInfo(_ tid: Int) -> SignalInfo?
+    /// The stack pointer of a stopped task.
+    func stackPointer(_ tid: Int) -> UInt64?
+    /// Up to `count` bytes of the task's memory at `address` (fewer where a mapping ends), or
+    /// nil when none can be read.
+    func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]?
+
+    /// The current parent (field 4 of `/proc/PID/stat`), nil when the process is gone.
+    func parent(of pid: Int) -> Int?
+    /// The process a task belongs to (`Tgid:`).
+    func threadGroup(of tid: Int) -> Int?
+    /// `SigIgn:` and `SigCgt:` of `/proc/PID/status`.
+    func signalMasks(of pid: Int) -> (ignored: UInt64, caught: UInt64)?
+    /// argv from `/proc/PID/cmdline`, whole; `lossy` when some bytes were not UTF-8.
+    func commandLine(of pid: Int) -> (argv: [String], lossy: Bool)?
+    /// The `/proc/PID/exe` link.
+    func executable(of pid: Int) -> String?
+    /// `/proc/PID/auxv`.
+    func auxiliaryVector(of pid: Int) -> [UInt8]?
+    /// The `/proc/PID/ns/pid` link text.
+    func pidNamespace(of pid: Int) -> String?
+    /// `NSpid:` of `/proc/PID/status`: the pid in each namespace, outermost first.
+    func namespacePids(of pid: Int) -> [Int]?
+    /// getpgid(2), getsid(2): the id or a negated errno.
+    func processGroup(of pid: Int) -> Int
+    func session(of pid: Int) -> Int
+    /// pidfd_open(2): an fd or a negated errno.
+    func openPidfd(_ pid: Int) -> Int32
+    /// Wakes a control wait after `ms` milliseconds (SIGALRM to proctrace's ptrace thread).
+    func wakeAfter(ms: Int)
+}
+
+extension Kernel {
+    func readInt32(_ tid: Int, at address: UInt64) -> Int32? {
+        guard let b = readMemory(tid, at: address, count: 4), b.count == 4 else { return nil }
+        return b.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+    }
+
+    func readUInt64(_ tid: Int, at address: UInt64) -> UInt64? {
+        guard let b = readMemory(tid, at: address, count: 8), b.count == 8 else { return nil }
+        return b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+
+    /// Reads a NUL-terminated string, page by page so that the end of a mapping does not fail
+    /// the whole read.
+    func readCString(_ tid: Int, at address: UInt64, max: Int = 4096) -> String? {
+        var out: [UInt8] = []
+        var a = address
+        while out.count < max {
+            let toPage = Int(4096 - (a % 4096))
+            guard let chunk = readMemory(tid, at: a, count: toPage), !chunk.isEmpty else { break }
+            if let z = chunk.firstIndex(of: 0) {
+                out.append(contentsOf: chunk[..<z])
+                return ProcFS.decode(out)
+            }
+            out.append(contentsOf: chunk)
+            a += UInt64(chunk.count)
+        }
+        return out.isEmpty ? nil : ProcFS.decode(out)
+    }
+
+    /// The `siginfo_t` a waitid(2) stored in the tracee: (si_pid, si_code, si_status).
+    func readWaitidInfo(_ tid: Int, at address: UInt64) -> (pid: Int32, code: Int32, status: Int32)? {
+        // 64-bit layout: si_signo, si_errno, si_code, padding, then si_pid, si_uid, si_status.
+        guard let b = readMemory(tid, at: address, count: 28), b.count == 28 else { return nil }
+        return b.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 16, as: Int32.self), raw.loadUnaligned(fromByteOffset: 8, as: Int32.self),
+             raw.loadUnaligned(fromByteOffset: 24, as: Int32.self))
+        }
+    }
+
+    /// Whether `sig` is ignored in the process (SIG_IGN).
+    func ignores(_ pid: Int, signal sig: Int32) -> Bool {
+        guard let m = signalMasks(of: pid) else { return false }
+        return m.ignored & (1 << UInt64(sig - 1)) != 0
+    }
+
+    /// Whether `sig`'s action in the process is the default one (neither caught nor ignored).
+    func hasDefaultAction(_ pid: Int, signal sig: Int32) -> Bool {
+        guard let m = signalMasks(of: pid) else { return false }
+        return (m.ignored | m.caught) & (1 << UInt64(sig - 1)) == 0
+    }
+
+    /// The file name the exec was called with (`AT_EXECFN`), from the auxiliary vector.
+    func execFilename(_ pid: Int) -> String? {
+        guard let aux = auxiliaryVector(of: pid), let addr = AuxVector.value(of: AT_EXECFN, in: aux), addr != 0 else { return nil }
+        return readCString(pid, at: addr)
+    }
+}
+
+/// The kernel itself: the C shim's ptrace and process_vm_readv calls, and /proc.
+final class LiveKernel: Kernel {
+    private let waitFlags = pt_wall() | pt_wnothread()
+
+    func wait(_ pid: Int, extraFlags: Int32, control: Bool) -> (pid: Int, status: Int32) {
+        var status: Int32 = 0
+        let r = control ? pt_waitpid_control(pid_t(pid), &status, waitFlags | extraFlags)
+                        : pt_waitpid(pid_t(pid), &status, waitFlags | extraFlags)
+        return (Int(r), status)
+    }
+
+    func cont(_ tid: Int, signal: Int32) -> Int { pt_cont(pid_t(tid), signal) }
+    func syscall(_ tid: Int, signal: Int32) -> Int { pt_syscall(pid_t(tid), signal) }
+    func listen(_ tid: Int) -> Int { pt_listen(pid_t(tid)) }
+    func interrupt(_ tid: Int) -> Int { pt_interrupt(pid_t(tid)) }
+    func detach(_ tid: Int, signal: Int32) -> Int { pt_detach(pid_t(tid), signal) }
+
+    func eventMessage(_ tid: Int) -> UInt? {
+        var msg: UInt = 0
+        return pt_geteventmsg(pid_t(tid), &msg) < 0 ? nil : msg
+    }
+
+    func cloneFlags(_ tid: Int) -> UInt64? {
+        var flags: UInt64 = 0
+        return pt_clone_flags(pid_t(tid), &flags) == 0 ? flags : nil
+    }
+
+    func syscallInfo(_ tid: Int) -> SyscallInfo? {
+        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
+        var args = [UInt64](repeating: 0, count: 6)
+        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else { return nil }
+        return SyscallInfo(op: SyscallInfo.Op(rawValue: op) ?? .none, nr: nr, args: args, rval: rval, isError: isErr != 0)
+    }
+
+    func signalInfo(_ tid: Int) -> SignalInfo? {
+        var signo: Int32 = 0, code: Int32 = 0, from: Int32 = 0, st: Int32 = 0
+        guard pt_getsiginfo(pid_t(tid), &signo, &code, &from, &st) == 0 else { return nil }
+        return SignalInfo(signo: signo, code: code, pid: from, status: st)
+    }
+
+    func stackPointer(_ tid: Int) -> UInt64? {
+        var sp: UInt64 = 0
+        return pt_stack_pointer(pid_t(tid), &sp) == 0 ? sp : nil
+    }
+
+    func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: count)
+        let n = buf.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), address, $0.baseAddress!, UInt($0.count)) }
+        guard n > 0 else { return nil }
+        if n < count { buf.removeSubrange(n...) }
+        return buf
+    }
+
+    func parent(of pid: Int) -> Int? { ProcFS.ppid(pid) }
+
+    func threadGroup(of tid: Int) -> Int? { ProcStatus(pid: tid)?.tgid }
+
+    func signalMasks(of pid: Int) -> (ignored: UInt64, caught: UInt64)? {
+        guard let status = ProcStatus(pid: pid), let ign = status.field("SigIgn").flatMap({ UInt64($0, radix: 16) }),
+              let cgt = status.field("SigCgt").flatMap({ UInt64($0, radix: 16) }) else { return nil }
+        return (ign, cgt)
+    }
+
+    func commandLine(of pid: Int) -> (argv: [String], lossy: Bool)? { ProcFS.cmdline(pid) }
+    func executable(of pid: Int) -> String? { ProcFS.readlink("/proc/\(pid)/exe") }
+    func auxiliaryVector(of pid: Int) -> [UInt8]? { SmallFile.read("/proc/\(pid)/auxv") }
+    func pidNamespace(of pid: Int) -> String? { ProcFS.readlink("/proc/\(pid)/ns/pid") }
+
+    func namespacePids(of pid: Int) -> [Int]? {
+        guard let v = ProcStatus(pid: pid)?.nsPids, !v.isEmpty else { return nil }
+        return v
+    }
+
+    func processGroup(of pid: Int) -> Int { Int(pt_getpgid(pid_t(pid))) }
+    func session(of pid: Int) -> Int { Int(pt_getsid(pid_t(pid))) }
+    func openPidfd(_ pid: Int) -> Int32 { pt_pidfd_open(pid_t(pid)) }
+    func wakeAfter(ms: Int) { pt_control_alarm(ms) }
+}
