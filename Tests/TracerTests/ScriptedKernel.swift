@@ -55,7 +55,7 @@ final class ScriptedKernel: Kernel {
     var executables: [Int: String] = [:]
     /// Signals a process ignores (SigIgn).
     var ignored: [Int: Set<Int32>] = [:]
-    let home = ProcFS.link("/proc/self/ns/pid")
+    let home = ProcFS.readlink("/proc/self/ns/pid")
 
     init(_ script: [Stop]) { self.script = script }
 
