@@ -35,7 +35,8 @@ struct AttachTests {
         let progress = Self.scratch("ticks.txt"), out = Self.scratch("trace.jsonl")
         for p in [progress, out] { try? FileManager.default.removeItem(atPath: p) }
         let workload = try Child(Harness.py("attach_target.py", "60", progress))
-        defer { kill(workload.pid, SIGKILL); _ = workload.wait() }
+        // SIGTERM: it stops its keeper and exits (the keeper also leaves when its parent goes).
+        defer { kill(workload.pid, SIGTERM); _ = workload.wait() }
         #expect(Self.waitFor(20) { Self.ticks(progress).count >= 2 }, "the workload runs")
         let ready = ((try? String(contentsOfFile: progress, encoding: .utf8)) ?? "").split(separator: "\n").first?.split(separator: " ") ?? []
         let root = try #require(ready.count == 3 ? Int(ready[1]) : nil), keeper = try #require(Int(ready[2]))
@@ -119,7 +120,7 @@ struct AttachTests {
         let progress = Self.scratch("refused.txt"), out = Self.scratch("refused.jsonl")
         for p in [progress, out] { try? FileManager.default.removeItem(atPath: p) }
         let workload = try Child(Harness.py("attach_target.py", "60", progress))
-        defer { kill(workload.pid, SIGKILL); _ = workload.wait() }
+        defer { kill(workload.pid, SIGTERM); _ = workload.wait() }
         #expect(Self.waitFor(20) { Self.ticks(progress).count >= 1 })
         let (code, _, err) = try Harness.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                               Harness.binary, "record", "-p", String(workload.pid), "-o", out])
