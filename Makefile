@@ -30,10 +30,12 @@ traces/workloads/bin/%: traces/workloads/%.c
 
 workloads: $(WORKLOAD_BIN)
 
+# scripts/check-source.sh first: no line in Sources/ over 160 characters.
 # The tests themselves build in debug (they use @testable); every test that runs the CLI
 # runs the release binary, passed in PROCTRACE_BIN (without it, `swift test` alone uses the
 # debug binary built beside the tests).
 test: release workloads
+	scripts/check-source.sh
 	$(SWIFT) build --build-tests
 	@echo "make test: the CLI under test is $(BIN)"
 	PROCTRACE_BIN="$(BIN)" $(SWIFT) test --skip-build --no-parallel

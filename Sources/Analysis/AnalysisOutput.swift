@@ -28,12 +28,15 @@ extension TraceAnalysis {
         line(style.bold("Critical path") + " (the chain that set the end time: fork → exit → reap)")
         if criticalPath.isEmpty { row("  none (no root process)") }
         for s in criticalPath {
-            row("  \(pad(TimeFormat.clock(s.start) + "s", 12)) \(pad(TimeFormat.duration(s.duration), 9)) \(pad(pct(Double(s.duration) / Double(total)), 5)) \(s.command)(\(s.id))  \(clip(Self.commandLine(s.argv, s.command), 80))")
+            row("  \(pad(TimeFormat.clock(s.start) + "s", 12)) \(pad(TimeFormat.duration(s.duration), 9)) " +
+                "\(pad(pct(Double(s.duration) / Double(total)), 5)) \(s.command)(\(s.id))  \(clip(Self.commandLine(s.argv, s.command), 80))")
         }
         line()
         let shown = steps.prefix(top)
         line(style.bold("Steps") + " (exec'd processes, largest own time first" + (steps.count > shown.count ? ", \(shown.count) of \(steps.count)" : "") + ")")
-        line("  own = life minus time in wait() for its children" + (states == .sched ? "; cpu = running, summed over threads; ready = waiting for a CPU" : states == .sampled ? "; runnable = running or ready (sampled states cannot tell them apart)" : "; the trace has no scheduler states: no CPU or ready times"))
+        line("  own = life minus time in wait() for its children" + (states == .sched ? "; cpu = running, summed over threads; ready = waiting " +
+            "for a CPU" : states == .sampled ? "; runnable = running or ready (sampled states cannot tell them apart)" : "; the trace has no scheduler " +
+            "states: no CPU or ready times"))
         let timeCols = states == .sched ? ["CPU", "READY"] : states == .sampled ? ["RUNNABLE"] : []
         row("  " + pad("PID", 9) + pad("OWN", 9) + pad("LIFE", 9) + timeCols.map { pad($0, 9) }.joined() + pad("BLOCKED ON", 26) + "COMMAND")
         for s in shown {
@@ -53,10 +56,12 @@ extension TraceAnalysis {
         row("  mean \(TimeFormat.fixed(p.mean, 2)), max \(p.max)")
         row("  share of time at each level: " + p.share.enumerated().map { "\($0.offset): \(pct($0.element))" }.joined(separator: ", "))
         if p.jobsMax > 0 {
-            row("  the root's children alive at once: mean \(TimeFormat.fixed(p.jobsMean, 2)), max \(p.jobsMax), all \(p.jobsMax) alive \(pct(p.jobsShare.last ?? 0)) of the root's life")
+            row("  the root's children alive at once: mean \(TimeFormat.fixed(p.jobsMean, 2)), max \(p.jobsMax), all " +
+                "\(p.jobsMax) alive \(pct(p.jobsShare.last ?? 0)) of the root's life")
         }
         line()
-        line(style.bold("Findings") + " (zombies over \(TimeFormat.duration(zombieThreshold)), orphans, processes alive at the end, kills, failed execs, ECHILD, busy-polling, SIGCHLD ignored)")
+        line(style.bold("Findings") + " (zombies over \(TimeFormat.duration(zombieThreshold)), orphans, processes alive " +
+            "at the end, kills, failed execs, ECHILD, busy-polling, SIGCHLD ignored)")
         if findings.isEmpty { row("  none") }
         for f in findings { row("  \(pad(f.kind.rawValue, 16)) \(f.message)") }
         return o

@@ -26,7 +26,8 @@ enum Findings {
                 let d = (r.reapTime ?? h.endTime) - x
                 if d > zombieThreshold {
                     let parent = r.parentPid(at: x)
-                    var m = "\(name(r)) stayed a zombie for \(TimeFormat.duration(d)): it had exited, but its parent \(who(parent, at: x)) had not called wait() for it"
+                    var m = "\(name(r)) stayed a zombie for \(TimeFormat.duration(d)): it had exited, but its parent " +
+                        "\(who(parent, at: x)) had not called wait() for it"
                     var facts: [(String, JSONValue)] = [("parent", i(parent))]
                     if let adopted = r.reparents.first(where: { $0.t >= x }) {
                         m += "; when the parent died it was adopted by \(who(adopted.to, at: adopted.t))"
@@ -84,14 +85,16 @@ enum Findings {
             if empty.count >= TraceAnalysis.pollThreshold, let first = empty.first {
                 let last = empty.last!.end ?? empty.last!.begin
                 add(.wnohangPoll, r, first.begin, last - first.begin,
-                    "\(name(r)) polled with WNOHANG \(empty.count) times that found nothing over \(TimeFormat.duration(last - first.begin)): it spins on the CPU instead of blocking in wait() or handling SIGCHLD",
+                    "\(name(r)) polled with WNOHANG \(empty.count) times that found nothing over " +
+                    "\(TimeFormat.duration(last - first.begin)): it spins on the CPU instead of blocking in wait() or handling SIGCHLD",
                     [("polls", i(empty.count))])
             }
             // SIGCHLD ignored (or SA_NOCLDWAIT): the kernel reaps the children at once.
             let auto = h.children(of: r.id).filter { $0.reapHow == .auto }
             if let first = auto.first {
                 add(.sigchldIgnored, r, first.exitTime ?? first.reapTime ?? first.birth, nil,
-                    "\(name(r)) ignores SIGCHLD (or set SA_NOCLDWAIT): the kernel reaped \(auto.count) of its children at once, so wait() cannot report how they ended",
+                    "\(name(r)) ignores SIGCHLD (or set SA_NOCLDWAIT): the kernel reaped \(auto.count) of its children " +
+                    "at once, so wait() cannot report how they ended",
                     [("children", i(auto.count))])
             }
         }

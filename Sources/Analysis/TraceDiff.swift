@@ -93,21 +93,25 @@ public struct TraceDiff: Sendable {
         func pct(_ a: Int64, _ b: Int64) -> String {
             a == 0 ? "" : " (\(b >= a ? "+" : "")\(TimeFormat.fixed(Double(b - a) * 100 / Double(a), 1))%)"
         }
-        line(style.bold("Total") + ": \(TimeFormat.duration(a.duration)) → \(TimeFormat.duration(b.duration)), \(signed(b.duration - a.duration))\(pct(a.duration, b.duration))")
+        line(style.bold("Total") + ": \(TimeFormat.duration(a.duration)) → \(TimeFormat.duration(b.duration)), " +
+            "\(signed(b.duration - a.duration))\(pct(a.duration, b.duration))")
         for (n, x) in [("A", a), ("B", b)] { for w in x.health.warnings { row("  note (\(n)): " + w) } }
         row("  steps matched: \(matched) (\(TimeFormat.fixed(matchedShare * 100, 0))% of the larger run), only in A: \(onlyA.count), only in B: \(onlyB.count)")
         line()
-        line(style.bold("Parallelism") + ": mean \(TimeFormat.fixed(a.parallelism.mean, 2)) → \(TimeFormat.fixed(b.parallelism.mean, 2)), max \(a.parallelism.max) → \(b.parallelism.max)")
+        line(style.bold("Parallelism") + ": mean \(TimeFormat.fixed(a.parallelism.mean, 2)) → " +
+            "\(TimeFormat.fixed(b.parallelism.mean, 2)), max \(a.parallelism.max) → \(b.parallelism.max)")
         line()
         line(style.bold("Steps by change") + " (life, A → B" + (steps.count > top ? ", \(top) of \(steps.count)" : "") + ")")
         for c in steps.prefix(top) {
-            row("  \(pad(signed(c.delta), 10)) \(pad(TimeFormat.duration(c.a.life), 9))→ \(pad(TimeFormat.duration(c.b.life), 9)) \(clip(TraceAnalysis.commandLine(c.b.argv, c.command), 90))")
+            row("  \(pad(signed(c.delta), 10)) \(pad(TimeFormat.duration(c.a.life), 9))→ " +
+                "\(pad(TimeFormat.duration(c.b.life), 9)) \(clip(TraceAnalysis.commandLine(c.b.argv, c.command), 90))")
         }
         if steps.isEmpty { row("  none matched") }
         for (n, list) in [("A", onlyA), ("B", onlyB)] where !list.isEmpty {
             line()
             line(style.bold("Only in \(n)") + " (\(list.count))")
-            for s in list.prefix(top) { row("  \(pad(TimeFormat.duration(s.life), 9)) \(s.command)(\(s.id)) \(clip(TraceAnalysis.commandLine(s.argv, s.command), 90))") }
+            for s in list.prefix(top) { row("  \(pad(TimeFormat.duration(s.life), 9)) \(s.command)(\(s.id)) " +
+                "\(clip(TraceAnalysis.commandLine(s.argv, s.command), 90))") }
         }
         line()
         line(style.bold("Findings") + " (count by kind, A → B)")

@@ -185,7 +185,8 @@ extension TraceEvent {
         }
         func status(_ k: String) throws(EventDecodingError) -> ExitStatus {
             guard let s = ExitStatus(json: try field(k)) else {
-                throw EventDecodingError("\(type): \"\(k)\" must be a status object ({\"exited\":N}, {\"signaled\":\"SIG…\",\"core\":B}, {\"stopped\":\"SIG…\"} or {\"continued\":true})")
+                throw EventDecodingError("\(type): \"\(k)\" must be a status object ({\"exited\":N}, " +
+                    "{\"signaled\":\"SIG…\",\"core\":B}, {\"stopped\":\"SIG…\"} or {\"continued\":true})")
             }
             return s
         }

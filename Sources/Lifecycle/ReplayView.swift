@@ -68,7 +68,8 @@ public struct ReplayView: Sendable {
             let cmd: String
             if p.isZombie { cmd = "[\(p.command)] <defunct>" } else { cmd = p.argv.isEmpty ? p.command : p.argv.joined(separator: " ") }
             rows.append([String(p.ppid), p.id.description, p.pgid.map(String.init) ?? "-", p.sid.map(String.init) ?? "-",
-                         p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: table.now)), clip(TerminalText.escape(cmd), 60)])
+                         p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: table.now)),
+                         clip(TerminalText.escape(cmd), 60)])
         }
         var widths = [Int](repeating: 0, count: 6)
         for r in rows { for c in 0..<6 { widths[c] = max(widths[c], r[c].count) } }
@@ -127,7 +128,8 @@ public struct ReplayView: Sendable {
         case let .stateUnknown(pid, tid, reason):
             what = "\(name(pid))" + (tid.map { $0 != pid ? " tid \($0)" : "" } ?? "") + " state unknown from here (\(reason))"
         case let .group(pid, pgid, sid, call, _): what = "\(name(pid)) \(call): pgid \(pgid) sid \(sid)"
-        case let .end(status, events, lost, _, _, _): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, \(lost) lost"
+        case let .end(status, events, lost, _, _, _): what = (status.map { "root \($0)" } ?? "root still running (detached)") + ", \(events) events, " +
+            "\(lost) lost"
         case .unknown: what = "(unknown event type)"
         }
         return TerminalText.escape("\(time) \(pad(type, 8))\(what)")

@@ -76,7 +76,8 @@ public final class TraceReader {
         let fd = path == TraceReader.stdinPath ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let err = String(cString: strerror(errno))
-            throw TraceReadError(path: self.path, line: 0, message: path == TraceReader.stdinPath ? "cannot read standard input: \(err)" : "cannot open: \(err)")
+            throw TraceReadError(path: self.path, line: 0, message: path == TraceReader.stdinPath ? "cannot read " +
+                "standard input: \(err)" : "cannot open: \(err)")
         }
         self.fd = fd
         capacity = TraceReader.chunkSize

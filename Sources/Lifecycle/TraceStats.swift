@@ -200,7 +200,8 @@ public struct TraceStats: Sendable {
         // A row holds the trace's text (commands, event types, errnos) and no styling: escaped.
         func row(_ s: String) { o += TerminalText.escape(s) + "\n" }
         func label(_ s: ProcState) -> String { model.label(s, source: states) }
-        line(style.bold("Trace") + ": \(TimeFormat.duration(duration)), \(totalEvents) events, \(processCount) processes, states: \(states.rawValue)\(incomplete ? " (incomplete: no end line)" : "")")
+        line(style.bold("Trace") + ": \(TimeFormat.duration(duration)), \(totalEvents) events, \(processCount) " +
+            "processes, states: \(states.rawValue)\(incomplete ? " (incomplete: no end line)" : "")")
         line()
         line(style.bold("Events"))
         for (t, c) in eventCounts { row("  \(pad(t, 12)) \(c)") }
@@ -208,10 +209,12 @@ public struct TraceStats: Sendable {
         line(style.bold("Processes by fate"))
         for (f, c) in fates { row("  \(pad(f, 20)) \(c)") }
         row("  reaped by: " + reaps.map { "\($0.how) \($0.count)" }.joined(separator: ", "))
-        row("  execs: \(execsSucceeded) succeeded, \(execsFailedTotal) failed" + (execsFailed.isEmpty ? "" : " (" + execsFailed.map { "\($0.error) \($0.count)" }.joined(separator: ", ") + ")"))
+        row("  execs: \(execsSucceeded) succeeded, \(execsFailedTotal) failed" + (execsFailed.isEmpty ? "" : " (" + execsFailed.map { "\($0.error) " +
+            "\($0.count)" }.joined(separator: ", ") + ")"))
         row("  peak concurrency: \(peakConcurrency) existing (zombies included) at \(TimeFormat.clock(peakAt))s, \(peakAlive) alive")
         line()
-        let caveat = states.distinguishesReady ? "" : (states == .none ? "; no state events: coarse, derived from waits" : "; sampled: ready and running are one")
+        let caveat = states.distinguishesReady ? "" : (states == .none ? "; no state events: coarse, derived from waits" : "; sampled: ready and running " +
+            "are one")
         line(style.bold("Time in each state") + " (all processes, \(model.rawValue)-state model\(caveat))")
         for (k, v) in stateTotals(model) { row("  \(pad(k, 12)) \(TimeFormat.duration(v))") }
         if let r = readyTime { row("  time ready (waiting for a CPU): \(TimeFormat.duration(r))") }
@@ -220,7 +223,9 @@ public struct TraceStats: Sendable {
             let first = unknownSpans[0]
             let tasks = Set(unknownSpans.map { "\($0.id)/\($0.tid ?? $0.id.pid)" }).count
             let stops = Set(unknownSpans.map(\.t)).count
-            line(style.magenta(style.bold("States unknown")) + TerminalText.escape(": the state source stopped \(stops == 1 ? "once" : "\(stops) times") for \(tasks) task\(tasks == 1 ? "" : "s"), first at \(TimeFormat.clock(first.t))s (\(first.reason))\(lost.map { "; \($0) events lost" } ?? ""). Those stretches count as unknown, not as any state."))
+            line(style.magenta(style.bold("States unknown")) + TerminalText.escape(": the state source stopped \(stops == 1 ? "once" : "\(stops) times") for " +
+                "\(tasks) task\(tasks == 1 ? "" : "s"), first at \(TimeFormat.clock(first.t))s " +
+                "(\(first.reason))\(lost.map { "; \($0) events lost" } ?? ""). Those stretches count as unknown, not as any state."))
             for u in unknownSpans.prefix(10) {
                 let who = u.command + "(" + u.id.description + (u.tid.map { $0 != u.id.pid ? " tid \($0)" : "" } ?? "") + ")"
                 row("  \(pad(who, 24)) unknown from \(TimeFormat.clock(u.t))s for \(TimeFormat.duration(u.duration)): \(u.reason)")

@@ -21,7 +21,8 @@ public enum TreeView {
         if !lines.isEmpty { out += "\n" }
         let unknown = h.processes.filter { !$0.unknownStates.isEmpty }
         if let first = unknown.flatMap(\.unknownStates).min(by: { $0.t < $1.t }) {
-            out += style.magenta("(states unknown: the state source stopped at \(TimeFormat.clock(first.t))s (\(first.reason)) for \(unknown.count) process\(unknown.count == 1 ? "" : "es"), marked [states unknown]; their states from then on were not recorded)") + "\n"
+            out += style.magenta("(states unknown: the state source stopped at \(TimeFormat.clock(first.t))s (\(first.reason)) for \(unknown.count) " +
+                "process\(unknown.count == 1 ? "" : "es"), marked [states unknown]; their states from then on were not recorded)") + "\n"
         }
         if h.incomplete { out += style.yellow("(incomplete trace: no end line; processes still alive are shown as such)") + "\n" }
         return out
@@ -97,7 +98,8 @@ public enum TreeView {
         if r.reapUnobserved { parts.append(style.dim("[reap unobserved]")) }
         if let u = r.unknownStates.first {
             let span = r.unknownTime
-            parts.append(style.magenta("[states unknown from \(TimeFormat.clock(u.t))s" + (span > 0 ? " for \(TimeFormat.duration(span))" : "") + ": \(u.reason)]"))
+            parts.append(style.magenta("[states unknown from " +
+                "\(TimeFormat.clock(u.t))s" + (span > 0 ? " for \(TimeFormat.duration(span))" : "") + ": \(u.reason)]"))
         }
         if r.threads.count > 1 { parts.append(style.dim("\(r.threads.count) threads")) }
         if !parts.isEmpty { s += "  " + parts.joined(separator: "  ") }

@@ -99,7 +99,8 @@ public enum TraceValidator {
                 let open = table.processes.values.filter { !detached.contains($0.pid) && !($0.isZombie && detached.contains($0.ppid)) }
                 for p in open.sorted(by: { $0.birthLine < $1.birthLine }) {
                     let what = p.isZombie ? "exited but was never reaped" : "never exited nor was reaped"
-                    report.violations.append(ModelViolation(line: p.birthLine, "pid \(p.pid) (born here) \(what) before the end: every process ends with exactly one reap"))
+                    report.violations.append(ModelViolation(line: p.birthLine, "pid \(p.pid) (born here) \(what) before " +
+                        "the end: every process ends with exactly one reap"))
                 }
             }
         }

@@ -86,8 +86,10 @@ public enum PerfettoExport {
                 // The trace does not say which thread forked: the main thread's track carries it.
                 let parentTid = parent.pid
                 let fname = "\(p.via) \(p.pid)"
-                emit([("ph", s("s")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)), ("pid", i(parent.pid)), ("tid", i(parentTid)), ("ts", us(p.birth))])
-                emit([("ph", s("f")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)), ("bp", s("e")), ("pid", i(p.pid)), ("tid", i(p.pid)), ("ts", us(p.birth))])
+                emit([("ph", s("s")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)),
+                      ("pid", i(parent.pid)), ("tid", i(parentTid)), ("ts", us(p.birth))])
+                emit([("ph", s("f")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)), ("bp", s("e")),
+                      ("pid", i(p.pid)), ("tid", i(p.pid)), ("ts", us(p.birth))])
             }
             func instant(_ name: String, _ t: Int64, _ args: [(String, JSONValue)]) {
                 emit([("ph", s("i")), ("s", s("p")), ("cat", s("lifecycle")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(p.pid)),

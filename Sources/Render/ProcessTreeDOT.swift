@@ -44,7 +44,8 @@ public enum ProcessTreeDOT {
         out += "digraph proctree {\n"
         out += "  graph [rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.45, fontname=\"DejaVu Sans\", fontsize=11, bgcolor=white, pad=0.2,@LIMITS@\n"
         out += "         label=\(DOTText.label(title(history))), labelloc=t, labeljust=l];\n"
-        out += "  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\", fontsize=10, fillcolor=\"\(Palette.exitedOK)\", color=\"#455a64\", penwidth=1.2, margin=\"0.12,0.05\"];\n"
+        out += "  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\", fontsize=10, " +
+            "fillcolor=\"\(Palette.exitedOK)\", color=\"#455a64\", penwidth=1.2, margin=\"0.12,0.05\"];\n"
         out += "  edge [color=\"#455a64\", arrowsize=0.7, fontname=\"DejaVu Sans\", fontsize=9];\n"
 
         // Node ids: "p<pid>_<generation>" for a process, the first member's id for a run.
@@ -61,7 +62,8 @@ public enum ProcessTreeDOT {
             let critical = options.criticalPath.contains(r.id)
             let cls = classes(r) + (critical ? ["critical"] : [])
             let mark = critical ? ", color=\"\(Palette.criticalPath)\", penwidth=3.2" : ""
-            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(cls.joined(separator: " "))), \(style(r))\(mark), label=\(DOTText.label(withHint(label(r, span: span), hints[r.id]))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(cls.joined(separator: " "))), \(style(r))\(mark), " +
+                "label=\(DOTText.label(withHint(label(r, span: span), hints[r.id]))), tooltip=\(DOTText.tooltip(tooltip(r, span: span)))];\n"
         }
         /// The run's hint when all its members share one.
         func runHint(_ run: [ProcessRecord]) -> String? {
@@ -99,10 +101,12 @@ public enum ProcessTreeDOT {
             lines += zombieLine(run)
             var tip = ["\(run.count) identical siblings (collapsed; --no-collapse shows each)"]
             for r in run.prefix(50) {
-                tip.append("\(r.id): " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → \(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
+                tip.append("\(r.id): " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → " +
+                    "\(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
             }
             if run.count > 50 { tip.append("… and \(run.count - 50) more") }
-            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted((["collapsed"] + classes(first)).joined(separator: " "))), \(style(first)), peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted((["collapsed"] + classes(first)).joined(separator: " "))), \(style(first)), " +
+                "peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
         }
 
         func emitMixedRun(_ run: [ProcessRecord]) {
@@ -112,11 +116,13 @@ public enum ProcessTreeDOT {
             var lines = head.lines
             lines += statusSummary(run)
             if first.autoReaped { lines.append("all auto-reaped") }
-            else if let how = first.reapHow { lines.append(how == .wait ? "all reaped by wait" : "all reaped by \(first.reapedBy.map(String.init) ?? "?") (\(how))") }
+            else if let how = first.reapHow { lines.append(how == .wait ? "all reaped by wait" : "all reaped by " +
+                "\(first.reapedBy.map(String.init) ?? "?") (\(how))") }
             lines += zombieLine(run)
             var tip = ["\(run.count) siblings running the same program, with different exit statuses (collapsed; --no-collapse shows each)"]
             for r in run.prefix(60) {
-                tip.append("\(r.id): \(r.endSummary)  " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → \(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
+                tip.append("\(r.id): \(r.endSummary)  " + ProcessRecord.shellQuoted(r.argv) + "  [\(TimeFormat.instant(r.birth, span: span)) → " +
+                    "\(r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "end")]")
             }
             if run.count > 60 { tip.append("… and \(run.count - 60) more") }
             // Fill striped in proportion: exit 0, non-zero, killed, alive.
@@ -133,7 +139,8 @@ public enum ProcessTreeDOT {
             if nz > 0 { classes.append("nonzero") }
             if first.autoReaped { classes.append("autoreaped") }
             let border = kd > 0 ? "color=\"\(Palette.killedBorder)\", " : first.autoReaped ? "color=\"\(Palette.autoBorder)\", " : ""
-            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes.joined(separator: " "))), shape=box, style=striped, \(border)fillcolor=\"\(stripes)\", peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
+            out += "  \(id) [id=\(DOTText.quoted(id)), class=\(DOTText.quoted(classes.joined(separator: " "))), " +
+                "shape=box, style=striped, \(border)fillcolor=\"\(stripes)\", peripheries=2, label=\(DOTText.label(lines)), tooltip=\(DOTText.tooltip(tip))];\n"
         }
 
         func walk(_ r: ProcessRecord) {
@@ -197,10 +204,13 @@ public enum ProcessTreeDOT {
                 adopterNode = "ext\(a.adopter)"
                 if outside.insert(a.adopter).inserted {
                     let name = a.adopter == 1 ? "pid 1 (init)" : "pid \(a.adopter)"
-                    out += "  \(adopterNode) [id=\(DOTText.quoted(adopterNode)), class=\"untraced\", shape=box, style=\"dashed,rounded\", fillcolor=white, color=\"#90a4ae\", fontcolor=\"#546e7a\", label=\(DOTText.label([name, "not traced"]))];\n"
+                    out += "  \(adopterNode) [id=\(DOTText.quoted(adopterNode)), class=\"untraced\", shape=box, " +
+                        "style=\"dashed,rounded\", fillcolor=white, color=\"#90a4ae\", fontcolor=\"#546e7a\", label=\(DOTText.label([name, "not traced"]))];\n"
                 }
             }
-            out += "  \(adopterNode) -> \(child) [class=\"adopted\", style=dashed, color=\"\(Palette.orphanBorder)\", fontcolor=\"\(Palette.orphanBorder)\", fontsize=9, constraint=false, label=\(DOTText.label("adopted \(TimeFormat.instant(a.t, span: span))")), tooltip=\(DOTText.tooltip(["\(a.child) reparented from \(a.from) to \(a.adopter) at \(TimeFormat.instant(a.t, span: span))"]))];\n"
+            out += "  \(adopterNode) -> \(child) [class=\"adopted\", style=dashed, color=\"\(Palette.orphanBorder)\", fontcolor=\"\(Palette.orphanBorder)\", " +
+                "fontsize=9, constraint=false, label=\(DOTText.label("adopted \(TimeFormat.instant(a.t, span: span))")), " +
+                "tooltip=\(DOTText.tooltip(["\(a.child) reparented from \(a.from) to \(a.adopter) at \(TimeFormat.instant(a.t, span: span))"]))];\n"
         }
         out += legend(criticalPath: !options.criticalPath.isEmpty)
         out += "}\n"
@@ -344,7 +354,8 @@ public enum ProcessTreeDOT {
 
     static func tooltip(_ r: ProcessRecord, span: Int64) -> [String] {
         var lines = [r.attached
-            ? "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), already running when the recording attached at \(TimeFormat.instant(r.birth, span: span))" + (r.ageAtAttach.map { " (running for \(TimeFormat.duration($0)))" } ?? "")
+            ? "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), already running when the " +
+                "recording attached at \(TimeFormat.instant(r.birth, span: span))" + (r.ageAtAttach.map { " (running for \(TimeFormat.duration($0)))" } ?? "")
             : "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), born by \(r.via) at \(TimeFormat.instant(r.birth, span: span))"]
         if r.execs.isEmpty {
             lines.append("argv (inherited): " + DOTText.truncated(ProcessRecord.shellQuoted(r.initialArgv), to: 2000))
@@ -359,7 +370,8 @@ public enum ProcessTreeDOT {
         if r.failedExecs.count > 40 { lines.append("… \(r.failedExecs.count - 40) more failed execs") }
         if let x = r.exitTime { lines.append("\(r.endSummary) at \(TimeFormat.instant(x, span: span))") }
         else { lines.append(r.endSummary) }
-        if let t = r.reapTime { lines.append("reaped at \(TimeFormat.instant(t, span: span)) by \(r.reapedBy.map(String.init) ?? "?") (\(r.reapHow?.rawValue ?? "?"))") }
+        if let t = r.reapTime { lines.append("reaped at \(TimeFormat.instant(t, span: span)) by " +
+            "\(r.reapedBy.map(String.init) ?? "?") (\(r.reapHow?.rawValue ?? "?"))") }
         for rp in r.reparents { lines.append("reparented \(rp.from) → \(rp.to) at \(TimeFormat.instant(rp.t, span: span))") }
         for s in r.signals.prefix(20) { lines.append("signal \(s.sig)\(s.from.map { " from \($0)" } ?? "") at \(TimeFormat.instant(s.t, span: span))") }
         if r.threads.count > 1 {
@@ -384,7 +396,8 @@ public enum ProcessTreeDOT {
     /// A legend built from fixed strings only (so an HTML-like label is safe here).
     static func legend(criticalPath: Bool = false) -> String {
         func row(_ fill: String, _ border: String, _ text: String, dashed: Bool = false) -> String {
-            "<TR><TD BGCOLOR=\"\(fill)\" COLOR=\"\(border)\" BORDER=\"2\"\(dashed ? " STYLE=\"dashed\"" : "") WIDTH=\"28\"> </TD><TD ALIGN=\"LEFT\">\(text)</TD></TR>"
+            "<TR><TD BGCOLOR=\"\(fill)\" COLOR=\"\(border)\" BORDER=\"2\"\(dashed ? " STYLE=\"dashed\"" : "") " +
+            "WIDTH=\"28\"> </TD><TD ALIGN=\"LEFT\">\(text)</TD></TR>"
         }
         var rows = "<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><B>Legend</B></TD></TR>"
         rows += row(Palette.exitedOK, "#455a64", "exited 0, reaped by its parent's wait")
@@ -396,6 +409,7 @@ public enum ProcessTreeDOT {
         rows += row("white", "#455a64", "double border: N*[cmd] identical siblings collapsed")
         rows += row(Palette.nonZero, "#455a64", "striped, double border: N*[cmd] siblings with different exit statuses (all listed)")
         if criticalPath { rows += row("white", Palette.criticalPath, "thick magenta border and edges: the critical path (proctrace analyze)") }
-        return "  subgraph cluster_legend { graph [label=\"\", style=invis]; legend [id=\"legend\", class=\"legend\", shape=plain, style=\"\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
+        return "  subgraph cluster_legend { graph [label=\"\", style=invis]; legend [id=\"legend\", class=\"legend\", " +
+            "shape=plain, style=\"\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
     }
 }

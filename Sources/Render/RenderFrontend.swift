@@ -87,7 +87,8 @@ public enum RenderFrontend {
             if !f.pids.isEmpty { asked.append("--pids \(f.pids.map(String.init).joined(separator: ","))") }
             if let m = f.match, !m.isEmpty { asked.append("--match \"\(m)\"") }
             if selected.isEmpty {
-                throw RenderFailure("no process matches \(asked.joined(separator: " ")) (the trace has \(history.processes.count) processes; proctrace tree lists them)")
+                throw RenderFailure("no process matches \(asked.joined(separator: " ")) (the trace has " +
+                    "\(history.processes.count) processes; proctrace tree lists them)")
             }
             if !missing.isEmpty { warnings.append("--pids: no process \(missing.map(String.init).joined(separator: ", ")) in the trace") }
             candidates = history.processes.filter { selected.contains($0.id) }
@@ -102,7 +103,8 @@ public enum RenderFrontend {
                 if let f = o.from { window.append("--from \(Lifecycle.TimeFormat.clock(f))s") }
                 if let t = o.to { window.append("--to \(Lifecycle.TimeFormat.clock(t))s") }
                 throw RenderFailure("no process lives in the window \(window.joined(separator: " ")) "
-                                    + "(the processes drawn live from \(Lifecycle.TimeFormat.clock(first))s to \(Lifecycle.TimeFormat.clock(last))s): nothing to draw")
+                                    + "(the processes drawn live from \(Lifecycle.TimeFormat.clock(first))s to " +
+                                    "\(Lifecycle.TimeFormat.clock(last))s): nothing to draw")
             }
         }
         return warnings

@@ -91,7 +91,8 @@ public enum TimelineDOT {
         // the picture's bounding box holds it.
         func text(_ left: Double, _ cy: Double, _ string: String, size: Double = 8, _ attrs: String = "") {
             let w = textWidth(string, size)
-            out += "\(id()) [shape=plaintext, style=\"\", pos=\"\(f(left + w / 2)),\(f(cy))!\", width=\(f(w / 72)), height=\(f(size * 1.3 / 72)), fontsize=\(f(size)), label=\(DOTText.label(string))\(attrs.isEmpty ? "" : ", " + attrs)];\n"
+            out += "\(id()) [shape=plaintext, style=\"\", pos=\"\(f(left + w / 2)),\(f(cy))!\", width=\(f(w / 72)), " +
+                "height=\(f(size * 1.3 / 72)), fontsize=\(f(size)), label=\(DOTText.label(string))\(attrs.isEmpty ? "" : ", " + attrs)];\n"
         }
         func point(_ px: Double, _ py: Double) -> String {
             let p = id()
@@ -120,14 +121,16 @@ public enum TimelineDOT {
         }
         if history.incomplete { title += ", incomplete trace" }
         text(x0, height - 8, title, size: 10)
-        var sub = "time axis: trace time (since proctrace started, as replay --at), window \(TimeFormat.instant(t0, span: span)) – \(TimeFormat.instant(t1, span: span))"
+        var sub = "time axis: trace time (since proctrace started, as replay --at), window " +
+            "\(TimeFormat.instant(t0, span: span)) – \(TimeFormat.instant(t1, span: span))"
         if options.from == nil {
             sub += candidates.first.map { $0.birth == t0 ? " from \($0.pid)'s \($0.via == .spawn ? "spawn" : "birth")" : "" } ?? ""
         }
         if options.to == nil, let e = history.end?.t, e > t1 { sub += "; trace end at \(TimeFormat.instant(e, span: span)) not shown" }
         if !axis.cuts.isEmpty {
             let cut = axis.cuts.reduce(Int64(0)) { $0 + $1.b - $1.a }
-            sub += "; axis broken: \(axis.cuts.count == 1 ? "a stretch" : "\(axis.cuts.count) stretches") with no event (\(TimelineAxis.cutText(cut))) cut out at the zig-zag (--no-break: linear)"
+            sub += "; axis broken: \(axis.cuts.count == 1 ? "a stretch" : "\(axis.cuts.count) stretches") with no event " +
+                "(\(TimelineAxis.cutText(cut))) cut out at the zig-zag (--no-break: linear)"
         }
         text(x0, height - 20, sub, size: 7.5, "fontcolor=\"#546e7a\"")
         let axisY = height - axisHeight + 4
@@ -160,14 +163,18 @@ public enum TimelineDOT {
                     line(p.0, p.1, q.0, q.1, "dir=none, class=\"axisbreak\", color=\"#37474f\", penwidth=1")
                 }
                 let ct = "… " + TimelineAxis.cutText(c.b - c.a) + " …"
-                labels.append(TickLabel(x: mid, text: ct, size: 7, attrs: "class=\"axisbreak\", fontcolor=\"#37474f\", tooltip=\(DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event of any shown process cut out (\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span))); bands crossing the break go on through it"]))"))
+                let tip = "axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event of any shown process cut out " +
+                    "(\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span))); bands crossing the break go on through it"
+                labels.append(TickLabel(x: mid, text: ct, size: 7,
+                                        attrs: "class=\"axisbreak\", fontcolor=\"#37474f\", tooltip=\(DOTText.tooltip([tip]))"))
             }
             for (c, cutLabel) in zip(axis.cuts, labels) {
                 let tx = x(c.b)
                 line(tx, axisY, tx, axisY + 4, "dir=none, color=\"#607d8b\"")
                 // Just right of the tick, or of the cut's label when that is wider than the gap.
                 let cutRight = cutLabel.x + textWidth(cutLabel.text, cutLabel.size) / 2
-                labels.append(TickLabel(x: max(tx, cutRight + 3), text: TimeFormat.instant(c.b, span: span), size: 8, attrs: "fontcolor=\"#455a64\"", leftAnchored: true))
+                labels.append(TickLabel(x: max(tx, cutRight + 3), text: TimeFormat.instant(c.b, span: span), size: 8,
+                                        attrs: "fontcolor=\"#455a64\"", leftAnchored: true))
             }
             let tick = niceTick(axis.kept)
             for seg in axis.segments {
@@ -206,12 +213,15 @@ public enum TimelineDOT {
             let a = x(c.a), b = x(c.b)
             let stripes = Array(repeating: "#cfd8dc:#ffffff", count: 6).joined(separator: ":")
             box((a + b) / 2, (axisY + gridBottom) / 2, b - a, axisY - gridBottom,
-                "id=\"break_\(k + 1)\", class=\"axisbreak\", style=striped, fillcolor=\"\(stripes)\", tooltip=\(DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event cut out (\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span)))"]))")
+                "id=\"break_\(k + 1)\", class=\"axisbreak\", style=striped, fillcolor=\"\(stripes)\", tooltip=" +
+                DOTText.tooltip(["axis broken: \(TimelineAxis.cutText(c.b - c.a)) with no event cut out " +
+                                 "(\(TimeFormat.instant(c.a, span: span)) → \(TimeFormat.instant(c.b, span: span)))"]))
         }
 
         /// Draws the state bands of one row.
         var usedBands = Set<Band>()
-        func drawBands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)], stops: [(b: Int64, e: Int64, label: String)], cy: Double, barH: Double, who: String, labelWaits: Bool) {
+        func drawBands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)], stops: [(b: Int64, e: Int64, label: String)],
+                       cy: Double, barH: Double, who: String, labelWaits: Bool) {
             // A piece of no length (an auto-reaped child's zombie "time") is not drawn: its
             // minimum-width sliver would show a state the task never spent time in.
             for piece in relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
@@ -223,7 +233,8 @@ public enum TimelineDOT {
                 let h = b == .zombie ? barH * 0.6 : barH
                 var tip = "\(who) \(b.name)"
                 if let why = piece.why, b != .alive { tip += " (\(why))" }
-                tip += ": \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), \(TimeFormat.duration(piece.end - piece.start))"
+                tip += ": \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), " +
+                    "\(TimeFormat.duration(piece.end - piece.start))"
                 box(a + w / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
                 // Name the wait call inside a long enough wait band.
                 if labelWaits, b == .inWait, let call = piece.why {
@@ -277,7 +288,9 @@ public enum TimelineDOT {
                 where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
                     usedBands.insert(piece.band)
                     let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
-                    box(a + w / 2, ty, w, 5, "\(piece.band.fill(width: w)), tooltip=\(DOTText.tooltip(["\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"]))")
+                    let tip = "\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): " +
+                        "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"
+                    box(a + w / 2, ty, w, 5, "\(piece.band.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
                 }
             }
 
@@ -296,7 +309,8 @@ public enum TimelineDOT {
                 var s = p.endSummary.replacingPrefix("exited ", with: "exit ")
                 if p.autoReaped { s += ", auto-reaped" }
                 let colour = p.wasKilled ? Palette.killedBorder : p.exitedNonZero ? "#e65100" : "#37474f"
-                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
+                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", " +
+                    "fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
                 notes.append(Note(x: ex + 2, text: s, size: 7, attrs: "fontcolor=\"\(colour)\"", slot: 0, must: true))
             }
             if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
@@ -329,7 +343,8 @@ public enum TimelineDOT {
             }
             // Signals: a small red mark above the lane.
             for s in p.signals where s.t >= t0 && s.t <= t1 {
-                box(x(s.t), ly + barHeight / 2 + 1.5, 3, 3, "shape=invtriangle, fillcolor=\"\(Palette.killedBorder)\", tooltip=\(DOTText.tooltip(["\(s.sig)" + (s.from.map { " from \($0)" } ?? "") + " at \(TimeFormat.instant(s.t, span: span))"]))")
+                box(x(s.t), ly + barHeight / 2 + 1.5, 3, 3, "shape=invtriangle, fillcolor=\"\(Palette.killedBorder)\", " +
+                    "tooltip=\(DOTText.tooltip(["\(s.sig)" + (s.from.map { " from \($0)" } ?? "") + " at \(TimeFormat.instant(s.t, span: span))"]))")
             }
         }
 
@@ -338,15 +353,18 @@ public enum TimelineDOT {
         for (i, p) in lanes.enumerated() {
             // (An attached process was not forked in the trace: no arrow.)
             if !p.attached, let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
-                line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
+                line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", " +
+                    "tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
             }
             if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
                let rl = lane(of: by, at: rt), rl != i {
                 line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
-                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow?.rawValue ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
+                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, " +
+                     "tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow?.rawValue ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
             }
             for rp in p.reparents where rp.t >= t0 && rp.t <= t1 {
-                box(x(rp.t), y(i), 5, 5, "shape=diamond, fillcolor=\"\(Palette.orphanBorder)\", tooltip=\(DOTText.tooltip(["\(p.id) reparented from \(rp.from) to \(rp.to) at \(TimeFormat.instant(rp.t, span: span))"]))")
+                box(x(rp.t), y(i), 5, 5, "shape=diamond, fillcolor=\"\(Palette.orphanBorder)\", " +
+                    "tooltip=\(DOTText.tooltip(["\(p.id) reparented from \(rp.from) to \(rp.to) at \(TimeFormat.instant(rp.t, span: span))"]))")
                 if let al = lane(of: rp.to, at: rp.t), al != i {
                     line(x(rp.t), y(al), x(rp.t), y(i), "class=\"reparent\", style=dashed, color=\"\(Palette.orphanBorder)\"")
                 }
@@ -365,7 +383,9 @@ public enum TimelineDOT {
                 line(a, y(p.lane) - barHeight / 2 - 2.5, a, cy, "class=\"critical\", color=\"\(Palette.criticalPath)\", penwidth=1.6, arrowhead=none")
             }
             box((a + b) / 2, cy, max(b - a, 0.8), 2.6,
-                "id=\"critical_\(k + 1)\", class=\"critical\", color=\"\(Palette.criticalPath)\", fillcolor=\"\(Palette.criticalPath)\", tooltip=\(DOTText.tooltip(["critical path: \(seg.id) \(TimeFormat.instant(seg.start, span: span)) → \(TimeFormat.instant(seg.end, span: span)), \(TimeFormat.duration(seg.end - seg.start))"]))")
+                "id=\"critical_\(k + 1)\", class=\"critical\", color=\"\(Palette.criticalPath)\", fillcolor=\"\(Palette.criticalPath)\", tooltip=" +
+                DOTText.tooltip(["critical path: \(seg.id) \(TimeFormat.instant(seg.start, span: span)) → " +
+                                 "\(TimeFormat.instant(seg.end, span: span)), \(TimeFormat.duration(seg.end - seg.start))"]))
             previous = (li, b)
         }
 
@@ -389,7 +409,8 @@ public enum TimelineDOT {
             text(lx + 15, ly, "critical path (proctrace analyze): the line under the bars, stepping from lane to lane", size: 7)
             ly -= 16
         }
-        let marks = "marks:  | exec (black)   | exit (coloured, label at the exit instant)   ▼ signal   ◆ reparent   vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
+        let marks = "marks:  | exec (black)   | exit (coloured, label at the exit instant)   ▼ signal   ◆ reparent   " +
+            "vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
         text(lx, ly, marks, size: 7)
         out += "}\n"
         progress(1)

@@ -217,7 +217,8 @@ public final class Recorder {
         merger.finish()
         let t4 = monotonicNow()
         if getenv("PROCTRACE_TIMES") != nil {
-            Self.warn("proctrace times: states start \(statesStart / 1000) us, loop end→watcher done \((t3 - t2) / 1000) us, merger/states stop \((t4 - t3) / 1000) us")
+            Self.warn("proctrace times: states start \(statesStart / 1000) us, loop end→watcher done \((t3 - t2) / 1000) " +
+                "us, merger/states stop \((t4 - t3) / 1000) us")
         }
         let lostStates = (states?.lost ?? 0) + merger.dropped
         let lostLifecycle = writer.lostCount
@@ -312,7 +313,9 @@ public final class Recorder {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
         }
-        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1000), 6))Z"
+        let date = "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))"
+        let time = "\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1000), 6))"
+        return date + "T" + time + "Z"
     }
 }
 

@@ -34,22 +34,28 @@ extension Recorder {
             let comm = SmallFile.read("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
             if field("State").isEmpty, status.contains("State:\tZ") { return "cannot attach to \(pid) (\(comm)): it is a zombie (exited, not yet reaped)" }
             if let tracer = field("TracerPid").first, tracer != 0, tracer != me {
-                let by = SmallFile.read("/proc/\(tracer)/comm").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
-                return "cannot attach to \(pid) (\(comm)): it is already traced by \(tracer) (\(by)); a process has one tracer at a time (detach that one first)"
+                let by = SmallFile.read("/proc/\(tracer)/comm")
+                    .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
+                return "cannot attach to \(pid) (\(comm)): it is already traced by \(tracer) (\(by)); a process has one " +
+                    "tracer at a time (detach that one first)"
             }
             let uids = field("Uid"), euid = Int(geteuid())
             if !hasCapSysPtrace(), uids.contains(where: { $0 != euid }) {
-                return "cannot attach to \(pid) (\(comm)): it runs as uid \(uids.first.map(String.init) ?? "?") and proctrace as uid \(euid); tracing another user's process needs root (CAP_SYS_PTRACE)"
+                return "cannot attach to \(pid) (\(comm)): it runs as uid \(uids.first.map(String.init) ?? "?") and " +
+                    "proctrace as uid \(euid); tracing another user's process needs root (CAP_SYS_PTRACE)"
             }
-            if let scope = SmallFile.read("/proc/sys/kernel/yama/ptrace_scope").flatMap({ Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            if let scope = SmallFile.read("/proc/sys/kernel/yama/ptrace_scope")
+                .flatMap({ Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 if scope >= 3 {
                     return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 3 (no process may attach, until reboot)"
                 }
                 if scope == 2 && !hasCapSysPtrace() {
-                    return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 2 (only CAP_SYS_PTRACE may attach): run proctrace as root, or set the sysctl kernel.yama.ptrace_scope=0"
+                    return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 2 (only CAP_SYS_PTRACE may " +
+                        "attach): run proctrace as root, or set the sysctl kernel.yama.ptrace_scope=0"
                 }
                 if scope == 1 && !hasCapSysPtrace() && !isAncestor(me, of: pid) {
-                    return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 1 (only a process's ancestors may attach): run proctrace as root, or set the sysctl kernel.yama.ptrace_scope=0"
+                    return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 1 (only a process's ancestors " +
+                        "may attach): run proctrace as root, or set the sysctl kernel.yama.ptrace_scope=0"
                 }
             }
         }
@@ -238,7 +244,8 @@ extension Recorder {
         for p in found { for tid in p.threads { states?.track(tid: tid, pid: p.pid, at: t) } }
         flush()
         if getenv("PROCTRACE_TIMES") != nil {
-            Self.warn("proctrace times: attach: \(found.count) processes, \(seizedTids.count) threads seized and stopped in \((w1 - w0) / 1000) us, held stopped \((w2 - w0) / 1000) us in all")
+            Self.warn("proctrace times: attach: \(found.count) processes, \(seizedTids.count) threads seized and stopped " +
+                "in \((w1 - w0) / 1000) us, held stopped \((w2 - w0) / 1000) us in all")
         }
         // Threads that died while the walk held the others.
         for (tid, status) in attachExits where table.tasks[tid] != nil { taskExited(tid, status: status, t: t) }
@@ -278,7 +285,9 @@ extension Recorder {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
         }
-        return "\(p(Int(tmv.tm_year) + 1900, 4))-\(p(Int(tmv.tm_mon) + 1, 2))-\(p(Int(tmv.tm_mday), 2))T\(p(Int(tmv.tm_hour), 2)):\(p(Int(tmv.tm_min), 2)):\(p(Int(tmv.tm_sec), 2)).\(p(Int(ns % 1_000_000_000 / 1000), 6))Z"
+        let date = "\(p(Int(tmv.tm_year) + 1900, 4))-\(p(Int(tmv.tm_mon) + 1, 2))-\(p(Int(tmv.tm_mday), 2))"
+        let time = "\(p(Int(tmv.tm_hour), 2)):\(p(Int(tmv.tm_min), 2)):\(p(Int(tmv.tm_sec), 2)).\(p(Int(ns % 1_000_000_000 / 1000), 6))"
+        return date + "T" + time + "Z"
     }
 }
 

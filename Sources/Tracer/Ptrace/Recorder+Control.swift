@@ -141,7 +141,8 @@ extension Recorder {
                 // by its own group-stop end.
             } else if t - request.at > stopRequestPatience {
                 stopRequest = nil
-                Self.warn("proctrace: \(SignalName.name(Int(request.sig))): the workload did not stop (it handles or ignores the signal); proctrace keeps recording")
+                Self.warn("proctrace: \(SignalName.name(Int(request.sig))): the workload did not stop (it handles or " +
+                    "ignores the signal); proctrace keeps recording")
             }
         }
         // Wake up for what is due, even if the workload does nothing meanwhile.
@@ -180,10 +181,12 @@ extension Recorder {
     /// The command exited but processes remain: say which, and how to stop.
     private func tellLeftovers(_ live: [(pid: Int, command: String)]) {
         let name = options.command[0].split(separator: "/").last.map(String.init) ?? options.command[0]
-        var lines = ["proctrace: \(name) exited (\(rootStatus.map { "\($0)" } ?? "?")); still recording \(live.count) process\(live.count == 1 ? "" : "es") it left running:"]
+        var lines = ["proctrace: \(name) exited (\(rootStatus.map { "\($0)" } ?? "?")); still recording \(live.count) " +
+            "process\(live.count == 1 ? "" : "es") it left running:"]
         for p in live.prefix(10) { lines.append("  \(p.pid)  \(p.command)") }
         if live.count > 10 { lines.append("  … and \(live.count - 10) more") }
-        lines.append("proctrace: the recording ends when they do; Ctrl-C twice ends it now and leaves them running (--until-root-exits does that when the command exits)")
+        lines.append("proctrace: the recording ends when they do; Ctrl-C twice ends it now and leaves them running " +
+            "(--until-root-exits does that when the command exits)")
         Self.warn(lines.joined(separator: "\n"))
     }
 
@@ -217,7 +220,9 @@ extension Recorder {
         }
         let stuck = table.tasks.keys.filter { !detachedTasks.contains($0) }.sorted()
         if !stuck.isEmpty {
-            Self.warn("proctrace: \(stuck.count) task(s) did not reach a stop within a second (\(stuck.prefix(10).map(String.init).joined(separator: ", "))): they stay traced until proctrace exits, " + (attachMode ? "which releases them" : "which kills them (PTRACE_O_EXITKILL)"))
+            Self.warn("proctrace: \(stuck.count) task(s) did not reach a stop within a second " +
+                "(\(stuck.prefix(10).map(String.init).joined(separator: ", "))): " +
+                "they stay traced until proctrace exits, " + (attachMode ? "which releases them" : "which kills them (PTRACE_O_EXITKILL)"))
         }
         detachedPids = liveProcesses().map(\.pid)
     }

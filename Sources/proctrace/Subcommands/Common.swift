@@ -78,7 +78,8 @@ enum OptionValue {
     /// A number in `range`, or a ValidationError naming the option and what it wants.
     static func number(_ name: String, _ text: String, in range: ClosedRange<Double>, unit: String = "") throws -> Double {
         guard let v = decimal(text), range.contains(v) else {
-            throw ValidationError("\(name) wants a number\(unit) from \(show(range.lowerBound)) to \(show(range.upperBound)), not \"\(TerminalText.escape(text))\"")
+            throw ValidationError("\(name) wants a number\(unit) from \(show(range.lowerBound)) to " +
+                "\(show(range.upperBound)), not \"\(TerminalText.escape(text))\"")
         }
         return v
     }

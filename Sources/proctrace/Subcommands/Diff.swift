@@ -6,7 +6,8 @@ extension ProcTrace {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Two runs of the same job, step by step: total time, per-step changes, steps in one run only, parallelism and findings.",
-            discussion: "Steps are matched by command line (numbers and temporary names normalized) and place in the tree. With --json the same is one JSON object (docs/analyze.md)."
+            discussion: "Steps are matched by command line (numbers and temporary names normalized) and place in the " +
+                "tree. With --json the same is one JSON object (docs/analyze.md)."
         )
         @Argument(help: "The first (before) trace.", completion: .file(extensions: ["jsonl"])) var a: String
         @Argument(help: "The second (after) trace.", completion: .file(extensions: ["jsonl"])) var b: String

@@ -10,7 +10,8 @@ extension ProcTrace {
         @OptionGroup var source: TraceAndModel
         var trace: String { source.trace }
         @Option(help: "Export format (perfetto).") var format = Choice(ExportFormat.perfetto)
-        @Option(name: .shortAndLong, help: "Output file (default: TRACE with .perfetto.json next to it, stdin.perfetto.json for -; - for stdout).") var output: String?
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: TRACE with .perfetto.json next to it, " +
+            "stdin.perfetto.json for -; - for stdout).")) var output: String?
         @Flag(help: "Replace the output file if it exists.") var force = false
 
         func validate() throws {

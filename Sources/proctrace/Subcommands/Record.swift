@@ -29,7 +29,8 @@ extension ProcTrace {
         @Option(name: [.customShort("o"), .long], help: "The trace file, - for standard output (default: proctrace-COMMAND-TIME.jsonl here).")
         var output: String?
 
-        @Option(help: "Where process states come from: sched (the kernel's scheduler events; falls back to sampled without the privilege), sampled (/proc polling), or none.")
+        @Option(help: ArgumentHelp("Where process states come from: sched (the kernel's scheduler events; falls back to " +
+            "sampled without the privilege), sampled (/proc polling), or none."))
         var states = Choice(StateSource.sched)
 
         @Flag(help: "Replace the output file if it exists.")
@@ -38,7 +39,8 @@ extension ProcTrace {
         @Flag(name: .customLong("env"), help: "Record the environment in the header (it may hold secrets).")
         var recordEnvironment = false
 
-        @Option(parsing: .unconditional, help: "Seconds to wait, after the last traced process, for an adoptive parent to reap inherited zombies (0 to 86400, default 10).")
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait, after the last traced process, for an " +
+            "adoptive parent to reap inherited zombies (0 to 86400, default 10)."))
         var reapTimeout: String = "10"
 
         /// The values `--reap-timeout` takes, in seconds.
@@ -48,7 +50,8 @@ extension ProcTrace {
         var untilRootExits = false
 
         @Option(name: [.customShort("p"), .customLong("attach")],
-                help: "Attach to running processes instead of running a command: PID[,PID...]; their threads and living descendants are followed too. Ctrl-C (or SIGTERM) detaches and leaves them running.")
+                help: ArgumentHelp("Attach to running processes instead of running a command: PID[,PID...]; their " +
+                    "threads and living descendants are followed too. Ctrl-C (or SIGTERM) detaches and leaves them running."))
         var attach: String?
 
         @Argument(parsing: .captureForPassthrough, help: "The command to run, after --.")
@@ -148,8 +151,11 @@ extension ProcTrace {
             }
             if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
             let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
-            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) process\(r.detached.count == 1 ? "" : "es"), still running: \(pids)\n"
-                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, \(reason == .rootExited ? "" : "execve, execveat, ")setsid and setpgid calls fail with ENOSYS (the kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
+            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) " +
+                "process\(r.detached.count == 1 ? "" : "es"), still running: \(pids)\n"
+                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, " +
+                "\(reason == .rootExited ? "" : "execve, execveat, ")setsid and setpgid calls fail with ENOSYS (the " +
+                "kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
         }
 
         /// An attached recording ended: what proctrace let go of (no seccomp filter is left in
@@ -164,19 +170,22 @@ extension ProcTrace {
             }
             if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
             let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
-            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) process\(r.detached.count == 1 ? "" : "es"), which run on unchanged: \(pids)"
+            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) " +
+                "process\(r.detached.count == 1 ? "" : "es"), which run on unchanged: \(pids)"
         }
 
         /// What a nonzero `lost` means, in words.
         static func describeLoss(_ r: RecordResult) -> String {
             var parts: [String] = []
             if r.lostStates > 0 {
-                parts.append("\(r.lostStates) scheduler state events (the kernel's event buffer overran or the state feed failed: some ready/running/blocked intervals are missing or unknown; the process tree, waits, exits and reaps are not affected)")
+                parts.append("\(r.lostStates) scheduler state events (the kernel's event buffer overran or the state " +
+                    "feed failed: some ready/running/blocked intervals are missing or unknown; the process tree, waits, exits and reaps are not affected)")
             }
             if r.lostLifecycle > 0 {
                 parts.append("\(r.lostLifecycle) lifecycle events (the process tree, waits or reaps may be incomplete)")
             }
-            return "proctrace: warning: \(r.lost) events lost: " + parts.joined(separator: "; ") + ". The end line of \(r.output) says lost:\(r.lost), and stats, tree, replay and render show it."
+            return "proctrace: warning: \(r.lost) events lost: " + parts.joined(separator: "; ") + ". The end line of " +
+                "\(r.output) says lost:\(r.lost), and stats, tree, replay and render show it."
         }
 
         /// Writing the trace failed: it is incomplete, and where it stops.
@@ -184,7 +193,9 @@ extension ProcTrace {
             let ms = f.lastT / 1_000_000
             let frac = String(ms % 1000)
             let secs = "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
-            return "proctrace: error: the trace \(r.output) is incomplete: writing it failed (\(String(cString: strerror(f.errno)))); it stops after line \(f.lines) (t=\(secs) s) and has no end line; \(r.lost) later events were not written. The workload ran to its end (status \(r.rootStatus.map { "\($0)" } ?? "unknown")); proctrace exits 2."
+            return "proctrace: error: the trace \(r.output) is incomplete: writing it failed (\(String(cString: strerror(f.errno)))); it stops after line " +
+                "\(f.lines) (t=\(secs) s) and has no end line; \(r.lost) later events were not written. The workload ran " +
+                "to its end (status \(r.rootStatus.map { "\($0)" } ?? "unknown")); proctrace exits 2."
         }
 
         /// The plain forms of `record`'s arguments, parsed without ArgumentParser, whose

@@ -18,7 +18,8 @@ extension ProcTrace {
         @Option(name: .shortAndLong, help: "Output directory (existing, or ending in /), or a file when one picture is asked.")
         var output: String?
         @Flag(help: "Do not collapse identical sibling runs in the tree.") var noCollapse = false
-        @Option(parsing: .unconditional, help: "Start of the timeline window in trace time, as replay --at: seconds (0.2) or with a unit (190ms). Default: the root's spawn.") var from: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Start of the timeline window in trace time, as replay --at: " +
+            "seconds (0.2) or with a unit (190ms). Default: the root's spawn.")) var from: String?
         @Option(parsing: .unconditional, help: "End of the timeline window in trace time. Default: the last reap or event of any process.") var to: String?
         @Flag(help: "Draw the timeline's time axis linear, without cutting out long stretches where nothing happens.") var noBreak = false
         @Option(parsing: .unconditional, help: "Only these pids and their descendants (comma-separated).") var pids: String?

@@ -23,7 +23,8 @@ extension ProcTrace {
         var trace: String { source.trace }
         @Option(parsing: .unconditional, help: "Playback speed factor on a terminal (2 = twice as fast; default 1).") var speed: String?
         @Flag(help: "Advance one event per key press (needs a terminal on stdin and stdout).") var step = false
-        @Option(name: .customLong("at"), parsing: .unconditional, help: "Print the world at this instant (seconds since the trace started, or with a unit: 31ms).") var at: String?
+        @Option(name: .customLong("at"), parsing: .unconditional, help: ArgumentHelp("Print the world at this instant " +
+            "(seconds since the trace started, or with a unit: 31ms).")) var at: String?
         @Flag(help: "Check every event against the model instead of playing.") var check = false
 
         static let speeds = 0.001...1_000_000.0
@@ -46,10 +47,12 @@ extension ProcTrace {
             if step && speed != nil { throw OptionValue.conflict("--step", "--speed", "--step waits for a key at each event") }
             if !check && at == nil {
                 if (step || speed != nil) && !LifecycleCLI.stdoutIsTerminal {
-                    throw ValidationError("\(step ? "--step" : "--speed") plays on a terminal, and stdout is not one (without a terminal replay prints one line per event)")
+                    throw ValidationError("\(step ? "--step" : "--speed") plays on a terminal, and stdout is not one " +
+                        "(without a terminal replay prints one line per event)")
                 }
                 if step && (trace == TraceReader.stdinPath || isatty(0) != 1) {
-                    throw ValidationError("--step reads its keys from a terminal on stdin\(trace == TraceReader.stdinPath ? ", where the trace is coming from" : "")")
+                    throw ValidationError("--step reads its keys from a terminal on " +
+                        "stdin\(trace == TraceReader.stdinPath ? ", where the trace is coming from" : "")")
                 }
             }
         }
@@ -75,7 +78,8 @@ extension ProcTrace {
             for line in report.formatted { print(line) }
             LifecycleCLI.flush()
             let n = report.violations.count
-            LifecycleCLI.stderr("\(TerminalText.escape(report.path)): replayed \(report.health.lines) events, \(report.processes) processes: \(n == 0 ? "no disagreement with the model" : "\(n) disagreement\(n == 1 ? "" : "s")")")
+            LifecycleCLI.stderr("\(TerminalText.escape(report.path)): replayed \(report.health.lines) events, " +
+                "\(report.processes) processes: \(n == 0 ? "no disagreement with the model" : "\(n) disagreement\(n == 1 ? "" : "s")")")
             LifecycleCLI.warn(report.health)
             if n > 0 { throw ExitCode(1) }
         }
@@ -86,7 +90,8 @@ extension ProcTrace {
             do { world = try ProcessTable.at(t, reader: reader) } catch { throw LifecycleCLI.fail(error) }
             if t > world.health.lastTime {
                 LifecycleCLI.warn(world.health)
-                throw LifecycleCLI.fail("replay", "--at \(TimeFormat.clock(t))s is after the trace's last event (at \(TimeFormat.clock(world.health.lastTime))s): nothing happened then", code: LifecycleCLI.nothingToShow)
+                throw LifecycleCLI.fail("replay", "--at \(TimeFormat.clock(t))s is after the trace's last event (at " +
+                    "\(TimeFormat.clock(world.health.lastTime))s): nothing happened then", code: LifecycleCLI.nothingToShow)
             }
             let view = ReplayView(model: m, source: world.table.source, style: Style(enabled: LifecycleCLI.colorByDefault))
             LifecycleCLI.write(view.snapshot(world.table))

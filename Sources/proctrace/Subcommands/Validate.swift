@@ -8,7 +8,8 @@ extension ProcTrace {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a trace against the proctrace/1 contract and the lifecycle model.",
-            discussion: "Prints each violation as FILE:LINE: problem, and on stderr what the trace lost (end.lost) or misses. Exit status: 0 when clean, 1 when there are violations, 2 when the file cannot be read or is not a proctrace trace."
+            discussion: "Prints each violation as FILE:LINE: problem, and on stderr what the trace lost (end.lost) or " +
+                "misses. Exit status: 0 when clean, 1 when there are violations, 2 when the file cannot be read or is not a proctrace trace."
         )
         @OptionGroup var input: TraceArgument
         var trace: String { input.trace }
