@@ -375,8 +375,8 @@ public struct ProcessRecord: Sendable {
     }
 }
 
-/// The last path component.
-func basename(_ path: String) -> String {
+/// The last path component (`/usr/bin/make` → `make`): the one basename of every module.
+public func basename(_ path: String) -> String {
     if let slash = path.lastIndex(of: "/") {
         let rest = path[path.index(after: slash)...]
         return rest.isEmpty ? path : String(rest)

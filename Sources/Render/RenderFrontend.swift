@@ -121,7 +121,7 @@ public enum RenderFrontend {
             chosen = f
         }
         guard let o = output, !o.hasSuffix("/"), !isDirectory(o) else { return chosen ?? .svg }
-        let name = o.split(separator: "/").last.map(String.init) ?? o
+        let name = basename(o)
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return chosen ?? .svg }
         let ext = name[name.index(after: dot)...].lowercased()
         if let byName = OutputFormat(rawValue: ext) {

@@ -180,7 +180,7 @@ extension Recorder {
 
     /// The command exited but processes remain: say which, and how to stop.
     private func tellLeftovers(_ live: [(pid: Int, command: String)]) {
-        let name = options.command[0].split(separator: "/").last.map(String.init) ?? options.command[0]
+        let name = basename(options.command[0])
         var lines = ["proctrace: \(name) exited (\(rootStatus.map { "\($0)" } ?? "?")); still recording \(live.count) " +
             "process\(live.count == 1 ? "" : "es") it left running:"]
         for p in live.prefix(10) { lines.append("  \(p.pid)  \(p.command)") }

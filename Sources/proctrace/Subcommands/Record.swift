@@ -257,7 +257,7 @@ extension ProcTrace {
 
         /// `proctrace-python3-20261126-224800.jsonl`, made unique in the current directory.
         static func defaultOutput(for command: [String]) -> String {
-            let base = command[0].split(separator: "/").last.map(String.init) ?? "trace"
+            let base = command[0].isEmpty ? "trace" : basename(command[0])
             let safe = String(base.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
             var t = time(nil)
             var tmv = tm()
