@@ -2,7 +2,8 @@
 # ready (runnable, waiting for the CPU) as well as running.
 # FACT procs: 3 (root, child1, child2)
 # FACT root: pins itself to CPU 0 (inherited by the children), forks two children, waits for both
-# FACT child1, child2: busy-loop for ~0.3 s of wall time each, exit 0
+# FACT child1, child2: busy-loop until each has used 0.15 s of CPU time, exit 0 (CPU time, not
+#   wall time: on a loaded machine they still run long enough, and wait longer for the CPU)
 # FACT root.wait: wait4 -> child, status exited 0 (twice)
 # FACT states (sched): both children alternate ready/running; ready time > 0 for each
 import os
@@ -13,9 +14,8 @@ kids = []
 for _ in range(2):
     pid = os.fork()
     if pid == 0:
-        end = time.monotonic() + 0.3
         x = 0
-        while time.monotonic() < end:
+        while time.process_time() < 0.15:
             x += 1
         os._exit(0)
     kids.append(pid)
