@@ -42,7 +42,7 @@ let package = Package(
             ]
         ),
         // The state sources' own costs (`make bench`): measurements, not tests.
-        .executableTarget(name: "SchedBench", dependencies: ["Tracer"], path: "Benchmarks/SchedBench"),
+        .executableTarget(name: "SchedBench", dependencies: ["Tracer", "Lifecycle"], path: "Benchmarks/SchedBench"),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
         .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle", "Analysis"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Lifecycle"]),

@@ -4,6 +4,7 @@
 #if os(Linux)
 @preconcurrency import Glibc
 import Foundation
+import Lifecycle
 import Tracer
 
 struct BenchError: Error, CustomStringConvertible {
@@ -163,17 +164,17 @@ func throughput() throws {
 let benches: [(String, () throws -> Void)] = [("spawn", spawnLoop), ("start", startCost), ("idle", idleCost), ("pingpong", throughput)]
 let asked = Array(CommandLine.arguments.dropFirst())
 if let bad = asked.first(where: { a in !benches.contains { $0.0 == a } }) {
-    FileHandle.standardError.write(Data("SchedBench: no benchmark named \(bad) (have: \(benches.map(\.0).joined(separator: " ")))\n".utf8))
+    StandardError.line("SchedBench: no benchmark named \(bad) (have: \(benches.map(\.0).joined(separator: " ")))")
     exit(2)
 }
 guard SchedSource.isPermitted() else {
-    FileHandle.standardError.write(Data("SchedBench: tracefs is not writable here (needs root): nothing measured\n".utf8))
+    StandardError.line("SchedBench: tracefs is not writable here (needs root): nothing measured")
     exit(2)
 }
 do {
     for (name, run) in benches where asked.isEmpty || asked.contains(name) { try run() }
 } catch {
-    FileHandle.standardError.write(Data("SchedBench: \(error)\n".utf8))
+    StandardError.line("SchedBench: \(error)")
     exit(1)
 }
 #else

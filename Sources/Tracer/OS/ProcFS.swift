@@ -54,8 +54,12 @@ enum ProcFS {
     }
 
     /// Fields of /proc/PID/stat after the command: [state, ppid, pgrp, session, ...].
-    static func statFields(_ pid: Int) -> [Substring]? {
-        guard let b = SmallFile.read("/proc/\(pid)/stat") else { return nil }
+    static func statFields(_ pid: Int) -> [Substring]? { statFields(path: "/proc/\(pid)/stat") }
+
+    /// The same from a stat file's path (`/proc/PID/stat`, `/proc/PID/task/TID/stat`, or one
+    /// in another /proc): the one parser of that file's fields.
+    static func statFields(path: String) -> [Substring]? {
+        guard let b = SmallFile.read(path) else { return nil }
         let s = String(decoding: b, as: UTF8.self)
         guard let close = s.lastIndex(of: ")") else { return nil }
         return s[s.index(after: close)...].split(separator: " ")

@@ -107,11 +107,7 @@ struct InstanceOwner: Equatable {
 
     /// Field 22 of `/proc/X/stat` (`X` a pid, "self", or a whole directory path).
     static func startTime(of what: String) -> UInt64? {
-        let path = what.hasPrefix("/") ? "\(what)/stat" : "/proc/\(what)/stat"
-        guard let b = SmallFile.read(path) else { return nil }
-        let s = String(decoding: b, as: UTF8.self)
-        guard let close = s.lastIndex(of: ")") else { return nil }
-        let f = s[s.index(after: close)...].split(separator: " ")
+        guard let f = ProcFS.statFields(path: what.hasPrefix("/") ? "\(what)/stat" : "/proc/\(what)/stat") else { return nil }
         // After the command: state is field 3, so start time (field 22) is f[19].
         return f.count > 19 ? UInt64(f[19]) : nil
     }
