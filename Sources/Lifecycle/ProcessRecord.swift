@@ -76,7 +76,7 @@ public struct FailedExecRun: Equatable, Sendable {
         if let then {
             s += " before \(then.path)"
         } else if let last = failures.last {
-            let name = last.path.split(separator: "/").last.map(String.init) ?? last.path
+            let name = basename(last.path)
             s += " of \(name.isEmpty ? "?" : name)"
         }
         return s

@@ -1,6 +1,7 @@
 #ifndef CPROCTRACE_H
 #define CPROCTRACE_H
 
+#include <linux/capability.h>   /* CAP_SYS_PTRACE, for Swift */
 #include <stdint.h>
 #include <sys/auxv.h>   /* AT_NULL, AT_EXECFN: the auxiliary vector's entry types, for Swift */
 #include <sys/types.h>

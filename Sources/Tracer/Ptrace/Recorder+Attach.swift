@@ -21,21 +21,17 @@ extension Recorder {
     static func attachProblem(_ pids: [Int]) -> String? {
         let me = Int(getpid())
         for pid in pids {
-            guard pid > 0, let status = SmallFile.read("/proc/\(pid)/status").map({ String(decoding: $0, as: UTF8.self) }) else {
+            guard pid > 0, let status = ProcStatus(pid: pid) else {
                 return "cannot attach to \(pid): no such process"
             }
             if pid == me { return "cannot attach to \(pid): that is proctrace itself" }
             func field(_ name: String) -> [Int] {
-                for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
-                    return line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
-                }
-                return []
+                status.field(name).map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) } } ?? []
             }
-            let comm = SmallFile.read("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
-            if field("State").isEmpty, status.contains("State:\tZ") { return "cannot attach to \(pid) (\(comm)): it is a zombie (exited, not yet reaped)" }
+            let comm = ProcFS.comm(pid) ?? "?"
+            if status.field("State")?.first == "Z" { return "cannot attach to \(pid) (\(comm)): it is a zombie (exited, not yet reaped)" }
             if let tracer = field("TracerPid").first, tracer != 0, tracer != me {
-                let by = SmallFile.read("/proc/\(tracer)/comm")
-                    .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
+                let by = ProcFS.comm(tracer) ?? "?"
                 return "cannot attach to \(pid) (\(comm)): it is already traced by \(tracer) (\(by)); a process has one " +
                     "tracer at a time (detach that one first)"
             }
@@ -62,14 +58,10 @@ extension Recorder {
         return nil
     }
 
-    /// Whether proctrace's effective capabilities include CAP_SYS_PTRACE (bit 19).
+    /// Whether proctrace's effective capabilities include CAP_SYS_PTRACE.
     static func hasCapSysPtrace() -> Bool {
-        guard let b = SmallFile.read("/proc/self/status") else { return false }
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst(7).trimmingCharacters(in: .whitespaces)
-            return (UInt64(hex, radix: 16) ?? 0) & (1 << 19) != 0
-        }
-        return false
+        guard let mask = ProcStatus(dir: "/proc/self")?.field("CapEff").flatMap({ UInt64($0, radix: 16) }) else { return false }
+        return mask & (1 << UInt64(CAP_SYS_PTRACE)) != 0
     }
 
     static func isAncestor(_ a: Int, of pid: Int) -> Bool {
