@@ -44,7 +44,7 @@ let package = Package(
         // The state sources' own costs (`make bench`): measurements, not tests.
         .executableTarget(name: "SchedBench", dependencies: ["Tracer", "Lifecycle"], path: "Benchmarks/SchedBench"),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle"]),
-        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle", "Analysis"]),
+        .testTarget(name: "TracerTests", dependencies: ["Tracer", "Lifecycle", "Analysis", "CProcTrace"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Lifecycle"]),
     ],
     swiftLanguageModes: [.v6]

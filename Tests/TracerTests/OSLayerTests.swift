@@ -1,0 +1,59 @@
+import CProcTrace
+import Foundation
+import Lifecycle
+import Testing
+@testable import Tracer
+
+/// The one OS layer read against the kernel's own account of this test process.
+@Suite struct OSLayerTests {
+    @Test func procStatusNamesThisProcess() throws {
+        let me = Int(getpid())
+        let status = try #require(ProcStatus(pid: me))
+        #expect(status.tgid == me)
+        #expect(status.ppid == Int(getppid()))
+        // The last NSpid entry is the pid in this process's own namespace: getpid()'s.
+        #expect(status.nsPids.last == me)
+        #expect(ProcStatus(pid: 0) == nil)
+    }
+
+    @Test func procStatusSignalMasksFollowSigaction() throws {
+        let me = Int(getpid())
+        let old = signal(SIGUSR2, SIG_IGN)
+        defer { signal(SIGUSR2, old) }
+        #expect(ProcStatus(pid: me)?.signal(SIGUSR2, in: "SigIgn") == true)
+        #expect(ProcStatus(pid: me)?.signal(SIGUSR2, in: "SigCgt") == false)
+        signal(SIGUSR2, SIG_DFL)
+        #expect(ProcStatus(pid: me)?.signal(SIGUSR2, in: "SigIgn") == false)
+    }
+
+    @Test func auxVectorOfThisProcess() throws {
+        let aux = try #require(SmallFile.read("/proc/self/auxv"))
+        // AT_PAGESZ is the page size the kernel told this process at exec.
+        #expect(AuxVector.value(of: AT_PAGESZ, in: aux) == UInt64(sysconf(Int32(_SC_PAGESIZE))))
+        // AT_EXECFN points at the exec'd file name on this process's own stack.
+        let addr = try #require(AuxVector.value(of: AT_EXECFN, in: aux))
+        let name = String(cString: UnsafePointer<CChar>(bitPattern: UInt(addr))!)
+        #expect(ProcFS.readlink("/proc/self/exe").map { basename($0) } == basename(name))
+        // A type the vector does not hold: nil, not a value read past AT_NULL.
+        #expect(AuxVector.value(of: 9999, in: aux) == nil)
+    }
+
+    @Test func smallFileWritesAndReadsBack() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-os-\(getpid())").path
+        defer { unlink(path) }
+        #expect(SmallFile.write(path, "one\n") == .noSuchFileOrDirectory)   // write opens, never creates
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        #expect(SmallFile.write(path, "one\n") == nil)
+        #expect(SmallFile.write(path, "two\n", append: true) == nil)
+        #expect(SmallFile.text(path) == "one\ntwo\n")
+        #expect(SmallFile.read(path, limit: 4096)?.count == 8)
+        #expect(SmallFile.text(path + ".missing") == nil)
+    }
+
+    @Test func stableSortedKeepsTheOrderOfEqualKeys() {
+        let pairs = [(3, "a"), (1, "b"), (3, "c"), (1, "d"), (2, "e")]
+        #expect(pairs.stableSorted(by: \.0).map(\.1) == ["b", "d", "e", "a", "c"])
+        let inOrder = [(1, "x"), (1, "y"), (2, "z")]
+        #expect(inOrder.stableSorted(by: \.0).map(\.1) == ["x", "y", "z"])
+    }
+}
