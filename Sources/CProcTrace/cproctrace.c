@@ -330,6 +330,8 @@ void pt_rmdir_detached(const char *path) {
             int null = open("/dev/null", O_RDWR | O_CLOEXEC);
             if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
             setsid();
+            /* Nor the channel to the front, which would wait for its end. */
+            if (pt_front_fd() >= 0) close(pt_front_fd());
             if (ok) {
                 int fd = open(enable, O_WRONLY | O_CLOEXEC);
                 if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }
@@ -446,5 +448,144 @@ pid_t pt_waitpid_control(pid_t pid, int *status, int flags) {
         pid_t r = waitpid(pid, status, flags);
         if (r >= 0) return r;
         if (errno != EINTR) return -errno;
+    }
+}
+
+/* ---- The front: the process the shell waits on (see cproctrace.h) ---- */
+
+static int front_fd = -1;         /* the tracer's end of the channel to the front */
+static pid_t front_tracer;        /* in the front: the tracer */
+
+/* Messages from the tracer: 'S' sig: stop with sig (the job stopped); 'X' code: exit now
+   with code (the recording ended; the tracer stays behind). End of file without 'X': the
+   tracer is done; its own status is relayed. */
+enum { FRONT_STOP = 'S', FRONT_EXIT = 'X' };
+
+static void front_forward(int sig, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    /* A terminal signals the whole foreground group, tracer included (SI_KERNEL): only what
+       was sent to the front alone (kill, a supervisor, timeout(1)) is passed on. */
+    if (info->si_code != SI_KERNEL && front_tracer > 0) kill(front_tracer, sig);
+}
+
+static void front_stop_self(int sig) {
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, &old);
+    kill(getpid(), sig);   /* stops here until continued (fg, bg) */
+    sigaction(sig, &old, NULL);
+}
+
+static void front_relay(int status) __attribute__((noreturn));
+static void front_relay(int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        kill(getpid(), sig);
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+static void front_run(int fd) __attribute__((noreturn));
+static void front_run(int fd) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = front_forward;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old;
+        /* Ignored when proctrace started (nohup): stays ignored, as in the tracer. */
+        if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(forwarded[i], &sa, NULL);
+    }
+    /* The terminal's job-control stops: the tracer stops first, once it has seen the
+       workload stop, and then tells the front to (FRONT_STOP). */
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    unsigned char msg[2];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(fd, msg + have, sizeof msg - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += (size_t)n;
+        if (have < sizeof msg) continue;
+        have = 0;
+        if (msg[0] == FRONT_STOP) front_stop_self(msg[1]);
+        else if (msg[0] == FRONT_EXIT) _exit(msg[1]);
+    }
+    int st;
+    while (waitpid(front_tracer, &st, 0) < 0) {
+        if (errno != EINTR) _exit(2);
+    }
+    front_relay(st);
+}
+
+int pt_front_split(void) {
+    if (getpid() == 1) return 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+    pid_t front = getpid();
+    pid_t pid = fork();
+    if (pid < 0) { int e = errno; close(fds[0]); close(fds[1]); return -e; }
+    if (pid > 0) {
+        close(fds[1]);
+        front_tracer = pid;
+        front_run(fds[0]);
+    }
+    close(fds[0]);
+    /* The tracer dies with the front (a SIGKILL to the pid the shell knows ends the
+       recording as it always did), until it is told to stay behind. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != front) raise(SIGKILL);
+    front_fd = fds[1];
+    return 1;
+}
+
+static void front_send(unsigned char kind, int value) {
+    if (front_fd < 0) return;
+    unsigned char msg[2] = { kind, (unsigned char)value };
+    ssize_t w;
+    do { w = write(front_fd, msg, sizeof msg); } while (w < 0 && errno == EINTR);
+}
+
+void pt_front_stop(int sig) { front_send(FRONT_STOP, sig); }
+
+void pt_front_leave(int code) {
+    if (front_fd < 0) return;
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    front_send(FRONT_EXIT, code);
+    close(front_fd);
+    front_fd = -1;
+}
+
+int pt_front_fd(void) { return front_fd; }
+
+void pt_tend_begin(void) {
+    /* In place of the steering handlers (pt_control_install), with no gap between them. */
+    pt_control_alarm(0);
+    ctl_tracer_tid = 0;
+    const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGQUIT, SIGPIPE, SIGALRM };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_IGN);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2) close(null);
     }
 }

@@ -51,6 +51,24 @@ public struct RecordResult: Sendable {
     public var output: String
     /// ptrace requests that failed while the task was there (`end.ptrace_failures`).
     public var ptraceFailures = 0
+    /// The tracer's pid when it stays behind to tend what the recording left running
+    /// (`Recorder.tendLeftovers`); nil when nothing is left or it was detached.
+    public var tending: Int?
+}
+
+/// The process the user's shell waits on.
+public enum Front {
+    /// Splits `record` into the front (the pid the shell knows, which waits, relays the exit
+    /// status, forwards SIGINT/SIGTERM/SIGHUP and stops with the job) and the tracer, which
+    /// returns from this call and does the recording. Call it first, while the process has one
+    /// thread. Without a front (proctrace is its pid namespace's init, or fork failed) the
+    /// recording runs as one process and an early end detaches what remains.
+    public static func split() {
+        let r = pt_front_split()
+        if r < 0 {
+            Recorder.warn("proctrace: warning: cannot fork the front process (\(Tracee.errnoName(-r))): an early end will detach what still runs")
+        }
+    }
 }
 
 /// Records a workload's whole process tree under ptrace into a proctrace/1 trace.
@@ -99,6 +117,13 @@ public final class Recorder {
     var execAfterResume: ExecSeen?
     /// ptrace requests that failed for another reason than the task being gone.
     var ptraceFailures = 0
+    /// An early end leaves the remaining tasks to be tended rather than detached: they carry
+    /// the seccomp filter, and a front process lets the shell have its prompt back meanwhile
+    /// (without a front, when proctrace is its pid namespace's init, they are detached).
+    /// Attached processes carry no filter: they are detached.
+    lazy var tendsLeftovers = pt_front_fd() >= 0 && !attachMode
+    /// The recording ended early with tasks left to tend (`tendLeftovers`).
+    var tendingNeeded = false
     // Signals to proctrace and ending early (Control.swift).
     var detaching = false
     var detachedTasks: Set<Int> = []
@@ -166,7 +191,9 @@ public final class Recorder {
     /// After the `end` line: proctrace's own signal handlers, the spawn pipe, and its costs
     /// when PROCTRACE_RUSAGE asks.
     private func wrapUp(_ result: RecordResult) -> RecordResult {
-        pt_control_uninstall()
+        // When the tracer stays behind, its handlers stay until pt_tend_begin ignores those
+        // signals: a third Ctrl-C meanwhile must not kill it (and what it tends).
+        if !tendingNeeded { pt_control_uninstall() }
         if errFD >= 0 { close(errFD) }
         if getenv("PROCTRACE_RUSAGE") != nil {
             var ru = rusage()
@@ -211,7 +238,9 @@ public final class Recorder {
         for fd in pidfds.values { close(fd) }
         pidfds = [:]
         let t2 = monotonicNow()
-        watcher.finish(timeout: options.reapTimeout)
+        // After an early end the user is waiting for the prompt: what an adopter has not reaped
+        // by then is recorded `unobserved`.
+        watcher.finish(timeout: endReason == nil ? options.reapTimeout : min(options.reapTimeout, 0.2))
         flush()
         let t3 = monotonicNow()
         merger.finish()
@@ -228,7 +257,7 @@ public final class Recorder {
         writer.close()
         return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
                             execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
-                            output: writer.path, ptraceFailures: ptraceFailures)
+                            output: writer.path, ptraceFailures: ptraceFailures, tending: tendingNeeded ? selfPid : nil)
     }
 
     /// Queues an event; it is written once the stopped task has been resumed, so writing

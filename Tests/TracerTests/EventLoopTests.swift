@@ -21,6 +21,9 @@ struct EventLoopTests {
         var result: RecordResult
         var table: TaskTable
         var path: String
+        /// How many requests were made while recording (the rest: tending).
+        var recordedRequests: Int
+        var tendingRequests: [Request] { Array(requests.dropFirst(recordedRequests)) }
 
         func events(_ type: String) -> [[String: Any]] { lines.filter { $0["type"] as? String == type } }
         /// Types of the lines after the header and the spawn, `fork`, `exit`… in order.
@@ -30,24 +33,35 @@ struct EventLoopTests {
     }
 
     /// Follows root 100 (as if spawned) through `stops`; the script ends when nothing is left.
-    func play(_ stops: [Stop], root: Int = 100, _ setUp: (ScriptedKernel) -> Void = { _ in }) throws -> Played {
+    /// With `untilRootExits`, the recording ends when the root exits and the rest of the script
+    /// is tended (as `record --until-root-exits` does).
+    func play(_ stops: [Stop], root: Int = 100, untilRootExits: Bool = false,
+              _ setUp: (ScriptedKernel) -> Void = { _ in }) throws -> Played {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-loop-\(getpid())-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         var options = RecordOptions(command: ["workload"], output: path)
         options.states = .none
         options.reapTimeout = 0
+        options.untilRootExits = untilRootExits
+        var recordedRequests: Int?
         let kernel = ScriptedKernel(stops)
         setUp(kernel)
         let recorder = try Recorder(options, kernel: kernel)
+        recorder.tendsLeftovers = true   // as with a front process
         recorder.begin()
         recorder.follow(root: root, at: recorder.clock.now())
         recorder.eventLoop()
         let result = recorder.finish()
+        if recorder.tendingNeeded {
+            recordedRequests = kernel.requests.count
+            recorder.tend()
+        }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = try text.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let report = try TraceValidator.validate(path: path)
         #expect(report.isClean, "validate: \(report.formatted)")
-        return Played(lines: lines, requests: kernel.requests, result: result, table: recorder.table, path: path)
+        return Played(lines: lines, requests: kernel.requests, result: result, table: recorder.table, path: path,
+                      recordedRequests: recordedRequests ?? kernel.requests.count)
     }
 
     /// The root forks 101 and reaps it with wait4(-1); the child's first stop comes before or
@@ -231,6 +245,41 @@ struct EventLoopTests {
         // The thread's first stop and the new child's: each resumed, none held for ever.
         #expect(p.requests(of: 101) == [.cont(101, signal: 0), .cont(101, signal: 0)])
         #expect(p.table.earlyStops.isEmpty && p.table.earlyExits.isEmpty && p.table.endedByExec.isEmpty)
+    }
+
+    @Test("After an early end, what is left is tended: each stop resumed so that every call runs as if untraced, nothing more written")
+    func tendingAfterAnEarlyEnd() throws {
+        let p = try play([
+            .fork(100, child: 101), .firstStop(101),
+            .fork(101, child: 102), .firstStop(102),
+            .exited(100, 0),                            // --until-root-exits: the recording ends here
+            // Tended from here on: 101 and 102 carry the seccomp filter.
+            .wait4(101, target: 102),                   // runs as if untraced: no stop at its exit
+            .fork(101, child: 103),
+            .firstStop(103),                            // a child born after the end
+            .firstStop(104), .fork(102, child: 104),    // and one whose first stop came first
+            .groupStop(103, SIGSTOP),
+            .signal(103, SIGCHLD, from: 104, code: 1),  // it wakes the stopped 103
+            .signal(103, SIGCONT),
+            .groupStopEnds(103),
+            .sigchldAction(101, handler: 0),
+            .exited(104, 0), .exited(103, 0), .exited(102, 0), .exited(101, 0),
+        ], untilRootExits: true) { $0.parents[101] = 1 }   // the root's child, adopted by init at its exit
+        #expect(p.end["reason"] as? String == "root-exited")
+        #expect(p.end["detached"] as? [Int] == [101, 102])
+        #expect(p.types.last == "end" && !p.lines.contains { $0["pid"] as? Int == 103 || $0["child"] as? Int == 103 }, "nothing after the end")
+        #expect(p.tendingRequests == [
+            .cont(101, signal: 0),                       // wait4: PTRACE_CONT, the call runs
+            .cont(101, signal: 0),                       // fork event
+            .cont(103, signal: 0),                       // its first stop
+            .cont(104, signal: 0),                       // a first stop before its fork event: not held
+            .cont(102, signal: 0),
+            .listen(103),                                // job control still works
+            .interrupt(103), .cont(103, signal: SIGCHLD), // delivered, back into the stop
+            .cont(103, signal: SIGCONT),
+            .cont(103, signal: 0),
+            .cont(101, signal: 0),                       // rt_sigaction
+        ])
     }
 
     @Test("A resume that finds the task gone (ESRCH) is expected; any other failure is counted in the end line")

@@ -171,7 +171,10 @@ struct UnknownStatesTests {
             // Whatever happened, let the root go so that the recording ends.
             if !opened { let fd = open(gate, O_WRONLY | O_NONBLOCK); if fd >= 0 { _ = write(fd, "g", 1); close(fd) } }
         }
-        let recorder = p.processIdentifier
+        // `record` runs as the front (the pid started here) and the tracer, its child, which
+        // records (and owns the tracefs instance).
+        let front = p.processIdentifier
+        let recorder = try #require(poll { childPids(of: front).first }, "the tracer never started")
         // The recorder's child that runs pingpong: it may have another (the detached remover of
         // stale tracefs instances left by other recorders), whose pid can be lower.
         let root = try #require(poll { childPids(of: recorder).first { isPingpong($0) } }, "the workload never started")
@@ -188,7 +191,7 @@ struct UnknownStatesTests {
         opened = true
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(recorder, SIGKILL); Issue.record("the recorder did not finish") }
+        if p.isRunning { kill(front, SIGKILL); Issue.record("the recorder did not finish") }
         p.waitUntilExit()
         group.wait()
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""

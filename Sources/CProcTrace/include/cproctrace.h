@@ -150,6 +150,26 @@ void pt_rmdir_detached(const char *path);
    which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
 int pt_stack_pointer(pid_t tid, uint64_t *sp);
 
+/* The front: `record` splits early, while it has one thread, into the process the shell
+   waits on (the front, the original pid) and the tracer (its child), which does everything
+   else. The front forwards SIGINT, SIGTERM and SIGHUP sent to it alone (not a terminal's,
+   which the tracer gets too), stops when the tracer says the job stopped, and exits with the
+   tracer's status, or at once with the code the tracer gives when it stays behind to tend
+   what the recording left running. The tracer dies with the front until then
+   (PR_SET_PDEATHSIG). Returns 1 in the tracer, 0 when no front was made (proctrace is pid 1
+   of its namespace: its exit would kill the namespace anyway), -errno if fork failed; never
+   returns in the front. */
+int pt_front_split(void);
+/* Tells the front to stop with `sig` (a job-control stop), before the tracer stops itself. */
+void pt_front_stop(int sig);
+/* Tells the front to exit now with `code`; the tracer no longer dies with it. */
+void pt_front_leave(int code);
+/* The tracer's end of the channel, -1 without a front (closed in forked helpers). */
+int pt_front_fd(void);
+/* For the tracer staying behind: ignores the signals of the terminal and of job control, and
+   puts /dev/null on its standard streams (a pipe reader sees its end; the terminal is free). */
+void pt_tend_begin(void);
+
 #pragma clang assume_nonnull end
 
 #endif

@@ -94,13 +94,13 @@ extension Recorder {
         if stopSig != 0, stopRequest == nil { stopRequest = (stopSig, t) }
         let term = pt_control_terminate()
         if term != 0 {
-            detachAll(term == SIGHUP ? .hangup : .terminated)
+            endEarly(term == SIGHUP ? .hangup : .terminated)
             return true
         }
         let interrupts = pt_control_interrupts()
         // Attached to processes that did not get the Ctrl-C: the first one ends the recording.
         if interrupts >= 2 || (attachMode && interrupts >= 1) {
-            detachAll(.interrupted)
+            endEarly(.interrupted)
             return true
         }
         if interrupts == 1 && hintDue == nil { hintDue = t + hintDelay }
@@ -113,8 +113,8 @@ extension Recorder {
             leftoversDue = t + leftoversDelay
             if options.untilRootExits {
                 leftoversTold = true
-                if !liveProcesses().isEmpty {
-                    detachAll(.rootExited)
+                if !liveProcessIDs().isEmpty {
+                    endEarly(.rootExited)
                     return true
                 }
             }
@@ -136,6 +136,8 @@ extension Recorder {
                     let until = monotonicNow() + 100_000_000
                     while states.watermark < t && monotonicNow() < until { usleep(1000) }
                 }
+                // The shell waits on the front: it stops first, then proctrace.
+                pt_front_stop(request.sig)
                 pt_control_stop_self(request.sig)
                 // Continued (`fg`, `bg`): the workload gets the same SIGCONT and is resumed
                 // by its own group-stop end.
@@ -164,9 +166,12 @@ extension Recorder {
         return true
     }
 
+    /// Traced processes that have not exited.
+    func liveProcessIDs() -> [Int] { table.procs.values.filter { !$0.exited }.map(\.pid).sorted() }
+
     /// Traced processes that have not exited, with their command lines.
     func liveProcesses() -> [(pid: Int, command: String)] {
-        table.procs.values.filter { !$0.exited }.map(\.pid).sorted().map { pid in
+        liveProcessIDs().map { pid in
             let argv = kernel.commandLine(of: pid)?.argv ?? []
             return (pid, argv.isEmpty ? "?" : Self.printable(argv.joined(separator: " "), limit: 70))
         }
@@ -191,6 +196,18 @@ extension Recorder {
     }
 
     // MARK: - Ending early
+
+    /// Ends the recording while traced processes remain: the `end` line gets `reason` and the
+    /// processes left running (`detached`). Spawned tasks carry the seccomp filter, so they
+    /// are tended once the trace is written (`tendLeftovers`, Recorder+Tending.swift); without
+    /// a front to give the shell its prompt back meanwhile, they are detached.
+    func endEarly(_ reason: EndReason) {
+        guard tendsLeftovers else { return detachAll(reason) }
+        endReason = reason
+        flush()
+        detachedPids = liveProcessIDs()
+        tendingNeeded = !table.tasks.isEmpty || !table.earlyStops.isEmpty
+    }
 
     /// Lets every traced task go, running (or stopped, if it was job-control stopped),
     /// unharmed: a task in a ptrace stop is detached with the signal it was about to get;
@@ -224,6 +241,6 @@ extension Recorder {
                 "(\(stuck.prefix(10).map(String.init).joined(separator: ", "))): " +
                 "they stay traced until proctrace exits, " + (attachMode ? "which releases them" : "which kills them (PTRACE_O_EXITKILL)"))
         }
-        detachedPids = liveProcesses().map(\.pid)
+        detachedPids = liveProcessIDs()
     }
 }

@@ -100,6 +100,8 @@ extension ProcTrace {
 
         static func record(command: [String], output: String?, states: StateSource, force: Bool,
                            recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool, attach: [Int] = []) -> Int32 {
+            // First, while proctrace has one thread: the shell waits on the front from now on.
+            Front.split()
             let named = attach.isEmpty ? command : [Recorder.commandName(of: attach[0]) ?? "attach"]
             let path = output ?? Self.defaultOutput(for: named)
             var opts = RecordOptions(command: command, output: path)
@@ -110,20 +112,29 @@ extension ProcTrace {
             opts.reapTimeout = reapTimeout
             opts.untilRootExits = untilRootExits
             let result: RecordResult
+            let recorder: Recorder
             do {
-                let recorder = try Recorder(opts)
+                recorder = try Recorder(opts)
                 if output == nil { Self.say("proctrace: recording to \(path)") }
                 result = try recorder.run()
             } catch {
                 Self.say("proctrace: \(error)")
                 return 2
             }
+            let code = Self.report(result, command: command, attached: !attach.isEmpty)
+            // The shell gets its prompt back now; what the recording left running goes on, tended.
+            recorder.tendLeftovers(exitCode: code)
+            return code
+        }
+
+        /// Says how the recording went and returns proctrace's exit status.
+        static func report(_ result: RecordResult, command: [String], attached: Bool) -> Int32 {
             if let e = result.execErrno {
                 let why = e == ENOENT ? "command not found" : String(cString: strerror(e))
                 Self.say("proctrace: \(command[0]): \(why)")
             }
             if let reason = result.endReason {
-                if !attach.isEmpty {
+                if attached {
                     Self.say(Self.describeDetach(reason, result))
                 } else {
                     for line in Self.describeEnd(reason, result).split(separator: "\n") { Self.say(String(line)) }
@@ -135,7 +146,7 @@ extension ProcTrace {
             }
             if result.lost > 0 { Self.say(Self.describeLoss(result)) }
             // Attached: what was recorded ran on its own; detaching is the normal end.
-            if !attach.isEmpty { return 0 }
+            if attached { return 0 }
             if let code = result.endReason?.signalExitCode { return code }
             return result.rootStatus?.shellCode ?? 0
         }
@@ -151,11 +162,15 @@ extension ProcTrace {
             }
             if r.detached.isEmpty { return "proctrace: recording ended (\(why))" }
             let pids = r.detached.prefix(20).map(String.init).joined(separator: ", ") + (r.detached.count > 20 ? ", …" : "")
-            return "proctrace: recording ended (\(why)); detached from \(r.detached.count) " +
-                "process\(r.detached.count == 1 ? "" : "es"), still running: \(pids)\n"
-                + "proctrace: note: they keep proctrace's seccomp filter, so from now on their wait4, waitid, " +
-                "\(reason == .rootExited ? "" : "execve, execveat, ")setsid and setpgid calls fail with ENOSYS (the " +
-                "kernel's rule for a filter whose tracer is gone; see docs/recorder.md)"
+            let head = "proctrace: recording ended (\(why)); \(r.detached.count) process\(r.detached.count == 1 ? "" : "es") "
+                + "still running, no longer recorded: \(pids)\n"
+            if let tracer = r.tending {
+                return head + "proctrace: it stays in the background (pid \(tracer)) to answer their traced calls (wait4, waitid, execve, "
+                    + "setsid, setpgid), so they work as usual; it exits with the last of them (see docs/recorder.md)"
+            }
+            return head + "proctrace: note: detached, they keep proctrace's seccomp filter, so from now on their wait4, waitid, "
+                + "\(reason == .rootExited ? "" : "execve, execveat, ")setsid and setpgid calls fail with ENOSYS (the kernel's rule for a "
+                + "filter whose tracer is gone; see docs/recorder.md)"
         }
 
         /// An attached recording ended: what proctrace let go of (no seccomp filter is left in
