@@ -106,6 +106,16 @@ enum Proc {
         }
         return nil
     }
+    /// The first child of `pid` (its main thread's), waiting up to 10 s for one.
+    static func waitChild(of pid: Int) -> Int? {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            if let child = text.split(separator: " ").first.flatMap({ Int($0) }) { return child }
+            usleep(20_000)
+        }
+        return nil
+    }
     static func isZombieOrGone(_ pid: Int) -> Bool { state(pid).map { $0 == "Z" || $0 == "X" } ?? true }
     static func waitGone(_ pid: Int, timeout: TimeInterval = 20) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -136,6 +146,15 @@ struct ReaperLog {
         #expect(after.ok >= before.ok + 5, "the workload reaped \(after.ok - before.ok) children in a second", sourceLocation: sourceLocation)
         #expect(after.errors.isEmpty, "calls failed: \(after.errors.prefix(5))", sourceLocation: sourceLocation)
     }
+}
+
+/// The pid in the test's own `front=PID` line (`echo front=$!` after starting a job).
+func frontPid(_ screen: String) -> Int? {
+    for line in screen.split(separator: "\n").reversed() {
+        guard let r = line.range(of: "front=") else { continue }
+        if let p = Int(line[r.upperBound...].prefix { $0.isNumber }) { return p }
+    }
+    return nil
 }
 
 /// The pid in a `ready PID` line (reaper_loop's), the last one on the screen or in the text.
@@ -278,6 +297,48 @@ struct TerminalTests {
         #expect(p.signals.contains { $0.sig == "SIGTTIN" })
         if h.states != .none {
             #expect(p.stateIntervals.contains { $0.why == "stopped:SIGTTIN" && $0.state == .blocked })
+        }
+    }
+
+    @Test("A background job writing to the terminal with tostop stops with SIGTTOU, proctrace with it, shown stopped by SIGTTOU from then; fg lets it write")
+    func sigttou() throws {
+        let term = try TerminalSession()
+        defer { term.close() }
+        let out = dir.appendingPathComponent("ttou.jsonl").path
+        try? FileManager.default.removeItem(atPath: out)
+        try term.type("stty tostop")
+        try term.type("\(Harness.binary) record -o \(out) -- \(Harness.c("terminal_job")[0]) --write & echo front=$!")
+        let s0 = try term.waitFor { frontPid($0) != nil }
+        let front = frontPid(s0)!
+        // The shell's job is the front; the tracer is its child, the workload the tracer's.
+        let tracer = try #require(Proc.waitChild(of: front), "the tracer")
+        let parent = try #require(Proc.waitChild(of: tracer), "the workload")
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && Proc.state(tracer) != "T" { usleep(20_000) }
+        let seenStopped = Date().timeIntervalSince1970
+        let s1 = try term.type("jobs -l") { s in
+            guard let r = s.range(of: "jobs -l\n", options: .backwards) else { return false }
+            return s[r.upperBound...].contains("Stopped (tty output)")
+        }
+        #expect(Proc.state(tracer) == "T" && Proc.state(front) == "T", "proctrace stopped with the job")
+        #expect(Proc.state(parent) == "t", "the workload is held in its group-stop")
+        #expect(!s1.contains("ready \(parent)"), "nothing was written while stopped")
+        usleep(500_000)
+        let fgAt = Date().timeIntervalSince1970
+        try term.type("fg") { $0.contains("\nfg\n") || $0.contains("$ fg\n") }
+        try term.waitFor { $0.contains("ready \(parent) ") }
+        #expect(Proc.waitGone(tracer))
+        let h = try ProcessHistory(path: out)
+        #expect(h.end?.status == .exited(0))
+        let p = try #require(h.records(pid: parent).first)
+        let ttou = try #require(p.signals.first { $0.sig == "SIGTTOU" }, "the workload got SIGTTOU")
+        #expect(wallClock(h, ttou.t) <= seenStopped + 0.05, "recorded when the job stopped")
+        if h.states != .none {
+            let stopped = try #require(p.stateIntervals.first { $0.why == "stopped:SIGTTOU" && $0.state == .blocked },
+                                       "shown stopped by SIGTTOU")
+            #expect(abs(stopped.start - ttou.t) < 500_000_000, "from the moment of the signal")
+            #expect(wallClock(h, stopped.end) >= fgAt - 0.05, "until fg")
+            #expect(!p.stateIntervals.contains { $0.why == "traced" && $0.duration > 500_000_000 }, "no long stop put down to proctrace")
         }
     }
 
