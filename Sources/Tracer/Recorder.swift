@@ -61,8 +61,8 @@ public enum Front {
     /// Splits `record` into the front (the pid the shell knows, which waits, relays the exit
     /// status, forwards SIGINT/SIGTERM/SIGHUP and stops with the job) and the tracer, which
     /// returns from this call and does the recording. Call it first, while the process has one
-    /// thread. Without a front (proctrace is its pid namespace's init, or fork failed) the
-    /// recording runs as one process and an early end detaches what remains.
+    /// thread. Without a front (proctrace is its pid namespace's init, or fork failed; `record -p`
+    /// does not split) the recording runs as one process and an early end detaches what remains.
     public static func split() {
         let r = pt_front_split()
         if r < 0 {

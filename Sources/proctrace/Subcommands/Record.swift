@@ -101,7 +101,9 @@ extension ProcTrace {
         static func record(command: [String], output: String?, states: StateSource, force: Bool,
                            recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool, attach: [Int] = []) -> Int32 {
             // First, while proctrace has one thread: the shell waits on the front from now on.
-            Front.split()
+            // (Attached processes carry no filter and are simply detached: no front needed, and
+            // the pid the user runs stays their tracer.)
+            if attach.isEmpty { Front.split() }
             let named = attach.isEmpty ? command : [Recorder.commandName(of: attach[0]) ?? "attach"]
             let path = output ?? Self.defaultOutput(for: named)
             var opts = RecordOptions(command: command, output: path)
