@@ -51,6 +51,21 @@ public struct ProcessHistory: Sendable {
         self.truncatedLine = reader.truncatedLine
     }
 
+    /// Reads and folds a trace file, handing each event (and its line) to `observe` as it
+    /// goes: one pass for a view that needs both the history and the event stream (the HTML
+    /// viewer replays the stream through `ProcessTable`, as `replay --at` does).
+    public init(path: String, observe: (TraceEvent, Int) -> Void) throws(TraceReadError) {
+        let reader = try TraceReader(path: path)
+        var b = HistoryBuilder()
+        while let e = try reader.next() {
+            b.apply(e, line: reader.line)
+            observe(e, reader.line)
+        }
+        self = b.finish()
+        self.path = path
+        self.truncatedLine = reader.truncatedLine
+    }
+
     /// Folds events already in memory (line numbers are their 1-based positions).
     public init(events: [TraceEvent]) {
         var b = HistoryBuilder()

@@ -43,7 +43,8 @@ public struct ReplayView: Sendable {
         return lines
     }
 
-    func describe(_ p: LiveProcess) -> String {
+    /// One process in the `pstree` view: `python3(4100) blocked on wait4(-1)`.
+    public func describe(_ p: LiveProcess) -> String {
         // The trace's text is escaped before colours are added (TerminalText).
         var s = style.bold(TerminalText.escape(p.command)) + "(\(p.id))"
         let label = stateLabel(p)
@@ -64,13 +65,7 @@ public struct ReplayView: Sendable {
     /// from the scheduler states, `-` when the trace has none.
     public func psTable(_ table: ProcessTable) -> [String] {
         var rows: [[String]] = [["PPID", "PID", "PGID", "SID", "STAT", "TIME", "COMMAND"]]
-        for (_, p) in table.treeOrder() {
-            let cmd: String
-            if p.isZombie { cmd = "[\(p.command)] <defunct>" } else { cmd = p.argv.isEmpty ? p.command : p.argv.joined(separator: " ") }
-            rows.append([String(p.ppid), p.id.description, p.pgid.map(String.init) ?? "-", p.sid.map(String.init) ?? "-",
-                         p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: table.now)),
-                         clip(TerminalText.escape(cmd), 60)])
-        }
+        for (_, p) in table.treeOrder() { rows.append(psColumns(p, at: table.now)) }
         var widths = [Int](repeating: 0, count: 6)
         for r in rows { for c in 0..<6 { widths[c] = max(widths[c], r[c].count) } }
         return rows.map { r in
@@ -83,6 +78,14 @@ public struct ReplayView: Sendable {
             }
             return line + r[6]
         }
+    }
+
+    /// One process's `ps -ajx` cells at instant `now`: PPID PID PGID SID STAT TIME COMMAND.
+    public func psColumns(_ p: LiveProcess, at now: Int64) -> [String] {
+        let cmd: String
+        if p.isZombie { cmd = "[\(p.command)] <defunct>" } else { cmd = p.argv.isEmpty ? p.command : p.argv.joined(separator: " ") }
+        return [String(p.ppid), p.id.description, p.pgid.map(String.init) ?? "-", p.sid.map(String.init) ?? "-",
+                p.statLetters(source: source), source == .none ? "-" : TimeFormat.cpuTime(p.cpuTime(at: now)), clip(TerminalText.escape(cmd), 60)]
     }
 
     /// The whole picture for `replay --at`.

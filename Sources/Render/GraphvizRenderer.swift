@@ -5,6 +5,8 @@ import Synchronization
 /// The picture formats `proctrace render` writes.
 public enum OutputFormat: String, Sendable, CaseIterable {
     case svg, png, pdf, dot
+    /// The interactive viewer (`HTMLViewer`), not a Graphviz output.
+    case html
 
     /// The file name extension for this format.
     public var fileExtension: String { rawValue }

@@ -71,6 +71,19 @@ public enum RenderFrontend {
         return written
     }
 
+    /// Writes the interactive viewer (`-f html`): one self-contained file, `NAME.html` beside
+    /// the trace, in `-o DIR`, or `-o FILE`. `stream` is the same trace folded as `replay --at`
+    /// folds it (`ProcessHistory(path:observe:)` reads both in one pass).
+    public static func runViewer(_ req: RenderRequest, history: ProcessHistory, stream: ViewerStream, options: ViewerOptions,
+                                 progress: (String) -> Void = { _ in }) throws -> [String] {
+        _ = try checkSelection(req, history)
+        let path = try outputPaths(trace: req.trace, kinds: [""], format: .html, output: req.output)[0]
+        progress("html: embedding \(history.processes.count) processes")
+        let bytes = HTMLViewer.page(history, stream: stream, options: options)
+        try writeFile(path, bytes)
+        return [path]
+    }
+
     /// Refuses a request that would draw nothing (a filter that matches no process, a window
     /// where no process lives, a trace without processes) instead of drawing an empty
     /// picture; returns warnings for a partly wrong one (a listed pid the trace lacks).
@@ -143,7 +156,7 @@ public enum RenderFrontend {
         if let slash = base.lastIndex(of: "/") { base = String(base[base.index(after: slash)...]) }
         for ext in [".jsonl", ".json", ".trace"] where base.hasSuffix(ext) { base = String(base.dropLast(ext.count)) }
         func named(_ dir: String, _ kind: String) -> String {
-            (dir.isEmpty ? "" : (dir.hasSuffix("/") ? dir : dir + "/")) + "\(base).\(kind).\(format.fileExtension)"
+            (dir.isEmpty ? "" : (dir.hasSuffix("/") ? dir : dir + "/")) + (kind.isEmpty ? "\(base).\(format.fileExtension)" : "\(base).\(kind).\(format.fileExtension)")
         }
         guard let o = output else {
             var dir = ""

@@ -41,6 +41,13 @@ extension ProcTrace {
                     throw ValidationError("\(name) applies to the timeline, and only --tree is asked (add --timeline)")
                 }
             }
+            if (try? RenderFrontend.format(flag: format?.text, output: output)) == .html {
+                // The viewer shows both pictures, filters and collapses in the page itself.
+                for (name, given) in [("--tree", tree), ("--timeline", timeline), ("--no-collapse", noCollapse), ("--no-break", noBreak),
+                                      ("--pids", pids != nil), ("--match", match != nil)] where given {
+                    throw ValidationError("\(name) does not apply to -f html: the viewer shows the tree and the timeline together, and filters with its search box")
+                }
+            }
             if timeline && !tree && noCollapse {
                 throw ValidationError("--no-collapse applies to the tree, and only --timeline is asked (add --tree)")
             }
@@ -68,6 +75,7 @@ extension ProcTrace {
                 model: source.stateModel,
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             req.timelineOptions.breakAxis = !noBreak
+            if req.format == .html { return try runViewer(req) }
             let history = try LifecycleCLI.loadHistory(trace)
             if criticalPath {
                 let path = TraceAnalysis(history).criticalPath
@@ -87,6 +95,38 @@ extension ProcTrace {
                 LifecycleCLI.warn(history)
                 throw LifecycleCLI.fail("render", e.description, code: e.exitCode)
             }
+        }
+    }
+}
+
+extension ProcTrace.Render {
+    /// `-f html`: the trace read once, folded into the history and, event by event, into the
+    /// world `replay --at` shows; the critical path as `analyze` finds it.
+    func runViewer(_ request: RenderRequest) throws {
+        var req = request
+        req.tree = false; req.timeline = true
+        var stream = ViewerStream()
+        let history: ProcessHistory
+        do { history = try ProcessHistory(path: trace) { e, line in stream.observe(e, line: line) } } catch { throw LifecycleCLI.fail(error) }
+        var options = ViewerOptions()
+        options.model = source.stateModel
+        options.from = req.timelineOptions.from
+        options.to = req.timelineOptions.to
+        options.highlightCriticalPath = criticalPath
+        options.title = trace == TraceReader.stdinPath ? "stdin" : String(trace.split(separator: "/").last ?? Substring(trace))
+        options.criticalPath = TraceAnalysis(history).criticalPath.map { PathSegment(id: $0.id, start: $0.start, end: $0.end) }
+        let tty = isatty(2) != 0
+        do {
+            let written = try RenderFrontend.runViewer(req, history: history, stream: stream, options: options, progress: { line in
+                if tty { fputs("\r\u{1B}[K" + line, stderr) }
+            })
+            if tty { fputs("\r\u{1B}[K", stderr) }
+            for p in written { print(TerminalText.escape(p)) }
+            LifecycleCLI.warn(history)
+        } catch let e as RenderFailure {
+            if tty { fputs("\r\u{1B}[K", stderr) }
+            LifecycleCLI.warn(history)
+            throw LifecycleCLI.fail("render", e.description, code: e.exitCode)
         }
     }
 }
