@@ -26,11 +26,15 @@ main{flex:1;display:flex;min-height:0}
 #view{flex:1;position:relative;min-width:0;outline:none}
 #cv{position:absolute;left:0;top:0;cursor:crosshair}
 #tip{position:absolute;pointer-events:none;background:#fffde7;border:1px solid #bdbdbd;padding:3px 6px;font-size:12px;display:none;white-space:pre;z-index:3;box-shadow:0 1px 3px #0003}
-aside{width:560px;max-width:45%;overflow:auto;border-left:1px solid #cfd8dc;background:#fff;padding:6px 10px}
+aside{width:560px;max-width:45%;display:flex;flex-direction:column;border-left:1px solid #cfd8dc;background:#fff}
+#detailsBox{max-height:45%;overflow:auto;padding:4px 10px;border-bottom:1px solid #cfd8dc}
+#atBox{flex:1;overflow:auto;padding:0 10px 4px;min-height:120px}
+#legendBox{padding:4px 10px;border-top:1px solid #cfd8dc;max-height:30%;overflow:auto}
 aside h2{font-size:13px;margin:6px 0 4px;color:#37474f}
 #at{border-collapse:collapse;font:12px/1.3 "DejaVu Sans Mono",monospace;width:100%}
 #at td,#at th{padding:1px 5px;text-align:right;white-space:pre;vertical-align:top}
 #at th{border-bottom:1px solid #b0bec5;position:sticky;top:0;background:#fff}
+#at-title{margin:0;padding:6px 0 4px}
 #at td.tree,#at th.tree,#at td.cmd,#at th.cmd,#at td.stat,#at th.stat{text-align:left}
 #at td.cmd{max-width:22em;overflow:hidden;text-overflow:ellipsis}
 #at tr[data-pid]:hover{background:#eceff1;cursor:pointer}
@@ -63,16 +67,15 @@ aside h2{font-size:13px;margin:6px 0 4px;color:#37474f}
 <main>
 <div id="view" tabindex="0"><canvas id="cv"></canvas><div id="tip"></div></div>
 <aside>
-<h2 id="at-title">At</h2>
+<div id="detailsBox"><h2>Details</h2>
+<div id="details"><p id="help">Click a lane or a row to see a process.</p></div></div>
+<div id="atBox"><h2 id="at-title">At</h2>
 <div id="at-note"></div>
-<table id="at"><thead><tr><th class="tree">PROCESS</th><th>PPID</th><th>PID</th><th>PGID</th><th>SID</th><th class="stat">STAT</th><th>TIME</th><th class="cmd">COMMAND</th></tr></thead><tbody></tbody></table>
-<h2>Details</h2>
-<div id="details"><p id="help">Click a lane or a row to see a process.</p></div>
-<h2>Legend</h2>
-<div id="legend"></div>
+<table id="at"><thead><tr><th class="tree">PROCESS</th><th>PPID</th><th>PID</th><th>PGID</th><th>SID</th><th class="stat">STAT</th><th>TIME</th><th class="cmd">COMMAND</th></tr></thead><tbody></tbody></table></div>
+<div id="legendBox"><div id="legend"></div>
 <p id="help">Click or drag on the time axis: cursor. Drag on the lanes: zoom to a range; shift-drag: pan.
 Wheel on the lanes: zoom; wheel on the tree: scroll. Keys: w/s zoom, a/d or ←/→ pan, f fit, ↑/↓ select,
-space play, / search, c critical path, Esc clear. The URL keeps #t=…&amp;pid=…&amp;from=…&amp;to=….</p>
+space play, / search, c critical path, Esc clear. The URL keeps #t=…&amp;pid=…&amp;from=…&amp;to=….</p></div>
 </aside>
 </main>
 <script type="application/json" id="data">
@@ -692,6 +695,8 @@ resize();
 draw();
 updateWorld();
 updateDetails();
+// How long the page took to be ready, from the start of navigation (for make bench).
+document.body.dataset.readyMs = String(Math.round(performance.now()));
 document.body.dataset.ready = "1";
 })();
 </script>
