@@ -52,10 +52,11 @@ demo: release workloads
 	@echo "  $(SHOWN_BIN) tree $(DEMO)/traces/zombie.jsonl"
 	@echo "  $(SHOWN_BIN) record -o /tmp/wait.jsonl -- /usr/bin/python3 traces/workloads/wait_status.py"
 
-# Measurements, not tests: proctrace against strace, then the state sources' own costs.
+# Measurements, not tests: proctrace against strace, the state sources' own costs, the HTML viewer at 50,000 processes.
 bench: release workloads
 	scripts/bench.sh "$(BIN)"; status=$$?; \
-	scripts/sched-bench.sh "$(dir $(BIN))" || status=1; exit $$status
+	scripts/sched-bench.sh "$(dir $(BIN))" || status=1; \
+	scripts/viewer-bench.sh "$(BIN)" || status=1; exit $$status
 
 clean:
 	rm -rf .build traces/workloads/bin $(DEMO)

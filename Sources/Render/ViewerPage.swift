@@ -695,8 +695,6 @@ resize();
 draw();
 updateWorld();
 updateDetails();
-// How long the page took to be ready, from the start of navigation (for make bench).
-document.body.dataset.readyMs = String(Math.round(performance.now()));
 document.body.dataset.ready = "1";
 })();
 </script>

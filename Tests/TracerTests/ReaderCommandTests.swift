@@ -192,7 +192,7 @@ struct ReaderCommandTests {
         (["render", "T", "--pids", "12,,13"], "--pids wants comma-separated pids"),
         (["render", "T", "--pids", ""], "--pids wants comma-separated pids"),
         (["render", "T", "--match", ""], "--match wants some text"),
-        (["render", "T", "-f", "jpeg"], "-f wants one of svg, png, pdf, dot"),
+        (["render", "T", "-f", "jpeg"], "-f wants one of svg, png, pdf, dot, html"),
         (["stats", "T", "--top", "-1"], "--top wants a whole number from 0 to 1000000"),
         (["stats", "T", "--top", "1e10"], "--top wants a whole number"),
         (["stats", "T", "--model", "5"], "--model wants three or five"),
