@@ -4,7 +4,8 @@
 # Records each gallery workload into DIR/traces/NAME.jsonl with `BIN record -o
 # DIR/traces/NAME.jsonl -- CMD` (Python ones run by /usr/bin/python3, C ones from
 # traces/workloads/bin/NAME, a directory with a Makefile by `make -s -j2 -C DIR OUT=TMP`), then
-# renders it with `BIN render DIR/traces/NAME.jsonl -o DIR/render/`. With NAMEs, only those.
+# renders it with `BIN render DIR/traces/NAME.jsonl -o DIR/render/` (NAME.tree.svg,
+# NAME.timeline.svg) and `-f html` (NAME.html, the viewer). With NAMEs, only those.
 # DIR defaults to the repository itself: `make gallery` regenerates the committed traces/ and
 # render/; `make demo` passes -o out/demo, so a newcomer's first run changes no tracked file.
 # A failing record is an error (the script goes on with the others and exits 1 at the end);
@@ -79,7 +80,8 @@ for name in "${names[@]}"; do
     failed+=("$name")
     continue
   fi
-  if "$BIN" render "$out" -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null; then
+  if "$BIN" render "$out" -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null \
+     && "$BIN" render "$out" -f html -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null; then
     rendered=$((rendered + 1))
     echo ", rendered" >&2
   else
@@ -88,7 +90,7 @@ for name in "${names[@]}"; do
   fi
 done
 
-echo "gallery: recorded $recorded of ${#names[@]} into $OUT/traces/, rendered $rendered into $OUT/render/" >&2
+echo "gallery: recorded $recorded of ${#names[@]} into $OUT/traces/, rendered $rendered (SVG pictures and HTML viewer) into $OUT/render/" >&2
 [ ${#unrendered[@]} -gt 0 ] && echo "gallery: warning: render failed for: ${unrendered[*]}" >&2
 if [ ${#failed[@]} -gt 0 ]; then
   echo "gallery: record failed for: ${failed[*]}" >&2
