@@ -373,7 +373,12 @@ function drawLane(i, y) {
     ctx.fillStyle = D.fill[i] === 2 ? PAL.killedBorder : (D.fill[i] === 1 ? "#ef6c00" : "#2e7d32");
     ctx.fillRect(x - 1, y, 2.5, LH);
   }
-  if (D.reapT[i] >= 0) { const x = mx(D.reapT[i]); ctx.fillStyle = "#000"; ctx.fillRect(x - 3, y + 2, 6, 1.5); ctx.fillRect(x - 0.5, y + 2, 1.5, LH - 4); }
+  if (D.reapT[i] >= 0) {
+    const x = mx(D.reapT[i]); ctx.fillStyle = "#000"; ctx.fillRect(x - 3, y + 2, 6, 1.5); ctx.fillRect(x - 0.5, y + 2, 1.5, LH - 4);
+    // A reaper without a lane (init, proctrace, a filtered-out process) is named beside the tee.
+    const r = procAt(D.reapBy[i], D.reapT[i]);
+    if ((r < 0 || rowOf[r] < 0) && x < W - 40) { ctx.fillStyle = "#546e7a"; ctx.font = "11px 'DejaVu Sans', sans-serif"; ctx.fillText("reaped by " + nameOf(D.reapBy[i], D.reapT[i]), x + 5, y + LH / 2); ctx.font = "12px 'DejaVu Sans', sans-serif"; }
+  }
   for (let k = RO[i]; k < RO[i+1]; k++) {
     const x = mx(D.rt[k]), cy = y + LH / 2;
     ctx.fillStyle = PAL.orphan; ctx.beginPath(); ctx.moveTo(x, cy - 5); ctx.lineTo(x + 5, cy); ctx.lineTo(x, cy + 5); ctx.lineTo(x - 5, cy); ctx.fill();

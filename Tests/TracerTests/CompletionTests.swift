@@ -55,7 +55,7 @@ struct CompletionTests {
         #expect(try Self.complete(["proctrace", "replay", "t"], in: dir, script: s) == ["t1.jsonl", "tdir"])
         #expect(try Self.complete(["proctrace", "stats", "t1.jsonl", "--model", ""], in: dir, script: s) == ["five", "three"])
         #expect(try Self.complete(["proctrace", "record", "--states", "s"], in: dir, script: s) == ["sampled", "sched"])
-        #expect(try Self.complete(["proctrace", "render", "t1.jsonl", "-f", ""], in: dir, script: s) == ["dot", "pdf", "png", "svg"])
+        #expect(try Self.complete(["proctrace", "render", "t1.jsonl", "-f", ""], in: dir, script: s) == ["dot", "html", "pdf", "png", "svg"])
         #expect(try Self.complete(["proctrace", "export", "t1.jsonl", "--format", ""], in: dir, script: s) == ["perfetto"])
     }
 }
