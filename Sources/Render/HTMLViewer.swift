@@ -62,7 +62,7 @@ public enum HTMLViewer {
         for (i, r) in procs.enumerated() { index[r.id] = i }
         for sp in s.procs where index[sp.id] == nil {
             index[sp.id] = procs.count
-            var r = ProcessRecord(id: sp.id, parent: nil, parentPid: 0, creator: nil, via: "unseen", birth: sp.birth, birthLine: 0, initialArgv: [])
+            var r = ProcessRecord(id: sp.id, parent: nil, parentPid: 0, creator: nil, via: .unseen, birth: sp.birth, birthLine: 0, initialArgv: [])
             r.lastSeen = sp.end ?? s.lastT
             procs.append(r)
         }
@@ -98,10 +98,10 @@ public enum HTMLViewer {
             exitS.append(Int64(r.exitStatus.map { strings.id(TerminalText.escape($0.description)) } ?? -1))
             reapT.append(r.reapTime ?? -1)
             reapBy.append(Int64(r.reapedBy ?? -1))
-            reapHow.append(Int64(r.reapHow.map { strings.id(TerminalText.escape($0)) } ?? -1))
+            reapHow.append(Int64(r.reapHow.map { strings.id($0.rawValue) } ?? -1))
             flags.append((r.isOrphaned ? 1 : 0) | (r.reapUnobserved ? 2 : 0) | (r.innerPid != nil ? 4 : 0))
             argv0.append(Int64(strings.id(TerminalText.escape(ProcessRecord.shellQuoted(r.initialArgv)))))
-            via.append(Int64(strings.id(r.via)))
+            via.append(Int64(strings.id(r.via.rawValue)))
             ppid0.append(Int64(r.parentPid))
             nthreads.append(Int64(r.threads.count))
             lastSeen.append(r.lastSeen)

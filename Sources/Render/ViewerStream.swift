@@ -59,24 +59,24 @@ public struct ViewerStream {
     public mutating func observe(_ e: TraceEvent, line: Int) {
         lastT = max(lastT, e.t)
         switch e.kind {
-        case let .reap(pid, _, _):
+        case let .reap(pid, _, _, _):
             let before = table[pid]?.id
             table.apply(e, line: line)
             if let id = before, table[pid]?.id != id, let k = procIndex[id] { procs[k].end = e.t }
-        case let .fork(_, child, _, _):
+        case let .fork(_, child, _, _, _, _):
             let before = table[child]?.id
             table.apply(e, line: line)
             if let id = before, table[child]?.id != id, let k = procIndex[id] { procs[k].end = e.t }
             snapshot(child, e.t)
-        case let .spawn(pid, _):
+        case let .spawn(pid, _, _, _, _):
             let before = table[pid]?.id
             table.apply(e, line: line)
             if let id = before, table[pid]?.id != id, let k = procIndex[id] { procs[k].end = e.t }
             snapshot(pid, e.t)
         case .trace, .end, .unknown:
             table.apply(e, line: line)
-        case let .thread(pid, _, _), let .exec(pid, _, _, _, _, _), let .waitBegin(pid, _, _, _),
-             let .waitEnd(pid, _, _, _, _, _), let .exit(pid, _), let .reparent(pid, _, _), let .signal(pid, _, _, _),
+        case let .thread(pid, _, _, _), let .exec(pid, _, _, _, _, _, _, _, _, _), let .waitBegin(pid, _, _, _, _),
+             let .waitEnd(pid, _, _, _, _, _, _), let .exit(pid, _, _), let .reparent(pid, _, _), let .signal(pid, _, _, _, _),
              let .state(pid, _, _, _, _), let .stateUnknown(pid, _, _), let .group(pid, _, _, _, _):
             table.apply(e, line: line)
             snapshot(pid, e.t)
