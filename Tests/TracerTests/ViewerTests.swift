@@ -177,6 +177,28 @@ print(json.dumps({"ready":p.ready,"title":p.title,"rows":p.rows,"details":"".joi
         }
     }
 
+    @Test("10,000 processes on 5,000 reused pids: a compact page whose table is replay --at's, generations included")
+    func manyProcessesWithReusedPids() throws {
+        let trace = Self.scratch.appendingPathComponent("many.jsonl").path
+        try? FileManager.default.removeItem(atPath: trace)
+        let (gc, _, ge) = try Harness.run([Harness.python, Harness.packageRoot.appendingPathComponent("scripts/gen-trace.py").path,
+                                           "-n", "220000", "-p", "10000", "-o", trace], timeout: 300)
+        #expect(gc == 0, "gen-trace.py: \(ge)")
+        let page = try Self.page(trace)
+        let pageBytes = try FileManager.default.attributesOfItem(atPath: page)[.size] as? Int ?? 0
+        let traceBytes = try FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int ?? 0
+        // Columns and a string table: a few bytes per event, not the trace's ~100.
+        #expect(pageBytes * 4 < traceBytes, "page \(pageBytes) bytes for a \(traceBytes)-byte trace")
+        let h = try ProcessHistory(path: trace)
+        #expect(h.processes.count == 10_001)
+        // Instants inside the second half, where the pids are in their second generation.
+        var rows: [Int] = []
+        for k in [5, 7, 9] { rows.append(try Self.checkCursor(trace, page: page, at: "\(h.endTime * Int64(k) / 10)ns")) }
+        #expect(rows.allSatisfy { $0 >= 2 }, "rows compared: \(rows)")
+        let shown = try Self.open(page, "t=\(h.endTime * 9 / 10)ns")
+        #expect(shown.rows.contains { $0.cells.count > 2 && $0.cells[2].hasSuffix("#2") }, "a second-generation pid in the table")
+    }
+
     @Test("the details panel of a process chosen by the URL states its argv, exit, reaper and zombie time")
     func detailsPanelFromTheURL() throws {
         let run = try Harness.record(Harness.py("zombie.py"))
