@@ -68,7 +68,7 @@ public struct ViewerStream {
             table.apply(e, line: line)
             if let id = before, table[child]?.id != id, let k = procIndex[id] { procs[k].end = e.t }
             snapshot(child, e.t)
-        case let .spawn(pid, _, _, _, _):
+        case let .spawn(pid, _, _, _, _), let .attach(pid, _, _, _, _, _, _, _, _, _):
             let before = table[pid]?.id
             table.apply(e, line: line)
             if let id = before, table[pid]?.id != id, let k = procIndex[id] { procs[k].end = e.t }
