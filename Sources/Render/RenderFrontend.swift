@@ -156,7 +156,8 @@ public enum RenderFrontend {
         if let slash = base.lastIndex(of: "/") { base = String(base[base.index(after: slash)...]) }
         for ext in [".jsonl", ".json", ".trace"] where base.hasSuffix(ext) { base = String(base.dropLast(ext.count)) }
         func named(_ dir: String, _ kind: String) -> String {
-            (dir.isEmpty ? "" : (dir.hasSuffix("/") ? dir : dir + "/")) + (kind.isEmpty ? "\(base).\(format.fileExtension)" : "\(base).\(kind).\(format.fileExtension)")
+            (dir.isEmpty ? "" : (dir.hasSuffix("/") ? dir : dir + "/"))
+                + (kind.isEmpty ? "\(base).\(format.fileExtension)" : "\(base).\(kind).\(format.fileExtension)")
         }
         guard let o = output else {
             var dir = ""

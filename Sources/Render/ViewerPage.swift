@@ -25,7 +25,8 @@ body{display:flex;flex-direction:column}
 main{flex:1;display:flex;min-height:0}
 #view{flex:1;position:relative;min-width:0;outline:none}
 #cv{position:absolute;left:0;top:0;cursor:crosshair}
-#tip{position:absolute;pointer-events:none;background:#fffde7;border:1px solid #bdbdbd;padding:3px 6px;font-size:12px;display:none;white-space:pre;z-index:3;box-shadow:0 1px 3px #0003}
+#tip{position:absolute;pointer-events:none;background:#fffde7;border:1px solid #bdbdbd;padding:3px 6px;font-size:12px;display:none;white-space:pre;
+  z-index:3;box-shadow:0 1px 3px #0003}
 aside{width:560px;max-width:45%;display:flex;flex-direction:column;border-left:1px solid #cfd8dc;background:#fff}
 #detailsBox{max-height:45%;overflow:auto;padding:4px 10px;border-bottom:1px solid #cfd8dc}
 #atBox{flex:1;overflow:auto;padding:0 10px 4px;min-height:120px}
@@ -56,10 +57,15 @@ aside h2{font-size:13px;margin:6px 0 4px;color:#37474f}
 <button id="zin" title="Zoom in (w, wheel)">+</button>
 <button id="zout" title="Zoom out (s, wheel)">−</button>
 <button id="play" title="Play from the cursor (space)">▶ Play</button>
-<select id="speed" title="Replay speed"><option value="0.01">0.01×</option><option value="0.1">0.1×</option><option value="1" selected>1×</option><option value="10">10×</option><option value="100">100×</option></select>
+<select id="speed" title="Replay speed"><option value="0.01">0.01×</option><option value="0.1">0.1×</option><option value="1" selected>1×</option>
+  <option value="10">10×</option><option value="100">100×</option></select>
 <select id="model" title="State model"><option value="five">five-state</option><option value="three">three-state</option></select>
 <input id="q" type="search" placeholder="search: pid or command text  (/)">
-<select id="flt" title="Show only processes that…"><option value="">all processes</option><option value="zombie">were zombies</option><option value="wait">waited for a child</option><option value="blocked">were blocked</option><option value="traced">were stopped by the tracer</option><option value="stopped">were job-control stopped</option><option value="unknown">have unknown state</option><option value="killed">were killed</option><option value="nonzero">exited non-zero</option><option value="orphan">were orphaned</option><option value="alive">were alive at the end</option><option value="critical">are on the critical path</option></select>
+<select id="flt" title="Show only processes that…"><option value="">all processes</option><option value="zombie">were zombies</option>
+  <option value="wait">waited for a child</option><option value="blocked">were blocked</option><option value="traced">
+  were stopped by the tracer</option><option value="stopped">were job-control stopped</option><option value="unknown">have unknown state</option>
+  <option value="killed">were killed</option><option value="nonzero">exited non-zero</option><option value="orphan">were orphaned</option>
+  <option value="alive">were alive at the end</option><option value="critical">are on the critical path</option></select>
 <label title="Highlight the critical path (c)"><input id="crit" type="checkbox"> critical path</label>
 <span id="clock"></span>
 </div>
@@ -71,7 +77,8 @@ aside h2{font-size:13px;margin:6px 0 4px;color:#37474f}
 <div id="details"><p id="help">Click a lane or a row to see a process.</p></div></div>
 <div id="atBox"><h2 id="at-title">At</h2>
 <div id="at-note"></div>
-<table id="at"><thead><tr><th class="tree">PROCESS</th><th>PPID</th><th>PID</th><th>PGID</th><th>SID</th><th class="stat">STAT</th><th>TIME</th><th class="cmd">COMMAND</th></tr></thead><tbody></tbody></table></div>
+<table id="at"><thead><tr><th class="tree">PROCESS</th><th>PPID</th><th>PID</th><th>PGID</th><th>SID</th><th class="stat">STAT</th><th>TIME</th>
+  <th class="cmd">COMMAND</th></tr></thead><tbody></tbody></table></div>
 <div id="legendBox"><div id="legend"></div>
 <p id="help">Click or drag on the time axis: cursor. Drag on the lanes: zoom to a range; shift-drag: pan.
 Wheel on the lanes: zoom; wheel on the tree: scroll. Keys: w/s zoom, a/d or ←/→ pan, f fit, ↑/↓ select,
@@ -88,12 +95,15 @@ space play, / search, c critical path, Esc clear. The URL keeps #t=…&amp;pid=�
 const D = JSON.parse(document.getElementById("data").textContent);
 const S = D.S;
 const PAL = {
-  band: ["\#(Palette.new)","\#(Palette.ready)","\#(Palette.running)","\#(Palette.blocked)","\#(Palette.waiting)","\#(Palette.traced)","\#(Palette.stopped)","\#(Palette.zombie)","\#(Palette.unknownGap)","\#(Palette.runnable)","\#(Palette.alive_)"],
+  band: ["\#(Palette.new)","\#(Palette.ready)","\#(Palette.running)","\#(Palette.blocked)","\#(Palette.waiting)","\#(Palette.traced)",
+    "\#(Palette.stopped)","\#(Palette.zombie)","\#(Palette.unknownGap)","\#(Palette.runnable)","\#(Palette.alive_)"],
   fill: ["\#(Palette.exitedOK)","\#(Palette.nonZero)","\#(Palette.killed)","\#(Palette.alive)"],
   killedBorder: "\#(Palette.killedBorder)", critical: "\#(Palette.criticalPath)", orphan: "\#(Palette.orphanBorder)",
   unknown: "\#(Palette.unknown)", auto: "\#(Palette.autoBorder)"
 };
-const BAND_NAMES = ["new","ready","running","blocked","blocked in wait4()/waitid(): waiting for a child","stopped by the tracer","stopped (job control)","zombie: exited, not yet reaped","state unknown (the state source stopped)","runnable (sampled: ready or running)","alive (no scheduler states)"];
+const BAND_NAMES = ["new","ready","running","blocked","blocked in wait4()/waitid(): waiting for a child","stopped by the tracer",
+  "stopped (job control)","zombie: exited, not yet reaped","state unknown (the state source stopped)","runnable (sampled: ready or running)",
+  "alive (no scheduler states)"];
 const BZ = 7, BUNK = 8;
 const N = D.pid.length;
 // ---- derived arrays ----
@@ -126,8 +136,10 @@ function lifeStart(i) { return D.sBirth[i] >= 0 ? D.sBirth[i] : D.birth[i]; }
 // ---- formatting (as the text views) ----
 function pad(n, w) { let s = String(n); while (s.length < w) s = "0" + s; return s; }
 function clock(ns) { ns = Math.max(0, Math.floor(ns)); return Math.floor(ns / 1e9) + "." + pad(Math.floor((ns % 1e9) / 1e3), 6); }
-function cpuTime(ns) { const cs = Math.floor(ns / 1e7), s = Math.floor(cs / 100), m = Math.floor(s / 60), r = s % 60, h = cs % 100; return m + ":" + (r < 10 ? "0" : "") + r + "." + (h < 10 ? "0" : "") + h; }
-function fixed(v, d) { const p = Math.pow(10, d); const n = Math.round(v * p); const w = Math.floor(n / p); let f = String(n % p); while (f.length < d) f = "0" + f; return d === 0 ? String(w) : w + "." + f; }
+function cpuTime(ns) { const cs = Math.floor(ns / 1e7), s = Math.floor(cs / 100), m = Math.floor(s / 60), r = s % 60, h = cs % 100;
+  return m + ":" + (r < 10 ? "0" : "") + r + "." + (h < 10 ? "0" : "") + h; }
+function fixed(v, d) { const p = Math.pow(10, d); const n = Math.round(v * p); const w = Math.floor(n / p); let f = String(n % p);
+  while (f.length < d) f = "0" + f; return d === 0 ? String(w) : w + "." + f; }
 function dur(ns) {
   const a = Math.abs(ns), sign = ns < 0 ? "-" : "";
   function sig(v, u) { return sign + (v >= 100 ? String(Math.round(v)) : v >= 10 ? fixed(v, 1) : fixed(v, 2)) + u; }
@@ -181,7 +193,8 @@ function worldAt(t) {
   for (const l of ch.values()) l.sort(cmp);
   roots.sort(cmp);
   const order = [], stack = roots.slice().reverse().map(r => [0, r]);
-  while (stack.length) { const [d, r] = stack.pop(); order.push([d, r]); const c = ch.get(r.pid) || []; for (let j = c.length - 1; j >= 0; j--) stack.push([d + 1, c[j]]); }
+  while (stack.length) { const [d, r] = stack.pop(); order.push([d, r]); const c = ch.get(r.pid) || []; for (let j = c.length - 1; j >= 0;
+    j--) stack.push([d + 1, c[j]]); }
   const last = [];
   order.forEach(([d, r], k) => {
     let isLast = true;
@@ -275,7 +288,8 @@ function draw() {
   }
   // tree / lanes divider and axis
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, AX);
-  ctx.strokeStyle = "#b0bec5"; ctx.beginPath(); ctx.moveTo(TW - 0.5, 0); ctx.lineTo(TW - 0.5, H); ctx.moveTo(0, AX - 0.5); ctx.lineTo(W, AX - 0.5); ctx.stroke();
+  ctx.strokeStyle = "#b0bec5"; ctx.beginPath(); ctx.moveTo(TW - 0.5, 0); ctx.lineTo(TW - 0.5, H); ctx.moveTo(0, AX - 0.5); ctx.lineTo(W, AX - 0.5);
+    ctx.stroke();
   const step = niceStep(t1 - t0, W - TW);
   ctx.fillStyle = "#455a64"; ctx.textAlign = "center";
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
@@ -292,7 +306,8 @@ function draw() {
   // cursor
   const cx = X(cursor);
   if (cx >= TW) { ctx.fillStyle = "#ff6f00"; ctx.fillRect(Math.round(cx) - 1, AX, 2, H - AX); }
-  if (drag && drag.kind === "range") { ctx.fillStyle = "#1565c033"; const a = Math.min(drag.x0, drag.x1), b = Math.max(drag.x0, drag.x1); ctx.fillRect(a, AX, b - a, H - AX); }
+  if (drag && drag.kind === "range") { ctx.fillStyle = "#1565c033"; const a = Math.min(drag.x0, drag.x1), b = Math.max(drag.x0, drag.x1);
+    ctx.fillRect(a, AX, b - a, H - AX); }
   ctx.restore();
   if (cx >= TW) { ctx.fillStyle = "#ff6f00"; ctx.beginPath(); ctx.moveTo(cx - 6, AX - 9); ctx.lineTo(cx + 6, AX - 9); ctx.lineTo(cx, AX); ctx.fill(); }
   // scrollbar
@@ -377,7 +392,8 @@ function drawLane(i, y) {
     const x = mx(D.reapT[i]); ctx.fillStyle = "#000"; ctx.fillRect(x - 3, y + 2, 6, 1.5); ctx.fillRect(x - 0.5, y + 2, 1.5, LH - 4);
     // A reaper without a lane (init, proctrace, a filtered-out process) is named beside the tee.
     const r = procAt(D.reapBy[i], D.reapT[i]);
-    if ((r < 0 || rowOf[r] < 0) && x < W - 40) { ctx.fillStyle = "#546e7a"; ctx.font = "11px 'DejaVu Sans', sans-serif"; ctx.fillText("reaped by " + nameOf(D.reapBy[i], D.reapT[i]), x + 5, y + LH / 2); ctx.font = "12px 'DejaVu Sans', sans-serif"; }
+    if ((r < 0 || rowOf[r] < 0) && x < W - 40) { ctx.fillStyle = "#546e7a"; ctx.font = "11px 'DejaVu Sans', sans-serif";
+      ctx.fillText("reaped by " + nameOf(D.reapBy[i], D.reapT[i]), x + 5, y + LH / 2); ctx.font = "12px 'DejaVu Sans', sans-serif"; }
   }
   for (let k = RO[i]; k < RO[i+1]; k++) {
     const x = mx(D.rt[k]), cy = y + LH / 2;
@@ -392,11 +408,13 @@ function drawLane(i, y) {
   }
 }
 function laneY(i) { const r = rowOf[i]; return r < 0 ? null : AX + (r - scroll) * LH + LH / 2; }
-function procAt(pid, t) { const l = byPid.get(pid); if (!l) return -1; let best = -1; for (const i of l) if (lifeStart(i) <= t && lifeEnd(i) >= t) best = i; return best; }
+function procAt(pid, t) { const l = byPid.get(pid); if (!l) return -1; let best = -1; for (const i of l) if (lifeStart(i) <= t && lifeEnd(i) >=
+   t) best = i; return best; }
 function arrow(x, ya, yb, color, dashed, head) {
   ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.setLineDash(dashed ? [4, 3] : []);
   ctx.beginPath(); ctx.moveTo(x, ya); ctx.lineTo(x, yb); ctx.stroke(); ctx.setLineDash([]);
-  if (head) { const d = yb > ya ? -1 : 1; ctx.fillStyle = color; ctx.beginPath(); ctx.moveTo(x, yb); ctx.lineTo(x - 4, yb + 7 * d); ctx.lineTo(x + 4, yb + 7 * d); ctx.fill(); }
+  if (head) { const d = yb > ya ? -1 : 1; ctx.fillStyle = color; ctx.beginPath(); ctx.moveTo(x, yb); ctx.lineTo(x - 4, yb + 7 * d); ctx.lineTo(x + 4,
+    yb + 7 * d); ctx.fill(); }
 }
 function drawConnectors(i) {
   const y = laneY(i);
@@ -407,7 +425,8 @@ function drawConnectors(i) {
   const reaper = D.reapT[i] >= 0 ? procAt(D.reapBy[i], D.reapT[i]) : -1;
   if (reaper >= 0 && laneY(reaper) !== null) arrow(X(D.reapT[i]), y, laneY(reaper), "#000", true, true);
   for (const c of kids[i]) if (D.reapT[c] >= 0 && D.reapBy[c] === D.pid[i] && laneY(c) !== null) arrow(X(D.reapT[c]), laneY(c), y, "#000", true, true);
-  for (let k = RO[i]; k < RO[i+1]; k++) { const a = procAt(D.rto[k], D.rt[k]); if (a >= 0 && laneY(a) !== null) arrow(X(D.rt[k]), laneY(a), y, PAL.orphan, true, true); }
+  for (let k = RO[i]; k < RO[i+1]; k++) { const a = procAt(D.rto[k], D.rt[k]); if (a >= 0 && laneY(a) !== null) arrow(X(D.rt[k]), laneY(a), y,
+    PAL.orphan, true, true); }
 }
 // ---- side panel: the world at the cursor, details ----
 let lastWorldT = null, lastWorldModel = null;
@@ -424,10 +443,12 @@ function updateWorld() {
     const tr = document.createElement("tr");
     tr.dataset.pid = r.pid; tr.dataset.i = r.i;
     const td0 = document.createElement("td"); td0.className = "tree"; td0.textContent = r.prefix + r.tree; tr.appendChild(td0);
-    r.cells.forEach((c, k) => { const td = document.createElement("td"); if (k === 4) td.className = "stat"; if (k === 6) { td.className = "cmd"; td.title = c; } td.textContent = c; tr.appendChild(td); });
+    r.cells.forEach((c, k) => { const td = document.createElement("td"); if (k === 4) td.className = "stat"; if (k === 6) { td.className = "cmd";
+      td.title = c; } td.textContent = c; tr.appendChild(td); });
     frag.appendChild(tr);
   }
-  if (!world.length) { const tr = document.createElement("tr"); const td = document.createElement("td"); td.colSpan = 8; td.textContent = "(no processes)"; tr.appendChild(td); frag.appendChild(tr); }
+  if (!world.length) { const tr = document.createElement("tr"); const td = document.createElement("td"); td.colSpan = 8;
+    td.textContent = "(no processes)"; tr.appendChild(td); frag.appendChild(tr); }
   body.replaceChildren(frag);
   markSelectedRow();
 }
@@ -453,7 +474,8 @@ function updateDetails() {
   const el = document.getElementById("details");
   if (sel < 0) { el.innerHTML = '<p id="help">Click a lane or a row to see a process.</p>'; return; }
   const i = sel, dl = document.createElement("dl");
-  const add = (k, v) => { const dt = document.createElement("dt"); dt.textContent = k; const dd = document.createElement("dd"); if (typeof v === "string") dd.textContent = v; else dd.appendChild(v); dl.appendChild(dt); dl.appendChild(dd); return dd; };
+  const add = (k, v) => { const dt = document.createElement("dt"); dt.textContent = k; const dd = document.createElement("dd");
+    if (typeof v === "string") dd.textContent = v; else dd.appendChild(v); dl.appendChild(dt); dl.appendChild(dd); return dd; };
   el.replaceChildren();
   const h = document.createElement("h3"); h.style.margin = "2px 0 6px"; h.textContent = S[D.label[i]] + " (" + S[D.idText[i]] + ")"; el.appendChild(h);
   el.dataset.pid = D.pid[i];
@@ -465,7 +487,10 @@ function updateDetails() {
   for (let k = FO[i]; k < FO[i+1]; k++) add("failed exec " + clock(D.fxt[k]) + "s", S[D.fxs[k]]);
   add("exit", D.exitT[i] >= 0 ? S[D.exitS[i]] + " at " + clock(D.exitT[i]) + "s (lived " + dur(D.exitT[i] - D.birth[i]) + ")" : "still running at trace end");
   if (D.reapT[i] >= 0) {
-    add("reaped", "by " + nameOf(D.reapBy[i], D.reapT[i]) + ", how: " + S[D.reapHow[i]] + " (" + ({wait: "its parent's wait call", auto: "by the kernel: SIGCHLD ignored", adopted: "by an untraced adoptive parent"}[S[D.reapHow[i]]] || "") + ") at " + clock(D.reapT[i]) + "s" + (D.flags[i] & 2 ? " (not observed: proctrace stopped watching)" : ""));
+    add("reaped", "by " + nameOf(D.reapBy[i], D.reapT[i]) + ", how: " + S[D.reapHow[i]] + " (" + ({wait: "its parent's wait call",
+      auto: "by the kernel: SIGCHLD ignored",
+      adopted: "by an untraced adoptive parent"}[S[D.reapHow[i]]] || "") + ") at " + clock(D.reapT[i]) + "s" +
+      (D.flags[i] & 2 ? " (not observed: proctrace stopped watching)" : ""));
     if (D.exitT[i] >= 0) add("zombie time", dur(D.reapT[i] - D.exitT[i]));
   } else add("reaped", D.exitT[i] >= 0 ? "never (a zombie at trace end)" : "not yet");
   for (let k = RO[i]; k < RO[i+1]; k++) add("reparented", "at " + clock(D.rt[k]) + "s: parent " + D.rf[k] + " died, adopted by " + nameOf(D.rto[k], D.rt[k]));
@@ -474,7 +499,9 @@ function updateDetails() {
   if (crit.has(i)) add("critical path", "on it");
   const st = stateTimes(i), tb = document.createElement("table");
   for (const [b, d] of [...st.entries()].sort((a, b) => b[1] - a[1])) {
-    const tr = tb.insertRow(); const c0 = tr.insertCell(); const sw = document.createElement("span"); sw.className = "sw"; sw.style.background = b === BUNK ? PAL.unknown : PAL.band[b]; c0.appendChild(sw); c0.appendChild(document.createTextNode(BAND_NAMES[b])); tr.insertCell().textContent = dur(d);
+    const tr = tb.insertRow(); const c0 = tr.insertCell(); const sw = document.createElement("span"); sw.className = "sw";
+      sw.style.background = b === BUNK ? PAL.unknown : PAL.band[b]; c0.appendChild(sw); c0.appendChild(document.createTextNode(BAND_NAMES[b]));
+      tr.insertCell().textContent = dur(d);
   }
   if (st.size) add("time in states", tb);
   if (WO[i+1] > WO[i]) {
@@ -492,7 +519,9 @@ function updateDetails() {
 function legend() {
   const used = new Set(D.lBand);
   const el = document.getElementById("legend");
-  const item = (color, text, border) => { const s = document.createElement("span"); const sw = document.createElement("span"); sw.className = "sw"; sw.style.background = color; if (border) sw.style.borderColor = border; s.appendChild(sw); s.appendChild(document.createTextNode(text)); el.appendChild(s); };
+  const item = (color, text, border) => { const s = document.createElement("span"); const sw = document.createElement("span"); sw.className = "sw";
+    sw.style.background = color; if (border) sw.style.borderColor = border; s.appendChild(sw); s.appendChild(document.createTextNode(text));
+    el.appendChild(s); };
   BAND_NAMES.forEach((n, b) => { if (used.has(b)) item(b === BUNK ? PAL.unknown : PAL.band[b], n); });
   item(PAL.fill[0], "exited 0"); item(PAL.fill[1], "exited non-zero"); item(PAL.fill[2], "killed", PAL.killedBorder); item(PAL.fill[3], "still running");
   item(PAL.orphan, "◆ reparented (orphan)"); item("#c62828", "▼ signal"); item("#000", "| exec, ⊤ reap"); item("#ff6f00", "cursor");
@@ -543,7 +572,8 @@ function applyFilter() {
   draw();
 }
 function hasTrait(i, f) {
-  const bandIs = (b) => { for (let v = D.vOff[i]; v < D.vOff[i+1]; v++) if (D.lBand[D.vl[v]] === b) { const e = v + 1 < D.vOff[i+1] ? VA[v+1] : lifeEnd(i); if (e > VA[v]) return true; } return false; };
+  const bandIs = (b) => { for (let v = D.vOff[i]; v < D.vOff[i+1]; v++) if (D.lBand[D.vl[v]] === b) {
+    const e = v + 1 < D.vOff[i+1] ? VA[v+1] : lifeEnd(i); if (e > VA[v]) return true; } return false; };
   switch (f) {
     case "zombie": return D.exitT[i] >= 0 && (D.reapT[i] < 0 || D.reapT[i] > D.exitT[i]);
     case "wait": return WO[i+1] > WO[i];
@@ -565,7 +595,8 @@ function select(i, reveal) {
   if (i >= 0 && reveal) {
     let p = D.parent[i], changed = false;
     while (p >= 0) { if (collapsed.delete(p)) changed = true; p = D.parent[p]; }
-    if (matchCtx && !matchCtx.has(i)) { match = null; matchCtx = null; document.getElementById("q").value = ""; document.getElementById("flt").value = ""; changed = true; }
+    if (matchCtx && !matchCtx.has(i)) { match = null; matchCtx = null; document.getElementById("q").value = "";
+      document.getElementById("flt").value = ""; changed = true; }
     if (changed) rebuildRows();
     const r = rowOf[i], vr = visibleRows();
     if (r >= 0 && (r < scroll || r >= scroll + vr - 1)) { scroll = r - Math.floor(vr / 3); clampScroll(); }
@@ -575,7 +606,8 @@ function select(i, reveal) {
 function refresh() { draw(); updateWorld(); writeHash(); }
 let pending = false;
 function later() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } }
-function zoom(f, at) { const c = at === undefined ? (t0 + t1) / 2 : at; let a = c - (c - t0) * f, b = c + (t1 - c) * f; if (b - a < 1000) return; t0 = a; t1 = b; refresh(); }
+function zoom(f, at) { const c = at === undefined ? (t0 + t1) / 2 : at; let a = c - (c - t0) * f, b = c + (t1 - c) * f; if (b - a < 1000) return;
+  t0 = a; t1 = b; refresh(); }
 function pan(f) { const d = (t1 - t0) * f; t0 += d; t1 += d; refresh(); }
 let drag = null;
 function rowAtY(y) { const r = Math.floor((y - AX) / LH + scroll); return y >= AX && r >= 0 && r < rows.length ? rows[r] : -1; }
@@ -586,7 +618,8 @@ cv.addEventListener("mousedown", (e) => {
   if (x >= W - 10 && y >= AX && rows.length > visibleRows()) { drag = { kind: "scroll", y0: y, s0: scroll }; return; }
   if (x < TW) {
     const i = rowAtY(y);
-    if (i >= 0 && kids[i].length && x >= 6 + depth[i] * 12 - 2 && x <= 6 + depth[i] * 12 + 11) { if (!collapsed.delete(i)) collapsed.add(i); rebuildRows(); refresh(); return; }
+    if (i >= 0 && kids[i].length && x >= 6 + depth[i] * 12 - 2 && x <= 6 + depth[i] * 12 + 11) { if (!collapsed.delete(i)) collapsed.add(i);
+      rebuildRows(); refresh(); return; }
     if (i >= 0) { select(i); refresh(); }
     return;
   }
@@ -612,7 +645,8 @@ window.addEventListener("mousemove", (e) => {
     if (aliveAt(i, hoverT) && v >= D.vOff[i]) {
       const b = D.lBand[D.vl[v]], e2 = v + 1 < D.vOff[i+1] ? VA[v+1] : lifeEnd(i);
       const look = D.vl[v];
-      text += "\n" + clock(hoverT) + "s: " + (S[model === "three" ? D.lS3[look] : D.lS5[look]]).trim() + "\n" + BAND_NAMES[b] + " from " + clock(VA[v]) + "s for " + dur(e2 - VA[v]);
+      text += "\n" + clock(hoverT) + "s: " + (S[model === "three" ? D.lS3[look] : D.lS5[look]]).trim() + "\n" +
+        BAND_NAMES[b] + " from " + clock(VA[v]) + "s for " + dur(e2 - VA[v]);
     }
     tip.textContent = text; tip.style.display = "block";
     tip.style.left = Math.min(x + 14, W - 260) + "px"; tip.style.top = (y + 16) + "px";
@@ -655,16 +689,19 @@ view.addEventListener("keydown", (e) => {
   else return;
   e.preventDefault();
 });
-document.querySelector("#at tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-i]"); if (tr) { select(Number(tr.dataset.i), true); refresh(); } });
+document.querySelector("#at tbody").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-i]"); if (tr) {
+  select(Number(tr.dataset.i), true); refresh(); } });
 document.getElementById("fit").onclick = () => { fitWindow(); refresh(); };
 document.getElementById("zin").onclick = () => zoom(0.7);
 document.getElementById("zout").onclick = () => zoom(1 / 0.7);
 document.getElementById("model").onchange = (e) => { model = e.target.value; refresh(); updateDetails(); };
 document.getElementById("q").oninput = applyFilter;
-document.getElementById("q").onkeydown = (e) => { if (e.key === "Escape") { e.target.value = ""; applyFilter(); view.focus(); } if (e.key === "Enter") view.focus(); };
+document.getElementById("q").onkeydown = (e) => { if (e.key === "Escape") { e.target.value = ""; applyFilter(); view.focus();
+  } if (e.key === "Enter") view.focus(); };
 document.getElementById("flt").onchange = applyFilter;
 document.getElementById("crit").onchange = (e) => { showCrit = e.target.checked; draw(); };
-if (!D.cpP.length) { document.getElementById("crit").disabled = true; document.getElementById("crit").parentElement.title = "This trace has no critical path (analyze finds none)"; }
+if (!D.cpP.length) { document.getElementById("crit").disabled = true;
+  document.getElementById("crit").parentElement.title = "This trace has no critical path (analyze finds none)"; }
 // ---- play ----
 let lastFrame = 0;
 function togglePlay() {

@@ -45,7 +45,8 @@ extension ProcTrace {
                 // The viewer shows both pictures, filters and collapses in the page itself.
                 for (name, given) in [("--tree", tree), ("--timeline", timeline), ("--no-collapse", noCollapse), ("--no-break", noBreak),
                                       ("--pids", pids != nil), ("--match", match != nil)] where given {
-                    throw ValidationError("\(name) does not apply to -f html: the viewer shows the tree and the timeline together, and filters with its search box")
+                    throw ValidationError("\(name) does not apply to -f html: "
+                                          + "the viewer shows the tree and the timeline together, and filters with its search box")
                 }
             }
             if timeline && !tree && noCollapse {
