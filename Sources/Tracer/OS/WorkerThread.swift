@@ -8,7 +8,7 @@ struct WorkerThread: Sendable {
 
     /// Starts `body` on a new thread; crashes if the system cannot make one.
     static func start(_ name: String, _ body: @escaping @Sendable () -> Void) -> WorkerThread {
-        final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+        final class Box: Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
         let ctx = Unmanaged.passRetained(Box(body)).toOpaque()
         var t: UInt = 0
         let r = pt_thread_start({ ctx in

@@ -131,7 +131,7 @@ extension SchedSource {
     static func makeInstance(root: String) throws -> String {
         let owner = InstanceOwner.current()
         for _ in 0..<1000 {
-            let n: Int = counterLock.withLock { instanceCounter += 1; return instanceCounter }
+            let n: Int = instanceCounter.withLock { $0 += 1; return $0 }
             let path = "\(root)/instances/\(owner.name(n))"
             if mkdir(path, 0o750) == 0 { return path }
             if errno != EEXIST { throw SchedError(.tracefs, "cannot create \(path)", errno: errno) }
