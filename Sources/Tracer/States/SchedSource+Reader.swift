@@ -65,7 +65,8 @@ extension SchedSource {
         guard let path = r.instancePath else { return nil }
         if access(path, F_OK) != 0 { return "tracefs instance \(path) removed" }
         var buf = [UInt8](repeating: 0, count: 8)
-        for h in r.healthFDs {
+        let eventsOn = eventsOn.load(ordering: .sequentiallyConsistent)
+        for h in r.healthFDs where eventsOn || h.file == "tracing_on" {
             let n = buf.withUnsafeMutableBytes { pread(h.fd, $0.baseAddress, $0.count, 0) }
             if n < 0 { return "cannot read \(path)/\(h.file): \(String(cString: strerror(errno)))" }
             if n == 0 || buf[0] != UInt8(ascii: "1") {

@@ -110,6 +110,9 @@ public final class SchedSource: StateFeed {
 
     let shared: Mutex<Shared>
     let io = Mutex(ReaderState())
+    /// Whether the tracepoints are enabled (with the kernel's pid filter: once the first task
+    /// is followed). Health checks of the event files wait for it.
+    let eventsOn = Atomic<Bool>(false)
     /// Set once by `stop`/`cleanup`; the reader checks it between passes.
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
@@ -229,34 +232,27 @@ public final class SchedSource: StateFeed {
         // Resizing waits for an RCU grace period; the kernel's default (1408 KB per CPU) holds
         // ~35,000 events per CPU, far more than arrive between two drains.
         if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
-        if options.kernelPidFilter {
-            try set("options/event-fork", "1")
-            // Filter from the start: with an empty pid list the instance records the whole
-            // machine until the root is followed, and a recording that took seconds to start
-            // beside a traced flood overran its rings before its workload ran (227,310 events
-            // "lost" by `mp_value_array.py`). 4194304 is PID_MAX_LIMIT: the kernel takes it in the
-            // list but never gives it to a task (pids stop one below), so nothing matches it. Later
-            // writes append (an O_TRUNC open would empty the list until the write returns,
-            // which waits for an RCU grace period).
-            try set("set_event_pid", "4194304")
-        }
         r.decoder = SchedRingDecoder(layout: layout)
         if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             r.pageSize = kb * 1024
         } else {
             r.pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         }
-        for ev in ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork", "sched_process_exit", "sched_process_exec"] {
-            try set("events/sched/\(ev)/enable", "1")
-        }
-        // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
-        if layout.newTaskID != nil { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }
-        r.healthFDs = (["tracing_on"] + ["sched_switch", "sched_wakeup", "sched_wakeup_new", "sched_process_fork",
-                                          "sched_process_exit", "sched_process_exec"].map { "events/sched/\($0)/enable" })
+        r.healthFDs = (["tracing_on"] + SchedSource.eventFiles.map { "events/\($0)/enable" })
             .compactMap { file in
                 let fd = open("\(path)/\(file)", O_RDONLY | O_CLOEXEC)
                 return fd >= 0 ? (fd, file) : nil
             }
+        if options.kernelPidFilter {
+            // The events are enabled only once the first task is in the pid list
+            // (`followFirst`): an instance with no list records the whole machine. The first
+            // write of the list costs ~0.5 ms here; any later one waits for an RCU grace
+            // period (25–64 ms), so nothing is written to it before the root is known (a
+            // placeholder pid written here made the root's write cost ~43 ms of every start).
+            try set("options/event-fork", "1")
+        } else {
+            try enableEvents(path)
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
         let cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
         r.cpus = cpus
@@ -310,7 +306,34 @@ public final class SchedSource: StateFeed {
             $0.machine.pidResolver = { _, _ in nil }
             $0.machine.stopOnLoss = true
         }
-        if options.kernelPidFilter { SmallFile.write("\(path)/set_event_pid", "\(me)\n", append: true) }
+        if options.kernelPidFilter { followFirst(path, tid: Int(me)) }
+    }
+
+    /// The tracepoints the source reads (under `events/`), each of which must stay enabled.
+    static let eventFiles = ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
+                             "sched/sched_process_exit", "sched/sched_process_exec"]
+
+    /// Enables the tracepoints; from then on the reader's health checks require them.
+    private func enableEvents(_ path: String) throws {
+        for ev in SchedSource.eventFiles {
+            if let e = SmallFile.write("\(path)/events/\(ev)/enable", "1") {
+                throw SchedError(.tracefs, "cannot write 1 to \(path)/events/\(ev)/enable", errno: e.rawValue)
+            }
+        }
+        // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
+        if access("\(path)/events/task/task_newtask/format", R_OK) == 0 { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }
+        eventsOn.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Puts the first task in the instance's (empty) pid list, then enables the events: the
+    /// kernel records that task and, through `event-fork`, everything it creates.
+    private func followFirst(_ path: String, tid: Int) {
+        if let e = SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) { Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))") }
+        do { try enableEvents(path) } catch {
+            // The reader's next health check finds the event off and stops the feed (states unknown).
+            Recorder.warn("proctrace: \(error)")
+            eventsOn.store(true, ordering: .sequentiallyConsistent)
+        }
     }
 
     private func openPipes(_ r: inout ReaderState, _ path: String) throws {
@@ -394,8 +417,9 @@ public final class SchedSource: StateFeed {
     /// (its children are then followed by the kernel and by the state machine on their own).
     ///
     /// Cost: a task the kernel is not already following (in practice only the root) needs a
-    /// `set_event_pid` write, which waits for an RCU grace period (~40 ms here). Tasks created
-    /// by a followed task are followed by the kernel already, so tracking them is cheap.
+    /// `set_event_pid` write. The first (the root's) is cheap (~0.5 ms) and enables the
+    /// events; a later one waits for an RCU grace period (25–64 ms here). Tasks created by a
+    /// followed task are followed by the kernel already, so tracking them is cheap.
     public func track(tid: Int, pid: Int, at: Int64) {
         enum Next { case done, checkParent(path: String) }
         let next: Next = shared.withLock { s in
@@ -417,6 +441,7 @@ public final class SchedSource: StateFeed {
             return .checkParent(path: path)
         }
         guard case let .checkParent(path) = next else { return }
+        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
         // A child of a followed process was added by the kernel at its fork (event-fork).
         if let ppid = SchedSource.procParent(tid),
            shared.withLock({ $0.followedPids.contains(ppid) || $0.machine.followsProcess(pid: ppid) }) { return }
