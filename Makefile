@@ -11,7 +11,7 @@ SHOWN_BIN = $(patsubst $(CURDIR)/%,%,$(BIN))
 WORKLOAD_SRC = $(wildcard traces/workloads/*.c)
 WORKLOAD_BIN = $(patsubst traces/workloads/%.c,traces/workloads/bin/%,$(WORKLOAD_SRC))
 
-.PHONY: all deps build release workloads test demo gallery bench clean
+.PHONY: all deps build release workloads test demo gallery bench bench-readme sched-bench clean
 
 all: build
 
@@ -52,11 +52,22 @@ demo: release workloads
 	@echo "  $(SHOWN_BIN) tree $(DEMO)/traces/zombie.jsonl"
 	@echo "  $(SHOWN_BIN) record -o /tmp/wait.jsonl -- /usr/bin/python3 traces/workloads/wait_status.py"
 
-# Measurements, not tests: proctrace against strace, the state sources' own costs, the HTML viewer at 50,000 processes.
+# Measurements, not tests: the performance table of issue 13 (recorder against the untraced
+# run and strace, start-up, readers against validate) on stdout and in out/bench.md, then the
+# HTML viewer at 50,000 processes (scripts/viewer-bench.sh).
+# `make bench QUICK=1` smoke-tests the script (small sizes; its numbers mean nothing).
+# `make bench-readme` then puts out/bench.md in the README's performance section.
 bench: release workloads
-	scripts/bench.sh "$(BIN)"; status=$$?; \
-	scripts/sched-bench.sh "$(dir $(BIN))" || status=1; \
+	@mkdir -p out
+	scripts/bench.sh $(if $(QUICK),--quick) "$(BIN)" >out/bench.md; status=$$?; cat out/bench.md; \
 	scripts/viewer-bench.sh "$(BIN)" || status=1; exit $$status
+
+bench-readme:
+	scripts/bench-readme.sh out/bench.md README.md
+
+# The state sources' own costs, in-process (reader CPU, start, calibration, idle, throughput).
+sched-bench: release
+	scripts/sched-bench.sh "$(dir $(BIN))"
 
 clean:
 	rm -rf .build traces/workloads/bin $(DEMO)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages proctrace needs, only those missing. Idempotent.
 set -euo pipefail
-need=(libelf-dev libgraphviz-dev graphviz python3-joblib python3-jsonschema pkg-config strace hyperfine tmux chromium)
+need=(libelf-dev libgraphviz-dev graphviz python3-joblib python3-jsonschema pkg-config strace hyperfine tmux chromium time)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
