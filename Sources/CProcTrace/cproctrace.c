@@ -240,6 +240,7 @@ int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[6], int64_t 
     } else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
         *nr = info.seccomp.nr;
         for (int i = 0; i < 6; i++) args[i] = info.seccomp.args[i];
+        *rval = info.seccomp.ret_data;
     } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
         *rval = info.exit.rval;
         *is_error = info.exit.is_error;

@@ -140,7 +140,7 @@ extension ScriptedKernel.Stop {
     static func wait4(_ tid: Int, target: Int, statusAt: UInt64 = 0x1000, options: UInt64 = 0) -> Self {
         .init(tid: tid, status: WaitStatus.event(Int32(PT_EVENT_SECCOMP)), message: UInt(PT_SC_WAIT4),
               syscall: SyscallInfo(op: .seccomp, nr: UInt64(pt_nr_wait4()),
-                                   args: [UInt64(bitPattern: Int64(target)), statusAt, options, 0, 0, 0]))
+                                   args: [UInt64(bitPattern: Int64(target)), statusAt, options, 0, 0, 0], retData: UInt32(PT_SC_WAIT4)))
     }
     /// The exit stop of a syscall stopped at its entry, returning `rval`; `statusAt` holds the
     /// wait status a wait4 stored.
@@ -153,7 +153,7 @@ extension ScriptedKernel.Stop {
     static func sigchldAction(_ tid: Int, handler: UInt64, flags: UInt64 = 0) -> Self {
         let act: UInt64 = 0x2000
         var stop = Self(tid: tid, status: WaitStatus.event(Int32(PT_EVENT_SECCOMP)), message: UInt(PT_SC_SIGCHLD_ACTION),
-                        syscall: SyscallInfo(op: .seccomp, args: [UInt64(SIGCHLD), act, 0, 8, 0, 0]))
+                        syscall: SyscallInfo(op: .seccomp, args: [UInt64(SIGCHLD), act, 0, 8, 0, 0], retData: UInt32(PT_SC_SIGCHLD_ACTION)))
         stop.memory[act] = withUnsafeBytes(of: handler) { Array($0) }
         stop.memory[act + 8] = withUnsafeBytes(of: flags) { Array($0) }
         return stop

@@ -77,7 +77,9 @@ pid_t pt_waitpid(pid_t pid, int *status, int flags);
    (clone, clone3, fork or vfork). Returns 0 or -errno. */
 int pt_clone_flags(pid_t tid, uint64_t *flags);
 
-/* PTRACE_GET_SYSCALL_INFO. op: 1 entry, 2 exit, 3 seccomp. Returns 0 or -errno. */
+/* PTRACE_GET_SYSCALL_INFO. op: 1 entry, 2 exit, 3 seccomp. At a seccomp stop *rval is the
+   filter's SECCOMP_RET_DATA (what PTRACE_GETEVENTMSG gives there: one call fewer per stop).
+   Returns 0 or -errno. */
 int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[_Nonnull 6], int64_t *rval, int *is_error);
 
 /* Reads `len` bytes of the tracee's memory at `addr` (process_vm_readv). Returns bytes read or -errno. */

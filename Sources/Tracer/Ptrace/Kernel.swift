@@ -10,6 +10,9 @@ struct SyscallInfo: Equatable {
     /// At the exit: the return value (a negated errno when `isError`).
     var rval: Int64 = 0
     var isError = false
+    /// At a seccomp stop: the filter's SECCOMP_RET_DATA (which of the traced calls it is), what
+    /// `PTRACE_GETEVENTMSG` would give there.
+    var retData: UInt32 = 0
 }
 
 /// The fields of a pending signal (`PTRACE_GETSIGINFO`) the recorder uses.
@@ -171,7 +174,10 @@ final class LiveKernel: Kernel {
         var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
         var args = [UInt64](repeating: 0, count: 6)
         guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else { return nil }
-        return SyscallInfo(op: SyscallInfo.Op(rawValue: op) ?? .none, nr: nr, args: args, rval: rval, isError: isErr != 0)
+        let kind = SyscallInfo.Op(rawValue: op) ?? .none
+        // At a seccomp stop the shim gives the filter's data in rval.
+        if kind == .seccomp { return SyscallInfo(op: kind, nr: nr, args: args, retData: UInt32(truncatingIfNeeded: rval)) }
+        return SyscallInfo(op: kind, nr: nr, args: args, rval: rval, isError: isErr != 0)
     }
 
     func signalInfo(_ tid: Int) -> SignalInfo? {

@@ -134,7 +134,9 @@ extension Recorder {
     private func execEvent(_ tid: Int, t: Int64) -> Resume {
         let pid = table.tasks[tid]?.pid ?? tid
         var formerTid: Int?
-        if let msg = kernel.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
+        // Only a process with another thread can have exec'd from a non-leader (a thread runs
+        // only once its clone event made it known here): one request fewer per usual exec.
+        if (table.procs[pid]?.threads.count ?? 2) > 1, let msg = kernel.eventMessage(tid), Int(msg) != tid, Int(msg) > 0 {
             // A non-leader thread exec'd: it now has the leader's tid, and every other
             // thread is gone.
             let former = Int(msg)

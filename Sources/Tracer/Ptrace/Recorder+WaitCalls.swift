@@ -13,9 +13,10 @@ private let restartCodes: Set<Int64> = [-KernelRestart.sys, -KernelRestart.noInt
 extension Recorder {
     /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
     func seccompStop(_ tid: Int, t: Int64) -> Resume {
-        guard let msg = kernel.eventMessage(tid), let pid = table.tasks[tid]?.pid, let info = kernel.syscallInfo(tid) else { return .run }
+        // One request gives the call, its arguments and the filter's tag (SECCOMP_RET_DATA).
+        guard let pid = table.tasks[tid]?.pid, let info = kernel.syscallInfo(tid), info.op == .seccomp else { return .run }
         let args = info.args
-        let tag = Int(truncatingIfNeeded: msg)
+        let tag = Int(info.retData)
         switch tag {
         case PT_SC_WAIT4, PT_SC_WAITID:
             var wait = Self.describeWait(tag: tag, args: args, tid: tid, pid: pid, t: t)
