@@ -3,12 +3,8 @@ import CProcTrace
 @preconcurrency import Glibc
 import Foundation
 
-/// What the scheduler source reads from /proc: a task's process, parent, and the syscall
-/// it sleeps in.
+/// What the scheduler source reads from /proc: the syscall a task sleeps in.
 extension SchedSource {
-
-    /// The parent process of a task, from `/proc/TID/status` (`PPid`).
-    static func procParent(_ tid: Int) -> Int? { ProcStatus(pid: tid)?.ppid }
 
     /// The syscall a task sleeps in, from `/proc/TID/syscall` ("202 0x… …" → "futex").
     static func procSyscallName(_ tid: Int) -> String? {

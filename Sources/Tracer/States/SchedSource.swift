@@ -54,8 +54,6 @@ public final class SchedSource: StateFeed {
         var watermarkMono: Int64 = 0
         var stopped = false
         var finalLost: Int?
-        /// Processes (tgids) the lead asked to follow.
-        var followedPids: Set<Int> = []
         /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
         var ns: NamespaceRenumbering?
         /// Why the feed stopped for good (the instance stopped recording, or a read failed).
@@ -416,36 +414,30 @@ public final class SchedSource: StateFeed {
     /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
     /// (its children are then followed by the kernel and by the state machine on their own).
     ///
-    /// Cost: a task the kernel is not already following (in practice only the root) needs a
-    /// `set_event_pid` write. The first (the root's) is cheap (~0.5 ms) and enables the
-    /// events; a later one waits for an RCU grace period (25–64 ms here). Tasks created by a
-    /// followed task are followed by the kernel already, so tracking them is cheap.
+    /// With the kernel's pid filter, the first task tracked (the root) is written to the
+    /// instance's empty pid list (~0.5 ms), which then enables the events. Every later task
+    /// must descend from it (the recorder tracks only the root's descendants): the kernel
+    /// added each to the list at its fork (`event-fork` follows the creator), so tracking it
+    /// writes nothing and reads nothing from /proc on the tracer's fork path (a later write
+    /// would also wait for an RCU grace period, 25–64 ms here).
     public func track(tid: Int, pid: Int, at: Int64) {
-        enum Next { case done, checkParent(path: String) }
-        let next: Next = shared.withLock { s in
+        let first: String? = shared.withLock { s in
             if s.ns != nil {
                 if let reason = s.stoppedReason {
                     s.lateUnknowns.append(TraceEvent(t: at, .stateUnknown(pid: pid, tid: tid, reason: reason)))
                     s.lateUnknownCount += 1
-                    return .done
+                    return nil
                 }
                 // The root waits for the kernel's fork of it; every other task is paired through
                 // `forked` and followed by the machine from its creator.
                 applyPairs(&s, s.ns!.map.rootStarted(tid))
-                return .done
+                return nil
             }
-            let known = s.machine.isTracked(tid: tid) || s.followedPids.contains(pid)
             s.machine.track(tid: tid, pid: pid, at: at)
-            s.followedPids.insert(pid)
-            guard options.kernelPidFilter, let path = s.instancePath, !known else { return .done }
-            return .checkParent(path: path)
+            guard options.kernelPidFilter, !eventsOn.load(ordering: .sequentiallyConsistent) else { return nil }
+            return s.instancePath
         }
-        guard case let .checkParent(path) = next else { return }
-        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
-        // A child of a followed process was added by the kernel at its fork (event-fork).
-        if let ppid = SchedSource.procParent(tid),
-           shared.withLock({ $0.followedPids.contains(ppid) || $0.machine.followsProcess(pid: ppid) }) { return }
-        SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
+        if let path = first { followFirst(path, tid: tid) }
     }
 
     public func untrack(tid: Int) {
