@@ -54,6 +54,8 @@ public final class SchedSource: StateFeed {
         var watermarkMono: Int64 = 0
         var stopped = false
         var finalLost: Int?
+        /// Tasks made by a followed task, announced by `forked` and not tracked yet.
+        var forkedByFollowed: Set<Int> = []
         /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
         var ns: NamespaceRenumbering?
         /// Why the feed stopped for good (the instance stopped recording, or a read failed).
@@ -415,13 +417,13 @@ public final class SchedSource: StateFeed {
     /// (its children are then followed by the kernel and by the state machine on their own).
     ///
     /// With the kernel's pid filter, the first task tracked (the root) is written to the
-    /// instance's empty pid list (~0.5 ms), which then enables the events. Every later task
-    /// must descend from it (the recorder tracks only the root's descendants): the kernel
-    /// added each to the list at its fork (`event-fork` follows the creator), so tracking it
-    /// writes nothing and reads nothing from /proc on the tracer's fork path (a later write
-    /// would also wait for an RCU grace period, 25–64 ms here).
+    /// instance's empty pid list (~0.5 ms), which then enables the events. A task that a
+    /// followed task made (`forked` said so just before) is in the list already: `event-fork`
+    /// added it at its fork, so tracking it writes nothing and reads nothing on the tracer's
+    /// fork path. Any other task (a second, unrelated root) is appended, which waits for an
+    /// RCU grace period (25–64 ms here).
     public func track(tid: Int, pid: Int, at: Int64) {
-        let first: String? = shared.withLock { s in
+        let write: String? = shared.withLock { s in
             if s.ns != nil {
                 if let reason = s.stoppedReason {
                     s.lateUnknowns.append(TraceEvent(t: at, .stateUnknown(pid: pid, tid: tid, reason: reason)))
@@ -433,11 +435,14 @@ public final class SchedSource: StateFeed {
                 applyPairs(&s, s.ns!.map.rootStarted(tid))
                 return nil
             }
+            let known = s.forkedByFollowed.remove(tid) != nil || s.machine.isTracked(tid: tid)
             s.machine.track(tid: tid, pid: pid, at: at)
-            guard options.kernelPidFilter, !eventsOn.load(ordering: .sequentiallyConsistent) else { return nil }
+            guard options.kernelPidFilter, !known else { return nil }
             return s.instancePath
         }
-        if let path = first { followFirst(path, tid: tid) }
+        guard let path = write else { return }
+        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
+        SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 
     public func untrack(tid: Int) {
@@ -448,7 +453,11 @@ public final class SchedSource: StateFeed {
 
     public func forked(child: Int, byThread creator: Int) {
         shared.withLock { s in
-            guard s.ns != nil else { return }
+            guard s.ns != nil else {
+                // The kernel follows a followed task's child from its fork (event-fork).
+                if s.machine.isTracked(tid: creator) { s.forkedByFollowed.insert(child) }
+                return
+            }
             applyPairs(&s, s.ns!.map.ptraceMade(child: child, byThread: creator))
         }
     }
