@@ -246,9 +246,9 @@ public final class SchedSource: StateFeed {
         if options.kernelPidFilter {
             // The events are enabled only once the first task is in the pid list
             // (`followFirst`): an instance with no list records the whole machine. The first
-            // write of the list costs ~0.5 ms here; any later one waits for an RCU grace
-            // period (25–64 ms), so nothing is written to it before the root is known (a
-            // placeholder pid written here made the root's write cost ~43 ms of every start).
+            // write of the list is cheap; any later one waits for an RCU grace period
+            // (docs/states.md), so nothing is written to it before the root is known (a
+            // placeholder pid written here made the root's write such a later one).
             try set("options/event-fork", "1")
         } else {
             try enableEvents(path)
@@ -417,11 +417,11 @@ public final class SchedSource: StateFeed {
     /// (its children are then followed by the kernel and by the state machine on their own).
     ///
     /// With the kernel's pid filter, the first task tracked (the root) is written to the
-    /// instance's empty pid list (~0.5 ms), which then enables the events. A task that a
+    /// instance's empty pid list (cheap), which then enables the events. A task that a
     /// followed task made (`forked` said so just before) is in the list already: `event-fork`
     /// added it at its fork, so tracking it writes nothing and reads nothing on the tracer's
     /// fork path. Any other task (a second, unrelated root) is appended, which waits for an
-    /// RCU grace period (25–64 ms here).
+    /// RCU grace period (docs/states.md).
     public func track(tid: Int, pid: Int, at: Int64) {
         let write: String? = shared.withLock { s in
             if s.ns != nil {
