@@ -328,7 +328,9 @@ public final class SchedSource: StateFeed {
     /// Puts the first task in the instance's (empty) pid list, then enables the events: the
     /// kernel records that task and, through `event-fork`, everything it creates.
     private func followFirst(_ path: String, tid: Int) {
-        if let e = SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) { Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))") }
+        if let e = SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) {
+            Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))")
+        }
         do { try enableEvents(path) } catch {
             // The reader's next health check finds the event off and stops the feed (states unknown).
             Recorder.warn("proctrace: \(error)")
