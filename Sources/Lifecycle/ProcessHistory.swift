@@ -275,6 +275,7 @@ struct HistoryBuilder {
         case let .state(pid, tid, from, to, why):
             let i = recordIndex(pid, t: t, line: line)
             records[i].statesRecorded = true
+            if records[i].firstStateEvent == nil { records[i].firstStateEvent = t }
             if tid != nil { statesHaveTids = true }
             let key = tid ?? pid
             if to == .terminated, openStates[i]?[pid]?.state == .terminated { break }
@@ -299,6 +300,7 @@ struct HistoryBuilder {
             // A zombie's state stays known (terminated); a repeat changes nothing.
             if records[i].exitTime != nil { break }
             records[i].statesRecorded = true
+            if records[i].firstStateEvent == nil { records[i].firstStateEvent = t }
             records[i].unknownStates.append(UnknownState(tid: tid, t: t, reason: reason))
             if tid != nil { statesHaveTids = true }
             let key = tid ?? pid

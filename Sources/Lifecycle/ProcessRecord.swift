@@ -217,6 +217,8 @@ public struct ProcessRecord: Sendable {
     public var unknownTime: Int64 { processStates().filter { $0.state == .unknown }.reduce(0) { $0 + $1.duration } }
     /// True when the intervals come from `state` events, false when derived from lifecycle events.
     public var statesRecorded = false
+    /// When the first `state` or `unknown` event about it came.
+    var firstStateEvent: Int64?
     /// The children it forked (real-parent relation), in birth order.
     public var children: [ProcessID] = []
     /// When the process stops being visible: its reap, or the end of the trace.
@@ -303,32 +305,36 @@ public struct ProcessRecord: Sendable {
                 StateInterval(tid: nil, state: $0.state, start: $0.start, end: $0.end, why: $0.why)
             })
         }
-        // Sweep over boundaries counting how many threads are in each state.
-        var deltas: [(t: Int64, state: ProcState, d: Int, why: String?)] = []
+        // Sweep over boundaries counting how many threads are in each state; the threads
+        // blocked or unknown now, for the process's why (`ThreadState.reason`'s rule).
+        var deltas: [(t: Int64, d: Int, iv: StateInterval)] = []
         deltas.reserveCapacity(stateIntervals.count * 2)
         for iv in stateIntervals where iv.end > iv.start {
-            deltas.append((iv.start, iv.state, 1, iv.why))
-            deltas.append((iv.end, iv.state, -1, iv.why))
+            deltas.append((iv.start, 1, iv))
+            deltas.append((iv.end, -1, iv))
         }
-        deltas.sort { $0.t < $1.t }
+        // Ends before starts at one instant, so a thread's next stretch is not ended by its last.
+        deltas.sort { ($0.t, $0.d) < ($1.t, $1.d) }
         var counts: [ProcState: Int] = [:]
+        var open: [Int: ThreadState] = [:]
         var out: [StateInterval] = []
         var k = 0
-        var lastWhy: String?
-        var lastReason: String?
         while k < deltas.count {
             let t = deltas[k].t
             while k < deltas.count && deltas[k].t == t {
-                counts[deltas[k].state, default: 0].addSaturating(deltas[k].d)
-                if deltas[k].d > 0 && deltas[k].state == .blocked { lastWhy = deltas[k].why }
-                if deltas[k].d > 0 && deltas[k].state == .unknown { lastReason = deltas[k].why }
+                let (_, d, iv) = deltas[k]
+                counts[iv.state, default: 0].addSaturating(d)
+                if iv.state == .blocked || iv.state == .unknown {
+                    if d > 0 { open[iv.tid ?? pid] = ThreadState(state: iv.state, since: iv.start, why: iv.why) }
+                    else if open[iv.tid ?? pid]?.since == iv.start { open[iv.tid ?? pid] = nil }
+                }
                 k += 1
             }
             guard k < deltas.count else { break }
             let next = deltas[k].t
-            let s = ProcessRecord.mergedState(counts)
-            if let s {
-                out.append(StateInterval(tid: nil, state: s, start: t, end: next, why: s == .blocked ? lastWhy : s == .unknown ? lastReason : nil))
+            if let s = ProcessRecord.mergedState(counts) {
+                let why = s == .blocked || s == .unknown ? ThreadState.reason(in: open, state: s, mainTid: pid) : nil
+                out.append(StateInterval(tid: nil, state: s, start: t, end: next, why: why))
             }
         }
         return ProcessRecord.coalesce(out)

@@ -17,6 +17,20 @@ public struct ThreadState: Equatable, Sendable {
     public var since: Int64
     public var why: String?
     public init(state: ProcState, since: Int64, why: String? = nil) { self.state = state; self.since = since; self.why = why }
+
+    /// The process's `why` for `state` from its threads': the main thread's when it is in
+    /// that state with one, else the one of the thread that entered it last (lowest tid on a
+    /// tie). Both folds (`ProcessTable.apply` and the history's) answer with this rule.
+    static func reason(in threads: [Int: ThreadState], state: ProcState, mainTid: Int) -> String? {
+        if let m = threads[mainTid], m.state == state, let w = m.why { return w }
+        var best: (since: Int64, tid: Int, why: String)?
+        for (tid, ts) in threads where ts.state == state {
+            guard let w = ts.why else { continue }
+            if let b = best, (ts.since, -tid) <= (b.since, -b.tid) { continue }
+            best = (ts.since, tid, w)
+        }
+        return best?.why
+    }
 }
 
 /// A pending wait-family call.
@@ -57,6 +71,8 @@ public struct LiveProcess: Equatable, Sendable {
     /// The whole-process state (five-state model).
     public var state: ProcState
     public var stateSince: Int64
+    /// Its state (and since when) as the instant of its last state change began.
+    var stateBefore: ThreadState?
     /// What it is blocked on (the state's `why`, or the pending wait call), if blocked.
     public var blockedOn: String?
     public var pendingWaits: [PendingWait] = []
@@ -71,8 +87,7 @@ public struct LiveProcess: Equatable, Sendable {
     /// Why the state source stopped knowing its state, while its state is `unknown`.
     public var unknownReason: String? {
         guard state == .unknown else { return nil }
-        return threads[pid].flatMap { $0.state == .unknown ? $0.why : nil }
-            ?? threads.values.first { $0.state == .unknown }?.why
+        return ThreadState.reason(in: threads, state: .unknown, mainTid: pid)
     }
     /// Pending signal stop (SIGSTOP/SIGTSTP…) as seen in a blocked `why` of `stopped:…`.
     public var isStopped: Bool { state == .blocked && (blockedOn?.hasPrefix("stopped") ?? false) }
@@ -124,17 +139,17 @@ public struct LiveProcess: Equatable, Sendable {
 /// or from a `ProcessHistory` (`at(_:_:)`).
 public struct ProcessTable: Sendable {
     /// Live processes and zombies by pid.
-    public private(set) var processes: [Int: LiveProcess] = [:]
+    public internal(set) var processes: [Int: LiveProcess] = [:]
     /// The time of the last event applied (or the instant asked for).
-    public private(set) var now: Int64 = 0
-    public private(set) var source: StateSource = .none
+    public internal(set) var now: Int64 = 0
+    public internal(set) var source: StateSource = .none
     /// How many incarnations each pid has had.
-    public private(set) var generations: [Int: Int] = [:]
+    public internal(set) var generations: [Int: Int] = [:]
     /// The root (spawned) process's pid, once seen.
-    public private(set) var rootPid: Int?
+    public internal(set) var rootPid: Int?
     /// How many processes existed at most at once (zombies included), and when.
-    public private(set) var peakCount = 0
-    public private(set) var eventsApplied = 0
+    public internal(set) var peakCount = 0
+    public internal(set) var eventsApplied = 0
 
     public init(source: StateSource = .none) { self.source = source }
 
@@ -174,190 +189,51 @@ public struct ProcessTable: Sendable {
     // MARK: - Folding events
 
     /// Applies one event, returning every way it disagrees with the model (empty when it
-    /// fits). The table is updated as leniently as possible either way.
+    /// fits). The table is updated as leniently as possible either way; one method per event
+    /// type (ProcessTable+Events.swift) says what it means.
     @discardableResult
     public mutating func apply(_ e: TraceEvent, line: Int = 0) -> [ModelViolation] {
-        var v: [ModelViolation] = []
-        func bad(_ m: String, state: Bool = false) { v.append(ModelViolation(line: line, m, isStateTransition: state)) }
+        var v = Violations(line: line)
         eventsApplied += 1
         let t = e.t
-        if t < now { bad("time goes backwards: t=\(t) after t=\(now)") } else { now = t }
-
+        if t < now { v.add("time goes backwards: t=\(t) after t=\(now)") } else { now = t }
         switch e.kind {
         case let .trace(schema, _, _, _, _, _, states, _, _):
-            if schema != "proctrace/1" { bad("unsupported schema \"\(schema)\" (expected proctrace/1)") }
-            source = states
-
+            header(schema: schema, states: states, &v)
         case let .spawn(pid, argv, ppid, pgid, sid):
-            if rootPid != nil { bad("a second spawn (the root was pid \(rootPid!))") }
-            if let old = processes[pid] { bad("spawn of pid \(pid), which still exists (born at line \(old.birthLine))") }
-            rootPid = pid
-            var p = newProcess(pid: pid, ppid: ppid ?? 0, argv: argv, image: nil, t: t, line: line)
-            p.pgid = pgid
-            p.sid = sid
-            insert(p)
-
+            spawn(pid: pid, argv: argv, ppid: ppid, pgid: pgid, sid: sid, at: t, &v)
         case let .attach(pid, ppid, argv, exe, _, _, _, threads, pgid, sid):
-            // Already running when the recording attached: its state is not known until the
-            // state source first reports it.
-            if let old = processes[pid], !old.isZombie { bad("attach of pid \(pid), which still exists (born at line \(old.birthLine))") }
-            var p = newProcess(pid: pid, ppid: ppid, argv: argv, image: exe, t: t, line: line)
-            p.pgid = pgid
-            p.sid = sid
-            let tids = threads ?? [pid]
-            p.threadCount = max(1, tids.count)
-            for tid in tids { p.threads[tid] = ThreadState(state: .unknown, since: t, why: "already running at attach") }
-            refreshState(&p, t: t)
-            insert(p)
-
+            attach(pid: pid, ppid: ppid, argv: argv, exe: exe, threads: threads, pgid: pgid, sid: sid, at: t, &v)
         case let .fork(creator, child, parent, _, _, _):
-            let c = processes[creator]
-            if c == nil { bad("fork by pid \(creator), which does not exist") }
-            else if c!.isZombie { bad("fork by pid \(creator) after its exit") }
-            if parent != creator, let c, parent != c.ppid {
-                bad("fork: parent \(parent) is neither the creator \(creator) nor the creator's parent \(c.ppid)")
-            }
-            if let old = processes[child] {
-                bad("fork of pid \(child), which still exists (born at line \(old.birthLine), not reaped): a pid is reused only after its reap")
-            }
-            var p = newProcess(pid: child, ppid: parent, argv: c?.argv ?? [], image: c?.image, t: t, line: line)
-            let g = processes[parent] ?? c
-            p.pgid = g?.pgid; p.sid = g?.sid
-            insert(p)
-
+            fork(creator: creator, child: child, parent: parent, at: t, &v)
         case let .thread(pid, tid, phase, _):
-            guard var p = alive(pid, "thread \(phase)", &v, line) else { break }
-            if phase == .start {
-                p.threadCount += 1
-            } else {
-                p.threadCount = max(1, p.threadCount - 1)
-                if let ts = p.threads.removeValue(forKey: tid), ts.state == .running { p.cpuTime += t - ts.since }
-                refreshState(&p, t: t)
-            }
-            processes[pid] = p
-
+            thread(pid: pid, tid: tid, phase: phase, at: t, &v)
         case let .exec(pid, path, argv, _, _, formerTid, nil, _, _, _):
-            guard var p = alive(pid, "exec", &v, line) else { break }
-            p.image = path; p.argv = argv; p.execCount += 1
-            // Exec leaves one thread, which takes the leader's tid. The kernel swaps the tids
-            // before the exec is reported, so scheduler events for the leader's tid already
-            // describe the exec'ing thread: its state is the one to keep when there is one.
-            p.threadCount = 1
-            let keep = p.threads[pid] ?? formerTid.flatMap { p.threads[$0] }
-            for (tid, ts) in p.threads where ts.state == .running && tid != pid { p.cpuTime += t - ts.since }
-            p.threads = [:]
-            if let keep { p.threads[pid] = keep }
-            refreshState(&p, t: t)
-            processes[pid] = p
-
+            exec(pid: pid, path: path, argv: argv, formerTid: formerTid, at: t, &v)
         case let .exec(pid, _, _, _, _, _, _?, _, _, _):
-            // A failed exec (with `error`): the process runs its old image on.
-            if let p = alive(pid, "exec", &v, line) { processes[pid] = p }
-
+            failedExec(pid: pid, &v)
         case let .waitBegin(pid, call, target, options, tid):
-            guard var p = alive(pid, "wait begin", &v, line) else { break }
-            p.pendingWaits.append(PendingWait(tid: tid, begin: t, call: call, target: target, options: options))
-            refreshState(&p, t: t)
-            processes[pid] = p
-
+            waitBegin(pid: pid, call: call, target: target, options: options, tid: tid, at: t, &v)
         case let .waitEnd(pid, _, _, _, _, _, tid):
-            guard var p = alive(pid, "wait end", &v, line) else { break }
-            if let k = p.pendingWaits.lastIndex(where: { $0.tid == tid }) {
-                p.pendingWaits.remove(at: k)
-            } else {
-                bad("wait end by pid \(pid)\(tid.map { " tid \($0)" } ?? "") without a wait begin")
-            }
-            refreshState(&p, t: t)
-            processes[pid] = p
-
+            waitEnd(pid: pid, tid: tid, at: t, &v)
         case let .exit(pid, status, _):
-            guard var p = processes.removeValue(forKey: pid) else { bad("exit of pid \(pid), which does not exist"); break }
-            if p.isZombie { bad("second exit of pid \(pid)"); processes[pid] = p; break }
-            p.exitTime = t; p.exitStatus = status
-            for (_, ts) in p.threads where ts.state == .running { p.cpuTime += t - ts.since }
-            let already = p.threads[pid]?.state == .terminated ? p.threads[pid] : nil
-            p.threads = p.hasRecordedStates ? [pid: already ?? ThreadState(state: .terminated, since: t)] : [:]
-            p.pendingWaits = []
-            p.threadCount = 1
-            refreshState(&p, t: t)
-            processes[pid] = p
-
+            exit(pid: pid, status: status, at: t, &v)
         case let .reap(pid, by, how, _):
-            guard let p = processes[pid] else { bad("reap of pid \(pid), which does not exist"); break }
-            if !p.isZombie {
-                bad("reap of pid \(pid) before its exit (a process must exit before it is reaped)")
-            }
-            if pid != rootPid && by != p.ppid {
-                bad("pid \(pid) reaped by \(by) (how: \(how)) but its parent is \(p.ppid)")
-            }
-            processes[pid] = nil
-
+            reap(pid: pid, by: by, how: how, &v)
         case let .reparent(pid, from, to):
-            guard var p = processes.removeValue(forKey: pid) else { bad("reparent of pid \(pid), which does not exist"); break }
-            if from != p.ppid { bad("reparent of pid \(pid) from \(from), but its parent is \(p.ppid)") }
-            if let f = processes[from], !f.isZombie {
-                bad("reparent of pid \(pid) from \(from) before \(from) exited (a reparent only follows the parent's exit)")
-            }
-            if to == pid { bad("reparent of pid \(pid) to itself") }
-            p.ppid = to
-            p.isOrphaned = true
-            processes[pid] = p
-
+            reparent(pid: pid, from: from, to: to, &v)
         case let .signal(pid, _, _, _, _):
-            if processes[pid] == nil { bad("signal to pid \(pid), which does not exist") }
-
+            signal(pid: pid, &v)
         case let .group(pid, pgid, sid, _, _):
-            guard var p = processes.removeValue(forKey: pid) else { bad("group change of pid \(pid), which does not exist"); break }
-            p.pgid = pgid; p.sid = sid
-            processes[pid] = p
-
+            group(pid: pid, pgid: pgid, sid: sid, &v)
         case let .state(pid, tid, from, to, why):
-            guard var p = processes.removeValue(forKey: pid) else { bad("state of pid \(pid), which does not exist", state: true); break }
-            if source == .none && !p.hasRecordedStates {
-                // A trace that said "none" but has states: trust the states.
-            }
-            p.hasRecordedStates = true
-            let key = tid ?? pid
-            var name: String { tid.map { "pid \(pid) tid \($0)" } ?? "pid \(pid)" }
-            if p.isZombie {
-                // The exit already made it terminated; a →terminated event at the exit is a repeat.
-                if to != .terminated { bad("\(name): \(from.rawValue)→\(to.rawValue) after its exit", state: true) }
-                processes[pid] = p
-                break
-            }
-            // After an `unknown` event the model has no state to check `from` against.
-            if let cur = p.threads[key], cur.state != from, cur.state != .unknown {
-                bad("\(name): recorded \(from.rawValue)→\(to.rawValue) but the model has it \(cur.state.rawValue)", state: true)
-            }
-            if let problem = ProcessTable.illegalTransition(from: from, to: to, source: source) {
-                bad("\(name): \(problem)", state: true)
-            }
-            if to == .blocked, let w = why, WaitCall.isWaitReason(w), p.pendingWaits.isEmpty {
-                bad("\(name): blocked in \(w) but no wait call is pending", state: true)
-            }
-            let prev = p.threads[key]
-            if (prev?.state ?? from) == .running { p.cpuTime += t - (prev?.since ?? p.birth) }
-            p.threads[key] = ThreadState(state: to, since: t, why: to == .blocked ? why : nil)
-            refreshState(&p, t: t)
-            processes[pid] = p
-
+            state(pid: pid, tid: tid, from: from, to: to, why: why, at: t, &v)
         case let .stateUnknown(pid, tid, reason):
-            guard var p = processes.removeValue(forKey: pid) else { bad("unknown state of pid \(pid), which does not exist", state: true); break }
-            // A zombie's state is known (terminated) whatever the source says.
-            if !p.isZombie {
-                let key = tid ?? pid
-                let prev = p.threads[key]
-                if let prev, prev.state == .running { p.cpuTime += t - prev.since }
-                p.hasRecordedStates = true
-                p.threads[key] = ThreadState(state: .unknown, since: t, why: reason)
-                refreshState(&p, t: t)
-            }
-            processes[pid] = p
-
+            stateUnknown(pid: pid, tid: tid, reason: reason, at: t, &v)
         case .end, .unknown:
             break
         }
-        return v
+        return v.list
     }
 
     /// Why a recorded transition is not a legal step of the five-state machine, or nil.
@@ -378,7 +254,7 @@ public struct ProcessTable: Sendable {
         }
     }
 
-    private func newProcess(pid: Int, ppid: Int, argv: [String], image: String?, t: Int64, line: Int) -> LiveProcess {
+    func newProcess(pid: Int, ppid: Int, argv: [String], image: String?, t: Int64, line: Int) -> LiveProcess {
         let gen = (generations[pid] ?? 0) + 1
         var p = LiveProcess(id: ProcessID(pid: pid, generation: gen), ppid: ppid, forkParent: ppid, argv: argv, image: image,
                             birth: t, birthLine: line, state: .running, stateSince: t)
@@ -387,7 +263,7 @@ public struct ProcessTable: Sendable {
         return p
     }
 
-    private mutating func insert(_ p: LiveProcess) {
+    mutating func insert(_ p: LiveProcess) {
         generations[p.pid] = p.id.generation
         processes[p.pid] = p
         if processes.count > peakCount { peakCount = processes.count }
@@ -395,26 +271,24 @@ public struct ProcessTable: Sendable {
 
     /// Takes the process out of the table (so that mutating it does not copy its storage);
     /// the caller puts it back.
-    private mutating func alive(_ pid: Int, _ what: String, _ v: inout [ModelViolation], _ line: Int) -> LiveProcess? {
+    mutating func alive(_ pid: Int, _ what: String, _ v: inout Violations) -> LiveProcess? {
         guard let p = processes.removeValue(forKey: pid) else {
-            v.append(ModelViolation(line: line, "\(what) of pid \(pid), which does not exist"))
+            v.add("\(what) of pid \(pid), which does not exist")
             return nil
         }
-        if p.isZombie { v.append(ModelViolation(line: line, "\(what) of pid \(pid) after its exit")) }
+        if p.isZombie { v.add("\(what) of pid \(pid) after its exit") }
         return p
     }
 
     /// Recomputes the whole-process state from its threads (or coarsely without states).
-    private func refreshState(_ p: inout LiveProcess, t: Int64) {
+    func refreshState(_ p: inout LiveProcess, t: Int64) {
         let old = p.state
         var why: String?
         if p.isZombie {
             p.state = .terminated
         } else if p.hasRecordedStates && !p.threads.isEmpty {
             p.state = ProcessRecord.mergedState(of: p.threads.values.lazy.map(\.state)) ?? .running
-            if p.state == .blocked {
-                why = p.threads[p.pid]?.why ?? p.threads.values.first { $0.state == .blocked }?.why
-            }
+            if p.state == .blocked { why = ThreadState.reason(in: p.threads, state: .blocked, mainTid: p.pid) }
         } else if p.hasRecordedStates {
             // States recorded, but no thread is known now (e.g. right after exec): keep.
         } else {
@@ -427,7 +301,13 @@ public struct ProcessTable: Sendable {
         } else {
             p.blockedOn = nil
         }
-        if p.state != old { p.stateSince = t }
+        if p.state != old {
+            // Threads handing the CPU over at one instant (one to ready, the other to running)
+            // leave the process in its state: a state left and re-entered at one instant was
+            // never left. `stateBefore` is the state as the instant began.
+            if p.stateSince != t { p.stateBefore = ThreadState(state: old, since: p.stateSince) }
+            if let b = p.stateBefore, b.state == p.state { p.stateSince = b.since } else { p.stateSince = t }
+        }
     }
 
     // MARK: - From a history
@@ -448,7 +328,7 @@ public struct ProcessTable: Sendable {
             if let x = r.exitTime, x <= t { p.exitTime = x; p.exitStatus = r.exitStatus }
             p.threadCount = max(1, r.threads.filter { $0.start <= t && ($0.end.map { $0 > t } ?? true) }.count)
             if p.isZombie { p.threadCount = 1 }
-            p.hasRecordedStates = r.statesRecorded
+            p.hasRecordedStates = r.firstStateEvent.map { $0 <= t } ?? false
             // Completed running stretches; the one in progress is counted by `cpuTime(at:)`.
             for iv in r.stateIntervals where iv.state == .running && iv.end <= t { p.cpuTime += iv.end - iv.start }
             if !r.statesRecorded { p.cpuTime = 0 }
@@ -458,9 +338,14 @@ public struct ProcessTable: Sendable {
                 }
             }
             let merged = r.processStates()
-            if let cur = merged.last(where: { $0.start <= t && t < $0.end }) ?? merged.last(where: { $0.start <= t && $0.state == .terminated }) {
-                p.state = cur.state; p.stateSince = cur.start
-                if cur.state == .blocked { p.blockedOn = cur.why }
+            if var k = merged.lastIndex(where: { $0.start <= t && t < $0.end }) ?? merged.lastIndex(where: { $0.start <= t && $0.state == .terminated }) {
+                let cur = merged[k]
+                // Since when in this state: back over stretches that differ only in their why.
+                while k > 0, merged[k - 1].state == cur.state, merged[k - 1].end == merged[k].start { k -= 1 }
+                p.state = cur.state; p.stateSince = merged[k].start
+                if cur.state == .blocked {
+                    p.blockedOn = r.statesRecorded ? ThreadState.reason(in: p.threads, state: .blocked, mainTid: r.pid) : cur.why
+                }
             } else if p.isZombie {
                 p.state = .terminated
             } else if history.states == .sched && r.statesRecorded {
@@ -474,8 +359,9 @@ public struct ProcessTable: Sendable {
             }
             table.generations[r.pid] = r.id.generation
             table.processes[r.pid] = p
-            if r.via == .spawn { table.rootPid = r.pid }
         }
+        // The root stays the root once seen, reaped or not (as `apply` keeps it).
+        table.rootPid = history.processes.last { $0.via == .spawn && $0.birth <= t }?.pid
         table.peakCount = table.processes.count
         return table
     }
