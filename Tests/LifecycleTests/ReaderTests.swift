@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct JSONParserTests {
     @Test func parsesNestedValuesAndKeepsIntegersExact() throws {
-        let o = try JSONLineParser.parseObject(#"{"a":9007199254740993,"b":[true,false,null,-1.5e3],"c":{"d":"x\"\u00e9\ud83d\ude00\n"},"e":-9223372036854775808}"#)
+        let o = try JSONLineParser.parseObject(#"{"a":9007199254740993,"b":[true,false,null,-1.5e3],"#
+                                               + #""c":{"d":"x\"\u00e9\ud83d\ude00\n"},"e":-9223372036854775808}"#)
         #expect(o["a"] == .int(9007199254740993))
         #expect(o["b"] == .array([.bool(true), .bool(false), .null, .double(-1500)]))
         #expect(o["c"]?.object?["d"] == .string("x\"é😀\n"))
@@ -60,7 +61,8 @@ import Testing
         #expect(try ok.readAll().first?.event.t == TraceEvent.maxTime)
         let r = TraceReader(text: "{\"type\":\"exit\",\"t\":9223372036854775807,\"pid\":3,\"status\":{\"exited\":0}}\n", name: "t.jsonl")
         #expect(throws: TraceReadError(path: "t.jsonl", line: 1,
-                                       message: "exit: \"t\" 9223372036854775807 is beyond 2^53 ns (104 days), the most a JSON reader with doubles holds exactly")) {
+                                       message: "exit: \"t\" 9223372036854775807 is beyond 2^53 ns (104 days), "
+                                                + "the most a JSON reader with doubles holds exactly")) {
             try r.readAll()
         }
     }

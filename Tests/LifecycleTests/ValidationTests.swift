@@ -4,7 +4,8 @@ import Testing
 /// A small trace builder: a header, then the given event lines, then an optional end with
 /// the right count.
 func traceText(_ lines: [String], states: StateSource = .none, end: Bool = true) -> String {
-    var all = [#"{"type":"trace","t":0,"schema":"proctrace/1","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"\#(states.rawValue)"}"#]
+    var all = [#"{"type":"trace","t":0,"schema":"proctrace/1","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","#
+               + #""host":{"kernel":"6.18","arch":"x86_64","cpus":2},"tracer":"proctrace 0.1.0","states":"\#(states.rawValue)"}"#]
     all += lines
     if end {
         let t = 1_000_000

@@ -235,7 +235,8 @@ struct LifecycleScenarioTests {
         #expect(r.root.threads.filter { $0.tid != r.root.pid }.count >= 3)
     }
 
-    @Test(arguments: ["mp_process.py", "mp_pipe.py", "mp_queue.py", "mp_value_array.py", "mp_semaphore.py", "fork_basic.py", "fork_vars.py", "getpid.py", "exit_status.py"])
+    @Test(arguments: ["mp_process.py", "mp_pipe.py", "mp_queue.py", "mp_value_array.py", "mp_semaphore.py", "fork_basic.py", "fork_vars.py",
+                      "getpid.py", "exit_status.py"])
     func tutorialScenarioIsComplete(_ name: String) throws {
         let r = try Harness.record(Harness.py(name))
         #expect(r.exitCode == 0)
