@@ -106,6 +106,23 @@ struct ReaderCommandTests {
         #expect(v.out.contains("\(path):5: "), "\(v.out)")
     }
 
+    /// A word outside one of the format's fixed sets (`via`, `how`, …) is a malformed line for
+    /// every reader, as a broken one is: named by file and line, exit 2 (validate lists it, 1).
+    @Test func aWordOutsideTheFormatIsAMalformedLineForEveryReader() throws {
+        var lines = try String(contentsOfFile: Self.recorded, encoding: .utf8).split(separator: "\n").map(String.init)
+        let k = try #require(lines.firstIndex { $0.contains(#""how":"wait""#) })
+        lines[k] = lines[k].replacingOccurrences(of: #""how":"wait""#, with: #""how":"eaten""#)
+        let path = try Self.write("eaten.jsonl", lines.joined(separator: "\n") + "\n")
+        let message = "\(path):\(k + 1): reap: \"how\" is \"eaten\", expected one of wait, auto, adopted"
+        for args in Self.readers(path) where args[0] != "validate" {
+            let r = try Self.proctrace(args)
+            #expect(r.code == 2, "\(args): exit \(r.code)")
+            #expect(r.err.hasPrefix(message), "\(args): \(r.err)")
+        }
+        let v = try Self.proctrace(["validate", path])
+        #expect(v.code == 1 && v.out.contains(message), "\(v.out)")
+    }
+
     // MARK: item 8, reader side: losses are told wherever a trace is read
 
     @Test func aCompleteTraceWithoutLossesGetsNoWarning() throws {
