@@ -57,9 +57,11 @@ struct ReaderCommandTests {
     @Test(arguments: [
         ("empty.jsonl", "", "empty.jsonl: not a proctrace trace (empty file)"),
         ("garbage.jsonl", "hello world\nthis is not json\n", "garbage.jsonl:1: not a proctrace trace ("),
-        ("noheader.jsonl", "{\"type\":\"exit\",\"t\":5,\"pid\":3,\"status\":{\"exited\":0}}\n", "noheader.jsonl:1: not a proctrace trace (the first line must be the \"trace\" header"),
+        ("noheader.jsonl", "{\"type\":\"exit\",\"t\":5,\"pid\":3,\"status\":{\"exited\":0}}\n",
+         "noheader.jsonl:1: not a proctrace trace (the first line must be the \"trace\" header"),
         ("binary.jsonl", "\u{7F}ELF\u{2}\u{1}\u{1}\0\0\0", "binary.jsonl:1: not a proctrace trace ("),
-        ("schema2.jsonl", #"{"type":"trace","t":0,"schema":"proctrace/2","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","host":{"kernel":"6","arch":"x86_64","cpus":2},"tracer":"p","states":"none"}"# + "\n",
+        ("schema2.jsonl", #"{"type":"trace","t":0,"schema":"proctrace/2","argv":["x"],"cwd":"/","start":"2026-11-26T22:00:00Z","#
+         + #""host":{"kernel":"6","arch":"x86_64","cpus":2},"tracer":"p","states":"none"}"# + "\n",
          "schema2.jsonl:1: not a proctrace trace (schema \"proctrace/2\""),
     ])
     func everyReaderRefusesWhatIsNotATrace(_ name: String, _ content: String, _ message: String) throws {
@@ -322,7 +324,8 @@ struct ReaderCommandTests {
         let lossy = try Self.write("step-lossy.jsonl", try String(contentsOfFile: Self.recorded, encoding: .utf8)
             .replacingOccurrences(of: "\"lost\":0}", with: "\"lost\":9}"))
         // One key for the next event, then q, typed into the terminal script(1) provides.
-        let (code, screen, _) = try Harness.run(["/bin/sh", "-c", "(sleep 0.3; printf ' q') | /usr/bin/script -qec '\(Harness.binary) replay \(lossy) --step' /dev/null"])
+        let (code, screen, _) = try Harness.run(["/bin/sh", "-c",
+                                                 "(sleep 0.3; printf ' q') | /usr/bin/script -qec '\(Harness.binary) replay \(lossy) --step' /dev/null"])
         #expect(code == 0)
         #expect(screen.contains("step: any key = next event, q = quit"), "\(screen.debugDescription)")
         // It quit after the second event, and the loss in the end line it never showed is told.
@@ -371,7 +374,8 @@ struct ReaderCommandTests {
     }
 
     @Test func theExtensionOfTheOutputChoosesTheFormat() throws {
-        let magic: [(String, [UInt8])] = [("png", [0x89, 0x50, 0x4E, 0x47]), ("pdf", Array("%PDF".utf8)), ("svg", Array("<?xm".utf8)), ("dot", Array("digr".utf8))]
+        let magic: [(String, [UInt8])] = [("png", [0x89, 0x50, 0x4E, 0x47]), ("pdf", Array("%PDF".utf8)), ("svg", Array("<?xm".utf8)),
+                                          ("dot", Array("digr".utf8))]
         for (ext, head) in magic {
             let out = Self.scratch("tree.\(ext)")
             Self.remove(out)
