@@ -96,9 +96,10 @@ public struct ELFInfo: Equatable, Sendable {
 /// One line of a proctrace/1 trace. Every field trace-format.md documents is a value of its
 /// case (optional ones last, with their defaults); `TraceEvent.extra` holds only the others.
 public enum EventKind: Equatable, Sendable {
-    /// `pid`: proctrace's own (the root's reaper); `env`: only with `record --env`.
+    /// `pid`: proctrace's own (the root's reaper); `env`: only with `record --env`;
+    /// `failedExecs`: whether failed execs are recorded; `attached`: the pids `record -p` took.
     case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource,
-               env: [String]? = nil, pid: Int? = nil)
+               env: [String]? = nil, pid: Int? = nil, failedExecs: Bool? = nil, attached: [Int]? = nil)
     /// `ppid` (proctrace), `pgid`, `sid`: the root's at the start, when they could be read.
     case spawn(pid: Int, argv: [String], ppid: Int? = nil, pgid: Int? = nil, sid: Int? = nil)
     /// A process already running when `record -p` attached to it (instead of its `fork`):
@@ -113,9 +114,12 @@ public enum EventKind: Equatable, Sendable {
     case thread(pid: Int, tid: Int, phase: ThreadPhase, reason: String? = nil)
     /// `error` (an errno name): the exec failed and the process runs its old image on.
     /// `argvTruncated`: argv could not be read whole (`argvBytes`: its real size);
-    /// `argvNotUTF8`: some argument's bytes were not UTF-8 (shown as U+FFFD).
+    /// `argvNotUTF8`: some argument's bytes were not UTF-8 (shown as U+FFFD). A failed exec may
+    /// say the calling thread (`tid`), that its pointers could not be read (`argsUnreadable`),
+    /// and for `execveat` (`call`) its `dirfd`, what that names (`dirfdPath`) and its `flags`.
     case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?, error: String? = nil,
-              argvTruncated: Bool = false, argvBytes: Int? = nil, argvNotUTF8: Bool = false)
+              argvTruncated: Bool = false, argvBytes: Int? = nil, argvNotUTF8: Bool = false, tid: Int? = nil, argsUnreadable: Bool = false,
+              call: String? = nil, dirfd: Int? = nil, dirfdPath: String? = nil, flags: [String]? = nil)
     /// `tid`: the waiting thread when not the main one.
     case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String], tid: Int? = nil)
     case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil)

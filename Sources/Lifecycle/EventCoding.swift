@@ -15,13 +15,15 @@ extension TraceEvent {
         func i(_ v: Int) -> JSONValue { .int(Int64(v)) }
         func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
         switch kind {
-        case let .trace(schema, argv, cwd, start, host, tracer, states, env, pid):
+        case let .trace(schema, argv, cwd, start, host, tracer, states, env, pid, failedExecs, attached):
             o.append("schema", .string(schema)); o.append("argv", strings(argv)); o.append("cwd", .string(cwd))
             o.append("start", .string(start))
             o.append("host", .object(JSONObject([("kernel", .string(host.kernel)), ("arch", .string(host.arch)), ("cpus", i(host.cpus))])))
             o.append("tracer", .string(tracer)); o.append("states", .string(states.rawValue))
             if let env { o.append("env", strings(env)) }
             if let pid { o.append("pid", i(pid)) }
+            if let failedExecs { o.append("failed_execs", .bool(failedExecs)) }
+            if let attached { o.append("attached", .array(attached.map(i))) }
         case let .spawn(pid, argv, ppid, pgid, sid):
             o.append("pid", i(pid)); o.append("argv", strings(argv))
             if let ppid { o.append("ppid", i(ppid)) }
@@ -43,7 +45,8 @@ extension TraceEvent {
         case let .thread(pid, tid, phase, reason):
             o.append("pid", i(pid)); o.append("tid", i(tid)); o.append("phase", .string(phase.rawValue))
             if let reason { o.append("reason", .string(reason)) }
-        case let .exec(pid, path, argv, exe, elf, formerTid, error, argvTruncated, argvBytes, argvNotUTF8):
+        case let .exec(pid, path, argv, exe, elf, formerTid, error, argvTruncated, argvBytes, argvNotUTF8, tid, argsUnreadable, call, dirfd,
+                       dirfdPath, flags):
             o.append("pid", i(pid)); o.append("path", .string(path)); o.append("argv", strings(argv))
             if let exe { o.append("exe", .string(exe)) }
             if let elf {
@@ -58,6 +61,12 @@ extension TraceEvent {
             if argvTruncated { o.append("argv_truncated", .bool(true)) }
             if let argvBytes { o.append("argv_bytes", i(argvBytes)) }
             if argvNotUTF8 { o.append("argv_not_utf8", .bool(true)) }
+            if let tid { o.append("tid", i(tid)) }
+            if argsUnreadable { o.append("args_unreadable", .bool(true)) }
+            if let call { o.append("call", .string(call)) }
+            if let dirfd { o.append("dirfd", i(dirfd)) }
+            if let dirfdPath { o.append("dirfd_path", .string(dirfdPath)) }
+            if let flags { o.append("flags", strings(flags)) }
         case let .waitBegin(pid, call, target, options, tid):
             o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.begin.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options))
@@ -215,7 +224,8 @@ extension TraceEvent {
             }
             kind = .trace(schema: try str("schema"), argv: try strs("argv"), cwd: try str("cwd"), start: try str("start"),
                           host: HostInfo(kernel: kernel, arch: arch, cpus: Int(cpus)), tracer: try str("tracer"),
-                          states: try word("states", StateSource.self), env: try optStrs("env"), pid: try optInt("pid"))
+                          states: try word("states", StateSource.self), env: try optStrs("env"), pid: try optInt("pid"),
+                          failedExecs: optional("failed_execs") == nil ? nil : try optBool("failed_execs"), attached: try optInts("attached"))
         case "spawn":
             kind = .spawn(pid: try int("pid"), argv: try strs("argv"), ppid: try optInt("ppid"), pgid: try optInt("pgid"), sid: try optInt("sid"))
         case "attach":
@@ -236,7 +246,9 @@ extension TraceEvent {
             }
             kind = .exec(pid: try int("pid"), path: try str("path"), argv: try strs("argv"), exe: try optStr("exe"), elf: elf,
                          formerTid: try optInt("former_tid"), error: try optStr("error"), argvTruncated: try optBool("argv_truncated"),
-                         argvBytes: try optInt("argv_bytes"), argvNotUTF8: try optBool("argv_not_utf8"))
+                         argvBytes: try optInt("argv_bytes"), argvNotUTF8: try optBool("argv_not_utf8"),
+                         tid: try optInt("tid"), argsUnreadable: try optBool("args_unreadable"), call: try optStr("call"), dirfd: try optInt("dirfd"),
+                         dirfdPath: try optStr("dirfd_path"), flags: try optStrs("flags"))
         case "wait":
             let pid = try int("pid")
             let phase = try word("phase", WaitPhase.self)

@@ -160,7 +160,7 @@ struct HistoryBuilder {
         switch e.kind {
         case .trace:
             header = e.jsonObject
-            if case let .trace(_, _, _, _, _, _, states, _, _) = e.kind { source = states }
+            if case let .trace(_, _, _, _, _, _, states, _, _, _, _) = e.kind { source = states }
         case let .spawn(pid, argv, ppid, pgid, sid):
             let i = newRecord(pid: pid, parentPid: ppid ?? 0, creatorPid: nil, via: .spawn, t: t, line: line, argv: argv)
             if records[i].parent != nil { records[i].parent = nil }
@@ -174,18 +174,12 @@ struct HistoryBuilder {
             if let pgid { records[i].initialPgid = pgid }
             if let sid { records[i].initialSid = sid }
             for tid in threads ?? [] where tid != pid { records[i].threads.append(ThreadRecord(tid: tid, start: t)) }
-            // Its state until the source first reports it: what /proc said just before the
-            // attach stopped it. Sleeping or stopped is blocked; R is running or ready, which
-            // /proc does not tell apart: unknown. (Not with a trace without states.)
+            // Its state until the source first reports it (not with a trace without states).
             if source != .none {
-                let initial: (ProcState, String?)
-                switch state {
-                case "S", "D", "I": initial = (.blocked, "sleeping at attach (/proc \(state!))")
-                case "T", "t": initial = (.blocked, "stopped at attach (/proc \(state!))")
-                default: initial = (.unknown, "already running at attach" + (state.map { " (/proc \($0))" } ?? ""))
-                }
-                for tid in threads ?? [pid] { openStates[i, default: [:]][tid] = (initial.0, t, initial.1) }
+                let initial = ProcState.atAttach(procState: state)
+                for tid in threads ?? [pid] { openStates[i, default: [:]][tid] = (initial.state, t, initial.why) }
                 records[i].statesRecorded = true
+                if records[i].firstStateEvent == nil { records[i].firstStateEvent = t }
             }
         case let .fork(pid, child, parent, via, _, nspid):
             if let old = current[child], records[old].reapTime == nil {
@@ -204,13 +198,13 @@ struct HistoryBuilder {
                 if let k = records[i].threads.lastIndex(where: { $0.tid == tid && $0.end == nil }) { records[i].threads[k].end = t }
                 closeState(i, tid: tid, at: t)
             }
-        case let .exec(pid, path, argv, _, _, _, error?, _, _, _):
+        case let .exec(pid, path, argv, _, _, _, error?, _, _, _, _, _, _, _, dirfdPath, _):
             // A failed exec (an `error` errno name): the process goes on running its old image.
             let i = recordIndex(pid, t: t, line: line)
             // An execveat given a descriptor and an empty path (AT_EMPTY_PATH) tried the file it names.
-            let tried = path.isEmpty ? (e.extra["dirfd_path"]?.string ?? path) : path
+            let tried = path.isEmpty ? (dirfdPath ?? path) : path
             records[i].failedExecs.append(FailedExec(t: t, path: tried, argv: argv, error: error))
-        case let .exec(pid, path, argv, exe, elf, formerTid, nil, _, _, _):
+        case let .exec(pid, path, argv, exe, elf, formerTid, nil, _, _, _, _, _, _, _, _, _):
             let i = recordIndex(pid, t: t, line: line)
             records[i].execs.append(ExecRecord(t: t, path: path, argv: argv, exe: exe, elf: elf))
             // Exec kills every other thread; a non-leader that execs takes the leader's tid.

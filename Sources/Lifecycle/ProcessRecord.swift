@@ -381,6 +381,19 @@ public struct ProcessRecord: Sendable {
     }
 }
 
+extension ProcState {
+    /// An attached process's state until the state source first reports it: what /proc said
+    /// just before the attach stopped it. Sleeping or stopped is blocked; R is running or
+    /// ready, which /proc does not tell apart: unknown. Both folds start an attach from here.
+    static func atAttach(procState state: String?) -> (state: ProcState, why: String) {
+        switch state {
+        case "S", "D", "I": return (.blocked, "sleeping at attach (/proc \(state!))")
+        case "T", "t": return (.blocked, "stopped at attach (/proc \(state!))")
+        default: return (.unknown, "already running at attach" + (state.map { " (/proc \($0))" } ?? ""))
+        }
+    }
+}
+
 /// The last path component (`/usr/bin/make` → `make`): the one basename of every module.
 public func basename(_ path: String) -> String {
     if let slash = path.lastIndex(of: "/") {

@@ -28,15 +28,19 @@ extension ProcessTable {
 
     /// A process already running when the recording attached: its state is not known until
     /// the state source first reports it.
-    mutating func attach(pid: Int, ppid: Int, argv: [String], exe: String?, threads: [Int]?, pgid: Int?, sid: Int?, at t: Int64,
-                         _ v: inout Violations) {
+    mutating func attach(pid: Int, ppid: Int, argv: [String], exe: String?, state: String?, threads: [Int]?, pgid: Int?, sid: Int?,
+                         at t: Int64, _ v: inout Violations) {
         if let old = processes[pid], !old.isZombie { v.add("attach of pid \(pid), which still exists (born at line \(old.birthLine))") }
-        var p = newProcess(pid: pid, ppid: ppid, argv: argv, image: exe, t: t, line: v.line)
+        var p = newProcess(pid: pid, ppid: ppid, argv: argv, image: exe ?? argv.first, t: t, line: v.line)
         p.pgid = pgid
         p.sid = sid
         let tids = threads ?? [pid]
         p.threadCount = max(1, tids.count)
-        for tid in tids { p.threads[tid] = ThreadState(state: .unknown, since: t, why: "already running at attach") }
+        if source != .none {
+            let initial = ProcState.atAttach(procState: state)
+            for tid in tids { p.threads[tid] = ThreadState(state: initial.state, since: t, why: initial.why) }
+            p.hasRecordedStates = true
+        }
         refreshState(&p, t: t)
         insert(p)
     }

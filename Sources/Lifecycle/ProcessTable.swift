@@ -198,19 +198,19 @@ public struct ProcessTable: Sendable {
         let t = e.t
         if t < now { v.add("time goes backwards: t=\(t) after t=\(now)") } else { now = t }
         switch e.kind {
-        case let .trace(schema, _, _, _, _, _, states, _, _):
+        case let .trace(schema, _, _, _, _, _, states, _, _, _, _):
             header(schema: schema, states: states, &v)
         case let .spawn(pid, argv, ppid, pgid, sid):
             spawn(pid: pid, argv: argv, ppid: ppid, pgid: pgid, sid: sid, at: t, &v)
-        case let .attach(pid, ppid, argv, exe, _, _, _, threads, pgid, sid):
-            attach(pid: pid, ppid: ppid, argv: argv, exe: exe, threads: threads, pgid: pgid, sid: sid, at: t, &v)
+        case let .attach(pid, ppid, argv, exe, state, _, _, threads, pgid, sid):
+            attach(pid: pid, ppid: ppid, argv: argv, exe: exe, state: state, threads: threads, pgid: pgid, sid: sid, at: t, &v)
         case let .fork(creator, child, parent, _, _, _):
             fork(creator: creator, child: child, parent: parent, at: t, &v)
         case let .thread(pid, tid, phase, _):
             thread(pid: pid, tid: tid, phase: phase, at: t, &v)
-        case let .exec(pid, path, argv, _, _, formerTid, nil, _, _, _):
+        case let .exec(pid, path, argv, _, _, formerTid, nil, _, _, _, _, _, _, _, _, _):
             exec(pid: pid, path: path, argv: argv, formerTid: formerTid, at: t, &v)
-        case let .exec(pid, _, _, _, _, _, _?, _, _, _):
+        case let .exec(pid, _, _, _, _, _, _?, _, _, _, _, _, _, _, _, _):
             failedExec(pid: pid, &v)
         case let .waitBegin(pid, call, target, options, tid):
             waitBegin(pid: pid, call: call, target: target, options: options, tid: tid, at: t, &v)
@@ -315,6 +315,8 @@ public struct ProcessTable: Sendable {
     /// The world at instant `t` (every event at or before `t` applied), built from a history.
     public static func at(_ t: Int64, _ history: ProcessHistory) -> ProcessTable {
         var table = ProcessTable(source: history.states)
+        // A stretch still open when the trace ended was closed at its last instant: it holds there.
+        func covers(_ iv: StateInterval) -> Bool { iv.start <= t && (t < iv.end || (iv.end == history.endTime && t == iv.end)) }
         table.now = t
         for r in history.processes where r.birth <= t && (r.reapTime.map { $0 > t } ?? true) {
             let g = r.group(at: t)
@@ -330,15 +332,15 @@ public struct ProcessTable: Sendable {
             if p.isZombie { p.threadCount = 1 }
             p.hasRecordedStates = r.firstStateEvent.map { $0 <= t } ?? false
             // Completed running stretches; the one in progress is counted by `cpuTime(at:)`.
-            for iv in r.stateIntervals where iv.state == .running && iv.end <= t { p.cpuTime += iv.end - iv.start }
+            for iv in r.stateIntervals where iv.state == .running && iv.end <= t && !covers(iv) { p.cpuTime += iv.end - iv.start }
             if !r.statesRecorded { p.cpuTime = 0 }
             if r.statesRecorded {
-                for iv in r.stateIntervals where iv.start <= t && t < iv.end {
+                for iv in r.stateIntervals where covers(iv) {
                     p.threads[iv.tid ?? r.pid] = ThreadState(state: iv.state, since: iv.start, why: iv.why)
                 }
             }
             let merged = r.processStates()
-            if var k = merged.lastIndex(where: { $0.start <= t && t < $0.end }) ?? merged.lastIndex(where: { $0.start <= t && $0.state == .terminated }) {
+            if var k = merged.lastIndex(where: covers) ?? merged.lastIndex(where: { $0.start <= t && $0.state == .terminated }) {
                 let cur = merged[k]
                 // Since when in this state: back over stretches that differ only in their why.
                 while k > 0, merged[k - 1].state == cur.state, merged[k - 1].end == merged[k].start { k -= 1 }

@@ -107,13 +107,13 @@ public struct ReplayView: Sendable {
         let type = e.kind.typeName
         var what: String
         switch e.kind {
-        case let .trace(_, argv, _, _, _, _, states, _, _): what = "\(argv.joined(separator: " ")) (states: \(states))"
+        case let .trace(_, argv, _, _, _, _, states, _, _, _, _): what = "\(argv.joined(separator: " ")) (states: \(states))"
         case let .spawn(pid, argv, _, _, _): what = "\(pid) \(argv.joined(separator: " "))"
         case let .attach(pid, ppid, argv, _, _, _, _, _, _, _): what = "\(pid) \(argv.joined(separator: " ")) (already running, parent \(ppid))"
         case let .fork(pid, child, parent, via, _, _):
             what = "\(name(pid)) → \(child) via \(via)" + (parent != pid ? " (parent \(parent))" : "")
         case let .thread(pid, tid, phase, _): what = "\(name(pid)) thread \(tid) \(phase)"
-        case let .exec(pid, path, argv, _, _, _, error, _, _, _):
+        case let .exec(pid, path, argv, _, _, _, error, _, _, _, _, _, _, _, _, _):
             what = "\(name(pid)) \(path) \(clip(argv.dropFirst().joined(separator: " "), 50))" + (error.map { " failed: \($0)" } ?? "")
         case let .waitBegin(pid, call, target, options, _):
             what = "\(name(pid)) \(call)(\(([String(target)] + options).joined(separator: ", "))) begins"

@@ -208,7 +208,7 @@ public final class TraceReader {
         }
         let e: TraceEvent
         do { e = try TraceEvent(json: o) } catch { throw refuse("a broken header: \(error.message)") }
-        if case let .trace(schema, _, _, _, _, _, _, _, _) = e.kind, schema != "proctrace/1" {
+        if case let .trace(schema, _, _, _, _, _, _, _, _, _, _) = e.kind, schema != "proctrace/1" {
             throw refuse("schema \"\(schema)\"; this proctrace reads proctrace/1")
         }
         return e

@@ -278,19 +278,18 @@ public final class Recorder {
             var p = environ
             while let s = p.pointee { env?.append(String(cString: s)); p += 1 }
         }
-        var extra = JSONObject()
-        // Whether an absence of failed execs means there were none.
-        extra.append("failed_execs", .bool(recordsFailedExecs))
         var argv = options.command
+        var attached: [Int]?
         if attachMode {
             // What was attached to: the pids given, and the first one's command as the argv.
-            extra.append("attached", .array(options.attach.map { .int(Int64($0)) }))
+            attached = options.attach
             argv = ProcFS.cmdline(options.attach[0])?.argv ?? []
         }
         emit(TraceEvent(t: 0, .trace(schema: "proctrace/1", argv: argv, cwd: cwdString, start: Self.rfc3339Now(),
                                      host: HostInfo(kernel: host.kernel, arch: host.arch, cpus: host.cpus),
-                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none, env: env, pid: Int(selfPid)),
-                        extra: extra))
+                                     tracer: "proctrace \(TracerVersion.string)", states: states?.source ?? .none, env: env, pid: Int(selfPid),
+                                     // Whether an absence of failed execs means there were none.
+                                     failedExecs: recordsFailedExecs, attached: attached)))
     }
 
     /// Starts the state source the options ask for, falling back from the scheduler's

@@ -27,8 +27,33 @@ import Testing
 
     @Test(arguments: traces) func streamingAndHistoryFoldsAgreeAtEveryInstant(path: String) throws {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let history = try ProcessHistory(path: path)
-        let events = try TraceReader(path: path).readAll().map(\.event)
+        try Self.expectAgreement(try TraceReader(path: path).readAll().map(\.event), name: name)
+    }
+
+    /// `record -p`'s attach lines (no shipped trace has them yet): a sleeping process starts
+    /// blocked, a running one unknown, in both folds, with and without a state source.
+    @Test(arguments: [StateSource.sched, .none]) func attachedProcessesAgreeToo(states: StateSource) throws {
+        let text = traceText([
+            #"{"type":"attach","t":10,"pid":50,"ppid":1,"argv":["sleep","9"],"state":"S"}"#,
+            #"{"type":"attach","t":10,"pid":60,"ppid":1,"argv":["busy"],"exe":"/bin/busy","state":"R","threads":[60,61]}"#,
+            #"{"type":"state","t":20,"pid":50,"tid":50,"from":"blocked","to":"ready"}"#,
+            #"{"type":"state","t":30,"pid":50,"tid":50,"from":"ready","to":"running"}"#,
+            #"{"type":"state","t":40,"pid":60,"tid":61,"from":"ready","to":"running"}"#,
+            #"{"type":"exit","t":50,"pid":50,"status":{"exited":0}}"#,
+            #"{"type":"reap","t":60,"pid":50,"by":1,"how":"adopted"}"#,
+        ].filter { states != .none || !$0.contains(#""type":"state""#) }, states: states)
+        let events = try TraceReader(text: text, name: "attach.jsonl").readAll().map(\.event)
+        try Self.expectAgreement(events, name: "attach.jsonl (\(states))")
+        if states == .sched {
+            let h = ProcessHistory(events: events)
+            #expect(ProcessTable.at(15, h)[50]?.state == .blocked && ProcessTable.at(15, h)[60]?.state == .unknown)
+        }
+    }
+
+    /// Applies `events` one by one and compares the table, after each instant, with the
+    /// history's snapshot at that instant.
+    static func expectAgreement(_ events: [TraceEvent], name: String) throws {
+        let history = ProcessHistory(events: events)
         var table = ProcessTable()
         var checked = 0
         for (i, e) in events.enumerated() {

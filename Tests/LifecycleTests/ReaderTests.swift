@@ -123,7 +123,8 @@ import Testing
     /// `extra`; every line of every shipped trace is written back exactly as it was read.
     @Test func documentedFieldsAreTypedAndEveryShippedLineRoundTrips() throws {
         let documented: Set<String> = ["tid", "ppid", "pgid", "sid", "nspid", "reason", "error", "unobserved", "argv_truncated",
-                                       "argv_bytes", "argv_not_utf8", "detached", "env", "pid"]
+                                       "argv_bytes", "argv_not_utf8", "detached", "env", "pid", "args_unreadable", "call",
+                                       "dirfd", "dirfd_path", "flags", "failed_execs", "attached"]
         var lines = 0
         var seen = Set<String>()
         for path in Fixture.shippedTraces {
@@ -158,7 +159,9 @@ import Testing
                                    .fork(pid: 1, child: 2, parent: 1, via: .clone, tid: 3, nspid: [2, 1]),
                                    .reap(pid: 2, by: 1, how: .adopted, unobserved: true), .exit(pid: 1, status: .exited(127), error: "ENOENT"),
                                    .trace(schema: "proctrace/1", argv: ["a"], cwd: "/", start: "s", host: HostInfo(kernel: "k", arch: "a", cpus: 1),
-                                          tracer: "p", states: .sampled, env: ["A=1"], pid: 1)]
+                                          tracer: "p", states: .sampled, env: ["A=1"], pid: 1, failedExecs: false, attached: [5, 6]),
+                                   .exec(pid: 1, path: "", argv: [], exe: nil, elf: nil, formerTid: nil, error: "ENOENT", tid: 2, argsUnreadable: true,
+                                         call: "execveat", dirfd: 3, dirfdPath: "/x", flags: ["AT_EMPTY_PATH"])]
         for k in others {
             let e = TraceEvent(t: 9, k)
             let back = try TraceEvent(json: JSONLineParser.parseObject(e.jsonLine))

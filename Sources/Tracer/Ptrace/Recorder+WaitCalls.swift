@@ -198,30 +198,28 @@ extension Recorder {
         let at = attempt.call == PT_SC_EXECVEAT
         let pathAddr = at ? attempt.args[1] : attempt.args[0]
         let argvAddr = at ? attempt.args[2] : attempt.args[1]
-        var extra = JSONObject()
-        if tid != pid { extra.append("tid", .int(Int64(tid))) }
         let path = pathAddr == 0 ? nil : kernel.readCString(tid, at: pathAddr, max: 4096)
         let argv = readArgv(tid, at: argvAddr)
-        // Never cut silently: say what could not be read.
-        if path == nil || argv == nil { extra.append("args_unreadable", .bool(true)) }
-
+        var dirfdNumber: Int?, dirfdPath: String?, flagNames: [String]?
         if at {
-            extra.append("call", .string("execveat"))
             let dirfd = Int32(truncatingIfNeeded: attempt.args[0])
             if dirfd != AT_FDCWD {
-                extra.append("dirfd", .int(Int64(dirfd)))
+                dirfdNumber = Int(dirfd)
                 // What the descriptor names (the file itself with AT_EMPTY_PATH), while it is open.
-                if let target = ProcFS.readlink("/proc/\(pid)/fd/\(dirfd)") { extra.append("dirfd_path", .string(target)) }
+                dirfdPath = ProcFS.readlink("/proc/\(pid)/fd/\(dirfd)")
             }
             let flags = Int32(truncatingIfNeeded: attempt.args[4])
-            var names: [JSONValue] = []
-            if flags & 0x1000 != 0 { names.append(.string("AT_EMPTY_PATH")) }
-            if flags & 0x100 != 0 { names.append(.string("AT_SYMLINK_NOFOLLOW")) }
-            if flags & ~0x1100 != 0 { names.append(.string(String(flags & ~0x1100))) }
-            if !names.isEmpty { extra.append("flags", .array(names)) }
+            var names: [String] = []
+            if flags & 0x1000 != 0 { names.append("AT_EMPTY_PATH") }
+            if flags & 0x100 != 0 { names.append("AT_SYMLINK_NOFOLLOW") }
+            if flags & ~0x1100 != 0 { names.append(String(flags & ~0x1100)) }
+            if !names.isEmpty { flagNames = names }
         }
+        // Never cut silently: say what could not be read (argsUnreadable).
         emit(TraceEvent(t: t, .exec(pid: pid, path: path ?? "", argv: argv?.strings ?? [], exe: nil, elf: nil, formerTid: nil,
-                                    error: Tracee.errnoName(e), argvTruncated: argv?.truncated == true), extra: extra))
+                                    error: Tracee.errnoName(e), argvTruncated: argv?.truncated == true, tid: tid != pid ? tid : nil,
+                                    argsUnreadable: path == nil || argv == nil, call: at ? "execveat" : nil, dirfd: dirfdNumber,
+                                    dirfdPath: dirfdPath, flags: flagNames)))
     }
 
     /// A NULL-terminated array of string pointers in a task's memory (argv): at most
