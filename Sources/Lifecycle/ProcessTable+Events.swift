@@ -40,6 +40,7 @@ extension ProcessTable {
             let initial = ProcState.atAttach(procState: state)
             for tid in tids { p.threads[tid] = ThreadState(state: initial.state, since: t, why: initial.why) }
             p.hasRecordedStates = true
+            p.attachedAt = t
         }
         refreshState(&p, t: t)
         insert(p)
@@ -183,8 +184,9 @@ extension ProcessTable {
             processes[pid] = p
             return
         }
-        // After an `unknown` event the model has no state to check `from` against.
-        if let cur = p.threads[key], cur.state != from, cur.state != .unknown {
+        // After an `unknown` event, or while an attached task has only /proc's word for its
+        // state, the model has no state to check `from` against.
+        if let cur = p.threads[key], cur.state != from, cur.state != .unknown, cur.since != p.attachedAt {
             v.add("\(name): recorded \(from.rawValue)→\(to.rawValue) but the model has it \(cur.state.rawValue)", state: true)
         }
         if let problem = ProcessTable.illegalTransition(from: from, to: to, source: source) {

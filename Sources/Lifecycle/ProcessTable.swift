@@ -71,6 +71,9 @@ public struct LiveProcess: Equatable, Sendable {
     /// The whole-process state (five-state model).
     public var state: ProcState
     public var stateSince: Int64
+    /// When `record -p` attached to it: its threads' states from then until the source first
+    /// reports them are what /proc said, a guess no `from` is checked against.
+    var attachedAt: Int64?
     /// Its state (and since when) as the instant of its last state change began.
     var stateBefore: ThreadState?
     /// What it is blocked on (the state's `why`, or the pending wait call), if blocked.
