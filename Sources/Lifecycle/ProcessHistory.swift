@@ -37,6 +37,9 @@ public struct ProcessHistory: Sendable {
     public var truncatedLine: Int?
 
     private var index: [ProcessID: Int] = [:]
+    /// Every incarnation of a pid, by position in `processes`, oldest first: readers look a
+    /// pid up per event (who reaped, who adopted), so this must not scan all processes.
+    private var byPid: [Int: [Int]] = [:]
 
     /// True when the trace has no `end` line (the recording was cut short).
     public var incomplete: Bool { end == nil }
@@ -75,7 +78,10 @@ public struct ProcessHistory: Sendable {
 
     init(building processes: [ProcessRecord]) {
         self.processes = processes
-        for (i, p) in processes.enumerated() { index[p.id] = i }
+        for (i, p) in processes.enumerated() { index[p.id] = i; byPid[p.pid, default: []].append(i) }
+        for (pid, list) in byPid where list.count > 1 {
+            byPid[pid] = list.sorted { processes[$0].id.generation < processes[$1].id.generation }
+        }
     }
 
     /// Processes with no traced parent, in birth order.
@@ -91,11 +97,11 @@ public struct ProcessHistory: Sendable {
     }
     /// Every incarnation of a pid, in order.
     public func records(pid: Int) -> [ProcessRecord] {
-        processes.filter { $0.pid == pid }.sorted { $0.id.generation < $1.id.generation }
+        (byPid[pid] ?? []).map { processes[$0] }
     }
     /// The process that had `pid` at instant `t` (born at or before `t`, not yet reaped).
     public func process(pid: Int, at t: Int64) -> ProcessRecord? {
-        records(pid: pid).last { $0.birth <= t && ($0.reapTime ?? Int64.max) >= t }
+        (byPid[pid] ?? []).last { processes[$0].birth <= t && (processes[$0].reapTime ?? Int64.max) >= t }.map { processes[$0] }
     }
     /// Depth of a process in the tree (roots are 0).
     public func depth(of id: ProcessID) -> Int {

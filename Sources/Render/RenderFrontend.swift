@@ -57,16 +57,22 @@ public enum RenderFrontend {
                 }
                 engine = "nop2"
             }
-            let bytes: [UInt8]
+            var bytes: [UInt8]
             if req.format == .dot {
                 bytes = Array(dot.utf8)
             } else {
                 progress("\(kind): Graphviz layout (\(engine)) and \(req.format.rawValue) output")
                 do { bytes = try GraphvizRenderer.shared.render(dot: dot, engine: engine, format: req.format) }
                 catch { throw RenderFailure("\(kind): \(error.description)") }
+                if kind == "timeline" && req.format == .svg { bytes = TimelineDOT.slimmed(svg: bytes) }
             }
             try writeFile(path, bytes)
             written.append(path)
+            if let size = PictureSize(bytes, format: req.format), size.tooBigToRead {
+                warning("\(path) is \(size): too big to read as one picture (more than \(Int(PictureSize.readable)) pt on a side at the size "
+                        + "its text is legible); zoom into it, narrow it with --pids, --match or --from/--to, or open the interactive "
+                        + "viewer: proctrace render \(req.trace) -f html")
+            }
         }
         return written
     }
@@ -192,6 +198,49 @@ public enum RenderFrontend {
             throw RenderFailure("\(path) exists: give --force to replace it", exitCode: 2)
         } catch {
             throw RenderFailure("\(path): \(error)")
+        }
+    }
+}
+
+/// The size a rendered picture asks to be shown at (points, 1/72 in), read from its header:
+/// an SVG's `width`/`height`, a PNG's pixels (Graphviz draws 96 per inch).
+public struct PictureSize: Sendable, CustomStringConvertible {
+    public var width: Double
+    public var height: Double
+    /// Longer than this on a side (about 2.5 m at the size its 10 pt text is drawn), a picture
+    /// cannot be read whole: a person sees either the shape or the labels, never both.
+    public static let readable = 7200.0
+
+    public var tooBigToRead: Bool { max(width, height) > Self.readable }
+    public var description: String { "\(Int(width.rounded())) × \(Int(height.rounded())) pt" }
+
+    public init(width: Double, height: Double) { self.width = width; self.height = height }
+
+    public init?(_ bytes: [UInt8], format: OutputFormat) {
+        switch format {
+        case .svg:
+            // `<svg width="8967pt" height="5050pt"`, within the first few hundred bytes.
+            let head = Array(bytes.prefix(4096))
+            func find(_ needle: String, from: Int) -> Int? {
+                let n = Array(needle.utf8)
+                guard head.count >= n.count else { return nil }
+                return (from...(head.count - n.count)).first { head[$0..<$0 + n.count].elementsEqual(n) }.map { $0 + n.count }
+            }
+            guard let svg = find("<svg", from: 0) else { return nil }
+            func attribute(_ name: String) -> Double? {
+                guard let start = find(" \(name)=\"", from: svg) else { return nil }
+                let digits = head[start...].prefix { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }
+                return Double(String(decoding: digits, as: UTF8.self))
+            }
+            guard let w = attribute("width"), let h = attribute("height") else { return nil }
+            self.init(width: w, height: h)
+        case .png:
+            // The IHDR chunk: width and height as big-endian 32-bit integers at bytes 16–23.
+            guard bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) else { return nil }
+            func be32(_ i: Int) -> Double { Double(bytes[i..<i + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+            self.init(width: be32(16) * 72 / 96, height: be32(20) * 72 / 96)
+        default:
+            return nil
         }
     }
 }

@@ -12,6 +12,7 @@ extension TimelineDOT {
         case stopped       // stopped by a job-control signal (SIGSTOP…) until SIGCONT
         case zombie
         case unknown       // the state source stopped: nothing is known (an `unknown` event)
+        case mixed         // changes too close together to draw one by one (`mergeNarrow`)
 
         var colour: String {
             switch self {
@@ -26,6 +27,7 @@ extension TimelineDOT {
             case .traced: return Palette.traced
             case .stopped: return Palette.stopped
             case .unknown, .state(.unknown): return Palette.unknown
+            case .mixed: return Palette.running
             }
         }
 
@@ -48,6 +50,7 @@ extension TimelineDOT {
             case .stopped: return "stopped by signal"
             case .zombie: return "zombie"
             case .unknown: return "state unknown"
+            case .mixed: return "mixed"
             }
         }
 
@@ -64,8 +67,62 @@ extension TimelineDOT {
             case .traced: return "stopped by the tracer (ptrace)"
             case .stopped: return "stopped by SIGSTOP/SIGTSTP until SIGCONT (job control)"
             case .unknown, .state(.unknown): return "unknown (the state source stopped: lost events, nothing recorded)"
+            case .mixed: return "mixed: states changing faster than one point of the axis; the bar is split by height in proportion to each state's time"
             }
         }
+    }
+
+    /// One stretch of a lane as drawn: a piece of one band, or (`band == .mixed`) several
+    /// pieces too narrow to draw one by one, with the time spent in each band.
+    struct Drawn {
+        var band: Band
+        var start: Int64
+        var end: Int64
+        var why: String?
+        /// For `.mixed`: nanoseconds per band, in the order the stack is drawn top to bottom.
+        var shares: [(band: Band, ns: Int64)] = []
+        /// For `.mixed`: the pieces' bands in time order (when at most 40, else empty).
+        var sequence: [Band] = []
+        var pieces = 1
+    }
+
+    /// The order of a mixed bar's parts, top to bottom.
+    static let stackOrder: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced]
+
+    /// Merges runs of pieces narrower than `minWidth` points into `.mixed` stretches of one to two
+    /// `minWidth`, so a lane never holds more shapes than the axis has points (a ping-pong
+    /// pair changes state every few microseconds). Zombie and unknown pieces are never merged:
+    /// each is drawn as itself. `x` maps trace time to the axis.
+    static func mergeNarrow(_ pieces: [(band: Band, start: Int64, end: Int64, why: String?)], minWidth: Double = 1.0,
+                            x: (Int64) -> Double) -> [Drawn] {
+        var out: [Drawn] = []
+        out.reserveCapacity(min(pieces.count, 2048))
+        var group: [(band: Band, start: Int64, end: Int64, why: String?)] = []
+        func flush() {
+            guard let first = group.first, let last = group.last else { return }
+            defer { group.removeAll(keepingCapacity: true) }
+            if group.count == 1 { out.append(Drawn(band: first.band, start: first.start, end: first.end, why: first.why)); return }
+            var time: [Band: Int64] = [:]
+            for p in group { time[p.band, default: 0] += p.end - p.start }
+            if time.count == 1 {
+                let why = group.allSatisfy({ $0.why == first.why }) ? first.why : nil
+                out.append(Drawn(band: first.band, start: first.start, end: last.end, why: why, pieces: group.count)); return
+            }
+            let shares = stackOrder.compactMap { b in time[b].map { (band: b, ns: $0) } }
+            out.append(Drawn(band: .mixed, start: first.start, end: last.end, why: nil, shares: shares,
+                             sequence: group.count <= 40 ? group.map(\.band) : [], pieces: group.count))
+        }
+        for p in pieces {
+            let a = x(p.start), w = x(p.end) - a
+            let mergeable = w < minWidth && p.band != .zombie && p.band != .unknown
+            if let g = group.first {
+                // A gap, a wide enough group, or a piece that must stand alone ends the group.
+                if !mergeable || p.start > group[group.count - 1].end || x(p.end) - x(g.start) > minWidth * 2 { flush() }
+            }
+            if mergeable { group.append(p) } else { out.append(Drawn(band: p.band, start: p.start, end: p.end, why: p.why)) }
+        }
+        flush()
+        return out
     }
 
     static func band(_ iv: StateInterval, source: StateSource, model: StateModel) -> Band? {

@@ -35,6 +35,8 @@ public enum TimelineDOT {
     static let barHeight = 10.0
     static let labelWidth = 190.0
     static let axisHeight = 46.0
+    /// Connectors (fork, reap, adoption) spanning more lanes than this are drawn as stubs.
+    static let connectorLanes = 8
 
     /// Renders the timeline. `progress` is called now and then with a fraction done.
     public static func dot(_ history: ProcessHistory, options: TimelineOptions = TimelineOptions(),
@@ -73,7 +75,7 @@ public enum TimelineDOT {
         for p in lanes { laneTop.append(acc); acc += laneH + Double(threadRows(p).count) * threadH }
         let plotHeight = acc
 
-        let legendRows = 3.0
+        let legendRows = 5.0
         let top = axisHeight + plotHeight
         let height = top + 20 + legendRows * 16 + 20
         let plotTopY = height - axisHeight
@@ -224,23 +226,50 @@ public enum TimelineDOT {
                        cy: Double, barH: Double, who: String, labelWaits: Bool) {
             // A piece of no length (an auto-reaped child's zombie "time") is not drawn: its
             // minimum-width sliver would show a state the task never spent time in.
-            for piece in relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
-            where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
-                let b = piece.band
-                usedBands.insert(b)
-                let a = x(piece.start), e = x(piece.end)
-                let w = max(e - a, 0.6)
-                let h = b == .zombie ? barH * 0.6 : barH
-                var tip = "\(who) \(b.name)"
-                if let why = piece.why, b != .alive { tip += " (\(why))" }
-                tip += ": \(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), " +
-                    "\(TimeFormat.duration(piece.end - piece.start))"
-                box(a + w / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
+            let pieces = relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
+                .filter { $0.end > $0.start && $0.end > t0 && $0.start < t1 }
+            for piece in mergeNarrow(pieces, x: x) {
+                drawBand(piece, cy: cy, barH: barH, who: who)
                 // Name the wait call inside a long enough wait band.
-                if labelWaits, b == .inWait, let call = piece.why {
+                if labelWaits, piece.band == .inWait, let call = piece.why {
+                    let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
                     let tw = textWidth(call, 6.5)
                     if tw + 6 < w { text(a + (w - tw) / 2, cy, call, size: 6.5, "fontcolor=\"\(Palette.waitingText)\"") }
                 }
+            }
+        }
+        /// One drawn stretch: a band in its colour, or a mixed stretch split by height in
+        /// proportion to each state's time (the tooltip on its first part).
+        func drawBand(_ piece: Drawn, cy: Double, barH: Double, who: String) {
+            let b = piece.band
+            usedBands.insert(b)
+            let a = x(piece.start), e = x(piece.end)
+            let w = max(e - a, 0.6)
+            let h = b == .zombie ? barH * 0.6 : barH
+            let times = "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), \(TimeFormat.duration(piece.end - piece.start))"
+            guard b == .mixed else {
+                var tip = "\(who) \(b.name)"
+                if let why = piece.why, b != .alive { tip += " (\(why))" }
+                if piece.pieces > 1 { tip += " (\(piece.pieces) stretches)" }
+                box(a + w / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip + ": " + times]))")
+                return
+            }
+            let total = Double(max(piece.end - piece.start, 1))
+            var tip = "\(who) mixed (\(piece.pieces) stretches"
+            if roomy && !piece.sequence.isEmpty { tip += ": " + piece.sequence.map(\.name).joined(separator: " → ") }
+            tip += "): " + times + "; " + piece.shares.map { "\($0.band.name) \(Int((Double($0.ns) / total * 100).rounded()))%" }.joined(separator: ", ")
+            // The top part's colour fills the whole bar (carrying the tooltip); the others are
+            // drawn over it, each as tall as its share of the time (from a tenth of the bar).
+            var top = cy + h / 2
+            for (k, share) in piece.shares.enumerated() {
+                usedBands.insert(share.band)
+                let ph = h * Double(share.ns) / total
+                if k == 0 {
+                    box(a + w / 2, cy, w, h, "class=\"mixed\", \(share.band.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
+                } else if ph >= 1 {
+                    box(a + w / 2, top - ph / 2, w, ph, share.band.fill(width: w))
+                }
+                top -= ph
             }
         }
 
@@ -284,14 +313,9 @@ public enum TimelineDOT {
                 let ivs = p.statesRecorded && !own.isEmpty ? own.filter { $0.state != .terminated }
                     : [StateInterval(tid: th.tid, state: .running, start: th.start, end: thEnd)]
                 let src = p.statesRecorded && !own.isEmpty ? history.states : StateSource.none
-                for piece in relabelStops(bands(ivs, waits: waitSpans(p, tid: th.tid, until: thEnd), source: src, model: options.model), stops: stops)
-                where piece.end > piece.start && piece.end > t0 && piece.start < t1 {
-                    usedBands.insert(piece.band)
-                    let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
-                    let tip = "\(p.id) thread \(th.tid) \(piece.band.name)\(piece.why.map { " (\($0))" } ?? ""): " +
-                        "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span))"
-                    box(a + w / 2, ty, w, 5, "\(piece.band.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))")
-                }
+                let pieces = relabelStops(bands(ivs, waits: waitSpans(p, tid: th.tid, until: thEnd), source: src, model: options.model), stops: stops)
+                    .filter { $0.end > $0.start && $0.end > t0 && $0.start < t1 }
+                for piece in mergeNarrow(pieces, x: x) { drawBand(piece, cy: ty, barH: 5, who: "\(p.id) thread \(th.tid)") }
             }
 
             // Annotations: text above (slot 0) or below (slot 1) the bar, never over another.
@@ -309,9 +333,12 @@ public enum TimelineDOT {
                 var s = p.endSummary.replacingPrefix("exited ", with: "exit ")
                 if p.autoReaped { s += ", auto-reaped" }
                 let colour = p.wasKilled ? Palette.killedBorder : p.exitedNonZero ? "#e65100" : "#37474f"
-                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", " +
-                    "fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
-                notes.append(Note(x: ex + 2, text: s, size: 7, attrs: "fontcolor=\"\(colour)\"", slot: 0, must: true))
+                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
+                // Compact lanes leave "exit 0" to the tick's colour and tooltip: on thousands of
+                // lanes the same two words would be most of the picture.
+                if roomy || s != "exit 0" {
+                    notes.append(Note(x: ex + 2, text: s, size: 7, attrs: "fontcolor=\"\(colour)\"", slot: 0, must: true))
+                }
             }
             if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
                lane(of: by, at: rt).map({ $0 == i }) ?? true {
@@ -348,25 +375,53 @@ public enum TimelineDOT {
             }
         }
 
-        // Arrows between lanes: forks, reaps, reparents.
+        // Arrows between lanes: forks, reaps, reparents. One that would cross more than
+        // `connectorLanes` lanes becomes a short stub at the far lane, pointing the way, with
+        // the other end in its tooltip: hundreds of long lines would hide every lane.
         progress(0.9)
+        var stubs = 0
+        /// A connector about lane `i` (the child, the reaped, the adopted) at `t`, whose other
+        /// end is lane `other`: the whole line when it is near, else a short mark on lane `i`
+        /// on the side of the other lane, one node (a line is three), its tooltip naming both.
+        func connector(_ t: Int64, lane i: Int, other: Int, tip: String, colour: String, cls: String, line full: () -> Void) {
+            guard abs(other - i) > Self.connectorLanes else {
+                if roomy { full(); return }
+                // Compact lanes: a near connector as one thin box from lane to lane.
+                let a = y(i), b = y(other)
+                box(x(t), (a + b) / 2, 0.7, abs(a - b), "class=\"\(cls)\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip([tip]))")
+                return
+            }
+            stubs += 1
+            let towards = other < i ? 1.0 : -1.0   // the other lane is above (1) or below (-1)
+            let far = " (\(abs(other - i)) lanes \(other < i ? "up" : "down"))"
+            box(x(t), y(i) + towards * (barHeight / 2 + laneH * 0.2), 0.9, laneH * 0.4,
+                "class=\"\(cls) stub\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip([tip + far]))")
+        }
         for (i, p) in lanes.enumerated() {
             // (An attached process was not forked in the trace: no arrow.)
             if !p.attached, let parent = p.parent, let pl = laneIndex[parent], p.birth >= t0, p.birth <= t1 {
-                line(x(p.birth), y(pl), x(p.birth), y(i) + barHeight / 2, "class=\"fork\", color=\"#37474f\", " +
-                    "tooltip=\(DOTText.tooltip(["\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"]))")
+                let tip = "\(parent) forked \(p.id) (\(p.via)) at \(TimeFormat.instant(p.birth, span: span))"
+                connector(p.birth, lane: i, other: pl, tip: tip, colour: "#37474f", cls: "fork") {
+                    line(x(p.birth), y(pl), x(p.birth), y(i) + (pl < i ? 1 : -1) * barHeight / 2,
+                         "class=\"fork\", color=\"#37474f\", tooltip=\(DOTText.tooltip([tip]))")
+                }
             }
             if let rt = p.reapTime, rt >= t0, rt <= t1, let by = p.reapedBy, p.reapHow != .auto,
                let rl = lane(of: by, at: rt), rl != i {
-                line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
-                     "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, " +
-                     "tooltip=\(DOTText.tooltip(["\(by) reaped \(p.id) (\(p.reapHow?.rawValue ?? "?")) at \(TimeFormat.instant(rt, span: span))"]))")
+                let tip = "\(by) reaped \(p.id) (\(p.reapHow?.rawValue ?? "?")) at \(TimeFormat.instant(rt, span: span))"
+                connector(rt, lane: i, other: rl, tip: tip, colour: "#8d6e63", cls: "reap") {
+                    line(x(rt), y(i), x(rt), y(rl) + (rl < i ? -1 : 1) * barHeight / 2,
+                         "class=\"reap\", style=dotted, color=\"#6d4c41\", arrowhead=tee, tooltip=\(DOTText.tooltip([tip]))")
+                }
             }
             for rp in p.reparents where rp.t >= t0 && rp.t <= t1 {
                 box(x(rp.t), y(i), 5, 5, "shape=diamond, fillcolor=\"\(Palette.orphanBorder)\", " +
                     "tooltip=\(DOTText.tooltip(["\(p.id) reparented from \(rp.from) to \(rp.to) at \(TimeFormat.instant(rp.t, span: span))"]))")
                 if let al = lane(of: rp.to, at: rp.t), al != i {
-                    line(x(rp.t), y(al), x(rp.t), y(i), "class=\"reparent\", style=dashed, color=\"\(Palette.orphanBorder)\"")
+                    connector(rp.t, lane: i, other: al, tip: "\(rp.to) adopted \(p.id) at \(TimeFormat.instant(rp.t, span: span))",
+                              colour: Palette.orphanBorder, cls: "reparent") {
+                        line(x(rp.t), y(al), x(rp.t), y(i), "class=\"reparent\", style=dashed, color=\"\(Palette.orphanBorder)\"")
+                    }
                 }
             }
         }
@@ -390,7 +445,7 @@ public enum TimelineDOT {
         }
 
         // Legend: the bands this picture uses, then the marks.
-        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie, .unknown]
+        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie, .unknown, .mixed]
         var items: [(Band?, String)] = order.filter { usedBands.contains($0) }.map { ($0, $0.legendText) }
         if options.model == .three && history.states != .none { items.append((nil, "three-state model: new counts as ready; zombie is outside the model")) }
         var lx = x0
@@ -399,7 +454,13 @@ public enum TimelineDOT {
         for (band, label) in items {
             let w = textWidth(label, 7) + 22
             if lx + w > x0 + options.plotWidth { lx = x0; ly -= 16 }
-            if let band { box(lx + 5, ly, 10, 8, band.fill(width: 10) + (band == .unknown ? ", id=\"legend_unknown\"" : "")) }
+            if band == .mixed {
+                // The swatch of a mixed stretch: a bar split by height, as drawn on the lanes.
+                let parts = [Band.state(.ready), .state(.running), .state(.blocked)].map(\.colour)
+                for (k, c) in parts.enumerated() { box(lx + 5, ly + 8.0 / 3 - Double(k) * 8.0 / 3, 10, 8.0 / 3, "id=\"legend_mixed_\(k)\", fillcolor=\"\(c)\"") }
+            } else if let band {
+                box(lx + 5, ly, 10, 8, band.fill(width: 10) + (band == .unknown ? ", id=\"legend_unknown\"" : ""))
+            }
             text(lx + 15, ly, label, size: 7)
             lx += w + 6
         }
@@ -412,8 +473,42 @@ public enum TimelineDOT {
         let marks = "marks:  | exec (black)   | exit (coloured, label at the exit instant)   ▼ signal   ◆ reparent   " +
             "vertical arrow: fork (parent → child)   dotted ⊥: reap (child → reaper)   dashed: adoption"
         text(lx, ly, marks, size: 7)
+        if stubs > 0 {
+            ly -= 12
+            text(lx, ly, "short marks (\(stubs)): a fork (dark), reap (brown) or adoption (blue) between lanes more than \(Self.connectorLanes) apart, "
+                 + "drawn on the child's lane only, on the side of the other lane (its tooltip names it)", size: 7)
+        }
         out += "}\n"
         progress(1)
+        return out
+    }
+
+    /// The timeline's SVG without what only names its internal nodes (`n1`, `n2`, …): the
+    /// `<!-- nN -->` comment and `<title>nN</title>` Graphviz writes for each. On a picture of
+    /// thousands of lanes they are an eighth of the file and tell a reader nothing.
+    static func slimmed(svg: [UInt8]) -> [UInt8] {
+        let comment = Array("<!-- n".utf8), commentEnd = Array(" -->\n".utf8)
+        let title = Array("<title>n".utf8), titleEnd = Array("</title>\n".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(svg.count)
+        var i = 0
+        /// The end of `open` + digits + `close` at `i`, if that is what is there.
+        func match(_ open: [UInt8], _ close: [UInt8]) -> Int? {
+            guard svg.count - i > open.count + close.count, svg[i..<i + open.count].elementsEqual(open) else { return nil }
+            var j = i + open.count
+            guard j < svg.count, svg[j] >= 0x30, svg[j] <= 0x39 else { return nil }
+            while j < svg.count && svg[j] >= 0x30 && svg[j] <= 0x39 { j += 1 }
+            guard svg.count - j >= close.count, svg[j..<j + close.count].elementsEqual(close) else { return nil }
+            return j + close.count
+        }
+        while i < svg.count {
+            if svg[i] == UInt8(ascii: "<"), let end = match(comment, commentEnd) ?? match(title, titleEnd) {
+                i = end
+                continue
+            }
+            out.append(svg[i])
+            i += 1
+        }
         return out
     }
 

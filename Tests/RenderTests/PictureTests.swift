@@ -57,11 +57,30 @@ struct Band {
     var x0: Double
     var x1: Double
     var midY: Double
+    var tooltip: String
+
+    /// The states this band stands for, in order: its name; N times its name for a band
+    /// merged from N stretches of one state ("running (3 stretches)"); for a mixed band
+    /// (stretches too narrow to draw one by one) the sequence its tooltip lists.
+    var stands: [String] {
+        guard let open = tooltip.range(of: "stretches") else { return [name] }
+        let count = Int(tooltip[..<open.lowerBound].split(separator: "(").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 1
+        guard name == "mixed" else { return Array(repeating: name, count: count) }
+        let rest = tooltip[open.upperBound...]
+        guard rest.hasPrefix(": "), let close = rest.firstIndex(of: ")") else { return ["mixed ×\(count), sequence not listed"] }
+        return rest[rest.index(rest.startIndex, offsetBy: 2)..<close].components(separatedBy: " → ")
+    }
+    /// For a mixed band: the state drawn at the top of its bar, whose colour fills it.
+    var topShare: String? {
+        guard name == "mixed", let semi = tooltip.range(of: "; ", options: .backwards) else { return nil }
+        let first = tooltip[semi.upperBound...].split(separator: ",").first.map(String.init) ?? ""
+        return first.split(separator: " ").dropLast().joined(separator: " ")
+    }
 
     /// The bands of a timeline picture, read from the tooltips Graphviz put in the SVG.
     static func all(_ pic: SVGPicture) -> [Band] {
         let names = ["new", "ready", "running", "blocked in wait call", "blocked", "stopped by tracer", "stopped by signal",
-                     "zombie", "alive", "runnable"]
+                     "zombie", "alive", "runnable", "mixed"]
         return pic.nodes.compactMap { e -> Band? in
             guard let tip = e.tooltip?.split(separator: "\n").first.map(String.init), let body = e.body,
                   let colon = tip.firstIndex(of: ":") else { return nil }
@@ -72,7 +91,7 @@ struct Band {
             if words.first == "thread", words.count > 1, let t = Int(words[1]) { tid = t; words.removeFirst(2) }
             let label = words.joined(separator: " ")
             guard let name = names.first(where: { label == $0 || label.hasPrefix($0 + " (") }) else { return nil }
-            return Band(pid: pid, tid: tid, name: name, fill: body.fill ?? "", x0: body.x0, x1: body.x1, midY: body.midY)
+            return Band(pid: pid, tid: tid, name: name, fill: body.fill ?? "", x0: body.x0, x1: body.x1, midY: body.midY, tooltip: tip)
         }
     }
 }
@@ -190,14 +209,15 @@ struct PictureTests {
                 .sorted { $0.x0 < $1.x0 }
             var want = names
             if !isThreadRow, let x = exits[tid], let r = reaps[tid], r > x { want.append("zombie") }
-            #expect(lane.map(\.name) == want, "lane of \(tid)")
+            #expect(lane.flatMap(\.stands) == want, "lane of \(tid)")
             // Bands follow each other. Graphviz sizes boxes in hundredths of an inch (0.72 pt),
             // so neighbours may touch by up to a point; more is a band drawn over another.
             for (a, b) in zip(lane, lane.dropFirst()) {
                 #expect(a.x1 <= b.x0 + 1.0, "bands of \(tid) overlap: \(a.name) \(a.x0)…\(a.x1) and \(b.name) \(b.x0)…\(b.x1)")
             }
             for band in lane {
-                let colour = pic.legendColour(legendPrefix[band.name] ?? band.name)
+                let shown = band.topShare ?? band.name
+                let colour = pic.legendColour(legendPrefix[shown] ?? shown)
                 #expect(colour != nil && band.fill == colour, "\(tid) \(band.name) drawn in \(band.fill), legend \(colour ?? "-")")
             }
             let heights = Set(lane.map { ($0.midY * 10).rounded() })
