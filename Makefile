@@ -11,7 +11,7 @@ SHOWN_BIN = $(patsubst $(CURDIR)/%,%,$(BIN))
 WORKLOAD_SRC = $(wildcard traces/workloads/*.c)
 WORKLOAD_BIN = $(patsubst traces/workloads/%.c,traces/workloads/bin/%,$(WORKLOAD_SRC))
 
-.PHONY: all deps build release workloads test demo gallery bench bench-readme sched-bench clean
+.PHONY: all deps build release workloads test demo gallery bench bench-readme sched-bench reader-bench clean
 
 all: build
 
@@ -68,6 +68,11 @@ bench-readme:
 # The state sources' own costs, in-process (reader CPU, start, calibration, idle, throughput).
 sched-bench: release
 	scripts/sched-bench.sh "$(dir $(BIN))"
+
+# Readers and pictures on big traces (recorded xargs fans and a ping-pong flood included), each
+# against validate, with peak memory: the figures of docs/rendering.md.
+reader-bench: release workloads
+	scripts/reader-bench.sh "$(BIN)"
 
 clean:
 	rm -rf .build traces/workloads/bin $(DEMO)

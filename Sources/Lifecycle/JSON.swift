@@ -99,7 +99,7 @@ public struct JSONWriter {
 
     mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
-    mutating func writeInt(_ value: Int64) {
+    public mutating func writeInt(_ value: Int64) {
         if value == 0 { bytes.append(UInt8(ascii: "0")); return }
         var v = value.magnitude
         var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

@@ -9,15 +9,43 @@ public enum PerfettoExport {
         w.bytes.reserveCapacity(history.processes.count * 1500 + 1024)
         w.bytes.append(contentsOf: "{\"traceEvents\":[\n".utf8)
         var first = true
-        func emit(_ pairs: [(String, JSONValue)]) {
+        // Events are written straight into the buffer, key by key, without building a
+        // JSONObject per event (a million slices: that was most of the export's time).
+        func write(_ v: Value) {
+            switch v {
+            case .string(let x): w.writeString(x)
+            case .int(let x): w.writeInt(x)
+            case .micros(let ns): writeMicros(ns, into: &w)
+            case .json(let x): w.write(x)
+            case .strings(let xs):
+                w.bytes.append(UInt8(ascii: "["))
+                for (k, x) in xs.enumerated() {
+                    if k > 0 { w.bytes.append(UInt8(ascii: ",")) }
+                    w.writeString(x)
+                }
+                w.bytes.append(UInt8(ascii: "]"))
+            case .object(let pairs): writeObject(pairs)
+            }
+        }
+        func writeObject(_ pairs: [(String, Value)]) {
+            w.bytes.append(UInt8(ascii: "{"))
+            for (k, (key, v)) in pairs.enumerated() {
+                if k > 0 { w.bytes.append(UInt8(ascii: ",")) }
+                w.writeString(key)
+                w.bytes.append(UInt8(ascii: ":"))
+                write(v)
+            }
+            w.bytes.append(UInt8(ascii: "}"))
+        }
+        func emit(_ pairs: [(String, Value)]) {
             if !first { w.bytes.append(contentsOf: ",\n".utf8) }
             first = false
-            w.write(.object(JSONObject(pairs)))
+            writeObject(pairs)
         }
         /// Trace nanoseconds as microseconds, keeping the nanoseconds as decimals.
-        func us(_ ns: Int64) -> JSONValue { .double(Double(ns) / 1000) }
-        func i(_ v: Int) -> JSONValue { .int(Int64(v)) }
-        func s(_ v: String) -> JSONValue { .string(v) }
+        func us(_ ns: Int64) -> Value { .micros(ns) }
+        func i(_ v: Int) -> Value { .int(Int64(v)) }
+        func s(_ v: String) -> Value { .string(v) }
         let span = max(history.endTime, 1)
 
         // Metadata: one process_name per pid (a reused pid lists each command it carried).
@@ -32,8 +60,8 @@ public enum PerfettoExport {
         }
         for (k, pid) in pidOrder.enumerated() {
             let name = namesByPid[pid]!.joined(separator: " | ")
-            emit([("ph", s("M")), ("name", s("process_name")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object(JSONObject([("name", s(name))])))])
-            emit([("ph", s("M")), ("name", s("process_sort_index")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object(JSONObject([("sort_index", i(k))])))])
+            emit([("ph", s("M")), ("name", s("process_name")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object([("name", s(name))]))])
+            emit([("ph", s("M")), ("name", s("process_sort_index")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object([("sort_index", i(k))]))])
         }
         // One thread_name per (pid, tid) track; with pid reuse one track serves each process
         // that had the pid in turn, and its name lists what each of them called that thread.
@@ -50,7 +78,7 @@ public enum PerfettoExport {
         }
         for key in trackOrder {
             let name = threadNames[key]!.joined(separator: " | ")
-            emit([("ph", s("M")), ("name", s("thread_name")), ("pid", i(key.pid)), ("tid", i(key.tid)), ("args", .object(JSONObject([("name", s(name))])))])
+            emit([("ph", s("M")), ("name", s("thread_name")), ("pid", i(key.pid)), ("tid", i(key.tid)), ("args", .object([("name", s(name))]))])
         }
 
         var flowID = 0
@@ -67,11 +95,29 @@ public enum PerfettoExport {
                 let tid = iv.tid ?? p.pid
                 var name = label(iv.state)
                 if iv.state == .blocked, iv.why == "traced" { name = "stopped by tracer" }
-                var args: [(String, JSONValue)] = [("state", s(iv.state.rawValue))]
-                if let why = iv.why { args.append((iv.state == .unknown ? "reason" : "why", s(why))) }
-                args.append(("source", s(history.states.rawValue)))
-                emit([("ph", s("X")), ("cat", s("state")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(tid)),
-                      ("ts", us(iv.start)), ("dur", us(iv.end - iv.start)), ("args", .object(JSONObject(args)))])
+                // The commonest event, written without building its pairs: the same object as
+                // {"ph":"X","cat":"state","name":…,"pid":…,"tid":…,"ts":…,"dur":…,"args":{…}}.
+                if !first { w.bytes.append(contentsOf: ",\n".utf8) }
+                first = false
+                w.bytes.append(contentsOf: #"{"ph":"X","cat":"state","name":"#.utf8)
+                w.writeString(name)
+                w.bytes.append(contentsOf: #","pid":"#.utf8)
+                w.writeInt(Int64(p.pid))
+                w.bytes.append(contentsOf: #","tid":"#.utf8)
+                w.writeInt(Int64(tid))
+                w.bytes.append(contentsOf: #","ts":"#.utf8)
+                writeMicros(iv.start, into: &w)
+                w.bytes.append(contentsOf: #","dur":"#.utf8)
+                writeMicros(iv.end - iv.start, into: &w)
+                w.bytes.append(contentsOf: #","args":{"state":"#.utf8)
+                w.writeString(iv.state.rawValue)
+                if let why = iv.why {
+                    w.bytes.append(contentsOf: (iv.state == .unknown ? #","reason":"# : #","why":"#).utf8)
+                    w.writeString(why)
+                }
+                w.bytes.append(contentsOf: #","source":"#.utf8)
+                w.writeString(history.states.rawValue)
+                w.bytes.append(contentsOf: "}}".utf8)
             }
             // An attached process was not forked in the trace: an instant says where it begins.
             if p.attached {
@@ -91,18 +137,18 @@ public enum PerfettoExport {
                 emit([("ph", s("f")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)), ("bp", s("e")),
                       ("pid", i(p.pid)), ("tid", i(p.pid)), ("ts", us(p.birth))])
             }
-            func instant(_ name: String, _ t: Int64, _ args: [(String, JSONValue)]) {
+            func instant(_ name: String, _ t: Int64, _ args: [(String, Value)]) {
                 emit([("ph", s("i")), ("s", s("p")), ("cat", s("lifecycle")), ("name", s(name)), ("pid", i(p.pid)), ("tid", i(p.pid)),
-                      ("ts", us(t)), ("args", .object(JSONObject(args)))])
+                      ("ts", us(t)), ("args", .object(args))])
             }
             for u in p.unknownStates {
                 instant("state source stopped", u.t, [("tid", i(u.tid ?? p.pid)), ("reason", s(u.reason))])
             }
             for e in p.execs {
-                instant("exec \(ProcessRecord.base(e.path))", e.t, [("path", s(e.path)), ("argv", .array(e.argv.map(s)))])
+                instant("exec \(ProcessRecord.base(e.path))", e.t, [("path", s(e.path)), ("argv", .strings(e.argv))])
             }
             for sg in p.signals {
-                var a: [(String, JSONValue)] = [("sig", s(sg.sig))]
+                var a: [(String, Value)] = [("sig", s(sg.sig))]
                 if let f = sg.from { a.append(("from", i(f))) }
                 if let c = sg.code { a.append(("code", s(c))) }
                 instant("signal \(sg.sig)", sg.t, a)
@@ -111,22 +157,46 @@ public enum PerfettoExport {
                 instant("reparent \(rp.from)→\(rp.to)", rp.t, [("from", i(rp.from)), ("to", i(rp.to))])
             }
             if let x = p.exitTime {
-                instant("exit: \(p.endSummary)", x, [("status", p.exitStatus?.json ?? .null)])
+                instant("exit: \(p.endSummary)", x, [("status", .json(p.exitStatus?.json ?? .null))])
             }
             if let r = p.reapTime {
-                var a: [(String, JSONValue)] = [("how", s(p.reapHow?.rawValue ?? "?"))]
+                var a: [(String, Value)] = [("how", s(p.reapHow?.rawValue ?? "?"))]
                 if let by = p.reapedBy { a.append(("by", i(by))) }
                 if let z = p.zombieDuration { a.append(("zombie_ns", .int(z))) }
                 instant("reap by \(p.reapedBy.map(String.init) ?? "?") (\(p.reapHow?.rawValue ?? "?"))", r, a)
             }
         }
         w.bytes.append(contentsOf: "\n],\"displayTimeUnit\":\"ns\",\"otherData\":".utf8)
-        var other: [(String, JSONValue)] = [("exporter", s("proctrace")), ("states", s(history.states.rawValue)),
-                                            ("model", s(model.rawValue)), ("span_ns", .int(span))]
-        if case .array(let a)? = history.header["argv"] { other.append(("argv", .array(a))) }
-        w.write(.object(JSONObject(other)))
+        var other: [(String, Value)] = [("exporter", s("proctrace")), ("states", s(history.states.rawValue)),
+                                        ("model", s(model.rawValue)), ("span_ns", .int(span))]
+        if case .array(let a)? = history.header["argv"] { other.append(("argv", .json(.array(a)))) }
+        writeObject(other)
         w.bytes.append(contentsOf: "}\n".utf8)
         return w.bytes
+    }
+
+    /// A value of an exported event.
+    indirect enum Value {
+        case string(String)
+        case int(Int64)
+        /// Trace nanoseconds, written as microseconds with the nanoseconds as decimals.
+        case micros(Int64)
+        case strings([String])
+        case object([(String, Value)])
+        case json(JSONValue)
+    }
+
+    /// `ns` as microseconds: `1234.5` for 1,234,500 ns, `12` for 12,000 (exact, no rounding
+    /// through a Double, and no allocation).
+    static func writeMicros(_ ns: Int64, into w: inout JSONWriter) {
+        let whole = ns / 1000, frac = Int((ns % 1000).magnitude)
+        if ns < 0 && whole == 0 { w.bytes.append(UInt8(ascii: "-")) }
+        w.writeInt(whole)
+        guard frac != 0 else { return }
+        w.bytes.append(UInt8(ascii: "."))
+        let digits = [frac / 100, frac / 10 % 10, frac % 10]
+        let used = digits[2] != 0 ? 3 : digits[1] != 0 ? 2 : 1
+        for d in digits.prefix(used) { w.bytes.append(UInt8(ascii: "0") + UInt8(d)) }
     }
 
     /// Per-thread intervals sorted and clipped so that no two overlap on one thread: Perfetto
