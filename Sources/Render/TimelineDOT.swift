@@ -35,8 +35,11 @@ public enum TimelineDOT {
     static let barHeight = 10.0
     static let labelWidth = 190.0
     static let axisHeight = 46.0
-    /// Connectors (fork, reap, adoption) spanning more lanes than this are drawn as stubs.
+    /// Connectors (fork, reap, adoption) spanning more lanes than this are drawn as stubs,
+    /// in pictures of more than `connectorPictureLanes` lanes (below that, every line is few
+    /// enough to follow, and shows the tree).
     static let connectorLanes = 8
+    static let connectorPictureLanes = 40
 
     /// Renders the timeline. `progress` is called now and then with a fraction done.
     public static func dot(_ history: ProcessHistory, options: TimelineOptions = TimelineOptions(),
@@ -375,16 +378,17 @@ public enum TimelineDOT {
             }
         }
 
-        // Arrows between lanes: forks, reaps, reparents. One that would cross more than
-        // `connectorLanes` lanes becomes a short stub at the far lane, pointing the way, with
-        // the other end in its tooltip: hundreds of long lines would hide every lane.
+        // Arrows between lanes: forks, reaps, reparents. In a picture of many lanes, one that
+        // would cross more than `connectorLanes` lanes becomes a short mark on the child's lane,
+        // pointing the way, the other end in its tooltip: hundreds of long lines would hide
+        // every lane.
         progress(0.9)
         var stubs = 0
         /// A connector about lane `i` (the child, the reaped, the adopted) at `t`, whose other
         /// end is lane `other`: the whole line when it is near, else a short mark on lane `i`
         /// on the side of the other lane, one node (a line is three), its tooltip naming both.
         func connector(_ t: Int64, lane i: Int, other: Int, tip: String, colour: String, cls: String, line full: () -> Void) {
-            guard abs(other - i) > Self.connectorLanes else {
+            guard abs(other - i) > Self.connectorLanes && lanes.count > Self.connectorPictureLanes else {
                 if roomy { full(); return }
                 // Compact lanes: a near connector as one thin box from lane to lane.
                 let a = y(i), b = y(other)
