@@ -121,10 +121,10 @@ public enum PerfettoExport {
             }
             // An attached process was not forked in the trace: an instant says where it begins.
             if p.attached {
-                var args: [(String, JSONValue)] = [("parent", i(p.parentPid))]
+                var args: [(String, Value)] = [("parent", i(p.parentPid))]
                 if let age = p.ageAtAttach { args.append(("running_for_us", us(age))) }
                 emit([("ph", s("i")), ("s", s("t")), ("cat", s("lifecycle")), ("name", s("already running at attach")), ("pid", i(p.pid)), ("tid", i(p.pid)),
-                      ("ts", us(p.birth)), ("args", .object(JSONObject(args)))])
+                      ("ts", us(p.birth)), ("args", .object(args))])
             }
             // Fork arrow: from the parent's thread at the fork to the child's first slice.
             if !p.attached, let parentID = p.parent, let parent = history.record(for: parentID) {
