@@ -325,6 +325,8 @@ struct ProcessTreeBuilder {
         let nz = run.filter(\.exitedNonZero).count
         let kd = run.filter(\.wasKilled).count
         let al = run.count - ok - nz - kd
+        // The stripes' colours are the legend's: each one drawn gets its entry.
+        for (entry, n) in [(LegendEntry.exitedOK, ok), (.nonZero, nz), (.killed, kd), (.alive, al)] where n > 0 { present.insert(entry) }
         let stripes = [(Palette.exitedOK, ok), (Palette.nonZero, nz), (Palette.killed, kd), (Palette.alive, al)]
             .filter { $0.1 > 0 }
             .map { "\($0.0);\(TimeFormat.fixed(max(Double($0.1) / Double(run.count), 0.01), 3))" }

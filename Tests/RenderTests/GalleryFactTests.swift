@@ -130,6 +130,11 @@ struct GalleryFactTests {
         #expect(burst.contains("50*[burst]"))
         #expect(burst.contains("exit codes 0–49, one each"))
         #expect(burst.contains("class=\"process collapsed mixed nonzero\""))
+        // Its stripes are exit-0 green and non-zero orange: the legend explains both colours,
+        // and nothing that is not drawn (no process was killed or left running).
+        let legend = try #require(burst.split(separator: "\n").first { $0.contains("id=\"legend\"") })
+        #expect(legend.contains("exited with a non-zero status") && legend.contains("exited 0, reaped"))
+        #expect(!legend.contains("killed by a signal") && !legend.contains("still running"))
         // Repeated codes are counted.
         let counted = ProcessTreeDOT.dot(try family([0, 0, 0, 1, 2, 2]))
         #expect(counted.contains("exited 0 ×3"))
