@@ -93,7 +93,8 @@ struct ProcessTreeBuilder {
         out += "  graph [rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.45, fontname=\"DejaVu Sans\", fontsize=11, bgcolor=white, pad=0.2,"
         out += limits + (folded ? " compound=true," : "") + "\n"
         out += "         label=\(DOTText.label(ProcessTreeDOT.title(history))), labelloc=t, labeljust=l];\n"
-        out += "  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\", fontsize=10, fillcolor=\"\(Palette.exitedOK)\", color=\"#455a64\", penwidth=1.2, margin=\"0.12,0.05\"];\n"
+        out += "  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\", fontsize=10, fillcolor=\"\(Palette.exitedOK)\", "
+        out += "color=\"#455a64\", penwidth=1.2, margin=\"0.12,0.05\"];\n"
         out += "  edge [color=\"#455a64\", arrowsize=0.7, fontname=\"DejaVu Sans\", fontsize=9];\n"
         out += nodes
         out += edges
@@ -162,7 +163,8 @@ struct ProcessTreeBuilder {
             let count = units.reduce(0) { $0 + unitSize($1) }
             let label = "\(count) children of \(r.id) in fork order, left to right, row by row"
             nodes += "  subgraph cluster_\(fanID) {\n"
-            nodes += "  graph [id=\"\(fanID)\", class=\"fan\", label=\(DOTText.label(label)), labeljust=l, labelloc=t, style=\"rounded,dashed\", color=\"#90a4ae\", fontcolor=\"#546e7a\", fontsize=10];\n"
+            nodes += "  graph [id=\"\(fanID)\", class=\"fan\", label=\(DOTText.label(label)), labeljust=l, labelloc=t, "
+            nodes += "style=\"rounded,dashed\", color=\"#90a4ae\", fontcolor=\"#546e7a\", fontsize=10];\n"
         }
         var heads: [(id: String, unit: Unit, extent: Extent)] = []
         for u in units {
@@ -193,7 +195,8 @@ struct ProcessTreeBuilder {
         nodes += "  }\n"
         // One arrow into the frame; invisible edges put the first row under the parent and
         // each next row under the deepest subtree of the row above.
-        edges += "  \(parent) -> \(heads[0].id) [class=\"fan\", lhead=\"cluster_\(fanID)\", tooltip=\(DOTText.tooltip(["\(r.id) forked these \(heads.count) nodes' processes, in fork order"]))];\n"
+        edges += "  \(parent) -> \(heads[0].id) [class=\"fan\", lhead=\"cluster_\(fanID)\", "
+        edges += "tooltip=\(DOTText.tooltip(["\(r.id) forked these \(heads.count) nodes' processes, in fork order"]))];\n"
         for h in heads[1..<min(columns, heads.count)] { edges += "  \(parent) -> \(h.id) [style=invis];\n" }
         var rows: [Int] = []
         var widest = 0.0
@@ -357,12 +360,14 @@ struct ProcessTreeBuilder {
                     adopterNode = "ext\(rp.to)"
                     if outside.insert(rp.to).inserted {
                         let name = rp.to == 1 ? "pid 1 (init)" : "pid \(rp.to)"
-                        nodes += "  \(adopterNode) [id=\(DOTText.quoted(adopterNode)), class=\"untraced\", shape=box, style=\"dashed,rounded\", fillcolor=white, "
+                        nodes += "  \(adopterNode) [id=\(DOTText.quoted(adopterNode)), class=\"untraced\", "
+                        nodes += "shape=box, style=\"dashed,rounded\", fillcolor=white, "
                         nodes += "color=\"#90a4ae\", fontcolor=\"#546e7a\", label=\(DOTText.label([name, "not traced"]))];\n"
                     }
                 }
                 let when = TimeFormat.instant(rp.t, span: span)
-                edges += "  \(adopterNode) -> \(child) [class=\"adopted\", style=dashed, color=\"\(Palette.orphanBorder)\", fontcolor=\"\(Palette.orphanBorder)\", "
+                edges += "  \(adopterNode) -> \(child) [class=\"adopted\", style=dashed, "
+                edges += "color=\"\(Palette.orphanBorder)\", fontcolor=\"\(Palette.orphanBorder)\", "
                 edges += "fontsize=9, constraint=false, label=\(DOTText.label("adopted \(when)")), "
                 edges += "tooltip=\(DOTText.tooltip(["\(r.id) reparented from \(rp.from) to \(rp.to) at \(when)"]))];\n"
             }
@@ -374,7 +379,8 @@ struct ProcessTreeBuilder {
     /// edge passes (edges go down from a rank's nodes).
     private func legend() -> String {
         func row(_ fill: String, _ border: String, _ text: String, dashed: Bool = false) -> String {
-            "<TR><TD BGCOLOR=\"\(fill)\" COLOR=\"\(border)\" BORDER=\"2\"\(dashed ? " STYLE=\"dashed\"" : "") WIDTH=\"28\"> </TD><TD ALIGN=\"LEFT\">\(text)</TD></TR>"
+            "<TR><TD BGCOLOR=\"\(fill)\" COLOR=\"\(border)\" BORDER=\"2\"\(dashed ? " STYLE=\"dashed\"" : "") "
+                + "WIDTH=\"28\"> </TD><TD ALIGN=\"LEFT\">\(text)</TD></TR>"
         }
         var rows = "<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><B>Legend</B></TD></TR>"
         for entry in LegendEntry.allCases where present.contains(entry) {
@@ -392,6 +398,7 @@ struct ProcessTreeBuilder {
             case .critical: rows += row("white", Palette.criticalPath, "thick magenta border and edges: the critical path (proctrace analyze)")
             }
         }
-        return "  { rank=min; legend [id=\"legend\", class=\"legend\", shape=plain, style=\"\", label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
+        return "  { rank=min; legend [id=\"legend\", class=\"legend\", shape=plain, style=\"\", "
+            + "label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">\(rows)</TABLE>>]; }\n"
     }
 }

@@ -249,7 +249,8 @@ public enum TimelineDOT {
             let a = x(piece.start), e = x(piece.end)
             let w = max(e - a, 0.6)
             let h = b == .zombie ? barH * 0.6 : barH
-            let times = "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), \(TimeFormat.duration(piece.end - piece.start))"
+            let times = "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), "
+                + "\(TimeFormat.duration(piece.end - piece.start))"
             guard b == .mixed else {
                 var tip = "\(who) \(b.name)"
                 if let why = piece.why, b != .alive { tip += " (\(why))" }
@@ -336,7 +337,8 @@ public enum TimelineDOT {
                 var s = p.endSummary.replacingPrefix("exited ", with: "exit ")
                 if p.autoReaped { s += ", auto-reaped" }
                 let colour = p.wasKilled ? Palette.killedBorder : p.exitedNonZero ? "#e65100" : "#37474f"
-                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
+                box(ex, ly, 1.6, barHeight + 4, "id=\"exit_\(p.pid)_\(p.id.generation)\", class=\"exit\", fillcolor=\"\(colour)\", "
+                    + "tooltip=\(DOTText.tooltip(["\(p.id) \(p.endSummary) at \(TimeFormat.instant(xt, span: span))"]))")
                 // Compact lanes leave "exit 0" to the tick's colour and tooltip: on thousands of
                 // lanes the same two words would be most of the picture.
                 if roomy || s != "exit 0" {
@@ -449,7 +451,8 @@ public enum TimelineDOT {
         }
 
         // Legend: the bands this picture uses, then the marks.
-        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced, .zombie, .unknown, .mixed]
+        let order: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped,
+                             .traced, .zombie, .unknown, .mixed]
         var items: [(Band?, String)] = order.filter { usedBands.contains($0) }.map { ($0, $0.legendText) }
         if options.model == .three && history.states != .none { items.append((nil, "three-state model: new counts as ready; zombie is outside the model")) }
         var lx = x0
@@ -461,7 +464,9 @@ public enum TimelineDOT {
             if band == .mixed {
                 // The swatch of a mixed stretch: a bar split by height, as drawn on the lanes.
                 let parts = [Band.state(.ready), .state(.running), .state(.blocked)].map(\.colour)
-                for (k, c) in parts.enumerated() { box(lx + 5, ly + 8.0 / 3 - Double(k) * 8.0 / 3, 10, 8.0 / 3, "id=\"legend_mixed_\(k)\", fillcolor=\"\(c)\"") }
+                for (k, c) in parts.enumerated() {
+                    box(lx + 5, ly + 8.0 / 3 - Double(k) * 8.0 / 3, 10, 8.0 / 3, "id=\"legend_mixed_\(k)\", fillcolor=\"\(c)\"")
+                }
             } else if let band {
                 box(lx + 5, ly, 10, 8, band.fill(width: 10) + (band == .unknown ? ", id=\"legend_unknown\"" : ""))
             }
