@@ -276,14 +276,14 @@ struct ProcessTreeBuilder {
         lines.append("pids " + ProcessTreeDOT.pidList(run.map(\.pid)))
         let lifetimes = run.map(\.lifetime)
         let lo = lifetimes.min()!, hi = lifetimes.max()!
-        lines.append(lo == hi ? "each lived \(TimeFormat.duration(lo))" : "lived \(TimeFormat.duration(lo))–\(TimeFormat.duration(hi))")
+        lines.append(lo == hi ? "each lived \(TimeFormat.labelDuration(lo))" : "lived \(TimeFormat.labelDuration(lo))–\(TimeFormat.labelDuration(hi))")
         return (id, lines)
     }
 
     /// "zombie ≤ D" when any member of the run was a zombie for a while.
     private func zombieLine(_ run: [ProcessRecord]) -> [String] {
         guard let zmax = run.compactMap(\.zombieDuration).max(), zmax > 0 else { return [] }
-        return ["zombie ≤ \(TimeFormat.duration(zmax))"]
+        return ["zombie ≤ \(TimeFormat.labelDuration(zmax))"]
     }
 
     private func interval(_ r: ProcessRecord) -> String {

@@ -37,7 +37,7 @@ public enum ProcessTreeDOT {
         var argv: [String] = []
         if case .array(let a)? = h.header["argv"] { argv = a.compactMap(\.string) }
         var t = "proctrace: " + DOTText.truncated(ProcessRecord.shellQuoted(argv), to: 100)
-        t += "  —  \(h.processes.count) processes, \(TimeFormat.duration(h.endTime))"
+        t += "  —  \(h.processes.count) processes, \(TimeFormat.labelDuration(h.endTime))"
         if h.incomplete { t += "  (incomplete trace)" }
         return t
     }
@@ -147,15 +147,15 @@ public enum ProcessTreeDOT {
         let inner = r.innerPid.map { " (ns pid \($0))" } ?? ""
         var lines = ["\(r.id)\(inner) " + DOTText.truncated(chain.joined(separator: " → "), to: 48)]
         let end = r.exitTime.map { TimeFormat.instant($0, span: span) } ?? "…"
-        lines.append("\(TimeFormat.instant(r.birth, span: span)) → \(end)  (\(TimeFormat.duration(r.lifetime)))")
-        if r.attached { lines.append("already running at attach" + (r.ageAtAttach.map { " (for \(TimeFormat.duration($0)))" } ?? "")) }
+        lines.append("\(TimeFormat.instant(r.birth, span: span)) → \(end)  (\(TimeFormat.labelDuration(r.lifetime)))")
+        if r.attached { lines.append("already running at attach" + (r.ageAtAttach.map { " (for \(TimeFormat.labelDuration($0)))" } ?? "")) }
         var fate = r.endSummary
         if r.autoReaped { fate += ", auto-reaped" }
         else if let by = r.reapedBy, r.reapHow == .adopted { fate += ", reaped by \(by)" }
         lines.append(fate)
         for run in r.failedExecRuns.prefix(2) { lines.append(DOTText.truncated(run.summary, to: 56)) }
         if r.failedExecRuns.count > 2 { lines.append("(\(r.failedExecRuns.count - 2) more runs of failed execs)") }
-        if let z = r.zombieDuration, z > 0 { lines.append("zombie \(TimeFormat.duration(z))") }
+        if let z = r.zombieDuration, z > 0 { lines.append("zombie \(TimeFormat.labelDuration(z))") }
         else if r.exitTime != nil && r.reapTime == nil { lines.append("zombie until trace end") }
         if r.threads.count > 1 { lines.append("\(r.threads.count) threads") }
         return lines
@@ -164,7 +164,8 @@ public enum ProcessTreeDOT {
     static func tooltip(_ r: ProcessRecord, span: Int64) -> [String] {
         var lines = [r.attached
             ? "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), already running when the " +
-                "recording attached at \(TimeFormat.instant(r.birth, span: span))" + (r.ageAtAttach.map { " (running for \(TimeFormat.duration($0)))" } ?? "")
+                "recording attached at \(TimeFormat.instant(r.birth, span: span))"
+                    + (r.ageAtAttach.map { " (running for \(TimeFormat.labelDuration($0)))" } ?? "")
             : "pid \(r.id), parent \(r.parent.map(\.description) ?? String(r.parentPid)), born by \(r.via) at \(TimeFormat.instant(r.birth, span: span))"]
         if r.execs.isEmpty {
             lines.append("argv (inherited): " + DOTText.truncated(ProcessRecord.shellQuoted(r.initialArgv), to: 2000))

@@ -1,9 +1,10 @@
 import Lifecycle
 
-/// Human-readable times for labels and axes (trace times are nanoseconds).
-public enum TimeFormat {
+/// The pictures' styles of the one `TimeFormat`: spaced units for labels and axes (trace times
+/// are nanoseconds); `fixed` is Lifecycle's.
+extension TimeFormat {
     /// A duration with a unit chosen for its size: `850 ns`, `12.5 µs`, `3.20 ms`, `1.25 s`.
-    public static func duration(_ ns: Int64) -> String {
+    public static func labelDuration(_ ns: Int64) -> String {
         let a = Double(ns.magnitude)
         let sign = ns < 0 ? "-" : ""
         if a < 1_000 { return "\(sign)\(ns.magnitude) ns" }
@@ -25,19 +26,6 @@ public enum TimeFormat {
         if span >= 2_000_000 { return (1_000_000, "ms") }
         if span >= 2_000 { return (1_000, "µs") }
         return (1, "ns")
-    }
-
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        if digits <= 0 { return String(Int64(v.rounded())) }
-        var p = 1.0
-        for _ in 0..<digits { p *= 10 }
-        let r = (v * p).rounded() / p
-        var s = String(r)
-        if s.contains("e") { return String(Int64(v.rounded())) }
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        let frac = parts.count > 1 ? String(parts[1]) : ""
-        s = String(parts[0]) + "." + String((frac + String(repeating: "0", count: digits)).prefix(digits))
-        return s
     }
 }
 

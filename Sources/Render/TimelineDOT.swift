@@ -250,7 +250,7 @@ public enum TimelineDOT {
             let w = max(e - a, 0.6)
             let h = b == .zombie ? barH * 0.6 : barH
             let times = "\(TimeFormat.instant(piece.start, span: span)) → \(TimeFormat.instant(piece.end, span: span)), "
-                + "\(TimeFormat.duration(piece.end - piece.start))"
+                + "\(TimeFormat.labelDuration(piece.end - piece.start))"
             guard b == .mixed else {
                 var tip = "\(who) \(b.name)"
                 if let why = piece.why, b != .alive { tip += " (\(why))" }
@@ -446,7 +446,7 @@ public enum TimelineDOT {
             box((a + b) / 2, cy, max(b - a, 0.8), 2.6,
                 "id=\"critical_\(k + 1)\", class=\"critical\", color=\"\(Palette.criticalPath)\", fillcolor=\"\(Palette.criticalPath)\", tooltip=" +
                 DOTText.tooltip(["critical path: \(seg.id) \(TimeFormat.instant(seg.start, span: span)) → " +
-                                 "\(TimeFormat.instant(seg.end, span: span)), \(TimeFormat.duration(seg.end - seg.start))"]))
+                                 "\(TimeFormat.instant(seg.end, span: span)), \(TimeFormat.labelDuration(seg.end - seg.start))"]))
             previous = (li, b)
         }
 
