@@ -116,6 +116,20 @@ enum Proc {
         }
         return nil
     }
+    /// The child of `pid` whose command line contains `name`, waiting up to 10 s for one (a
+    /// recorder's first child can be its detached remover of stale tracefs instances).
+    static func waitChild(of pid: Int, running name: String) -> Int? {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            for child in text.split(separator: " ").compactMap({ Int($0) }) {
+                let cmd = FileManager.default.contents(atPath: "/proc/\(child)/cmdline").map { String(decoding: $0, as: UTF8.self) }
+                if cmd?.contains(name) == true { return child }
+            }
+            usleep(20_000)
+        }
+        return nil
+    }
     static func isZombieOrGone(_ pid: Int) -> Bool { state(pid).map { $0 == "Z" || $0 == "X" } ?? true }
     static func waitGone(_ pid: Int, timeout: TimeInterval = 20) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -312,7 +326,7 @@ struct TerminalTests {
         let front = frontPid(s0)!
         // The shell's job is the front; the tracer is its child, the workload the tracer's.
         let tracer = try #require(Proc.waitChild(of: front), "the tracer")
-        let parent = try #require(Proc.waitChild(of: tracer), "the workload")
+        let parent = try #require(Proc.waitChild(of: tracer, running: "terminal_job"), "the workload")
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && Proc.state(tracer) != "T" { usleep(20_000) }
         let s1 = try term.type("jobs -l") { s in
