@@ -202,300 +202,7 @@ public final class SchedSource: StateFeed {
         reader.withLock { $0 = t }
     }
 
-    private func setUp(_ r: inout ReaderState, _ path: String) throws {
-        func set(_ file: String, _ value: String) throws {
-            if let e = SmallFile.write("\(path)/\(file)", value) {
-                throw SchedError(.tracefs, "cannot write \(value) to \(path)/\(file)", errno: e.rawValue)
-            }
-        }
-        try set("tracing_on", "0")
-        // The selected clock is the bracketed one: "[local] global counter … mono …".
-        let clockName = SmallFile.text("\(path)/trace_clock").flatMap { text -> String? in
-            guard let a = text.firstIndex(of: "["), let b = text[a...].firstIndex(of: "]") else { return nil }
-            return String(text[text.index(after: a)..<b])
-        }
-        let layout = try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events")
-        var calibrate = false
-        let clockMode: String
-        if clockName == "mono" {
-            clockMode = "mono"
-        } else if options.monoTraceClock || layout.printID == nil || layout.printBuf == nil
-                    || !SchedSource.calibratableClocks.contains(clockName ?? "") {
-            try set("trace_clock", "mono")
-            clockMode = options.monoTraceClock ? "mono" : "mono (fallback: cannot calibrate trace clock \(clockName ?? "?"))"
-        } else {
-            calibrate = true
-            clockMode = "\(clockName!) calibrated"
-        }
-        shared.withLock { $0.clockMode = clockMode }
-        r.clock = SchedClock(identity: !calibrate)
-        // Resizing waits for an RCU grace period; the kernel's default (1408 KB per CPU) holds
-        // ~35,000 events per CPU, far more than arrive between two drains.
-        if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
-        r.decoder = SchedRingDecoder(layout: layout)
-        if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
-            r.pageSize = kb * 1024
-        } else {
-            r.pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        }
-        r.healthFDs = (["tracing_on"] + SchedSource.eventFiles.map { "events/\($0)/enable" })
-            .compactMap { file in
-                let fd = open("\(path)/\(file)", O_RDONLY | O_CLOEXEC)
-                return fd >= 0 ? (fd, file) : nil
-            }
-        if options.kernelPidFilter {
-            // The events are enabled only once the first task is in the pid list
-            // (`followFirst`): an instance with no list records the whole machine. The first
-            // write of the list is cheap; any later one waits for an RCU grace period
-            // (docs/states.md), so nothing is written to it before the root is known (a
-            // placeholder pid written here made the root's write such a later one).
-            try set("options/event-fork", "1")
-        } else {
-            try enableEvents(path)
-        }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
-        let cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
-        r.cpus = cpus
-        shared.withLock { $0.cpus = cpus }
-        try openPipes(&r, path)
-        if calibrate {
-            r.markerFD = open("\(path)/trace_marker", O_WRONLY | O_CLOEXEC)
-        }
-        try set("tracing_on", "1")
-        let calibrationBegan = monotonicNow()
-        var problem = calibrate ? initialCalibration(&r) : nil
-        if calibrate && failCalibrationForTesting { problem = problem ?? "failed for testing" }
-        let calibrationNanos = calibrate ? monotonicNow() - calibrationBegan : 0
-        shared.withLock { $0.calibrationNanos = calibrationNanos }
-        if let problem {
-            // Calibration cannot be trusted here: pay for the mono clock (resets the buffers).
-            try set("tracing_on", "0")
-            for fd in r.fds { close(fd) }
-            r.fds = []
-            if r.markerFD >= 0 { close(r.markerFD); r.markerFD = -1 }
-            try set("trace_clock", "mono")
-            r.clock = SchedClock(identity: true)
-            shared.withLock { $0.clockMode = "mono (fallback: \(problem))" }
-            r.decoder?.markers = []
-            try openPipes(&r, path)
-            try set("tracing_on", "1")
-        }
-    }
-
-    /// In a pid namespace: learns this thread's global tid from a marker it writes (the
-    /// kernel records the writer's global tid), and has the kernel follow it, so that the
-    /// workload's root, which this thread forks next, is followed from its fork.
-    private func enterNamespaceMode(_ r: inout ReaderState, _ path: String) throws {
-        guard r.decoder?.layout.newTaskID != nil else {
-            throw SchedError(.tracefs, "in a pid namespace, task/task_newtask is needed to pair the kernel's tids with ours")
-        }
-        if r.markerFD < 0 { r.markerFD = open("\(path)/trace_marker", O_WRONLY | O_CLOEXEC) }
-        var me: Int32?
-        for _ in 0..<20 where me == nil {
-            if writeMarker(&r) {
-                for _ in 0..<5 where me == nil {
-                    _ = drainOnce(&r)
-                    me = r.lastMarkerWriter
-                    if me == nil { usleep(200) }
-                }
-            }
-        }
-        guard let me, me > 0 else { throw SchedError(.tracefs, "cannot learn proctrace's own tid from trace_marker") }
-        shared.withLock {
-            $0.ns = NamespaceRenumbering(selfGlobal: me)
-            $0.machine.pidResolver = { _, _ in nil }
-            $0.machine.stopOnLoss = true
-        }
-        if options.kernelPidFilter { followFirst(path, tid: Int(me)) }
-    }
-
-    /// The tracepoints the source reads (under `events/`), each of which must stay enabled.
-    static let eventFiles = ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
-                             "sched/sched_process_exit", "sched/sched_process_exec"]
-
-    /// Enables the tracepoints; from then on the reader's health checks require them.
-    private func enableEvents(_ path: String) throws {
-        for ev in SchedSource.eventFiles {
-            if let e = SmallFile.write("\(path)/events/\(ev)/enable", "1") {
-                throw SchedError(.tracefs, "cannot write 1 to \(path)/events/\(ev)/enable", errno: e.rawValue)
-            }
-        }
-        // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
-        if access("\(path)/events/task/task_newtask/format", R_OK) == 0 { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }
-        eventsOn.store(true, ordering: .sequentiallyConsistent)
-    }
-
-    /// Puts the first task in the instance's (empty) pid list, then enables the events: the
-    /// kernel records that task and, through `event-fork`, everything it creates.
-    private func followFirst(_ path: String, tid: Int) {
-        if let e = SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) {
-            Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))")
-        }
-        do { try enableEvents(path) } catch {
-            // The reader's next health check finds the event off and stops the feed (states unknown).
-            Recorder.warn("proctrace: \(error)")
-            eventsOn.store(true, ordering: .sequentiallyConsistent)
-        }
-    }
-
-    private func openPipes(_ r: inout ReaderState, _ path: String) throws {
-        for cpu in r.cpus {
-            let fd = open("\(path)/per_cpu/cpu\(cpu)/trace_pipe_raw", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-            if fd < 0 { throw SchedError(.tracefs, "cannot open trace_pipe_raw of cpu\(cpu)", errno: errno) }
-            r.fds.append(fd)
-        }
-        r.perCPU = Array(repeating: [], count: r.cpus.count)
-        r.lastLocal = Array(repeating: .min, count: r.cpus.count)
-    }
-
-    /// Writes a first marker from every CPU this thread may use (the trace clock is per-CPU)
-    /// and reads them back. Returns why calibration cannot be trusted, or nil if it can.
-    private func initialCalibration(_ r: inout ReaderState) -> String? {
-        guard r.markerFD >= 0 else { return "trace_marker cannot be opened" }
-        var original = cpu_set_t()
-        let size = MemoryLayout<cpu_set_t>.size
-        var allowed: [Int32] = []
-        let affinity = SchedSource.affinityCalls
-        if let affinity, affinity.get(0, size, &original) == 0 {
-            allowed = r.cpus.filter { cpu in
-                withUnsafeBytes(of: &original) { Int(cpu) / 8 < $0.count && $0[Int(cpu) / 8] & (1 << (UInt8(cpu) % 8)) != 0 }
-            }
-        }
-        var written = 0
-        if let affinity, allowed.count > 1 {
-            for cpu in allowed {
-                var one = cpu_set_t()
-                withUnsafeMutableBytes(of: &one) { $0[Int(cpu) / 8] |= 1 << (UInt8(cpu) % 8) }
-                if affinity.set(0, size, &one) == 0, writeMarker(&r) { written += 1 }
-            }
-            _ = affinity.set(0, size, &original)
-        } else if writeMarker(&r) {
-            written += 1
-        }
-        guard written > 0 else { return "cannot write to trace_marker" }
-        _ = drainOnce(&r)
-        let points = r.clock.points
-        if points.isEmpty { return "calibration markers do not show up in the trace" }
-        // Markers written microseconds apart from different CPUs must agree on the offset.
-        let offsets = points.map { $0.mono - $0.local }
-        let errors = points.map(\.error)
-        if offsets.max()! - offsets.min()! > 2 * errors.max()! + 20_000 {
-            return "the trace clock differs between CPUs by \((offsets.max()! - offsets.min()!) / 1000) us"
-        }
-        return nil
-    }
-
-    /// Writes calibration markers, timing each write with CLOCK_MONOTONIC, and keeps the one
-    /// with the narrowest window: the first write after a pause is slower (cold caches) than
-    /// the next ones (docs/states.md, The trace clock). Returns whether a marker was made.
-    @discardableResult
-    func writeMarker(_ r: inout ReaderState) -> Bool {
-        guard r.markerFD >= 0 else { return false }
-        let markerFD = r.markerFD
-        var best: (seq: Int, before: Int64, after: Int64)?
-        for _ in 0..<4 {
-            let seq = r.nextMarkerSeq
-            r.nextMarkerSeq += 1
-            let text = "ptcal \(seq)\n"
-            let (before, after, ok): (Int64, Int64, Bool) = text.withCString { p in
-                let len = strlen(p)
-                let t0 = monotonicNow()
-                let n = write(markerFD, p, len)
-                let t1 = monotonicNow()
-                return (t0, t1, n == len)
-            }
-            if !ok { break }
-            if best == nil || after - before < best!.after - best!.before { best = (seq, before, after) }
-            if after - before <= 2_000 { break }
-        }
-        // A window this wide means the thread was preempted: no point from it.
-        guard let best, best.after - best.before <= 50_000 else { return false }
-        r.clock.wrote(seq: best.seq, before: best.before, after: best.after)
-        r.lastMarkerMono = best.after
-        return true
-    }
-
-    /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
-    /// (its children are then followed by the kernel and by the state machine on their own).
-    ///
-    /// With the kernel's pid filter, the first task tracked (the root) is written to the
-    /// instance's empty pid list (cheap), which then enables the events. A task that a
-    /// followed task made (`forked` said so just before) is in the list already: `event-fork`
-    /// added it at its fork, so tracking it writes nothing and reads nothing on the tracer's
-    /// fork path. Any other task (a second, unrelated root) is appended, which waits for an
-    /// RCU grace period (docs/states.md).
-    public func track(tid: Int, pid: Int, at: Int64) {
-        let write: String? = shared.withLock { s in
-            if s.ns != nil {
-                if let reason = s.stoppedReason {
-                    s.lateUnknowns.append(TraceEvent(t: at, .stateUnknown(pid: pid, tid: tid, reason: reason)))
-                    s.lateUnknownCount += 1
-                    return nil
-                }
-                // The root waits for the kernel's fork of it; every other task is paired through
-                // `forked` and followed by the machine from its creator.
-                applyPairs(&s, s.ns!.map.rootStarted(tid))
-                return nil
-            }
-            let known = s.forkedByFollowed.remove(tid) != nil || s.machine.isTracked(tid: tid)
-            s.machine.track(tid: tid, pid: pid, at: at)
-            guard options.kernelPidFilter, !known else { return nil }
-            return s.instancePath
-        }
-        guard let path = write else { return }
-        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
-        SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
-    }
-
-    public func untrack(tid: Int) {
-        shared.withLock { s in
-            if let m = s.ns?.map { if let g = m.global(tid) { s.machine.untrack(tid: Int(g)) } } else { s.machine.untrack(tid: tid) }
-        }
-    }
-
-    public func forked(child: Int, byThread creator: Int) {
-        shared.withLock { s in
-            guard s.ns != nil else {
-                // The kernel follows a followed task's child from its fork (event-fork).
-                if s.machine.isTracked(tid: creator) { s.forkedByFollowed.insert(child) }
-                return
-            }
-            applyPairs(&s, s.ns!.map.ptraceMade(child: child, byThread: creator))
-        }
-    }
-
-    /// Hands the new pairs' waiting notes to the machine.
-    func applyPairs(_ s: inout Shared, _ pairs: [(global: Int32, ns: Int)]) {
-        for (g, n) in s.ns?.notes(for: pairs) ?? [] { s.machine.noteWhy(tid: Int(g), why: n.why, from: n.from, to: n.to) }
-    }
-
-    /// State events renumbered to our tids (in a pid namespace).
-    private func renumber(_ s: inout Shared, _ events: [TraceEvent], final: Bool = false) -> [TraceEvent] {
-        s.ns == nil ? events : s.ns!.renumber(events, now: max(0, s.watermarkMono - origin), final: final)
-    }
-
-    /// `sched_process_exit` already gives every task its exact end.
-    public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) { ([], []) }
-
-    public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
-        shared.withLock { s in
-            guard s.ns != nil else { return s.machine.noteWhy(tid: tid, why: why, from: from, to: to) }
-            if let g = s.ns!.note(tid: tid, (why, from, to)) { s.machine.noteWhy(tid: Int(g), why: why, from: from, to: to) }
-        }
-    }
-
-    public func endWhy(tid: Int, at: Int64) {
-        shared.withLock { s in
-            guard s.ns != nil else { return s.machine.endWhy(tid: tid, at: at) }
-            if let g = s.ns!.end(tid: tid, at: at) { s.machine.endWhy(tid: Int(g), at: at) }
-        }
-    }
-
-    /// Consulted (on the reader thread, under the source's lock: do not call back into the
-    /// source) for every →blocked from a sleep that has no noted why.
-    func setWhyProvider(_ provider: (@Sendable (_ tid: Int, _ t: Int64) -> String?)?) {
-        shared.withLock { $0.machine.whyProvider = provider }
-    }
+    // MARK: the merger's side
 
     public var watermark: Int64 {
         shared.withLock { s in
@@ -517,7 +224,7 @@ public final class SchedSource: StateFeed {
     }
 
     /// Merges the `lateUnknowns` with t ≤ `upTo` into `events` (both in time order).
-    private func takeLateUnknowns(_ s: inout Shared, upTo: Int64, into events: [TraceEvent]) -> [TraceEvent] {
+    func takeLateUnknowns(_ s: inout Shared, upTo: Int64, into events: [TraceEvent]) -> [TraceEvent] {
         let due = s.lateUnknowns.filter { $0.t <= upTo }
         s.lateUnknowns.removeAll { $0.t <= upTo }
         return (events + due).stableSorted(by: \.t)
@@ -562,11 +269,11 @@ public final class SchedSource: StateFeed {
 
     /// Events known lost because the feed stopped for good: the kernel cannot count them, but
     /// each task that was live (or born) then missed at least its `sched_process_exit`.
-    private func stoppedLost(_ s: Shared) -> Int { s.machine.stoppedUnknowns + s.lateUnknownCount }
+    func stoppedLost(_ s: Shared) -> Int { s.machine.stoppedUnknowns + s.lateUnknownCount }
 
     /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
     /// missed counts if those are larger.
-    private func countLost() -> Int {
+    func countLost() -> Int {
         let (path, cpus, pages) = shared.withLock { ($0.instancePath, $0.cpus, $0.missedEvents + $0.missedUnknownPages) }
         let stats = path.map { SchedSource.overruns(instance: $0, cpus: cpus) } ?? 0
         return max(stats, pages)
@@ -605,7 +312,7 @@ public final class SchedSource: StateFeed {
 
     /// Asks the reader to finish, wakes it from its nap and joins it (it never blocks for
     /// long: non-blocking reads, short naps). Idempotent.
-    private func stopReader() {
+    func stopReader() {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)

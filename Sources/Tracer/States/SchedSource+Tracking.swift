@@ -1,0 +1,96 @@
+import CProcTrace
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+import Lifecycle
+import Synchronization
+
+/// Which tasks the source follows: the root into the kernel's pid list, children announced by
+/// the tracer, untracking, the tracer's notes of why a task blocks, and (in a pid namespace)
+/// the pairing of the kernel's tids with ours.
+extension SchedSource {
+
+    /// Follows `tid` of process `pid`. Call it for the workload's root before letting it run
+    /// (its children are then followed by the kernel and by the state machine on their own).
+    ///
+    /// With the kernel's pid filter, the first task tracked (the root) is written to the
+    /// instance's empty pid list (cheap), which then enables the events. A task that a
+    /// followed task made (`forked` said so just before) is in the list already: `event-fork`
+    /// added it at its fork, so tracking it writes nothing and reads nothing on the tracer's
+    /// fork path. Any other task (a second, unrelated root) is appended, which waits for an
+    /// RCU grace period (docs/states.md).
+    public func track(tid: Int, pid: Int, at: Int64) {
+        let write: String? = shared.withLock { s in
+            if s.ns != nil {
+                if let reason = s.stoppedReason {
+                    s.lateUnknowns.append(TraceEvent(t: at, .stateUnknown(pid: pid, tid: tid, reason: reason)))
+                    s.lateUnknownCount += 1
+                    return nil
+                }
+                // The root waits for the kernel's fork of it; every other task is paired through
+                // `forked` and followed by the machine from its creator.
+                applyPairs(&s, s.ns!.map.rootStarted(tid))
+                return nil
+            }
+            let known = s.forkedByFollowed.remove(tid) != nil || s.machine.isTracked(tid: tid)
+            s.machine.track(tid: tid, pid: pid, at: at)
+            guard options.kernelPidFilter, !known else { return nil }
+            return s.instancePath
+        }
+        guard let path = write else { return }
+        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
+        SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
+    }
+
+    public func untrack(tid: Int) {
+        shared.withLock { s in
+            if let m = s.ns?.map { if let g = m.global(tid) { s.machine.untrack(tid: Int(g)) } } else { s.machine.untrack(tid: tid) }
+        }
+    }
+
+    public func forked(child: Int, byThread creator: Int) {
+        shared.withLock { s in
+            guard s.ns != nil else {
+                // The kernel follows a followed task's child from its fork (event-fork).
+                if s.machine.isTracked(tid: creator) { s.forkedByFollowed.insert(child) }
+                return
+            }
+            applyPairs(&s, s.ns!.map.ptraceMade(child: child, byThread: creator))
+        }
+    }
+
+    /// Hands the new pairs' waiting notes to the machine.
+    func applyPairs(_ s: inout Shared, _ pairs: [(global: Int32, ns: Int)]) {
+        for (g, n) in s.ns?.notes(for: pairs) ?? [] { s.machine.noteWhy(tid: Int(g), why: n.why, from: n.from, to: n.to) }
+    }
+
+    /// State events renumbered to our tids (in a pid namespace).
+    func renumber(_ s: inout Shared, _ events: [TraceEvent], final: Bool = false) -> [TraceEvent] {
+        s.ns == nil ? events : s.ns!.renumber(events, now: max(0, s.watermarkMono - origin), final: final)
+    }
+
+    /// `sched_process_exit` already gives every task its exact end.
+    public func ended(pid: Int, tid: Int?, at: Int64) -> (events: [TraceEvent], tids: [Int]) { ([], []) }
+
+    public func noteWhy(tid: Int, why: String, from: Int64, to: Int64?) {
+        shared.withLock { s in
+            guard s.ns != nil else { return s.machine.noteWhy(tid: tid, why: why, from: from, to: to) }
+            if let g = s.ns!.note(tid: tid, (why, from, to)) { s.machine.noteWhy(tid: Int(g), why: why, from: from, to: to) }
+        }
+    }
+
+    public func endWhy(tid: Int, at: Int64) {
+        shared.withLock { s in
+            guard s.ns != nil else { return s.machine.endWhy(tid: tid, at: at) }
+            if let g = s.ns!.end(tid: tid, at: at) { s.machine.endWhy(tid: Int(g), at: at) }
+        }
+    }
+
+    /// Consulted (on the reader thread, under the source's lock: do not call back into the
+    /// source) for every →blocked from a sleep that has no noted why.
+    func setWhyProvider(_ provider: (@Sendable (_ tid: Int, _ t: Int64) -> String?)?) {
+        shared.withLock { $0.machine.whyProvider = provider }
+    }
+}
+
+#endif
