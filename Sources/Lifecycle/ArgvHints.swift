@@ -11,38 +11,47 @@ public enum ArgvHints {
     /// file, the hint is instead each argv's own rare words, those most of the group does not
     /// have, each with the option just before it (`-o lapi.o lapi.c`).
     public static func hints(_ history: ProcessHistory, shown: Set<ProcessID>, limit: Int = 30) -> [ProcessID: String] {
+        // Positions in `history.processes`, not records: a record is a large value, and
+        // copying 50,000 of them a few times each was most of the cost.
+        let procs = history.processes
         var out: [ProcessID: String] = [:]
-        var groups: [[String]: [ProcessRecord]] = [:]
+        var groups: [[String]: [Int]] = [:]
         var order: [[String]] = []
         func flush() {
             for chain in order {
                 let g = groups[chain]!
-                let distinct = Set(g.map(\.argv)).count
-                guard g.count >= 2, distinct >= 2 else { continue }
+                guard g.count >= 2 else { continue }
+                let argvs = g.map { procs[$0].argv }
+                let distinct = Set(argvs).count
+                guard distinct >= 2 else { continue }
                 // First position (after argv[0]) where the argvs are not all equal.
-                let longest = g.map(\.argv.count).max()!
-                guard let i = (1..<max(longest, 2)).first(where: { i in Set(g.map { i < $0.argv.count ? $0.argv[i] : "\u{0}" }).count > 1 }) else { continue }
-                let positional = g.map { hint(Array($0.argv.dropFirst(i)), limit: limit) }
+                let longest = argvs.map(\.count).max()!
+                guard let i = (1..<max(longest, 2)).first(where: { i in
+                    let a0 = i < argvs[0].count ? argvs[0][i] : "\u{0}"
+                    return argvs.contains { (i < $0.count ? $0[i] : "\u{0}") != a0 }
+                }) else { continue }
+                let positional = argvs.map { hint(Array($0.dropFirst(i)), limit: limit) }
                 if Set(positional).count * 2 >= distinct {
-                    for (r, h) in zip(g, positional) { out[r.id] = h }
+                    for (r, h) in zip(g, positional) { out[procs[r].id] = h }
                 } else {
-                    let rare = rareWords(g.map { Array($0.argv.dropFirst()) })
-                    for (r, (words, pos)) in zip(g, zip(rare, positional)) { out[r.id] = words.isEmpty ? pos : join(words, limit: limit) }
+                    let rare = rareWords(argvs.map { Array($0.dropFirst()) })
+                    for (r, (words, pos)) in zip(g, zip(rare, positional)) { out[procs[r].id] = words.isEmpty ? pos : join(words, limit: limit) }
                 }
             }
             groups = [:]; order = []
         }
-        for parent in history.processes where shown.contains(parent.id) {
-            for k in history.children(of: parent.id) where shown.contains(k.id) {
-                if groups[k.execChain] == nil { order.append(k.execChain) }
-                groups[k.execChain, default: []].append(k)
+        func add(_ k: Int) {
+            let chain = procs[k].execChain
+            if groups[chain] == nil { order.append(chain) }
+            groups[chain, default: []].append(k)
+        }
+        for pi in procs.indices where shown.contains(procs[pi].id) {
+            for child in procs[pi].children where shown.contains(child) {
+                if let k = history.index(of: child) { add(k) }
             }
             flush()
         }
-        for r in history.processes where shown.contains(r.id) && (r.parent.map { !shown.contains($0) } ?? true) {
-            if groups[r.execChain] == nil { order.append(r.execChain) }
-            groups[r.execChain, default: []].append(r)
-        }
+        for k in procs.indices where shown.contains(procs[k].id) && (procs[k].parent.map { !shown.contains($0) } ?? true) { add(k) }
         flush()
         return out
     }

@@ -78,7 +78,7 @@ public struct ProcessHistory: Sendable {
 
     init(building processes: [ProcessRecord]) {
         self.processes = processes
-        for (i, p) in processes.enumerated() { index[p.id] = i; byPid[p.pid, default: []].append(i) }
+        for i in processes.indices { index[processes[i].id] = i; byPid[processes[i].pid, default: []].append(i) }
         for (pid, list) in byPid where list.count > 1 {
             byPid[pid] = list.sorted { processes[$0].id.generation < processes[$1].id.generation }
         }
@@ -95,6 +95,10 @@ public struct ProcessHistory: Sendable {
     public func record(for id: ProcessID) -> ProcessRecord? {
         index[id].map { processes[$0] }
     }
+    /// Whether the history holds this process (without copying its record).
+    public func contains(_ id: ProcessID) -> Bool { index[id] != nil }
+    /// The position of a process in `processes`.
+    public func index(of id: ProcessID) -> Int? { index[id] }
     /// Every incarnation of a pid, in order.
     public func records(pid: Int) -> [ProcessRecord] {
         (byPid[pid] ?? []).map { processes[$0] }
@@ -351,9 +355,10 @@ struct HistoryBuilder {
         var ordered: [ProcessRecord] = []
         ordered.reserveCapacity(records.count)
         var pos: [ProcessID: Int] = [:]
-        for (i, r) in records.enumerated() { pos[r.id] = i }
+        // (By position: binding each record to a name would copy it, a few dozen retains.)
+        for i in records.indices { pos[records[i].id] = i }
         var stack: [Int] = []
-        for (i, r) in records.enumerated().reversed() where r.parent == nil || pos[r.parent!] == nil { stack.append(i) }
+        for i in records.indices.reversed() where records[i].parent.map({ pos[$0] == nil }) ?? true { stack.append(i) }
         var seen = Set<Int>()
         while let i = stack.popLast() {
             guard seen.insert(i).inserted else { continue }

@@ -260,6 +260,12 @@ public struct ProcessRecord: Sendable {
         return chain.isEmpty ? ["?"] : chain
     }
 
+    /// `execChain.last`, without building the chain (readers ask it of every process).
+    public var execName: String {
+        if let e = execs.last { return basename(e.path.isEmpty ? (e.argv.first ?? "?") : e.path) }
+        return initialArgv.first.map(basename) ?? "?"
+    }
+
     /// The latest argv (the last exec's, else the one it was born with).
     public var argv: [String] { execs.last?.argv ?? initialArgv }
     /// The path of the current image (last exec, else the one inherited at fork).

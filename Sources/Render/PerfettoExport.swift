@@ -5,8 +5,24 @@ import Lifecycle
 public enum PerfettoExport {
     /// The whole export as bytes: `{"traceEvents":[…],"displayTimeUnit":"ns",…}`.
     public static func json(_ history: ProcessHistory, model: StateModel = .five) -> [UInt8] {
+        var out: [UInt8] = []
+        write(history, model: model, chunkSize: Int.max) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The export handed to `sink` in pieces of about `chunkSize` bytes (the last may be
+    /// shorter), in order: a file gets it without the whole export ever being in memory (at
+    /// 50,000 processes it is 140 MB). A `sink` that throws stops the export.
+    public static func write<E: Error>(_ history: ProcessHistory, model: StateModel = .five, chunkSize: Int = 1 << 20,
+                                       to sink: ([UInt8]) throws(E) -> Void) throws(E) {
         var w = JSONWriter()
-        w.bytes.reserveCapacity(history.processes.count * 1500 + 1024)
+        w.bytes.reserveCapacity(min(chunkSize, history.processes.count * 1500) + 64 * 1024)
+        /// Hands what is buffered to the sink once it holds a chunk.
+        func drain(force: Bool = false) throws(E) {
+            guard w.bytes.count >= chunkSize || (force && !w.bytes.isEmpty) else { return }
+            try sink(w.bytes)
+            w.bytes.removeAll(keepingCapacity: true)
+        }
         w.bytes.append(contentsOf: "{\"traceEvents\":[\n".utf8)
         var first = true
         // Events are written straight into the buffer, key by key, without building a
@@ -55,23 +71,23 @@ public enum PerfettoExport {
         let hints = ArgvHints.hints(history, shown: Set(history.processes.map(\.id)), limit: 40)
         for p in history.processes {
             if namesByPid[p.pid] == nil { pidOrder.append(p.pid) }
-            let label = (p.execChain.last ?? "?") + (hints[p.id].map { " " + $0 } ?? "")
+            let label = p.execName + (hints[p.id].map { " " + $0 } ?? "")
             if !(namesByPid[p.pid]?.contains(label) ?? false) { namesByPid[p.pid, default: []].append(label) }
         }
         for (k, pid) in pidOrder.enumerated() {
             let name = namesByPid[pid]!.joined(separator: " | ")
             emit([("ph", s("M")), ("name", s("process_name")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object([("name", s(name))]))])
             emit([("ph", s("M")), ("name", s("process_sort_index")), ("pid", i(pid)), ("tid", i(pid)), ("args", .object([("sort_index", i(k))]))])
+            try drain()
         }
         // One thread_name per (pid, tid) track; with pid reuse one track serves each process
         // that had the pid in turn, and its name lists what each of them called that thread.
-        struct Track: Hashable { var pid: Int; var tid: Int }
         var threadNames: [Track: [String]] = [:]
         var trackOrder: [Track] = []
         for p in history.processes {
             for t in p.threads {
                 let key = Track(pid: p.pid, tid: t.tid)
-                let name = t.tid == p.pid ? "\(p.execChain.last ?? "?") (main)" : "\(p.execChain.last ?? "?") thread \(t.tid)"
+                let name = t.tid == p.pid ? "\(p.execName) (main)" : "\(p.execName) thread \(t.tid)"
                 if threadNames[key] == nil { trackOrder.append(key) }
                 if !(threadNames[key]?.contains(name) ?? false) { threadNames[key, default: []].append(name) }
             }
@@ -79,6 +95,7 @@ public enum PerfettoExport {
         for key in trackOrder {
             let name = threadNames[key]!.joined(separator: " | ")
             emit([("ph", s("M")), ("name", s("thread_name")), ("pid", i(key.pid)), ("tid", i(key.tid)), ("args", .object([("name", s(name))]))])
+            try drain()
         }
 
         var flowID = 0
@@ -127,10 +144,10 @@ public enum PerfettoExport {
                       ("ts", us(p.birth)), ("args", .object(args))])
             }
             // Fork arrow: from the parent's thread at the fork to the child's first slice.
-            if !p.attached, let parentID = p.parent, let parent = history.record(for: parentID) {
+            if !p.attached, let parentID = p.parent, history.contains(parentID) {
                 flowID += 1
                 // The trace does not say which thread forked: the main thread's track carries it.
-                let parentTid = parent.pid
+                let parent = parentID, parentTid = parent.pid
                 let fname = "\(p.via) \(p.pid)"
                 emit([("ph", s("s")), ("cat", s("fork")), ("name", s(fname)), ("id", i(flowID)),
                       ("pid", i(parent.pid)), ("tid", i(parentTid)), ("ts", us(p.birth))])
@@ -165,6 +182,7 @@ public enum PerfettoExport {
                 if let z = p.zombieDuration { a.append(("zombie_ns", .int(z))) }
                 instant("reap by \(p.reapedBy.map(String.init) ?? "?") (\(p.reapHow?.rawValue ?? "?"))", r, a)
             }
+            try drain()
         }
         w.bytes.append(contentsOf: "\n],\"displayTimeUnit\":\"ns\",\"otherData\":".utf8)
         var other: [(String, Value)] = [("exporter", s("proctrace")), ("states", s(history.states.rawValue)),
@@ -172,8 +190,11 @@ public enum PerfettoExport {
         if case .array(let a)? = history.header["argv"] { other.append(("argv", .json(.array(a)))) }
         writeObject(other)
         w.bytes.append(contentsOf: "}\n".utf8)
-        return w.bytes
+        try drain(force: true)
     }
+
+    /// One thread track: a (pid, tid) pair, which pid reuse can share between processes.
+    struct Track: Hashable { var pid: Int; var tid: Int }
 
     /// A value of an exported event.
     indirect enum Value {

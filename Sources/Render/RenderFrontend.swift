@@ -189,11 +189,18 @@ public enum RenderFrontend {
     /// Writes a whole file, reporting the errno on failure. Without `replace`, an existing
     /// file is left alone and is an error (exit 2: `--force` replaces it).
     public static func writeFile(_ path: String, _ bytes: [UInt8], replace: Bool = true) throws {
+        try writeFile(path, replace: replace) { write in try write(bytes) }
+    }
+
+    /// Writes a file piece by piece: `body` hands each piece, in order, to the function it
+    /// is given (a big export never has to be in memory whole). Errors as `writeFile(_:_:replace:)`.
+    public static func writeFile(_ path: String, replace: Bool = true,
+                                 _ body: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
         do {
             let fd = try FileDescriptor.open(FilePath(path), .writeOnly,
                                              options: [.create, .closeOnExec, replace ? .truncate : .exclusiveCreate],
                                              permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            try fd.closeAfter { _ = try fd.writeAll(bytes) }
+            try fd.closeAfter { try body { bytes in _ = try fd.writeAll(bytes) } }
         } catch Errno.fileExists where !replace {
             throw RenderFailure("\(path) exists: give --force to replace it", exitCode: 2)
         } catch {

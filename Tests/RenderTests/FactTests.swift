@@ -143,6 +143,24 @@ struct PerfettoTests {
         #expect(instants.contains { ($0["name"] as? String) == "reparent 4110→1" })
     }
 
+    /// `export -o FILE` streams the export in pieces (at 50,000 processes it is 140 MB, which
+    /// was held whole in memory, twice while the buffer grew): the pieces, put together, are
+    /// the export, byte for byte, whatever the piece size.
+    @Test func streamedInPiecesItIsTheSameExport() throws {
+        for name in ["render-family.jsonl", "render-hostile.jsonl"] {
+            let h = try ProcessHistory(path: fixture(name))
+            let whole = PerfettoExport.json(h)
+            for size in [1, 100, 4096] {
+                var pieces: [[UInt8]] = []
+                PerfettoExport.write(h, chunkSize: size) { pieces.append($0) }
+                #expect(Array(pieces.joined()) == whole, "\(name), pieces of \(size) bytes")
+                // Every piece but the last holds at least a chunk; there are several.
+                #expect(pieces.dropLast().allSatisfy { $0.count >= size })
+                #expect(pieces.count >= min(whole.count / size, 2), "\(name): \(pieces.count) pieces of \(size)")
+            }
+        }
+    }
+
     @Test func hostileArgvStaysValidJSON() throws {
         let h = try ProcessHistory(path: fixture("render-hostile.jsonl"))
         let bytes = PerfettoExport.json(h)

@@ -35,14 +35,19 @@ extension ProcTrace {
                 throw LifecycleCLI.fail("export", "\(path) exists: give --force to replace it", code: LifecycleCLI.badInput)
             }
             let history = try LifecycleCLI.loadHistory(trace)
-            let bytes = PerfettoExport.json(history, model: source.stateModel)
             do {
                 if path == "-" {
                     // On stdout it may meet a terminal: no raw C1 controls or bidi overrides.
+                    let bytes = PerfettoExport.json(history, model: source.stateModel)
                     let text = TerminalText.escapeJSON(String(decoding: bytes, as: UTF8.self))
                     fputs(text, stdout)
+                } else {
+                    // Streamed in 1 MB pieces: the export is never in memory whole.
+                    try RenderFrontend.writeFile(path, replace: force) { write in
+                        try PerfettoExport.write(history, model: source.stateModel, to: write)
+                    }
+                    print(TerminalText.escape(path))
                 }
-                else { try RenderFrontend.writeFile(path, bytes, replace: force); print(TerminalText.escape(path)) }
             } catch let e as RenderFailure {
                 LifecycleCLI.warn(history)
                 throw LifecycleCLI.fail("export", e.description, code: e.exitCode)
