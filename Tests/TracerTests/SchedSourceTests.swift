@@ -146,6 +146,29 @@ struct SchedSourceTests {
         #expect(events.map(\.t) == events.map(\.t).sorted())
     }
 
+    @Test("a flood wakes the reader through the kernel's buffer_percent, long before its interval ends")
+    func floodWakesTheReader() throws {
+        var options = SchedSource.Options()
+        // Longer than the run: only the kernel can wake the reader before stop().
+        options.drainIntervalMicros = 60_000_000
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin, options: options)
+        try source.start()
+        defer { source.cleanup() }
+        // Two pairs bouncing a byte for 0.5 s: ~100,000 events a second, several times what
+        // one ring (1408 KB, ~35,000 events) holds.
+        let child = try GatedChild(Harness.c("pingpong", "2", "500"))
+        source.track(tid: Int(child.pid), pid: Int(child.pid), at: monotonicNow() - origin)
+        child.release()
+        #expect(child.wait() == 0)
+        let woken = source.ringWakeUps
+        // Given out before stop(): only a drain the kernel woke can have released these.
+        let during = source.take(upTo: .max)
+        let rest = source.stop()
+        #expect(woken > 0, "the reader slept through the flood")
+        #expect(during.count > 1000, "\(during.count) state events given out during the flood, \(rest.count) at stop")
+    }
+
     @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated")
     func nonLeaderExec() throws {
         let py = ["/usr/bin/python3", "-c",

@@ -94,6 +94,7 @@ final class TraceMerger: Sendable {
     func finish() {
         guard let source else { return }
         state.withLock { $0.stopping = true }
+        source.wakeMerger()
         thread.withLock { $0 }?.join()
         let rest = source.stop()
         drain(upTo: Int64.max, states: rest)
@@ -104,9 +105,10 @@ final class TraceMerger: Sendable {
     }
 
     private func loop() {
+        guard let source else { return }
         while !state.withLock({ $0.stopping }) {
-            usleep(2000)
-            guard let source else { return }
+            // Until the source released more (the scheduler's reader says so after each drain).
+            source.awaitRelease(timeoutMicros: 2000)
             let wm = min(source.watermark, ptraceBound())
             drain(upTo: wm, states: source.take(upTo: wm))
         }

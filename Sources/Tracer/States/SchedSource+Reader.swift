@@ -10,53 +10,71 @@ import Synchronization
 extension SchedSource {
 
     func readerLoop() {
-        var sleep = options.pollIntervalMicros
-        io.withLock { r in
+        let pipes: [Int32] = io.withLock { r in
             r.lastHealthy = monotonicNow()
             r.lastHealthCheck = r.lastHealthy
+            r.lastPassStart = r.lastHealthy
+            return r.fds
         }
+        // The kernel wakes the reader when a ring reaches `buffer_percent`; otherwise the
+        // interval does. A ring that says "ready" and then gives nothing is not polled again.
+        var watchPipes = pipesWake.load(ordering: .sequentiallyConsistent)
+        var ringWoke = false
         while !isStopRequested {
-            let pause: UInt32? = io.withLock { r in pass(&r, sleep: &sleep) }
-            if let pause { nap(pause) }
+            let (again, n, fast): (Bool, Int, Bool) = io.withLock { r in
+                let (again, n) = pass(&r)
+                return (again, n, r.fillingFast)
+            }
+            releasedMore()
+            if again { continue }
+            if ringWoke && n == 0 { watchPipes = false }
+            // A ring filling fast (a flood) is drained every few ms, as fast as the reader
+            // can: waiting for its watermark would leave it less room while the reader waits
+            // for a CPU.
+            ringWoke = nap(fast ? options.floodIntervalMicros : options.drainIntervalMicros, pipes: watchPipes ? pipes : [])
+            io.withLock { $0.wakeUps += 1; if ringWoke { $0.ringWakeUps += 1 } }
         }
         let cpu = clockNanos(CLOCK_THREAD_CPUTIME_ID)
         shared.withLock { $0.readerCPUNanos = cpu }
     }
 
-    /// One drain of the rings; returns how long to nap after it (nil: drain again at once).
-    private func pass(_ r: inout ReaderState, sleep: inout UInt32) -> UInt32? {
+    /// One drain of the rings; returns whether to drain again at once, and the events read.
+    private func pass(_ r: inout ReaderState) -> (again: Bool, events: Int) {
         let passStart = monotonicNow()
+        r.passes += 1
         let (stopped, healthInterval) = shared.withLock { ($0.stoppedReason != nil, $0.healthCheckIntervalNanos) }
         if stopped {
             // Nothing more is read; time still passes for the merger.
             let mark = passStart - options.commitSlackNanos
             shared.withLock { if mark > $0.watermarkMono { $0.watermarkMono = mark } }
-            return options.maxPollIntervalMicros
+            return (false, 0)
         }
         if passStart - r.lastHealthCheck >= healthInterval {
             r.lastHealthCheck = passStart
             if let problem = healthProblem(r) {
                 feedStopped(&r, problem)
-                return nil
+                return (true, 0)
             }
             r.lastHealthy = passStart
         }
         if !r.clock.identity && passStart - r.lastMarkerMono >= options.calibrationIntervalNanos { writeMarker(&r) }
         let n = drainOnce(&r)
+        // Pages per ms of the busiest CPU since the last pass, against the rate that fills
+        // `bufferPercent` of a ring within one drain interval.
+        let elapsed = max(1, passStart - r.lastPassStart)
+        r.lastPassStart = passStart
+        let ringPages = Int64(r.ringPages)
+        let fastPages = ringPages * Int64(options.bufferPercent ?? 10) / 100
+        r.fillingFast = Int64(r.busiestPages) * Int64(options.drainIntervalMicros) * 1000 >= fastPages * elapsed
+        if r.fillingFast { r.fastPasses += 1 }
         if let e = r.readError {
             feedStopped(&r, e)
-            return nil
+            return (true, n)
         }
         // Only what a health check has vouched for: an event after the last good check
         // may come from a source that has since stopped, and is not given out yet.
         release(&r, upTo: min(passStart - options.commitSlackNanos, r.lastHealthy))
-        if n > 0 {
-            sleep = options.pollIntervalMicros
-            // A busy buffer is drained again at once only if a drain filled whole pages.
-            return n < 64 ? sleep : nil
-        }
-        defer { sleep = min(options.maxPollIntervalMicros, sleep * 2) }
-        return sleep
+        return (r.drainCut, n)
     }
 
     /// Why the instance no longer records what it was asked to (an event or tracing turned
@@ -103,24 +121,50 @@ extension SchedSource {
             r.pageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: r.pageSize, alignment: 8)
         }
         let buf = r.pageBuffer
-        for (i, fd) in r.fds.enumerated() {
-            while true {
-                let n = read(fd, buf.baseAddress, r.pageSize)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno != EAGAIN && r.readError == nil {
-                    r.readError = "read error on cpu \(r.cpus[i]): \(String(cString: strerror(errno)))"
+        // A few pages from each CPU in turn until all are empty: under a flood, reading one
+        // CPU's ring to its end (it refills meanwhile) would let the other's overrun.
+        var pagesOf = Array(repeating: 0, count: r.fds.count)
+        defer { r.busiestPages = pagesOf.max() ?? 0 }
+        var open = Array(repeating: true, count: r.fds.count)
+        var openCount = open.count
+        // A flood that refills the rings as fast as they are read would hold this pass (and
+        // the events read, in memory) forever: past this many pages the pass ends, releases
+        // what it read, and the reader drains again at once.
+        var budget = 256 * open.count
+        r.drainCut = false
+        while openCount > 0 {
+            if budget <= 0 {
+                r.drainCut = true
+                break
+            }
+            for (i, fd) in r.fds.enumerated() where open[i] {
+                var pages = 0
+                while pages < 8 {
+                    let n = read(fd, buf.baseAddress, r.pageSize)
+                    r.readCalls += 1
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 && errno != EAGAIN && r.readError == nil {
+                        r.readError = "read error on cpu \(r.cpus[i]): \(String(cString: strerror(errno)))"
+                    }
+                    if n <= 0 {
+                        open[i] = false
+                        openCount -= 1
+                        break
+                    }
+                    pages += 1
+                    pagesOf[i] += 1
+                    budget -= 1
+                    let before = r.perCPU[i].count
+                    if dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: r.cpus[i], into: &r.perCPU[i]),
+                       r.lastLocal[i] != .min {
+                        // The lost events came after the last one read from this CPU: the loss is
+                        // placed there (the machine never places it before what it already gave out).
+                        r.perCPU[i][before].ts = min(r.perCPU[i][before].ts, r.lastLocal[i] + 1)
+                    }
+                    if let last = r.perCPU[i].last { r.lastLocal[i] = last.ts }
+                    total += r.perCPU[i].count - before
+                    r.pagesRead += 1
                 }
-                if n <= 0 { break }
-                let before = r.perCPU[i].count
-                if dec.decode(page: UnsafeRawBufferPointer(rebasing: buf[0..<n]), cpu: r.cpus[i], into: &r.perCPU[i]),
-                   r.lastLocal[i] != .min {
-                    // The lost events came after the last one read from this CPU: the loss is
-                    // placed there (the machine never places it before what it already gave out).
-                    r.perCPU[i][before].ts = min(r.perCPU[i][before].ts, r.lastLocal[i] + 1)
-                }
-                if let last = r.perCPU[i].last { r.lastLocal[i] = last.ts }
-                total += r.perCPU[i].count - before
-                r.pagesRead += 1
             }
         }
         r.eventsRead += total
@@ -182,6 +226,7 @@ extension SchedSource {
         // /proc is read outside the lock; the new events are not released before the
         // watermark moves below.
         var whys: [Int: String] = [:]
+        r.procReads += toExplain.count
         for tid in toExplain { if let n = names[tid], let w = SchedSource.procSyscallName(n) { whys[tid] = w } }
         let found = whys
         let stoppedNow: String? = shared.withLock { s in

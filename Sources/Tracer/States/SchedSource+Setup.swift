@@ -40,11 +40,22 @@ extension SchedSource {
         // Resizing waits for an RCU grace period; the kernel's default (1408 KB per CPU) holds
         // ~35,000 events per CPU, far more than arrive between two drains.
         if let kb = options.bufferSizeKB { try set("buffer_size_kb", String(kb)) }
+        // The reader sleeps in poll(2) on the rings, which the kernel ends when one is this
+        // full: a flood is drained early, and a quiet recording wakes the reader only at its
+        // interval. Without the file, poll would wake it per event: the rings are not polled.
+        if let percent = options.bufferPercent, SmallFile.write("\(path)/buffer_percent", String(percent)) == nil {
+            pipesWake.store(true, ordering: .sequentiallyConsistent)
+        }
         r.decoder = SchedRingDecoder(layout: layout)
         if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             r.pageSize = kb * 1024
         } else {
             r.pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        // "1408" or, before the first use of the buffers, "7 (expanded: 1408)".
+        if let text = SmallFile.text("\(path)/buffer_size_kb") {
+            let kb = Int(text.split(separator: ":").last.map { $0.filter(\.isNumber) } ?? "") ?? 1408
+            r.ringPages = max(1, kb * 1024 / r.pageSize)
         }
         r.healthFDs = (["tracing_on"] + SchedSource.eventFiles.map { "events/\($0)/enable" })
             .compactMap { file in

@@ -17,10 +17,16 @@ public final class SchedSource: StateFeed {
         /// Per-CPU ring-buffer size (`buffer_size_kb`).
         /// nil keeps the kernel's default (1408 KB), which avoids a resize (an RCU grace period).
         var bufferSizeKB: Int? = nil
-        /// Reader sleep after a drain that found events…
-        var pollIntervalMicros: UInt32 = 2000
-        /// …doubling after each empty drain up to this (so an idle reader costs little).
-        var maxPollIntervalMicros: UInt32 = 8000
+        /// The longest the reader waits between two drains. It is also how long the merger's
+        /// lifecycle events wait for the states before they are written, and so bounds the
+        /// events held in memory (docs/states.md, The reader).
+        var drainIntervalMicros: UInt32 = 40_000
+        /// The kernel wakes the reader earlier when a CPU's ring is this full (`buffer_percent`;
+        /// nil: only the interval wakes it, as on a kernel without that file).
+        var bufferPercent: Int? = 10
+        /// The interval while a ring fills fast enough to reach `bufferPercent` within one
+        /// `drainIntervalMicros` (a flood).
+        var floodIntervalMicros: UInt32 = 2000
         /// Margin kept behind the drain time for events still being committed on another CPU.
         var commitSlackNanos: Int64 = 1_000_000
         /// Let the kernel record only followed tasks and their descendants
@@ -106,6 +112,23 @@ public final class SchedSource: StateFeed {
         var readError: String?
         var eventsRead = 0
         var pagesRead = 0
+        /// Reads of `trace_pipe_raw` (pages and the `EAGAIN` that ends each drain), drain
+        /// passes, naps ended, and of those the naps a ring's `buffer_percent` ended.
+        var readCalls = 0
+        /// The last drain stopped at its page budget, rings not empty.
+        var drainCut = false
+        /// Pages the last drain read from its busiest CPU; a ring's size in pages.
+        var busiestPages = 0
+        var ringPages = 352
+        var lastPassStart: Int64 = 0
+        /// The rings filled fast at the last pass (a flood): the reader naps briefly.
+        var fillingFast = false
+        var fastPasses = 0
+        var passes = 0
+        var wakeUps = 0
+        var ringWakeUps = 0
+        /// `/proc/TID/syscall` reads for sleep kinds.
+        var procReads = 0
     }
 
     let shared: Mutex<Shared>
@@ -117,6 +140,11 @@ public final class SchedSource: StateFeed {
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
     private let wakeFD: Int32
+    /// Written by the reader after each drain (the watermark moved), and by `wakeMerger`: what
+    /// the merger waits on (`awaitRelease`) instead of polling.
+    private let releaseFD: Int32
+    /// Whether the kernel wakes the reader at `bufferPercent` (set up in `setUp`).
+    let pipesWake = Atomic<Bool>(false)
     private let reader = Mutex<WorkerThread?>(nil)
     /// Whether `cleanup` ran (it serialises on this too).
     private let cleanedUp = Mutex(false)
@@ -135,6 +163,17 @@ public final class SchedSource: StateFeed {
     /// Raw events read and pages drained, for measurements.
     public var eventsRead: Int { io.withLock { $0.eventsRead } }
     var pagesRead: Int { io.withLock { $0.pagesRead } }
+    /// Naps of the reader that the kernel ended because a ring reached `buffer_percent`.
+    var ringWakeUps: Int { io.withLock { $0.ringWakeUps } }
+    /// The reader's own work, for measurements (`PROCTRACE_TIMES`).
+    public var readerCounts: String {
+        let (cpu, pipeWake) = (readerCPUNanos, pipesWake.load(ordering: .relaxed))
+        return io.withLock { r in
+            "reader CPU \(cpu / 1000) us, \(r.passes) drains, \(r.wakeUps) naps (\(r.ringWakeUps) ended by a ring" +
+                "\(pipeWake ? "" : ", rings not watched")), \(r.readCalls) reads of trace_pipe_raw (\(r.pagesRead) pages), " +
+                "\(r.eventsRead) events, \(r.procReads) /proc sleep-kind reads, \(r.fastPasses) drains of fast-filling rings"
+        }
+    }
     /// CPU time the reader thread used (ns), known after `stop()`.
     public var readerCPUNanos: Int64 { shared.withLock { $0.readerCPUNanos } }
     /// How often the reader checks that the instance still records.
@@ -167,12 +206,16 @@ public final class SchedSource: StateFeed {
         let fd = pt_eventfd()
         precondition(fd >= 0, "cannot make an eventfd: errno \(-fd)")
         self.wakeFD = fd
+        let rfd = pt_eventfd()
+        precondition(rfd >= 0, "cannot make an eventfd: errno \(-rfd)")
+        self.releaseFD = rfd
     }
 
     deinit {
         cleanup()
         io.withLock { $0.pageBuffer.deallocate() }
         close(wakeFD)
+        close(releaseFD)
     }
 
     // MARK: lifecycle
@@ -244,7 +287,7 @@ public final class SchedSource: StateFeed {
             writeMarker(&r)
             if let path = r.instancePath { SmallFile.write("\(path)/tracing_on", "0") }
             // Drain everything left, then settle pending inferences.
-            while drainOnce(&r) > 0 {}
+            while drainOnce(&r) > 0 || r.drainCut {}
             release(&r, upTo: Int64.max)
             return countLost()
         }
@@ -258,6 +301,7 @@ public final class SchedSource: StateFeed {
             return rest
         }
         cleanup(detached: true)
+        if getenv("PROCTRACE_TIMES") != nil { Recorder.warn("proctrace sched: \(readerCounts)") }
         return rest
     }
 
@@ -320,12 +364,33 @@ public final class SchedSource: StateFeed {
         thread?.join()
     }
 
-    /// Sleeps up to `micros`, less if `stopReader` asks the reader to finish.
-    func nap(_ micros: UInt32) {
-        if stopRequested.load(ordering: .sequentiallyConsistent) { return }
-        var pfd = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
-        _ = poll(&pfd, 1, Int32((micros + 999) / 1000))
+    /// Sleeps up to `micros`, less if `stopReader` asks the reader to finish or (`pipes`) the
+    /// kernel says a CPU's ring reached `buffer_percent`. Returns whether a ring woke it.
+    func nap(_ micros: UInt32, pipes: [Int32]) -> Bool {
+        if stopRequested.load(ordering: .sequentiallyConsistent) { return false }
+        var pfds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        for fd in pipes { pfds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        let n = poll(&pfds, nfds_t(pfds.count), Int32((micros + 999) / 1000))
+        return n > 0 && pfds.dropFirst().contains { $0.revents != 0 }
     }
+
+    /// The reader released more: wakes the merger's `awaitRelease`.
+    func releasedMore() {
+        var one: UInt64 = 1
+        _ = write(releaseFD, &one, 8)
+    }
+
+    public func awaitRelease(timeoutMicros: UInt32) {
+        // The reader signals after every drain; the timeout only guards against a lost signal.
+        var pfd = pollfd(fd: releaseFD, events: Int16(POLLIN), revents: 0)
+        let wait = max(timeoutMicros, 4 * options.drainIntervalMicros)
+        if poll(&pfd, 1, Int32((wait + 999) / 1000)) > 0 {
+            var count: UInt64 = 0
+            _ = read(releaseFD, &count, 8)
+        }
+    }
+
+    public func wakeMerger() { releasedMore() }
 
     var isStopRequested: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
 }

@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import Lifecycle
 
 /// Where the recorder gets five-state transitions from: the kernel scheduler (`SchedSource`)
@@ -32,9 +33,17 @@ public protocol StateFeed: AnyObject, Sendable {
     var lost: Int { get }
     /// Releases kernel resources; idempotent, safe to call from an atexit handler.
     func cleanup()
+    /// The merger's wait between two merges: returns when the source may have released more
+    /// (its watermark moved), when `wakeMerger` is called, or after about `timeoutMicros`.
+    func awaitRelease(timeoutMicros: UInt32)
+    /// Ends an `awaitRelease` at once (the merger is finishing).
+    func wakeMerger()
 }
 
 extension StateFeed {
     /// Only a source that must pair the kernel's task numbers with ptrace's needs it.
     public func forked(child: Int, byThread creator: Int) {}
+    /// A source that cannot say when it released more is polled.
+    public func awaitRelease(timeoutMicros: UInt32) { usleep(timeoutMicros) }
+    public func wakeMerger() {}
 }
