@@ -169,6 +169,28 @@ struct SchedSourceTests {
         #expect(during.count > 1000, "\(during.count) state events given out during the flood, \(rest.count) at stop")
     }
 
+    @Test("a pass cut short by its page budget gives out only what is complete: events stay in time order")
+    func drainCutKeepsTimeOrder() throws {
+        var options = SchedSource.Options()
+        // One page per CPU per pass: every pass of the flood leaves events in the rings.
+        options.pagesPerCPUPerPass = 1
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin, options: options)
+        source.keepFedEvents = true
+        try source.start()
+        defer { source.cleanup() }
+        let child = try GatedChild(Harness.c("pingpong", "2", "300"))
+        source.track(tid: Int(child.pid), pid: Int(child.pid), at: monotonicNow() - origin)
+        child.release()
+        #expect(child.wait() == 0)
+        let events = source.take(upTo: .max) + source.stop()
+        let fed = source.fedEvents.filter { if case .lost = $0.record { false } else { true } }
+        #expect(fed.count > 10_000)
+        let disorder = zip(fed, fed.dropFirst()).filter { $0.ts > $1.ts }.count
+        #expect(disorder == 0, "\(disorder) events fed to the machine before an earlier one")
+        #expect(events.map(\.t) == events.map(\.t).sorted())
+    }
+
     @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated")
     func nonLeaderExec() throws {
         let py = ["/usr/bin/python3", "-c",

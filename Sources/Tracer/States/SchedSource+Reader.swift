@@ -73,7 +73,11 @@ extension SchedSource {
         }
         // Only what a health check has vouched for: an event after the last good check
         // may come from a source that has since stopped, and is not given out yet.
-        release(&r, upTo: min(passStart - options.commitSlackNanos, r.lastHealthy))
+        var bound = min(passStart - options.commitSlackNanos, r.lastHealthy)
+        // A drain cut at its budget left events in the rings: those of a CPU not read to its
+        // end come after the last one read from it, and only what precedes that is complete.
+        for i in r.cutCPUs where r.lastLocal[i] != .min { bound = min(bound, r.clock.toMono(r.lastLocal[i]) - 1) }
+        release(&r, upTo: bound)
         return (r.drainCut, n)
     }
 
@@ -101,8 +105,14 @@ extension SchedSource {
         let good = r.lastHealthy
         // Events still in the rings were recorded while it worked, up to some instant after
         // `good`; which instant is not known, so only those up to `good` are kept.
-        _ = drainOnce(&r)
-        release(&r, upTo: good)
+        // (Read to the end: a stopped instance no longer fills its rings; bounded all the same.)
+        for _ in 0..<16 {
+            _ = drainOnce(&r)
+            if !r.drainCut { break }
+        }
+        var bound = good
+        for i in r.cutCPUs where r.lastLocal[i] != .min { bound = min(bound, r.clock.toMono(r.lastLocal[i]) - 1) }
+        release(&r, upTo: bound)
         for i in r.perCPU.indices { r.perCPU[i].removeAll() }
         shared.withLock {
             $0.machine.feedStopped(at: good, reason: reason)
@@ -129,9 +139,10 @@ extension SchedSource {
         var openCount = open.count
         // A flood that refills the rings as fast as they are read would hold this pass (and
         // the events read, in memory) forever: past this many pages the pass ends, releases
-        // what it read, and the reader drains again at once.
-        var budget = 256 * open.count
+        // what it read, and the reader drains again at once (`Options.pagesPerCPUPerPass`).
+        var budget = options.pagesPerCPUPerPass * open.count
         r.drainCut = false
+        defer { r.cutCPUs = open.indices.filter { open[$0] } }
         while openCount > 0 {
             if budget <= 0 {
                 r.drainCut = true

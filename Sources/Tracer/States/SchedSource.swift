@@ -27,6 +27,8 @@ public final class SchedSource: StateFeed {
         /// The interval while a ring fills fast enough to reach `bufferPercent` within one
         /// `drainIntervalMicros` (a flood).
         var floodIntervalMicros: UInt32 = 2000
+        /// A pass reads at most this many pages per CPU on average, then releases what it read.
+        var pagesPerCPUPerPass = 256
         /// Margin kept behind the drain time for events still being committed on another CPU.
         var commitSlackNanos: Int64 = 1_000_000
         /// Let the kernel record only followed tasks and their descendants
@@ -115,8 +117,9 @@ public final class SchedSource: StateFeed {
         /// Reads of `trace_pipe_raw` (pages and the `EAGAIN` that ends each drain), drain
         /// passes, naps ended, and of those the naps a ring's `buffer_percent` ended.
         var readCalls = 0
-        /// The last drain stopped at its page budget, rings not empty.
+        /// The last drain stopped at its page budget, rings not empty: the CPUs it left.
         var drainCut = false
+        var cutCPUs: [Int] = []
         /// Pages the last drain read from its busiest CPU; a ring's size in pages.
         var busiestPages = 0
         var ringPages = 352
