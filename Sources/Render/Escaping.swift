@@ -84,6 +84,11 @@ public enum DOTText {
     }
 
     private static func appendEscaped(_ text: String, to out: inout String, backslash: String = "\\\\") {
+        // Most text has nothing to escape: appended whole (a timeline writes 100,000 tooltips).
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "&") }) {
+            out += text
+            return
+        }
         for c in text.unicodeScalars {
             switch c {
             // The lexer: a quote would end the string.

@@ -46,7 +46,7 @@ public enum RenderFrontend {
         var written: [String] = []
         for (kind, path) in zip(kinds, paths) {
             progress("\(kind): building DOT for \(history.processes.count) processes")
-            let dot: String
+            var dot: String
             let engine: String
             if kind == "tree" {
                 dot = ProcessTreeDOT.dot(history, options: req.treeOptions)
@@ -62,9 +62,14 @@ public enum RenderFrontend {
                 bytes = Array(dot.utf8)
             } else {
                 progress("\(kind): Graphviz layout (\(engine)) and \(req.format.rawValue) output")
-                do { bytes = try GraphvizRenderer.shared.render(dot: dot, engine: engine, format: req.format) }
-                catch { throw RenderFailure("\(kind): \(error.description)") }
-                if kind == "timeline" && req.format == .svg { bytes = TimelineDOT.slimmed(svg: bytes) }
+                // The timeline's SVG is slimmed straight from Graphviz's output (one copy, not three).
+                let slim = kind == "timeline" && req.format == .svg
+                var warnings: [String] = []
+                do {
+                    bytes = try GraphvizRenderer.shared.render(dot: &dot, engine: engine, format: req.format, warnings: &warnings) { out in
+                        slim ? TimelineDOT.slimmed(svg: out) : Array(out.bindMemory(to: UInt8.self))
+                    }
+                } catch { throw RenderFailure("\(kind): \(error.description)") }
             }
             try writeFile(path, bytes)
             written.append(path)
