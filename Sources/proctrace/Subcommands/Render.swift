@@ -84,16 +84,19 @@ extension ProcTrace {
                 req.timelineOptions.criticalPath = path.map { PathSegment(id: $0.id, start: $0.start, end: $0.end) }
             }
             let tty = isatty(2) != 0
+            // What the trace lost, said after the pictures; the history itself goes to the
+            // renderer, which lets it go before Graphviz lays out.
+            let health = TraceHealth(history)
             do {
-                let written = try RenderFrontend.run(req, history: history, progress: { line in
+                let written = try RenderFrontend.run(req, history: consume history, progress: { line in
                     if tty { StandardError.write("\r\u{1B}[K" + line) }
                 }, warning: { LifecycleCLI.stderr("proctrace render: warning: " + TerminalText.escape($0)) })
                 if tty { StandardError.write("\r\u{1B}[K") }
                 for p in written { print(TerminalText.escape(p)) }
-                LifecycleCLI.warn(history)
+                LifecycleCLI.warn(health)
             } catch let e as RenderFailure {
                 if tty { StandardError.write("\r\u{1B}[K") }
-                LifecycleCLI.warn(history)
+                LifecycleCLI.warn(health)
                 throw LifecycleCLI.fail("render", e.description, code: e.exitCode)
             }
         }
