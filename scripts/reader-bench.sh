@@ -5,7 +5,8 @@
 #
 # Makes the traces in DIR (default: a fresh temporary directory), once: a synthetic 50,000-
 # process / 1.1M-event trace (scripts/gen-trace.py), a synthetic 10,000-process build
-# (scripts/gen-render-bench.py), and, recorded for real with PROCTRACE, two `xargs -P 8` fans
+# (scripts/gen-render-bench.py), make bench's 10,000-process / 1M-event timeline trace
+# (gen-trace.py's default), and, recorded for real with PROCTRACE, two `xargs -P 8` fans
 # (600 and 1,200 `sh -c "sleep 0.001; echo N"`, each sh forking its sleep: 1,203 and 2,403
 # processes) and two pipe ping-pong pairs for 4 s (millions of state events). Then runs each
 # job REPEATS times (default 3) and prints the best wall time, the CPU time (user + sys) of
@@ -31,6 +32,9 @@ cd "$dir"
 
 [ -s big50k.jsonl ] || python3 "$here/scripts/gen-trace.py" -n 1100000 -p 50000 -o big50k.jsonl >/dev/null
 [ -s build10k.jsonl ] || python3 "$here/scripts/gen-render-bench.py" 10000 build > build10k.jsonl
+# make bench's timeline trace: 10,000 processes, 1M events (gen-trace.py's default), ~90 state
+# changes per process where build10k has ~5: the same lanes, many more mixed bars.
+[ -s tl10k.jsonl ] || python3 "$here/scripts/gen-trace.py" -o tl10k.jsonl >/dev/null
 fan() {
     [ -s "fan$1.jsonl" ] || "$bin" record -o "fan$1.jsonl" -- sh -c "seq $1 | xargs -P 8 -I{} sh -c 'sleep 0.001; echo {} >/dev/null'" >/dev/null 2>&1
 }
@@ -55,7 +59,7 @@ size() { [ -f "$1" ] && stat -c %s "$1" || echo 0; }
 
 results=results.txt
 : > "$results"
-for t in big50k build10k fan600 fan1200 pingpong; do
+for t in big50k build10k tl10k fan600 fan1200 pingpong; do
     [ -s "$t.jsonl" ] || continue
     lines=$(wc -l < "$t.jsonl")
     echo "$t lines $lines" >> "$results"
@@ -65,6 +69,7 @@ best "big50k stats" stats big50k.jsonl >> "$results"
 best "big50k tree" render big50k.jsonl --tree -o big50k.tree.svg >> "$results"
 best "big50k perfetto" export big50k.jsonl --format perfetto --force -o big50k.perfetto.json >> "$results"
 best "build10k timeline" render build10k.jsonl --timeline -o build10k.timeline.svg >> "$results"
+best "tl10k timeline" render tl10k.jsonl --timeline -o tl10k.timeline.svg >> "$results"
 best "build10k tree" render build10k.jsonl --tree -o build10k.tree.svg >> "$results"
 for f in 600 1200; do
     best "fan$f tree" render "fan$f.jsonl" --tree -o "fan$f.tree.svg" >> "$results"
