@@ -519,15 +519,16 @@ public enum TimelineDOT {
     /// `<!-- nN -->` comment and `<title>nN</title>` Graphviz writes for each. On a picture of
     /// thousands of lanes they are an eighth of the file and tell a reader nothing.
     static func slimmed(svg: [UInt8]) -> [UInt8] {
-        svg.withUnsafeBytes { slimmed(svg: $0) }
+        var copy = svg
+        let n = copy.withUnsafeMutableBytes { slim(svg: $0) }
+        return Array(copy.prefix(n))
     }
 
-    /// As `slimmed(svg:)`, from Graphviz's output buffer.
-    static func slimmed(svg: UnsafeRawBufferPointer) -> [UInt8] {
+    /// `slimmed(svg:)` in place, in Graphviz's output buffer: returns the new length.
+    static func slim(svg: UnsafeMutableRawBufferPointer) -> Int {
         let comment = Array("<!-- n".utf8), commentEnd = Array(" -->\n".utf8)
         let title = Array("<title>n".utf8), titleEnd = Array("</title>\n".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(svg.count)
+        var kept = 0   // what is kept is moved down to here
         var i = 0
         /// The end of `open` + digits + `close` at `i`, if that is what is there.
         func match(_ open: [UInt8], _ close: [UInt8]) -> Int? {
@@ -538,19 +539,26 @@ public enum TimelineDOT {
             guard svg.count - j >= close.count, svg[j..<j + close.count].elementsEqual(close) else { return nil }
             return j + close.count
         }
-        // What lies between the removed pieces is copied in runs, not byte by byte.
+        // What lies between the removed pieces is moved down in runs, not byte by byte.
         var run = 0
+        func keep(_ r: Range<Int>) {
+            if kept != r.lowerBound, !r.isEmpty, let base = svg.baseAddress {
+                // (Overlapping, downwards: copyMemory is a memmove.)
+                (base + kept).copyMemory(from: base + r.lowerBound, byteCount: r.count)
+            }
+            kept += r.count
+        }
         while i < svg.count {
             if svg[i] == UInt8(ascii: "<"), let end = match(comment, commentEnd) ?? match(title, titleEnd) {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: svg[run..<i]))
+                keep(run..<i)
                 i = end
                 run = end
                 continue
             }
             i += 1
         }
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: svg[run..<svg.count]))
-        return out
+        keep(run..<svg.count)
+        return kept
     }
 
     /// The width of `s` in DejaVu Sans at `size` points, from approximate advance widths (in

@@ -44,7 +44,7 @@ extension ProcTrace {
                 } else {
                     // Streamed in 1 MB pieces: the export is never in memory whole.
                     try RenderFrontend.writeFile(path, replace: force) { write in
-                        try PerfettoExport.write(history, model: source.stateModel, to: write)
+                        try PerfettoExport.write(history, model: source.stateModel) { chunk in try chunk.withUnsafeBytes { try write($0) } }
                     }
                     print(TerminalText.escape(path))
                 }

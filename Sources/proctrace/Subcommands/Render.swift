@@ -76,6 +76,7 @@ extension ProcTrace {
                 model: source.stateModel,
                 from: from.flatMap(Lifecycle.TimeFormat.parseInstant), to: to.flatMap(Lifecycle.TimeFormat.parseInstant), filter: filter)
             req.timelineOptions.breakAxis = !noBreak
+            req.exitsAfter = true
             if req.format == .html { return try runViewer(req) }
             let history = try LifecycleCLI.loadHistory(trace)
             if criticalPath {
