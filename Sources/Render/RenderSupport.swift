@@ -69,9 +69,16 @@ extension ProcessRecord {
         return rest.isEmpty ? path : String(rest)
     }
 
+    /// The punctuation an argument may hold and still need no quotes.
+    private static let shellPlainPunctuation = Set("-_./=:,+@%".utf8)
+
     /// argv as a shell would print it, with quotes where needed.
     static func shellQuoted(_ argv: [String]) -> String {
         argv.map { a in
+            // ASCII words (nearly all) are checked byte by byte; the Unicode check is for the rest.
+            if !a.isEmpty && a.utf8.allSatisfy({ c in
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || shellPlainPunctuation.contains(c)
+            }) { return a }
             if !a.isEmpty && a.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }) { return a }
             return "'" + a.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
         }.joined(separator: " ")
