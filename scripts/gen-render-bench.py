@@ -58,9 +58,13 @@ while count < n:
     for cmd in ("cc1", "as"):
         if count >= n: break
         pid += 1
-        st(tt, sh, "running", "blocked", "wait4")
         x = life(pid, sh, tt, cmd, [cmd, "f%d" % job], 400 * us if cmd == "cc1" else 150 * us)
-        st(x + 10 * us, sh, "blocked", "running", "wait4")
+        # sh waits for it: a wait4 call that blocks, is woken by the exit and reaps it
+        E(tt + 1 * us, "wait", pid=sh, phase="begin", call="wait4", target=-1, options=[])
+        st(tt + 1 * us, sh, "running", "blocked", "wait4")
+        st(x + 10 * us, sh, "blocked", "ready"); st(x + 12 * us, sh, "ready", "running")
+        E(x + 15 * us, "wait", pid=sh, phase="end", call="wait4", target=-1, options=[], result=pid,
+          status={"exited": 0})
         E(x + 15 * us, "reap", pid=pid, by=sh, how="wait")
         count += 1
         tt = x + 20 * us
