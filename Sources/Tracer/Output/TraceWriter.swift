@@ -13,7 +13,7 @@ public struct WriteFailure: Sendable, Equatable {
     public var lastT: Int64
 }
 
-/// Writes trace lines to a file as they happen: one `write(2)` per line, so a killed
+/// Writes trace lines to a file as they happen: one `write(2)` per batch of whole lines, so a killed
 /// tracer leaves a valid prefix. Safe to call from the ptrace thread and the reap watcher;
 /// times are kept non-decreasing in file order. If a write fails (disk full), the file is cut
 /// back to its last whole line and nothing more is written: later events count as lost.
@@ -25,6 +25,8 @@ final class TraceWriter: Sendable {
         var lost = 0
         var bytes: Int64 = 0
         var failure: WriteFailure?
+        /// The lines of one write, encoded into storage kept from write to write.
+        var encoder = TraceLineEncoder()
     }
     private let fd: FileDescriptor
     let path: String
@@ -69,17 +71,15 @@ final class TraceWriter: Sendable {
     func write(_ events: [TraceEvent]) {
         guard !events.isEmpty else { return }
         state.withLock { s in
-            var w = JSONWriter()
+            s.encoder.reset()
             for var e in events {
                 if e.t < s.lastT { e.t = s.lastT }
                 s.lastT = e.t
-                w.write(.object(e.jsonObject))
-                w.bytes.append(0x0A)
+                s.encoder.append(e)
             }
             if s.failure == nil {
-                var failed: Errno?
-                do { _ = try fd.writeAll(w.bytes) } catch { failed = error as? Errno ?? .ioError }
-                if let err = failed {
+                let count = s.encoder.bytes.count
+                if let err = s.encoder.bytes.withUnsafeBytes({ writeAll($0) }) {
                     // A part of a line may have reached the file: cut it back to the last
                     // whole line, so the trace stays a valid (incomplete) prefix.
                     if !toStdout { try? fd.resize(to: s.bytes) }
@@ -88,12 +88,27 @@ final class TraceWriter: Sendable {
                         "later events are counted as lost\n"
                     StandardError.write(msg)
                 } else {
-                    s.bytes += Int64(w.bytes.count)
+                    s.bytes += Int64(count)
                     s.lastWrittenT = s.lastT
                 }
             }
             if s.failure != nil { s.lost += events.count } else { s.lines += events.count }
         }
+    }
+
+    /// Writes the whole buffer (write(2) may take part of it); nil when done, else the error.
+    private func writeAll(_ buffer: UnsafeRawBufferPointer) -> Errno? {
+        var rest = buffer
+        while !rest.isEmpty {
+            do {
+                let n = try fd.write(rest)   // retries EINTR
+                if n <= 0 { return .ioError }
+                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            } catch {
+                return error as? Errno ?? .ioError
+            }
+        }
+        return nil
     }
 
     func close() { if !toStdout { try? fd.close() } }
