@@ -1,12 +1,42 @@
 import CProcTrace
 @preconcurrency import Glibc
 
+/// The six arguments of a syscall, inline (no array to allocate at every stop).
+struct SyscallArgs: Equatable, ExpressibleByArrayLiteral {
+    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+
+    init() {}
+    /// Up to six values; the rest are 0.
+    init(arrayLiteral values: UInt64...) {
+        precondition(values.count <= 6, "a syscall has six arguments")
+        for (i, v) in values.enumerated() { self[i] = v }
+    }
+
+    subscript(i: Int) -> UInt64 {
+        get {
+            precondition(i >= 0 && i < 6, "a syscall has six arguments")
+            return withUnsafeBytes(of: words) { $0.load(fromByteOffset: i * 8, as: UInt64.self) }
+        }
+        set {
+            precondition(i >= 0 && i < 6, "a syscall has six arguments")
+            withUnsafeMutableBytes(of: &words) { $0.storeBytes(of: newValue, toByteOffset: i * 8, as: UInt64.self) }
+        }
+    }
+
+    static func == (a: SyscallArgs, b: SyscallArgs) -> Bool { (0..<6).allSatisfy { a[$0] == b[$0] } }
+
+    /// The arguments as the C shim's `uint64_t args[6]`.
+    mutating func withPointer<R>(_ body: (UnsafeMutablePointer<UInt64>) -> R) -> R {
+        withUnsafeMutableBytes(of: &words) { body($0.baseAddress!.assumingMemoryBound(to: UInt64.self)) }
+    }
+}
+
 /// A syscall stop as `PTRACE_GET_SYSCALL_INFO` describes it.
 struct SyscallInfo: Equatable {
     enum Op: Int32 { case none = 0, entry = 1, exit = 2, seccomp = 3 }
     var op: Op
     var nr: UInt64 = 0
-    var args: [UInt64] = Array(repeating: 0, count: 6)
+    var args = SyscallArgs()
     /// At the exit: the return value (a negated errno when `isError`).
     var rval: Int64 = 0
     var isError = false
@@ -59,6 +89,9 @@ protocol Kernel: AnyObject {
     /// Up to `count` bytes of the task's memory at `address` (fewer where a mapping ends), or
     /// nil when none can be read.
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]?
+    /// The same into `buffer`: the number of bytes read (fewer where a mapping ends), or a
+    /// negated errno. A default implementation reads through `readMemory(_:at:count:)`.
+    func readMemory(_ tid: Int, at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int
 
     /// The current parent (field 4 of `/proc/PID/stat`), nil when the process is gone.
     func parent(of pid: Int) -> Int?
@@ -86,14 +119,17 @@ protocol Kernel: AnyObject {
 }
 
 extension Kernel {
-    func readInt32(_ tid: Int, at address: UInt64) -> Int32? {
-        guard let b = readMemory(tid, at: address, count: 4), b.count == 4 else { return nil }
-        return b.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+    func readMemory(_ tid: Int, at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let b = readMemory(tid, at: address, count: buffer.count) else { return -Int(EFAULT) }
+        buffer.copyBytes(from: b)
+        return b.count
     }
 
-    func readUInt64(_ tid: Int, at address: UInt64) -> UInt64? {
-        guard let b = readMemory(tid, at: address, count: 8), b.count == 8 else { return nil }
-        return b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    /// A value of the task's memory (`int *status`, a pointer), read whole or not at all.
+    func read<T: FixedWidthInteger>(_ tid: Int, at address: UInt64, as type: T.Type = T.self) -> T? {
+        var value = T.zero
+        let n = withUnsafeMutableBytes(of: &value) { readMemory(tid, at: address, into: $0) }
+        return n == MemoryLayout<T>.size ? value : nil
     }
 
     /// Reads a NUL-terminated string, page by page so that the end of a mapping does not fail
@@ -172,8 +208,8 @@ final class LiveKernel: Kernel {
 
     func syscallInfo(_ tid: Int) -> SyscallInfo? {
         var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
-        var args = [UInt64](repeating: 0, count: 6)
-        guard pt_syscall_info(pid_t(tid), &op, &nr, &args, &rval, &isErr) == 0 else { return nil }
+        var args = SyscallArgs()
+        guard args.withPointer({ pt_syscall_info(pid_t(tid), &op, &nr, $0, &rval, &isErr) }) == 0 else { return nil }
         let kind = SyscallInfo.Op(rawValue: op) ?? .none
         // At a seccomp stop the shim gives the filter's data in rval.
         if kind == .seccomp { return SyscallInfo(op: kind, nr: nr, args: args, retData: UInt32(truncatingIfNeeded: rval)) }
@@ -193,10 +229,15 @@ final class LiveKernel: Kernel {
 
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]? {
         var buf = [UInt8](repeating: 0, count: count)
-        let n = buf.withUnsafeMutableBytes { pt_read_mem(pid_t(tid), address, $0.baseAddress!, UInt($0.count)) }
+        let n = buf.withUnsafeMutableBytes { readMemory(tid, at: address, into: $0) }
         guard n > 0 else { return nil }
         if n < count { buf.removeSubrange(n...) }
         return buf
+    }
+
+    func readMemory(_ tid: Int, at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
+        return pt_read_mem(pid_t(tid), address, base, UInt(buffer.count))
     }
 
     func parent(of pid: Int) -> Int? { ProcFS.ppid(pid) }

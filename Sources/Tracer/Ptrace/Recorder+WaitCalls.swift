@@ -49,7 +49,8 @@ extension Recorder {
         case PT_SC_SIGCHLD_ACTION:
             // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
             // and the flags on x86_64 and arm64.
-            if args[1] != 0, let handler = kernel.readUInt64(tid, at: args[1]), let flags = kernel.readUInt64(tid, at: args[1] + 8) {
+            if args[1] != 0, let handler = kernel.read(tid, at: args[1], as: UInt64.self),
+               let flags = kernel.read(tid, at: args[1] + 8, as: UInt64.self) {
                 table.procs[pid]?.ignoresSIGCHLD = pt_is_sig_ign(handler) != 0
                 table.procs[pid]?.noChildWait = flags & UInt64(SA_NOCLDWAIT) != 0
             }
@@ -61,7 +62,7 @@ extension Recorder {
         return .toSyscallExit
     }
 
-    static func describeWait(tag: Int, args: [UInt64], tid: Int, pid: Int, t: Int64) -> PendingWait {
+    static func describeWait(tag: Int, args: SyscallArgs, tid: Int, pid: Int, t: Int64) -> PendingWait {
         var extra = JSONObject()
         let waiter = tid != pid ? tid : nil
         if tag == PT_SC_WAIT4 {
@@ -132,7 +133,7 @@ extension Recorder {
         var status: ExitStatusValue?
         if wait.call == .wait4 {
             reported = Int(rval)
-            if reported > 0, wait.resultAddr != 0, let raw = kernel.readInt32(tid, at: wait.resultAddr) {
+            if reported > 0, wait.resultAddr != 0, let raw = kernel.read(tid, at: wait.resultAddr, as: Int32.self) {
                 status = WaitDecoding.status(raw)
             }
         } else if wait.resultAddr != 0 {
@@ -229,7 +230,7 @@ extension Recorder {
         var out: [String] = []
         var a = addr
         while true {
-            guard let p = kernel.readUInt64(tid, at: a) else { return nil }
+            guard let p = kernel.read(tid, at: a, as: UInt64.self) else { return nil }
             if p == 0 { return (out, false) }
             if out.count == limit { return (out, true) }
             guard let s = kernel.readCString(tid, at: p, max: 131_072) else { return nil }

@@ -23,7 +23,7 @@ struct TaskInfo {
     var awaitingFirstStop = false
     var wait: PendingWait?
     /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
-    var groupCall: (tag: Int, args: [UInt64])?
+    var groupCall: (tag: Int, args: SyscallArgs)?
     var groupStopped = false
     /// An execve/execveat stopped at its entry whose syscall-exit stop is pending: it comes
     /// only if the exec failed (a success is a PTRACE_EVENT_EXEC, resumed without it).
@@ -34,7 +34,7 @@ struct TaskInfo {
 /// memory is still the caller's then).
 struct ExecTry {
     var call: Int             // PT_SC_EXECVE or PT_SC_EXECVEAT
-    var args: [UInt64]
+    var args: SyscallArgs
 }
 
 /// A traced process, from its fork to its reap.
