@@ -1,8 +1,10 @@
 @preconcurrency import Glibc
 
 /// What a task looks like right after a successful exec, read from the new image's initial
-/// stack (argc, argv, envp, auxiliary vector) with three memory reads: cheaper, while the
-/// task waits for us, than the /proc files that say the same (cmdline, auxv).
+/// stack (argc, argv, envp, auxiliary vector, and the strings above them): cheaper, while the
+/// task waits for us, than the /proc files that say the same (cmdline, auxv). Usually one memory
+/// read: the first, of up to 16 KB from the stack pointer, stops at the top of the stack and so
+/// holds the argument strings and the exec file name too, unless the environment is large.
 struct ExecImage {
     var argv: [String]
     /// The file name given to execve (`AT_EXECFN`): the script, for a `#!` script.
@@ -30,7 +32,7 @@ struct ExecImage {
             words = buf.count / 8
             return true
         }
-        guard load(8192), words >= 2 else { return nil }
+        guard load(16384), words >= 2 else { return nil }
         func word(_ i: Int) -> UInt64? {
             if i >= words {
                 // Grow to cover word i (and then some), unless the stack ends first.
@@ -57,14 +59,28 @@ struct ExecImage {
             if firstEnv == nil { firstEnv = p }
         }
         let execfn = AuxVector.value(of: AT_EXECFN, from: i, word: word) ?? 0
-        let name = execfn != 0 ? kernel.readCString(tid, at: execfn) : nil
+        // What the first read already holds, from `sp`.
+        let top = sp + UInt64(head.count)
+        var name: String?
+        if execfn != 0 {
+            if execfn >= sp, execfn < top, let z = head[Int(execfn - sp)...].firstIndex(of: 0) {
+                name = ProcFS.decode(Array(head[Int(execfn - sp)..<z]))
+            } else {
+                name = kernel.readCString(tid, at: execfn)
+            }
+        }
         // The argv strings lie back to back, up to the first environment string (or, with no
         // environment, the exec file name).
         guard let first = argvPtrs.first else { return ExecImage(argv: [], execFilename: name, argvBytes: 0) }
         let end = firstEnv ?? execfn
         guard end > first, argvPtrs.allSatisfy({ $0 >= first && $0 < end }) else { return nil }
         let size = Int(end - first)
-        let block = kernel.readMemory(tid, at: first, count: size) ?? []
+        let block: [UInt8]
+        if first >= sp, end <= top {
+            block = Array(head[Int(first - sp)..<Int(end - sp)])
+        } else {
+            block = kernel.readMemory(tid, at: first, count: size) ?? []
+        }
         let got = block.count
         var argv: [String] = []
         argv.reserveCapacity(argc)
