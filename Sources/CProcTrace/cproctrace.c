@@ -286,10 +286,19 @@ pid_t pt_getsid(pid_t pid) { pid_t r = getsid(pid); return r < 0 ? -errno : r; }
 
 const char *pt_errno_name(int err) { return strerrorname_np(err); }
 
+static void ctl_signal_set(sigset_t *set);
+
 int pt_thread_start(void *(*fn)(void *), void *arg, unsigned long *thread) {
+    /* A new thread inherits its creator's mask: started from the ptrace thread once the
+       steering signals are unblocked there (a helper started when first needed), it must
+       still block them, as every thread but the ptrace thread does (pt_control_block). */
+    sigset_t set, old;
+    ctl_signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     pthread_t t;
     int r = pthread_create(&t, NULL, fn, arg);
     if (r == 0) *thread = (unsigned long)t;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return r;
 }
 int pt_thread_join(unsigned long thread) { return pthread_join((pthread_t)thread, NULL); }
@@ -381,11 +390,15 @@ static void ctl_handler(int sig) {
     errno = saved;
 }
 
+static void ctl_signal_set(sigset_t *set) {
+    sigemptyset(set);
+    for (int i = 0; i < CTL_NSIG; i++) sigaddset(set, ctl_signals[i]);
+    sigaddset(set, CTL_WAKE_SIG);
+}
+
 void pt_control_block(void) {
     sigset_t set;
-    sigemptyset(&set);
-    for (int i = 0; i < CTL_NSIG; i++) sigaddset(&set, ctl_signals[i]);
-    sigaddset(&set, CTL_WAKE_SIG);
+    ctl_signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

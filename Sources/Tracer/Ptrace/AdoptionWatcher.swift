@@ -5,7 +5,9 @@ import Synchronization
 
 /// Watches zombies whose parent is not traced (an adoptive parent such as pid 1) and
 /// records their `reap` at the moment it happens: a pidfd reports POLLHUP when the zombie
-/// is released. Runs its own thread because the ptrace thread sleeps in waitpid.
+/// is released. Runs its own thread because the ptrace thread sleeps in waitpid; the thread
+/// starts with the first zombie to watch (most recordings have none: no thread to make at the
+/// start, nor to join at the end).
 final class AdoptionWatcher: Sendable {
     private struct Watched { var pid: Int; var by: Int; var how = ReapHow.adopted; var seenBy: String? }
     private struct State {
@@ -29,8 +31,13 @@ final class AdoptionWatcher: Sendable {
         wakeFD = pt_eventfd()
         precondition(epfd >= 0 && wakeFD >= 0, "epoll/eventfd unavailable")
         precondition(pt_epoll_add(epfd, wakeFD, 0) == 0, "cannot watch the reap watcher's own eventfd")
-        let t = WorkerThread.start("reap watcher") { [self] in loop() }
-        thread.withLock { $0 = t }
+    }
+
+    /// Starts the thread if it is not running yet.
+    private func startThread() {
+        thread.withLock { t in
+            if t == nil { t = WorkerThread.start("reap watcher") { [self] in loop() } }
+        }
     }
 
     var pending: Int { state.withLock { $0.watched.count } }
@@ -47,6 +54,7 @@ final class AdoptionWatcher: Sendable {
             guard pt_epoll_add(epfd, pidfd, 1) == 0 else { return s.polled.insert(pidfd).inserted }
             return false
         }
+        startThread()
         if polled { wake() }
         // The reap may have happened before the registration.
         checkNow(pidfd)
