@@ -334,16 +334,40 @@ public final class Recorder {
     static func rfc3339Now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func p(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
+        return rfc3339(ns: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    /// A CLOCK_REALTIME time as RFC 3339 UTC with microseconds (`2026-11-30T08:15:45.123456Z`).
+    /// The date is computed here (days to civil date, proleptic Gregorian): gmtime_r would load
+    /// the time zone files on its first call, for a UTC date.
+    static func rfc3339(ns: Int64) -> String {
+        let (secs, frac) = ns.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let s = frac < 0 ? secs - 1 : secs
+        let micros = (frac < 0 ? frac + 1_000_000_000 : frac) / 1000
+        let (d, sod) = s.quotientAndRemainder(dividingBy: 86_400)
+        let days = sod < 0 ? d - 1 : d
+        let secOfDay = sod < 0 ? sod + 86_400 : sod
+        // Howard Hinnant's civil_from_days: eras of 400 years from 0000-03-01.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var out = ""
+        out.reserveCapacity(27)
+        func pad(_ v: Int64, _ width: Int) {
+            let digits = String(v)
+            for _ in digits.count..<max(width, digits.count) { out.append("0") }
+            out += digits
         }
-        let date = "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))"
-        let time = "\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1000), 6))"
-        return date + "T" + time + "Z"
+        pad(year, 4); out += "-"; pad(month, 2); out += "-"; pad(day, 2); out += "T"
+        pad(secOfDay / 3600, 2); out += ":"; pad(secOfDay / 60 % 60, 2); out += ":"; pad(secOfDay % 60, 2); out += "."
+        pad(micros, 6); out += "Z"
+        return out
     }
 }
 

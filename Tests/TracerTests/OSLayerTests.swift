@@ -56,4 +56,25 @@ import Testing
         let inOrder = [(1, "x"), (1, "y"), (2, "z")]
         #expect(inOrder.stableSorted(by: \.0).map(\.1) == ["x", "y", "z"])
     }
+
+    /// The header's `start` and attach's `started`: the date computed without gmtime_r agrees with
+    /// it, second by second, across leap days, century years and the epoch.
+    @Test func rfc3339AgreesWithGmtime() {
+        var seconds: [Int64] = [0, 1, 59, 86_399, 86_400, 951_782_399, 951_782_400, 951_868_800, 1_709_164_800, 4_107_542_400,
+                                4_102_444_799, 4_102_444_800, 1_795_996_800 + 45_296, 7_258_118_399]
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<2000 {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            seconds.append(Int64(x % 8_000_000_000))
+        }
+        for s in seconds {
+            var t = time_t(s)
+            var tmv = tm()
+            gmtime_r(&t, &tmv)
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+                                  Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), Int(s % 1_000_000))
+            #expect(Recorder.rfc3339(ns: s * 1_000_000_000 + (s % 1_000_000) * 1000 + 999) == expected, "\(s)")
+        }
+        #expect(Recorder.rfc3339(ns: 1_795_996_800_000_000_000 + 45_296_000_001_000) == "2026-11-30T12:34:56.000001Z")
+    }
 }

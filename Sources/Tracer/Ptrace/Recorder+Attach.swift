@@ -268,19 +268,6 @@ extension Recorder {
         pids.forget(pid: pid)
         watcher.watch(pid: pid, pidfd: fd, by: parent, how: ignores ? .auto : .wait, seenBy: "pidfd")
     }
-
-    static func rfc3339(ns: Int64) -> String {
-        var t = time_t(ns / 1_000_000_000)
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func p(_ v: Int, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        let date = "\(p(Int(tmv.tm_year) + 1900, 4))-\(p(Int(tmv.tm_mon) + 1, 2))-\(p(Int(tmv.tm_mday), 2))"
-        let time = "\(p(Int(tmv.tm_hour), 2)):\(p(Int(tmv.tm_min), 2)):\(p(Int(tmv.tm_sec), 2)).\(p(Int(ns % 1_000_000_000 / 1000), 6))"
-        return date + "T" + time + "Z"
-    }
 }
 
 extension Recorder {
