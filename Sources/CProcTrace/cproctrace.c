@@ -35,7 +35,8 @@
 #error "proctrace supports x86_64 and aarch64"
 #endif
 
-_Static_assert(PT_CLONE_THREAD == CLONE_THREAD && PT_CLONE_PARENT == CLONE_PARENT && PT_CLONE_VFORK == CLONE_VFORK,
+_Static_assert(PT_CLONE_THREAD == CLONE_THREAD && PT_CLONE_PARENT == CLONE_PARENT && PT_CLONE_VFORK == CLONE_VFORK &&
+               PT_CLONE_NEWPID == CLONE_NEWPID,
                "PT_CLONE_* are the kernel's CLONE_*");
 _Static_assert(PT_EVENT_FORK == PTRACE_EVENT_FORK && PT_EVENT_VFORK == PTRACE_EVENT_VFORK &&
                PT_EVENT_CLONE == PTRACE_EVENT_CLONE && PT_EVENT_EXEC == PTRACE_EVENT_EXEC &&
@@ -85,6 +86,13 @@ static int install_filter(int exec_too) {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_SETSID),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_SETPGID),
+        /* unshare/setns: a stop at entry only, so that the children of a process whose pid
+           namespace for children may have changed get theirs read from /proc (all others are
+           born in their creator's). */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_NAMESPACE),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setns, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_NAMESPACE),
         /* rt_sigaction, but only for SIGCHLD: it decides whether children are auto-reaped. */
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
@@ -96,9 +104,12 @@ static int install_filter(int exec_too) {
     if (!exec_too) {
         /* Without the exec stops: a process left running after a planned detach
            (--until-root-exits) must still be able to exec (SECCOMP_RET_TRACE with no tracer
-           fails the call with ENOSYS). Both exec stops become ALLOW. */
+           fails the call with ENOSYS). Both exec stops become ALLOW, and so do the namespace
+           calls' (the recorder then reads every child's namespace from /proc). */
         for (unsigned i = 0; i < prog.len; i++) {
-            if (f[i].code == (BPF_RET | BPF_K) && (f[i].k == (SECCOMP_RET_TRACE | PT_SC_EXECVE) || f[i].k == (SECCOMP_RET_TRACE | PT_SC_EXECVEAT)))
+            if (f[i].code != (BPF_RET | BPF_K)) continue;
+            unsigned k = f[i].k;
+            if (k == (SECCOMP_RET_TRACE | PT_SC_EXECVE) || k == (SECCOMP_RET_TRACE | PT_SC_EXECVEAT) || k == (SECCOMP_RET_TRACE | PT_SC_NAMESPACE))
                 f[i] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         }
     }

@@ -104,6 +104,9 @@ public final class Recorder {
     /// filter can be put into a running process), nor with --until-root-exits, whose detach is
     /// planned: a process left running with the filter could no longer exec (ENOSYS).
     var recordsFailedExecs: Bool { !attachMode && !options.untilRootExits }
+    /// The filter stops unshare and setns exactly when it stops execs (a process left running
+    /// after a planned detach must be able to make them too).
+    var seesNamespaceCalls: Bool { recordsFailedExecs }
     var seizedTids: [Int] = []
     var attachStopped: Set<Int> = []
     var attachGroupStopped: Set<Int> = []

@@ -176,4 +176,49 @@ struct PidNamespaceTests {
         #expect(child.reapHow == .wait && child.reapedBy == root.pid)
         #expect(child.exitStatus == .exited(3))
     }
+
+    /// proctrace reads a new process's namespace from /proc only when its creator may have
+    /// changed its namespace for children (the filter stops unshare and setns) or the clone made
+    /// a new one; any other child is in its creator's. Both calls are followed, and the change
+    /// survives exec: `unshare --pid` without `--fork` execs a shell whose first child is pid 1
+    /// of the new namespace, and `nsenter --pid` (setns) forks a shell inside a namespace that an
+    /// untraced holder keeps alive, whose child is inside too.
+    @Test(.enabled(if: PidNamespaceTests.canUnshare && FileManager.default.isExecutableFile(atPath: "/usr/bin/nsenter")))
+    func childrenAfterUnshareOrSetnsAreInTheNewNamespace() throws {
+        let shell = ["/bin/sh", "-c", "/bin/true; exit 0"]
+        let u = try Harness.record([Self.unshare, "--pid"] + shell, flags: ["--states", "none", "--reap-timeout", "5"])
+        #expect(u.exitCode == 0, "\(u.stdout)\(u.stderr)")
+        #expect(u.root.nspid == nil, "unshare itself stays in proctrace's namespace")
+        let first = try #require(u.children(of: u.root).first)
+        #expect(first.execs.last?.path == "/bin/true")
+        #expect(first.nspid == [first.pid, 1], "the shell's first child is the new namespace's init")
+        Self.expectNothingInvented(u)
+
+        // An untraced holder of a namespace: its init sleeps until the holder is ended.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: Self.unshare)
+        holder.arguments = ["--pid", "--fork", "--kill-child", "/bin/sleep", "30"]
+        try holder.run()
+        defer {
+            // By its pid (unshare --fork ignores SIGTERM while it waits); --kill-child takes
+            // the sleep with it.
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
+        let childrenFile = "/proc/\(holder.processIdentifier)/task/\(holder.processIdentifier)/children"
+        var inner = 0
+        for _ in 0..<200 where inner == 0 {
+            inner = Int((try? String(contentsOfFile: childrenFile, encoding: .utf8))?.split(separator: " ").first ?? "") ?? 0
+            if inner == 0 { usleep(10_000) }
+        }
+        try #require(inner > 0, "the holder's namespace init did not start")
+        let n = try Harness.record(["/usr/bin/nsenter", "-t", "\(inner)", "--pid", "--"] + shell, flags: ["--states", "none", "--reap-timeout", "5"])
+        #expect(n.exitCode == 0, "\(n.stdout)\(n.stderr)")
+        #expect(n.root.nspid == nil)
+        let sh = try #require(n.children(of: n.root).first)
+        #expect(sh.nspid?.count == 2 && sh.nspid?.first == sh.pid && (sh.innerPid ?? 0) > 1, "nsenter's child: \(sh.nspid ?? [])")
+        let child = try #require(n.children(of: sh).first)
+        #expect(child.nspid?.count == 2 && (child.innerPid ?? 0) > 1, "the shell's child: \(child.nspid ?? [])")
+        Self.expectNothingInvented(n)
+    }
 }

@@ -18,11 +18,13 @@ enum {
 enum {
     PT_SC_WAIT4 = 1, PT_SC_WAITID = 2, PT_SC_SETSID = 3, PT_SC_SETPGID = 4, PT_SC_SIGCHLD_ACTION = 5,
     PT_SC_EXECVE = 6, PT_SC_EXECVEAT = 7,
+    /* unshare/setns: the caller's pid namespace for children may change (no exit stop). */
+    PT_SC_NAMESPACE = 8,
 };
 
 /* Clone flags proctrace needs to tell threads and CLONE_PARENT children apart (the
    kernel's CLONE_*, which need _GNU_SOURCE; the .c file checks they are equal). */
-enum { PT_CLONE_THREAD = 0x00010000, PT_CLONE_PARENT = 0x00008000, PT_CLONE_VFORK = 0x00004000 };
+enum { PT_CLONE_THREAD = 0x00010000, PT_CLONE_PARENT = 0x00008000, PT_CLONE_VFORK = 0x00004000, PT_CLONE_NEWPID = 0x20000000 };
 
 /* The bit PTRACE_O_TRACESYSGOOD sets in a syscall-stop's signal (SIGTRAP | 0x80). */
 enum { PT_SYSCALL_STOP_BIT = 0x80 };

@@ -40,7 +40,12 @@ struct PidTranslator {
 
     /// The root: forked by proctrace, so in proctrace's own namespace, whatever it does later
     /// (a process never changes its own pid namespace).
-    mutating func learnRoot(pid: Int) {
+    mutating func learnRoot(pid: Int) { learnHome(pid: pid) }
+
+    /// A process in proctrace's own namespace, known without reading /proc: the root, or a
+    /// child whose creator is there and cannot have changed its namespace for children (it
+    /// made no unshare or setns call, and the clone made no new namespace).
+    mutating func learnHome(pid: Int) {
         places[pid] = NamespacePlace(nspid: [pid], namespaces: [home])
     }
 

@@ -92,7 +92,8 @@ extension Recorder {
         }
         let creator = table.tasks[tid]?.pid ?? tid
         var flags: UInt64
-        if let f = kernel.cloneFlags(tid) {
+        let read = kernel.cloneFlags(tid)
+        if let f = read {
             flags = f
         } else {
             // Could not read the registers: fall back on what the new task says of itself.
@@ -108,7 +109,11 @@ extension Recorder {
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
             table.addProcess(pid: newTid, parent: parent, creator: creator)
-            pids.learn(pid: newTid, creator: creator, kernel: kernel)
+            if let f = read, bornInCreatorsNamespace(creator, flags: f) {
+                pids.learnHome(pid: newTid)
+            } else {
+                pids.learn(pid: newTid, creator: creator, kernel: kernel)
+            }
             if attachMode {
                 // Its reap will be seen through this pidfd (attach mode sees no waits).
                 let fd = kernel.openPidfd(newTid)
@@ -131,6 +136,16 @@ extension Recorder {
         return .run
     }
 
+    /// Whether a new process is certainly in proctrace's own pid namespace without asking /proc
+    /// (a `readlink` of `/proc/PID/ns/pid` per fork): its creator is there, the seccomp filter
+    /// reports unshare and setns (not in attach mode, nor with --until-root-exits) and the creator
+    /// made neither call, and the clone's flags (read from its registers) hold no CLONE_NEWPID. A
+    /// process's namespace for children is its own until it calls one of those.
+    private func bornInCreatorsNamespace(_ creator: Int, flags: UInt64) -> Bool {
+        guard seesNamespaceCalls, flags & UInt64(PT_CLONE_NEWPID) == 0, let c = table.procs[creator], !c.namespaceCalls else { return false }
+        return pids.place(of: creator)?.depth == 0
+    }
+
     private func execEvent(_ tid: Int, t: Int64) -> Resume {
         let pid = table.tasks[tid]?.pid ?? tid
         var formerTid: Int?
@@ -144,7 +159,7 @@ extension Recorder {
             table.tasks.removeValue(forKey: former)
             table.procs[pid]?.threads.remove(former)
         }
-        if let threads = table.procs[pid]?.threads {
+        if let threads = table.procs[pid]?.threads, threads.count > 1 || threads.first != pid {
             for other in threads.sorted() where other != pid {
                 table.tasks.removeValue(forKey: other)
                 table.endedByExec.insert(other)

@@ -42,6 +42,11 @@ extension Recorder {
                             extra: wait.extra))
         case PT_SC_SETSID, PT_SC_SETPGID:
             table.tasks[tid]?.groupCall = (tag, args)
+        case PT_SC_NAMESPACE:
+            // unshare/setns: from now on this process's children may be born in another pid
+            // namespace than its own (forkEvent reads theirs from /proc).
+            table.procs[pid]?.namespaceCalls = true
+            return .run
         case PT_SC_EXECVE, PT_SC_EXECVEAT:
             // Only the pointers now: the strings are read if the call fails (a success
             // replaces the memory, and is recorded from PTRACE_EVENT_EXEC).

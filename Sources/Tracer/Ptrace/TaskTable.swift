@@ -51,6 +51,10 @@ struct ProcInfo {
     var ignoresSIGCHLD = false
     /// SIGCHLD's action has SA_NOCLDWAIT: same effect; cleared by exec.
     var noChildWait = false
+    /// The process called unshare or setns (seen by the seccomp filter): its pid namespace for
+    /// children may differ from its own since, so its children's are read from /proc. Survives
+    /// exec, as the namespace does.
+    var namespaceCalls = false
     var autoReapsChildren: Bool { ignoresSIGCHLD || noChildWait }
 }
 
