@@ -118,6 +118,11 @@ final class TraceMerger: Sendable {
         var ready: [TraceEvent] = []
         state.withLock { s in
             guard !s.queue.isEmpty else { return }
+            // Usually the whole queue is due: taken as it is, without copying it event by event.
+            if s.queue.allSatisfy({ $0.t <= wm }) {
+                swap(&ready, &s.queue)
+                return
+            }
             var keep: [TraceEvent] = []
             for e in s.queue { if e.t <= wm { ready.append(e) } else { keep.append(e) } }
             s.queue = keep
@@ -125,7 +130,7 @@ final class TraceMerger: Sendable {
         if ready.isEmpty && states.isEmpty { return }
         // Both inputs are in time order (the ptrace side up to the watcher's occasional
         // reap); a stable merge puts a ptrace event before a state event at the same time.
-        ready = ready.stableSorted(by: \.t)
+        if !Self.inTimeOrder(ready) { ready = ready.stableSorted(by: \.t) }
         var out: [TraceEvent] = []
         out.reserveCapacity(ready.count + states.count)
         var i = 0, j = 0
@@ -133,7 +138,11 @@ final class TraceMerger: Sendable {
             if j >= states.count || (i < ready.count && ready[i].t <= states[j].t) {
                 let e = ready[i]; i += 1
                 out.append(e)
-                for id in Self.births(of: e) { announce(id, at: e.t, into: &out) }
+                if let id = Self.birth(of: e) {
+                    announce(id, at: e.t, into: &out)
+                } else if case .attach(let pid, _, _, _, _, _, _, let threads, _, _) = e.kind {
+                    for id in threads ?? [pid] { announce(id, at: e.t, into: &out) }
+                }
                 if let end = Self.end(of: e), let source {
                     // Whatever the source says next with `from:"new"` for this tid is a new task.
                     state.withLock { _ = $0.awaitingNew.remove(end.tid ?? end.pid) }
@@ -215,14 +224,23 @@ final class TraceMerger: Sendable {
         }
     }
 
-    /// The tasks a line brings into the trace (an attached process: with all its threads).
-    private static func births(of e: TraceEvent) -> [Int] {
+    /// The one task a line brings into the trace (an `attach` line, which may bring several,
+    /// is taken apart where it is met).
+    private static func birth(of e: TraceEvent) -> Int? {
         switch e.kind {
-        case .spawn(let pid, _, _, _, _): return [pid]
-        case .attach(let pid, _, _, _, _, _, _, let threads, _, _): return threads ?? [pid]
-        case .fork(_, let child, _, _, _, _): return [child]
-        case .thread(_, let tid, let phase, _) where phase == .start: return [tid]
-        default: return []
+        case .spawn(let pid, _, _, _, _): return pid
+        case .fork(_, let child, _, _, _, _): return child
+        case .thread(_, let tid, let phase, _) where phase == .start: return tid
+        default: return nil
         }
+    }
+
+    private static func inTimeOrder(_ events: [TraceEvent]) -> Bool {
+        var last = Int64.min
+        for e in events {
+            if e.t < last { return false }
+            last = e.t
+        }
+        return true
     }
 }
