@@ -45,12 +45,12 @@ enum ProcFS {
     /// The target of a symbolic link (`/proc/PID/exe`, `/proc/PID/ns/pid`), or nil. The
     /// corresponding C function is `readlink(2)`.
     static func readlink(_ path: String) -> String? {
-        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX))
-        let n = buf.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { Glibc.readlink(path, $0, b.count) }
+        // On the stack: this runs at every exec (`/proc/PID/exe`).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { b -> String? in
+            let n = b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { Glibc.readlink(path, $0, b.count) }
+            guard n >= 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[..<n]), as: UTF8.self)
         }
-        guard n >= 0 else { return nil }
-        return decode(Array(buf[..<n]))
     }
 
     /// Fields of /proc/PID/stat after the command: [state, ppid, pgrp, session, ...].
