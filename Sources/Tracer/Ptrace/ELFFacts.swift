@@ -64,10 +64,11 @@ final class ELFFacts {
                         if next == 0 { break }
                         if nh.n_type == UInt32(NT_GNU_BUILD_ID), nh.n_namesz == 4, let base = data.pointee.d_buf {
                             let d = UnsafeRawBufferPointer(start: base + descOff, count: Int(nh.n_descsz))
-                            buildID = d.map { b in
-                                let h = Array("0123456789abcdef".utf8)
-                                return String(decoding: [h[Int(b >> 4)], h[Int(b & 15)]], as: UTF8.self)
-                            }.joined()
+                            let hex = Array("0123456789abcdef".utf8)
+                            var text: [UInt8] = []
+                            text.reserveCapacity(d.count * 2)
+                            for b in d { text.append(hex[Int(b >> 4)]); text.append(hex[Int(b & 15)]) }
+                            buildID = String(decoding: text, as: UTF8.self)
                             break
                         }
                         off = next
