@@ -41,7 +41,7 @@ import Testing
                 // The recorder wrote the gallery: its lines come back exactly.
                 if path.contains("/traces/") { #expect(mine == Array(bytes) + [0x0A], "\(path): \(line)") }
                 var probe = TraceLineEncoder()
-                if e.extra.isEmpty, probe.encodeFast(e) { fast += 1; kinds.insert(e.kind.typeName) }
+                if e.extra.isEmpty, probe.encodeFast(e, t: e.t) { fast += 1; kinds.insert(e.kind.typeName) }
                 lines += 1
             }
         }
@@ -92,6 +92,12 @@ import Testing
                 // Extra fields (waitid's idtype, untranslated pids) keep their place after the contract's.
                 let x = TraceEvent(t: t, k, extra: JSONObject([("idtype", .string("P_PID")), ("untranslated", .object(JSONObject([("result", .int(4))])))]))
                 #expect(Self.encoded(x) == Self.generic(x), "\(i) with extra fields")
+                // The writer's time (raised to the previous line's) replaces the event's own.
+                for ev in [e, x] {
+                    var enc = TraceLineEncoder()
+                    enc.append(TraceEvent(t: t / 2, ev.kind, extra: ev.extra), t: t)
+                    #expect(enc.bytes == Self.generic(ev), "\(i) written at a later time")
+                }
             }
         }
         // Lines follow one another in one buffer, each with its newline, and reset empties it.

@@ -15,115 +15,121 @@ struct TraceLineEncoder {
     mutating func reset() { w.bytes.removeAll(keepingCapacity: true) }
 
     /// Appends one event and its newline.
-    mutating func append(_ e: TraceEvent) {
-        if e.extra.isEmpty, encodeFast(e) {
+    mutating func append(_ e: TraceEvent) { append(e, t: e.t) }
+
+    /// Appends one event written with the time `t` instead of its own (the writer keeps times
+    /// non-decreasing in the file), without copying the event.
+    mutating func append(_ e: TraceEvent, t: Int64) {
+        if e.extra.isEmpty, encodeFast(e, t: t) {
             w.bytes.append(0x0A)
             return
         }
-        w.write(.object(e.jsonObject))
+        var copy = e
+        copy.t = t
+        w.write(.object(copy.jsonObject))
         w.bytes.append(0x0A)
     }
 
     // MARK: - The hot kinds, field by field in `jsonObject`'s order
 
     /// Writes the event's object; false (nothing written) for the kinds left to the generic path.
-    mutating func encodeFast(_ e: TraceEvent) -> Bool {
+    mutating func encodeFast(_ e: TraceEvent, t: Int64) -> Bool {
         switch e.kind {
         case let .state(pid, tid, from, to, why):
-            open("state", e.t)
-            int("pid", pid)
-            if let tid { int("tid", tid) }
-            string("from", from.rawValue); string("to", to.rawValue)
-            if let why { string("why", why) }
+            open(#"{"type":"state","t":"#, t)
+            int(#""pid":"#, pid)
+            if let tid { int(#""tid":"#, tid) }
+            string(#""from":"#, from.rawValue); string(#""to":"#, to.rawValue)
+            if let why { string(#""why":"#, why) }
         case let .fork(pid, child, parent, via, tid, nspid):
-            open("fork", e.t)
-            int("pid", pid); int("child", child); int("parent", parent); string("via", via.rawValue)
-            if let tid { int("tid", tid) }
-            if let nspid { ints("nspid", nspid) }
+            open(#"{"type":"fork","t":"#, t)
+            int(#""pid":"#, pid); int(#""child":"#, child); int(#""parent":"#, parent); string(#""via":"#, via.rawValue)
+            if let tid { int(#""tid":"#, tid) }
+            if let nspid { ints(#""nspid":"#, nspid) }
         case let .exec(pid, path, argv, exe, elf, formerTid, error, argvTruncated, argvBytes, argvNotUTF8, tid, argsUnreadable, call,
                        dirfd, dirfdPath, flags):
-            open("exec", e.t)
-            int("pid", pid); string("path", path); strings("argv", argv)
-            if let exe { string("exe", exe) }
+            open(#"{"type":"exec","t":"#, t)
+            int(#""pid":"#, pid); string(#""path":"#, path); strings(#""argv":"#, argv)
+            if let exe { string(#""exe":"#, exe) }
             if let elf {
-                key("elf")
+                key(#""elf":"#)
                 w.bytes.append(UInt8(ascii: "{"))
                 firstField = true
-                string("class", elf.elfClass); string("machine", elf.machine); string("type", elf.type)
-                if let interp = elf.interp { string("interp", interp) }
-                if let b = elf.buildID { string("build_id", b) }
+                string(#""class":"#, elf.elfClass); string(#""machine":"#, elf.machine); string(#""type":"#, elf.type)
+                if let interp = elf.interp { string(#""interp":"#, interp) }
+                if let b = elf.buildID { string(#""build_id":"#, b) }
                 w.bytes.append(UInt8(ascii: "}"))
                 firstField = false
             }
-            if let formerTid { int("former_tid", formerTid) }
-            if let error { string("error", error) }
-            if argvTruncated { bool("argv_truncated", true) }
-            if let argvBytes { int("argv_bytes", argvBytes) }
-            if argvNotUTF8 { bool("argv_not_utf8", true) }
-            if let tid { int("tid", tid) }
-            if argsUnreadable { bool("args_unreadable", true) }
-            if let call { string("call", call) }
-            if let dirfd { int("dirfd", dirfd) }
-            if let dirfdPath { string("dirfd_path", dirfdPath) }
-            if let flags { strings("flags", flags) }
+            if let formerTid { int(#""former_tid":"#, formerTid) }
+            if let error { string(#""error":"#, error) }
+            if argvTruncated { bool(#""argv_truncated":"#, true) }
+            if let argvBytes { int(#""argv_bytes":"#, argvBytes) }
+            if argvNotUTF8 { bool(#""argv_not_utf8":"#, true) }
+            if let tid { int(#""tid":"#, tid) }
+            if argsUnreadable { bool(#""args_unreadable":"#, true) }
+            if let call { string(#""call":"#, call) }
+            if let dirfd { int(#""dirfd":"#, dirfd) }
+            if let dirfdPath { string(#""dirfd_path":"#, dirfdPath) }
+            if let flags { strings(#""flags":"#, flags) }
         case let .waitBegin(pid, call, target, options, tid):
-            open("wait", e.t)
-            int("pid", pid); string("phase", WaitPhase.begin.rawValue); string("call", call.rawValue)
-            int("target", target); strings("options", options)
-            if let tid { int("tid", tid) }
+            open(#"{"type":"wait","t":"#, t)
+            int(#""pid":"#, pid); string(#""phase":"#, WaitPhase.begin.rawValue); string(#""call":"#, call.rawValue)
+            int(#""target":"#, target); strings(#""options":"#, options)
+            if let tid { int(#""tid":"#, tid) }
         case let .waitEnd(pid, call, target, options, result, status, tid):
-            open("wait", e.t)
-            int("pid", pid); string("phase", WaitPhase.end.rawValue); string("call", call.rawValue)
-            int("target", target); strings("options", options)
+            open(#"{"type":"wait","t":"#, t)
+            int(#""pid":"#, pid); string(#""phase":"#, WaitPhase.end.rawValue); string(#""call":"#, call.rawValue)
+            int(#""target":"#, target); strings(#""options":"#, options)
             switch result {
-            case .pid(let p): int("result", p)
-            case .nothing: int("result", 0)
-            case .error(let name): string("result", name)
+            case .pid(let p): int(#""result":"#, p)
+            case .nothing: int(#""result":"#, 0)
+            case .error(let name): string(#""result":"#, name)
             }
-            if let status { self.status("status", status) }
-            if let tid { int("tid", tid) }
+            if let status { self.status(#""status":"#, status) }
+            if let tid { int(#""tid":"#, tid) }
         case let .exit(pid, status, error):
-            open("exit", e.t)
-            int("pid", pid); self.status("status", status)
-            if let error { string("error", error) }
+            open(#"{"type":"exit","t":"#, t)
+            int(#""pid":"#, pid); self.status(#""status":"#, status)
+            if let error { string(#""error":"#, error) }
         case let .reap(pid, by, how, unobserved):
-            open("reap", e.t)
-            int("pid", pid); int("by", by); string("how", how.rawValue)
-            if unobserved { bool("unobserved", true) }
+            open(#"{"type":"reap","t":"#, t)
+            int(#""pid":"#, pid); int(#""by":"#, by); string(#""how":"#, how.rawValue)
+            if unobserved { bool(#""unobserved":"#, true) }
         case let .reparent(pid, from, to):
-            open("reparent", e.t)
-            int("pid", pid); int("from", from); int("to", to)
+            open(#"{"type":"reparent","t":"#, t)
+            int(#""pid":"#, pid); int(#""from":"#, from); int(#""to":"#, to)
         case let .signal(pid, sig, from, code, tid):
-            open("signal", e.t)
-            int("pid", pid); string("sig", sig)
-            if let from { int("from", from) }
-            if let code { string("code", code) }
-            if let tid { int("tid", tid) }
+            open(#"{"type":"signal","t":"#, t)
+            int(#""pid":"#, pid); string(#""sig":"#, sig)
+            if let from { int(#""from":"#, from) }
+            if let code { string(#""code":"#, code) }
+            if let tid { int(#""tid":"#, tid) }
         case let .thread(pid, tid, phase, reason):
-            open("thread", e.t)
-            int("pid", pid); int("tid", tid); string("phase", phase.rawValue)
-            if let reason { string("reason", reason) }
+            open(#"{"type":"thread","t":"#, t)
+            int(#""pid":"#, pid); int(#""tid":"#, tid); string(#""phase":"#, phase.rawValue)
+            if let reason { string(#""reason":"#, reason) }
         case let .spawn(pid, argv, ppid, pgid, sid):
-            open("spawn", e.t)
-            int("pid", pid); strings("argv", argv)
-            if let ppid { int("ppid", ppid) }
-            if let pgid { int("pgid", pgid) }
-            if let sid { int("sid", sid) }
+            open(#"{"type":"spawn","t":"#, t)
+            int(#""pid":"#, pid); strings(#""argv":"#, argv)
+            if let ppid { int(#""ppid":"#, ppid) }
+            if let pgid { int(#""pgid":"#, pgid) }
+            if let sid { int(#""sid":"#, sid) }
         case let .stateUnknown(pid, tid, reason):
-            open("unknown", e.t)
-            int("pid", pid)
-            if let tid { int("tid", tid) }
-            string("reason", reason)
+            open(#"{"type":"unknown","t":"#, t)
+            int(#""pid":"#, pid)
+            if let tid { int(#""tid":"#, tid) }
+            string(#""reason":"#, reason)
         case let .group(pid, pgid, sid, call, by):
-            open("group", e.t)
-            int("pid", pid); int("pgid", pgid); int("sid", sid); string("call", call.rawValue); int("by", by)
+            open(#"{"type":"group","t":"#, t)
+            int(#""pid":"#, pid); int(#""pgid":"#, pgid); int(#""sid":"#, sid); string(#""call":"#, call.rawValue); int(#""by":"#, by)
         case let .end(status, events, lost, reason, detached, ptraceFailures):
-            open("end", e.t)
-            if let status { self.status("status", status) }
-            int("events", events); int("lost", lost)
-            if let reason { string("reason", reason) }
-            if let detached { ints("detached", detached) }
-            if let ptraceFailures { int("ptrace_failures", ptraceFailures) }
+            open(#"{"type":"end","t":"#, t)
+            if let status { self.status(#""status":"#, status) }
+            int(#""events":"#, events); int(#""lost":"#, lost)
+            if let reason { string(#""reason":"#, reason) }
+            if let detached { ints(#""detached":"#, detached) }
+            if let ptraceFailures { int(#""ptrace_failures":"#, ptraceFailures) }
         case .trace, .attach, .unknown:
             return false
         }
@@ -134,28 +140,24 @@ struct TraceLineEncoder {
     /// Whether the next field is the first of its object (no comma before it).
     private var firstField = true
 
-    private mutating func open(_ type: StaticString, _ t: Int64) {
-        w.bytes.append(UInt8(ascii: "{"))
-        firstField = true
-        key("type")
-        quoted(type)
-        key("t")
+    /// Opens an event's object: `head` is `{"type":"…","t":`, written whole.
+    private mutating func open(_ head: StaticString, _ t: Int64) {
+        raw(head)
+        firstField = false
         w.writeInt(t)
     }
 
-    /// `"key":` (with the comma before it unless it is the object's first field).
+    /// A field's `"key":`, given with its quotes and colon (written in one piece), and the comma
+    /// before it unless it is the object's first field.
     private mutating func key(_ k: StaticString) {
         if !firstField { w.bytes.append(UInt8(ascii: ",")) }
         firstField = false
-        quoted(k)
-        w.bytes.append(UInt8(ascii: ":"))
+        raw(k)
     }
 
-    /// A string known to need no escaping (a key, an event type), in quotes.
-    private mutating func quoted(_ s: StaticString) {
-        w.bytes.append(UInt8(ascii: "\""))
-        s.withUTF8Buffer { w.bytes.append(contentsOf: $0) }
-        w.bytes.append(UInt8(ascii: "\""))
+    /// Bytes that need no escaping (keys, event types, punctuation).
+    private mutating func raw(_ s: StaticString) {
+        w.bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     private mutating func int(_ k: StaticString, _ v: Int) {
@@ -200,10 +202,10 @@ struct TraceLineEncoder {
         w.bytes.append(UInt8(ascii: "{"))
         firstField = true
         switch s {
-        case .exited(let c): int("exited", c)
-        case .signaled(let name, let core): string("signaled", name); bool("core", core)
-        case .stopped(let name): string("stopped", name)
-        case .continued: bool("continued", true)
+        case .exited(let c): int(#""exited":"#, c)
+        case .signaled(let name, let core): string(#""signaled":"#, name); bool(#""core":"#, core)
+        case .stopped(let name): string(#""stopped":"#, name)
+        case .continued: bool(#""continued":"#, true)
         }
         w.bytes.append(UInt8(ascii: "}"))
         firstField = false

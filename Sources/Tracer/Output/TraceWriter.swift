@@ -72,10 +72,10 @@ final class TraceWriter: Sendable {
         guard !events.isEmpty else { return }
         state.withLock { s in
             s.encoder.reset()
-            for var e in events {
-                if e.t < s.lastT { e.t = s.lastT }
-                s.lastT = e.t
-                s.encoder.append(e)
+            for i in events.indices {
+                let t = max(events[i].t, s.lastT)
+                s.lastT = t
+                s.encoder.append(events[i], t: t)
             }
             if s.failure == nil {
                 let count = s.encoder.bytes.count
