@@ -61,7 +61,7 @@ extension SchedSource {
         let n = drainOnce(&r)
         // Pages per ms of the busiest CPU since the last pass, against the rate that fills
         // `bufferPercent` of a ring within one drain interval.
-        let elapsed = max(1, passStart - r.lastPassStart)
+        let elapsed = max(Int64(options.floodIntervalMicros) * 1000, passStart - r.lastPassStart)
         r.lastPassStart = passStart
         let ringPages = Int64(r.ringPages)
         let fastPages = ringPages * Int64(options.bufferPercent ?? 10) / 100

@@ -22,7 +22,7 @@ extension SchedSource {
             guard let a = text.firstIndex(of: "["), let b = text[a...].firstIndex(of: "]") else { return nil }
             return String(text[text.index(after: a)..<b])
         }
-        let layout = try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events")
+        let layout = try step("formats") { try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events") }
         var calibrate = false
         let clockMode: String
         if clockName == "mono" {
@@ -82,7 +82,7 @@ extension SchedSource {
         }
         try set("tracing_on", "1")
         let calibrationBegan = monotonicNow()
-        var problem = calibrate ? initialCalibration(&r) : nil
+        var problem = calibrate ? step("calibration") { initialCalibration(&r) } : nil
         if calibrate && failCalibrationForTesting { problem = problem ?? "failed for testing" }
         let calibrationNanos = calibrate ? monotonicNow() - calibrationBegan : 0
         shared.withLock { $0.calibrationNanos = calibrationNanos }
@@ -147,10 +147,10 @@ extension SchedSource {
     /// Puts the first task in the instance's (empty) pid list, then enables the events: the
     /// kernel records that task and, through `event-fork`, everything it creates.
     func followFirst(_ path: String, tid: Int) {
-        if let e = SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) {
+        if let e = step("pid list", { SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) }) {
             Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))")
         }
-        do { try enableEvents(path) } catch {
+        do { try step("enable") { try enableEvents(path) } } catch {
             // The reader's next health check finds the event off and stops the feed (states unknown).
             Recorder.warn("proctrace: \(error)")
             eventsOn.store(true, ordering: .sequentiallyConsistent)

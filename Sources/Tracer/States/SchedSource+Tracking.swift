@@ -38,7 +38,7 @@ extension SchedSource {
             return s.instancePath
         }
         guard let path = write else { return }
-        if !eventsOn.load(ordering: .sequentiallyConsistent) { return followFirst(path, tid: tid) }
+        if !eventsOn.load(ordering: .sequentiallyConsistent) { return step("follow root") { followFirst(path, tid: tid) } }
         SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true)
     }
 

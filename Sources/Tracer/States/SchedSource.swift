@@ -196,6 +196,22 @@ public final class SchedSource: StateFeed {
     /// The reader's clock conversion (tests, after `stop`).
     var clock: SchedClock { io.withLock { $0.clock } }
 
+    /// How long the steps of start, the root's follow and stop took (name, ns), for
+    /// `PROCTRACE_TIMES` and docs/states.md's measurements.
+    let stepTimes = Mutex<[(String, Int64)]>([])
+
+    /// Runs `body` and notes how long it took under `name`.
+    func step<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let t0 = monotonicNow()
+        defer { let d = monotonicNow() - t0; stepTimes.withLock { $0.append((name, d)) } }
+        return try body()
+    }
+
+    /// The noted steps, "name 123 us, …".
+    public var stepSummary: String {
+        stepTimes.withLock { $0.map { "\($0.0) \($0.1 / 1000) us" }.joined(separator: ", ") }
+    }
+
     /// Instances made by this process so far (numbers its instance names).
     static let instanceCounter = Mutex(0)
 
@@ -229,14 +245,13 @@ public final class SchedSource: StateFeed {
         defer { let d = monotonicNow() - began; shared.withLock { $0.startNanos = d } }
         if let problem = SchedSource.permissionProblem() { throw SchedError(.permission, problem) }
         guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
-        SchedSource.removeStaleInstances(root: root)
-        let path = try SchedSource.makeInstance(root: root)
+        let path = try step("mkdir") { try SchedSource.makeInstance(root: root) }
         shared.withLock { $0.instancePath = path }
         cleanedUp.withLock { $0 = false }
         do {
             try io.withLock { r in
                 r.instancePath = path
-                try setUp(&r, path)
+                try step("set-up") { try setUp(&r, path) }
                 if !ProcFS.inInitialPidNamespace() { try enterNamespaceMode(&r, path) }
             }
         } catch {
@@ -244,7 +259,12 @@ public final class SchedSource: StateFeed {
             throw error
         }
         stopRequested.store(false, ordering: .sequentiallyConsistent)
-        let t = WorkerThread.start("sched reader") { [self] in readerLoop() }
+        let t = WorkerThread.start("sched reader") { [self] in
+            // Removing the instances of recorders that are provably gone is nobody's wait: the
+            // reader does it first, beside the recorder's spawn of the root (~0.5 ms).
+            step("sweep") { _ = SchedSource.removeStaleInstances(root: root) }
+            readerLoop()
+        }
         reader.withLock { $0 = t }
     }
 
@@ -282,8 +302,8 @@ public final class SchedSource: StateFeed {
     public func stop() -> [TraceEvent] {
         guard shared.withLock({ $0.instancePath != nil && !$0.stopped }), !cleanedUp.withLock({ $0 }) else { return [] }
         // The reader is joined: from here on this thread alone reads the instance.
-        stopReader()
-        let lostNow: Int = io.withLock { r in
+        step("stop reader") { stopReader() }
+        let lostNow: Int = step("last drain") { io.withLock { r in
             // A stop since the reader's last check is still a stop.
             if shared.withLock({ $0.stoppedReason }) == nil, let problem = healthProblem(r) { feedStopped(&r, problem) }
             // A last calibration point, so the last events are interpolated.
@@ -293,7 +313,7 @@ public final class SchedSource: StateFeed {
             while drainOnce(&r) > 0 || r.drainCut {}
             release(&r, upTo: Int64.max)
             return countLost()
-        }
+        } }
         let rest: [TraceEvent] = shared.withLock { s in
             s.machine.flushPending()
             let out = s.machine.take(upTo: Int64.max)
@@ -303,8 +323,8 @@ public final class SchedSource: StateFeed {
             s.stopped = true
             return rest
         }
-        cleanup(detached: true)
-        if getenv("PROCTRACE_TIMES") != nil { Recorder.warn("proctrace sched: \(readerCounts)") }
+        step("close, detach removal") { cleanup(detached: true) }
+        if getenv("PROCTRACE_TIMES") != nil { Recorder.warn("proctrace sched: \(readerCounts); \(stepSummary)") }
         return rest
     }
 
