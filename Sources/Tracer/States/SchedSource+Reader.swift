@@ -195,20 +195,48 @@ extension SchedSource {
 
     /// Feeds the machine every buffered event with ts ≤ `upTo` (monotonic), merged across CPUs.
     func release(_ r: inout ReaderState, upTo: Int64) {
-        var batch: [SchedEvent] = []
         let upToLocal = r.clock.toLocal(upTo)
+        // The batch buffer is kept from pass to pass (a new one faulted in fresh pages each time).
+        var batch = r.batch
+        r.batch = []
+        batch.removeAll(keepingCapacity: true)
+        var take = [Int](repeating: 0, count: r.perCPU.count)
+        var sorted = true
         for i in r.perCPU.indices {
-            let list = r.perCPU[i]
             var k = 0
-            while k < list.count && list[k].ts <= upToLocal { k += 1 }
-            if k > 0 {
-                batch.append(contentsOf: list[0..<k])
-                r.perCPU[i].removeFirst(k)
+            var last = Int64.min
+            r.perCPU[i].withUnsafeBufferPointer { list in
+                while k < list.count && list[k].ts <= upToLocal {
+                    if list[k].ts < last { sorted = false }
+                    last = list[k].ts
+                    k += 1
+                }
             }
+            take[i] = k
         }
-        if r.perCPU.count > 1 {
+        batch.reserveCapacity(take.reduce(0, +))
+        if take.count > 1 && sorted {
+            // Each CPU's events are in time order: a stable merge (ties to the lower CPU, as a
+            // stable sort of the CPUs' lists one after the other would give).
+            var at = [Int](repeating: 0, count: take.count)
+            while true {
+                var best = -1
+                var bestTs = Int64.max
+                for i in take.indices where at[i] < take[i] {
+                    let ts = r.perCPU[i][at[i]].ts
+                    if best < 0 || ts < bestTs { best = i; bestTs = ts }
+                }
+                if best < 0 { break }
+                batch.append(r.perCPU[best][at[best]])
+                at[best] += 1
+            }
+        } else {
+            for i in take.indices where take[i] > 0 { batch.append(contentsOf: r.perCPU[i][0..<take[i]]) }
             // Stable: events of one CPU can share a timestamp and must keep their order.
-            batch = batch.stableSorted(by: \.ts)
+            if take.count > 1 { batch = batch.stableSorted(by: \.ts) }
+        }
+        for i in take.indices where take[i] > 0 {
+            if take[i] == r.perCPU[i].count { r.perCPU[i].removeAll(keepingCapacity: true) } else { r.perCPU[i].removeFirst(take[i]) }
         }
         if !r.clock.identity {
             // Monotonic within a batch; a new calibration point can move the line by a
@@ -251,6 +279,7 @@ extension SchedSource {
         if let reason = stoppedNow {
             Recorder.warn("proctrace: scheduler states stopped (\(reason)): states are unknown from then on")
         }
+        r.batch = batch
     }
 }
 

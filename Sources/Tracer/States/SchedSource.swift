@@ -93,6 +93,8 @@ public final class SchedSource: StateFeed {
         var pageSize = 4096
         /// Decoded events not yet fed, per CPU, in trace-clock time.
         var perCPU: [[SchedEvent]] = []
+        /// The merged batch of a release, kept for its capacity.
+        var batch: [SchedEvent] = []
         /// Trace clock → CLOCK_MONOTONIC.
         var clock = SchedClock(identity: true)
         var markerFD: Int32 = -1
