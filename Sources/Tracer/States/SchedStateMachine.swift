@@ -351,16 +351,28 @@ struct SchedStateMachine {
     /// preceded by an inferred one, sorted by time.
     mutating func take(upTo: Int64) -> [TraceEvent] {
         let bound = min(upTo, holdBound == Int64.max ? Int64.max : holdBound - origin - 1)
-        var out: [TraceEvent] = []
-        var keep: [TraceEvent] = []
-        var keptIndex: [Int: Int] = [:]
-        for (i, ev) in output.enumerated() {
-            if ev.t <= bound { out.append(ev) } else { keptIndex[i] = keep.count; keep.append(ev) }
+        var out: [TraceEvent]
+        if !output.contains(where: { $0.t > bound }) {
+            // Usually everything goes: hand the array over whole (copying each event into a
+            // growing array cost the merger more than its merge).
+            let n = output.count
+            out = output
+            output = []
+            output.reserveCapacity(n)
+            unexplained = [:]
+        } else {
+            out = []
+            out.reserveCapacity(output.count)
+            var keep: [TraceEvent] = []
+            var keptIndex: [Int: Int] = [:]
+            for (i, ev) in output.enumerated() {
+                if ev.t <= bound { out.append(ev) } else { keptIndex[i] = keep.count; keep.append(ev) }
+            }
+            output = keep
+            var newUnexplained: [Int32: Int] = [:]
+            for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
+            unexplained = newUnexplained
         }
-        output = keep
-        var newUnexplained: [Int32: Int] = [:]
-        for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
-        unexplained = newUnexplained
         if !out.isEmpty {
             out = out.stableSorted(by: \.t)
             releasedUpTo = max(releasedUpTo, out.last!.t)
