@@ -17,17 +17,26 @@ extension SchedSource {
             return r.fds
         }
         // The kernel wakes the reader when a ring reaches `buffer_percent`; otherwise the
-        // interval does. A ring that says "ready" and then gives nothing is not polled again.
+        // interval does. Rings that wake the reader three times in a row with far less than
+        // that in them (a kernel whose poll ignores `buffer_percent` would wake it at every
+        // event) are not polled again.
         var watchPipes = pipesWake.load(ordering: .sequentiallyConsistent)
         var ringWoke = false
+        var earlyWakes = 0
         while !isStopRequested {
-            let (again, n, fast): (Bool, Int, Bool) = io.withLock { r in
-                let (again, n) = pass(&r)
-                return (again, n, r.fillingFast)
+            let (again, busiest, ringPages, fast): (Bool, Int, Int, Bool) = io.withLock { r in
+                let (again, _) = pass(&r)
+                return (again, r.busiestPages, r.ringPages, r.fillingFast)
             }
             releasedMore()
             if again { continue }
-            if ringWoke && n == 0 { watchPipes = false }
+            if ringWoke {
+                earlyWakes = busiest * 100 * 2 < ringPages * (options.bufferPercent ?? 0) ? earlyWakes + 1 : 0
+                if earlyWakes >= 3 {
+                    watchPipes = false
+                    io.withLock { $0.ringsUnwatched = true }
+                }
+            }
             // A ring filling fast (a flood) is drained every few ms, as fast as the reader
             // can: waiting for its watermark would leave it less room while the reader waits
             // for a CPU.

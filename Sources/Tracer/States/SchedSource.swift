@@ -129,6 +129,8 @@ public final class SchedSource: StateFeed {
         /// The rings filled fast at the last pass (a flood): the reader naps briefly.
         var fillingFast = false
         var fastPasses = 0
+        /// The rings woke the reader early too often: only the interval wakes it now.
+        var ringsUnwatched = false
         var passes = 0
         var wakeUps = 0
         var ringWakeUps = 0
@@ -174,9 +176,10 @@ public final class SchedSource: StateFeed {
     public var readerCounts: String {
         let (cpu, pipeWake) = (readerCPUNanos, pipesWake.load(ordering: .relaxed))
         return io.withLock { r in
-            "reader CPU \(cpu / 1000) us, \(r.passes) drains, \(r.wakeUps) naps (\(r.ringWakeUps) ended by a ring" +
-                "\(pipeWake ? "" : ", rings not watched")), \(r.readCalls) reads of trace_pipe_raw (\(r.pagesRead) pages), " +
-                "\(r.eventsRead) events, \(r.procReads) /proc sleep-kind reads, \(r.fastPasses) drains of fast-filling rings"
+            let rings = pipeWake ? (r.ringsUnwatched ? ", then no longer watched" : "") : ", rings not watched"
+            return "reader CPU \(cpu / 1000) us, \(r.passes) drains, \(r.wakeUps) naps (\(r.ringWakeUps) ended by a ring\(rings)), " +
+                "\(r.readCalls) reads of trace_pipe_raw (\(r.pagesRead) pages), \(r.eventsRead) events, " +
+                "\(r.procReads) /proc sleep-kind reads, \(r.fastPasses) drains of fast-filling rings"
         }
     }
     /// CPU time the reader thread used (ns), known after `stop()`.
