@@ -134,6 +134,7 @@ extension Recorder {
                 // filling up meanwhile (counted in `lost`) cannot take them.
                 if let states {
                     let until = monotonicNow() + 100_000_000
+                    states.drainSoon()
                     while states.watermark < t && monotonicNow() < until { usleep(1000) }
                 }
                 // The shell waits on the front: it stops first, then proctrace.

@@ -147,6 +147,8 @@ public final class SchedSource: StateFeed {
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
     private let wakeFD: Int32
+    /// Written by `drainSoon` to end one nap of the reader (read back by it).
+    private let hurryFD: Int32
     /// Written by the reader after each drain (the watermark moved), and by `wakeMerger`: what
     /// the merger waits on (`awaitRelease`) instead of polling.
     private let releaseFD: Int32
@@ -230,6 +232,9 @@ public final class SchedSource: StateFeed {
         let fd = pt_eventfd()
         precondition(fd >= 0, "cannot make an eventfd: errno \(-fd)")
         self.wakeFD = fd
+        let hfd = pt_eventfd()
+        precondition(hfd >= 0, "cannot make an eventfd: errno \(-hfd)")
+        self.hurryFD = hfd
         let rfd = pt_eventfd()
         precondition(rfd >= 0, "cannot make an eventfd: errno \(-rfd)")
         self.releaseFD = rfd
@@ -239,6 +244,7 @@ public final class SchedSource: StateFeed {
         cleanup()
         io.withLock { $0.pageBuffer.deallocate() }
         close(wakeFD)
+        close(hurryFD)
         close(releaseFD)
     }
 
@@ -396,10 +402,21 @@ public final class SchedSource: StateFeed {
     /// kernel says a CPU's ring reached `buffer_percent`. Returns whether a ring woke it.
     func nap(_ micros: UInt32, pipes: [Int32]) -> Bool {
         if stopRequested.load(ordering: .sequentiallyConsistent) { return false }
-        var pfds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        var pfds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0), pollfd(fd: hurryFD, events: Int16(POLLIN), revents: 0)]
         for fd in pipes { pfds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         let n = poll(&pfds, nfds_t(pfds.count), Int32((micros + 999) / 1000))
-        return n > 0 && pfds.dropFirst().contains { $0.revents != 0 }
+        if n > 0 && pfds[1].revents != 0 {
+            var count: UInt64 = 0
+            _ = read(hurryFD, &count, 8)
+        }
+        return n > 0 && pfds.dropFirst(2).contains { $0.revents != 0 }
+    }
+
+    /// Ends the reader's nap now: a caller about to wait for the watermark (proctrace stopping
+    /// on Ctrl-Z) need not wait out the drain interval.
+    public func drainSoon() {
+        var one: UInt64 = 1
+        _ = write(hurryFD, &one, 8)
     }
 
     /// The reader released more: wakes the merger's `awaitRelease`.

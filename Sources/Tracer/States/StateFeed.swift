@@ -38,6 +38,9 @@ public protocol StateFeed: AnyObject, Sendable {
     func awaitRelease(timeoutMicros: UInt32)
     /// Ends an `awaitRelease` at once (the merger is finishing).
     func wakeMerger()
+    /// Asks the source to read what the kernel has now, not at its next interval (a caller is
+    /// about to wait for the watermark).
+    func drainSoon()
 }
 
 extension StateFeed {
@@ -46,4 +49,5 @@ extension StateFeed {
     /// A source that cannot say when it released more is polled.
     public func awaitRelease(timeoutMicros: UInt32) { usleep(timeoutMicros) }
     public func wakeMerger() {}
+    public func drainSoon() {}
 }
