@@ -1,2 +1,3 @@
 #include <graphviz/gvc.h>
 #include <graphviz/cgraph.h>
+#include <malloc.h>

@@ -110,7 +110,7 @@ public final class GraphvizRenderer: Sendable {
                 agclose(graph); closed = true
                 // Hand the graph's pages back (it is made of small blocks the next big buffer
                 // cannot reuse), so that they do not count twice in the peak.
-                _ = glibcMallocTrim(0)
+                _ = malloc_trim(0)  // glibc: gives free heap pages back (declared through CGraphviz's shim.h)
             } else {
                 freed = true; closed = true   // left to the process's exit
             }
@@ -172,6 +172,3 @@ extension String {
         return String(s)
     }
 }
-
-/// glibc's `malloc_trim(3)` (its header is not in the Glibc module): gives free heap pages back.
-@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
