@@ -255,7 +255,9 @@ public enum TimelineDOT {
                 var tip = "\(who) \(b.name)"
                 if let why = piece.why, b != .alive { tip += " (\(why))" }
                 if piece.pieces > 1 { tip += " (\(piece.pieces) stretches)" }
-                box(a + w / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip + ": " + times]))")
+                // A sliver widened to the minimum stays centred on its own time, so that it sits
+                // over its neighbours by at most half the minimum on either side.
+                box((a + e) / 2, cy, w, h, "\(b.fill(width: w)), tooltip=\(DOTText.tooltip([tip + ": " + times]))")
                 return
             }
             let total = Double(max(piece.end - piece.start, 1))
