@@ -266,13 +266,15 @@ struct TerminalTests {
             let p = try #require(h.records(pid: pid).first)
             let tstp = try #require(p.signals.first { $0.sig == "SIGTSTP" }, "pid \(pid) got SIGTSTP")
             let cont = try #require(p.signals.first { $0.sig == "SIGCONT" }, "pid \(pid) got SIGCONT")
-            // Stamped at the keypress, not when proctrace was resumed (fg, more than a second later).
-            #expect(wallClock(h, tstp.t) >= zAt - 0.05 && wallClock(h, tstp.t) < zAt + 0.5, "SIGTSTP of \(pid) at the keypress")
+            // Stamped at the keypress, not when proctrace was resumed (fg, more than a second
+            // later): after the keypress and before fg was typed. (Not within a fixed time of the
+            // keypress: with both CPUs busy the terminal took 0.55 s to deliver it.)
+            #expect(wallClock(h, tstp.t) >= zAt - 0.05 && wallClock(h, tstp.t) < fgAt, "SIGTSTP of \(pid) at the keypress")
             #expect(wallClock(h, cont.t) >= fgAt - 0.05, "SIGCONT of \(pid) at fg")
             if h.states != .none {
                 let stopped = try #require(p.stateIntervals.first { $0.why == "stopped:SIGTSTP" && $0.state == .blocked },
                                            "pid \(pid) is shown stopped by SIGTSTP")
-                #expect(wallClock(h, stopped.start) < zAt + 0.5, "the stop of \(pid) starts at the keypress")
+                #expect(wallClock(h, stopped.start) < fgAt, "the stop of \(pid) starts at the keypress, before fg")
                 #expect(wallClock(h, stopped.end) >= fgAt - 0.05, "the stop of \(pid) lasts until fg")
                 #expect(!p.stateIntervals.contains { $0.why == "traced" && $0.duration > 500_000_000 },
                         "no long stop of \(pid) is put down to proctrace")
