@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 import Testing
 import Lifecycle
+import Synchronization
 @testable import Tracer
 
 /// Real workloads (no ptrace) under the kernel scheduler source.
@@ -252,6 +253,79 @@ struct SchedSourceTests {
         #expect(source.eventsRead - afterWorkload < 100, "after the end: \(source.eventsRead - afterWorkload) events of untracked tasks were recorded")
         #expect(source.lost == 0)
         #expect(events.contains { if case .state(_, _, _, .terminated, _) = $0.kind { return true }; return false })
+    }
+
+    @Test("a why noted while the task is held, before it is let go, explains the sleep it then starts; ended before, it does not",
+          arguments: [false, true])
+    func aNotePostedBeforeTheTaskBlocksExplainsTheBlock(_ endedBefore: Bool) throws {
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin)
+        try source.start()
+        defer { source.cleanup() }
+        let child = try GatedChild(["/bin/sleep", "0.2"])
+        let tid = Int(child.pid)
+        source.track(tid: tid, pid: tid, at: monotonicNow() - origin)
+        // What the ptrace loop does at a stop: the note (and maybe its end), then the resume.
+        // The note waits in the loop's inbox; the sleep's switch-out is read from the ring after
+        // it was posted, and must be fed after it was applied.
+        source.noteWhy(tid: tid, why: "noted-by-test", from: monotonicNow() - origin, to: nil)
+        if endedBefore { source.endWhy(tid: tid, at: monotonicNow() - origin) }
+        child.release()
+        _ = child.wait()
+        let events = source.take(upTo: .max) + source.stop()
+        let s = steps(events, tid: tid)
+        #expect(pathProblems(s) == [], "\(s)")
+        var longest: (Int64, String?) = (0, nil)
+        for i in s.indices.dropFirst() where s[i - 1].to == .blocked && s[i].from == .blocked {
+            let d = s[i].t - s[i - 1].t
+            if d > longest.0 { longest = (d, s[i - 1].why) }
+        }
+        #expect(longest.0 > 190_000_000, "blocked \(longest.0) ns")
+        if endedBefore {
+            #expect(longest.1 == "clock_nanosleep" || longest.1 == "nanosleep", "why \(String(describing: longest.1))")
+        } else {
+            #expect(longest.1 == "noted-by-test", "why \(String(describing: longest.1))")
+        }
+    }
+
+    @Test("the ptrace loop's calls complete while the reader holds the machine's lock, and reach the machine after")
+    func loopCallsDoNotWaitForTheMachine() throws {
+        let origin = monotonicNow()
+        let source = SchedSource(origin: origin)
+        try source.start()
+        defer { source.cleanup() }
+        let path = try #require(source.instancePath)
+        let root = try GatedChild(["/bin/true"]), made = try GatedChild(["/bin/true"]), other = try GatedChild(["/bin/true"])
+        defer { for c in [root, made, other] { c.release(); _ = c.wait() } }
+        source.track(tid: Int(root.pid), pid: Int(root.pid), at: monotonicNow() - origin)
+        final class Flag: Sendable { let done = Atomic<Bool>(false) }
+        let flag = Flag()
+        var thread: WorkerThread?
+        var finished = false
+        // The test thread plays the reader in the middle of a batch: it holds `shared`.
+        source.shared.withLock { _ in
+            thread = WorkerThread.start("loop") {
+                let t = monotonicNow() - origin
+                // `made` is announced as a child of the followed root: in the kernel's list by
+                // event-fork, so not written; `other` is an unrelated task: appended.
+                source.forked(child: Int(made.pid), byThread: Int(root.pid))
+                source.track(tid: Int(made.pid), pid: Int(made.pid), at: t)
+                source.track(tid: Int(other.pid), pid: Int(other.pid), at: t)
+                source.noteWhy(tid: Int(made.pid), why: "wait4", from: t, to: nil)
+                source.endWhy(tid: Int(made.pid), at: t + 1)
+                flag.done.store(true, ordering: .sequentiallyConsistent)
+            }
+            // Not a speed bound: a call that needed this lock would never finish while it is held.
+            for _ in 0..<10_000 where !flag.done.load(ordering: .sequentiallyConsistent) { usleep(1000) }
+            finished = flag.done.load(ordering: .sequentiallyConsistent)
+        }
+        thread?.join()
+        #expect(finished, "a loop call waited for the machine's lock")
+        #expect(source.state(of: Int(made.pid)) == .new, "the inbox's track reached the machine")
+        #expect(source.state(of: Int(other.pid)) == .new)
+        let list = Set((SmallFile.text("\(path)/set_event_pid") ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+        #expect(list.contains("\(other.pid)"), "an unrelated task is written to the pid list: \(list)")
+        #expect(!list.contains("\(made.pid)"), "a task made by a followed one is not written: \(list)")
     }
 
     @Test("cleanup is idempotent and removes the instance")

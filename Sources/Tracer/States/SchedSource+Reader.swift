@@ -55,7 +55,11 @@ extension SchedSource {
         if stopped {
             // Nothing more is read; time still passes for the merger.
             let mark = passStart - options.commitSlackNanos
-            shared.withLock { if mark > $0.watermarkMono { $0.watermarkMono = mark } }
+            shared.withLock {
+                // Tasks tracked after the stop are unknown (`lateUnknowns`) before time passes them.
+                applyLoopNotes(&$0)
+                if mark > $0.watermarkMono { $0.watermarkMono = mark }
+            }
             return (false, 0)
         }
         if passStart - r.lastHealthCheck >= healthInterval {
@@ -256,6 +260,8 @@ extension SchedSource {
         let sleepKinds = options.sleepKindFromProc
         let fed = batch
         let (toExplain, names): ([Int], [Int: Int]) = shared.withLock { s in
+            // Every note the loop posted before these events were read (applyLoopNotes).
+            applyLoopNotes(&s)
             if s.keepFedEvents { s.fedEvents += fed }
             for e in fed {
                 if s.ns != nil {

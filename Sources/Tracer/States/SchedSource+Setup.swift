@@ -125,6 +125,7 @@ extension SchedSource {
             $0.machine.pidResolver = { _, _ in nil }
             $0.machine.stopOnLoss = true
         }
+        loopSide.withLock { $0.namespaceMode = true }
         if options.kernelPidFilter { followFirst(path, tid: Int(me)) }
     }
 

@@ -62,8 +62,8 @@ public final class SchedSource: StateFeed {
         var watermarkMono: Int64 = 0
         var stopped = false
         var finalLost: Int?
-        /// Tasks made by a followed task, announced by `forked` and not tracked yet.
-        var forkedByFollowed: Set<Int> = []
+        /// The loop's inbox from the last `applyLoopNotes`, emptied, kept for its capacity.
+        var spareNotes: [LoopNote] = []
         /// In a pid namespace: the pairing of the kernel's tids with ours (nil outside one).
         var ns: NamespaceRenumbering?
         /// Why the feed stopped for good (the instance stopped recording, or a read failed).
@@ -138,8 +138,37 @@ public final class SchedSource: StateFeed {
         var procReads = 0
     }
 
+    /// What the ptrace loop tells the source (`track`, `untrack`, `forked`, `noteWhy`,
+    /// `endWhy`), in the loop's order, not yet applied to the machine; and what the loop alone
+    /// needs to decide whether a tracked task must be written to the kernel's pid list.
+    /// The loop takes only this lock, never `shared`: the reader holds `shared` while it feeds
+    /// a whole batch to the machine, and a loop waiting for it keeps a stopped tracee waiting.
+    struct LoopSide {
+        var inbox: [LoopNote] = []
+        /// Tasks the loop has tracked (and not untracked). With `event-fork`, the kernel's pid
+        /// list holds them, and each task one of them makes (until it ends).
+        var followed: Set<Int> = []
+        /// Tasks made by a followed task, announced by `forked` and not tracked yet.
+        var forkedByFollowed: Set<Int> = []
+        /// Set by `start` (before any `track`).
+        var instancePath: String?
+        /// In a pid namespace (set by `start`): the reader pairs tids, the pid list is not written.
+        var namespaceMode = false
+    }
+
+    /// One call of the loop, kept for the reader (`applyLoopNotes`).
+    enum LoopNote {
+        case track(tid: Int, pid: Int, at: Int64)
+        case untrack(tid: Int)
+        case forked(child: Int, creator: Int)
+        case why(tid: Int, why: String, from: Int64, to: Int64?)
+        case endWhy(tid: Int, at: Int64)
+    }
+
     let shared: Mutex<Shared>
     let io = Mutex(ReaderState())
+    /// Lock order: `io`, then `shared`, then `loopSide`; the ptrace loop takes `loopSide` alone.
+    let loopSide = Mutex(LoopSide())
     /// Whether the tracepoints are enabled (with the kernel's pid filter: once the first task
     /// is followed). Health checks of the event files wait for it.
     let eventsOn = Atomic<Bool>(false)
@@ -258,6 +287,7 @@ public final class SchedSource: StateFeed {
         guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
         let path = try step("mkdir") { try SchedSource.makeInstance(root: root) }
         shared.withLock { $0.instancePath = path }
+        loopSide.withLock { $0.instancePath = path }
         cleanedUp.withLock { $0 = false }
         do {
             try io.withLock { r in
@@ -283,6 +313,7 @@ public final class SchedSource: StateFeed {
 
     public var watermark: Int64 {
         shared.withLock { s in
+            applyLoopNotes(&s)
             let held = s.machine.holdBound
             let w = min(s.watermarkMono, held == Int64.max ? Int64.max : held - 1)
             let mark = max(0, w - origin)
@@ -293,6 +324,7 @@ public final class SchedSource: StateFeed {
 
     public func take(upTo: Int64 = Int64.max) -> [TraceEvent] {
         shared.withLock { s in
+            applyLoopNotes(&s)
             let bound = min(upTo, max(0, s.watermarkMono - origin))
             var out = renumber(&s, s.machine.take(upTo: bound))
             if !s.lateUnknowns.isEmpty { out = takeLateUnknowns(&s, upTo: bound, into: out) }
@@ -308,7 +340,7 @@ public final class SchedSource: StateFeed {
     }
 
     /// The state the machine holds for a tid now (for tests and diagnostics).
-    func state(of tid: Int) -> ProcState? { shared.withLock { $0.machine.state(of: tid) } }
+    func state(of tid: Int) -> ProcState? { shared.withLock { applyLoopNotes(&$0); return $0.machine.state(of: tid) } }
 
     public func stop() -> [TraceEvent] {
         guard shared.withLock({ $0.instancePath != nil && !$0.stopped }), !cleanedUp.withLock({ $0 }) else { return [] }
@@ -326,6 +358,7 @@ public final class SchedSource: StateFeed {
             return countLost()
         } }
         let rest: [TraceEvent] = shared.withLock { s in
+            applyLoopNotes(&s)
             s.machine.flushPending()
             let out = s.machine.take(upTo: Int64.max)
             var rest = renumber(&s, out, final: true)
