@@ -346,13 +346,14 @@ void pt_rmdir_detached(const char *path) {
     if (p < 0) { rmdir(path); return; }
     if (p == 0) {
         if (fork() == 0) {
-            /* Hold none of the caller's standard streams: a pipe reader (record -o - | …)
-               must see its end when proctrace exits, not when the removal does. */
+            /* First, hold none of the caller's files: not the channel to the front (which
+               waits for its end), nor the trace, nor the standard streams (a pipe reader,
+               record -o - | …, must see its end when proctrace exits, not when the removal
+               does). */
+            syscall(SYS_close_range, 3U, ~0U, 0U);
             int null = open("/dev/null", O_RDWR | O_CLOEXEC);
             if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
             setsid();
-            /* Nor the channel to the front, which would wait for its end. */
-            if (pt_front_fd() >= 0) close(pt_front_fd());
             if (ok) {
                 int fd = open(enable, O_WRONLY | O_CLOEXEC);
                 if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }

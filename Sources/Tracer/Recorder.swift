@@ -307,11 +307,13 @@ public final class Recorder {
                 var o = SchedSource.Options()
                 // Diagnostic: a ring this small (KB per CPU) overruns under a flood, on purpose.
                 if let v = getenv("PROCTRACE_SCHED_BUFFER_KB").flatMap({ Int(String(cString: $0)) }), v > 0 { o.bufferSizeKB = v }
+                // With a front, the instance is removed after the front has let the shell go (`close`).
+                o.deferRemoval = pt_front_fd() >= 0
                 let s = SchedSource(origin: clock.origin, options: o)
                 do {
                     try s.start()
                     states = s
-                                return
+                    return
                 } catch {
                     s.cleanup()
                     Self.warn("proctrace: scheduler states unavailable (\(error)); sampling /proc instead (--states sampled)")

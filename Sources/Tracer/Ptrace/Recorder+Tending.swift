@@ -56,11 +56,19 @@ extension Recorder {
     /// the tracer stays behind, tells the front (the process the shell waits on) to exit with
     /// `exitCode`, lets go of the terminal and its standard streams, and resumes every stop of
     /// what remains, recording nothing, until the last task is gone.
+    ///
+    /// The same goes for a normal end when the tracefs instance is still to be removed (the
+    /// kernel takes ~0.1 s, `SchedSource.Options.deferRemoval`): the front exits first, so the
+    /// shell, and a reader of the trace or of proctrace's output, need not wait for that. The
+    /// trace is complete (its `end` line written, the file closed) before this is called.
     public func tendLeftovers(exitCode: Int32) {
-        guard tendingNeeded else { return }
-        pt_tend_begin()
-        pt_front_leave(exitCode)
-        tend()
+        let source = states as? SchedSource
+        if tendingNeeded || ((source?.hasLeftInstance ?? false) && pt_front_fd() >= 0) {
+            pt_tend_begin()
+            pt_front_leave(exitCode)
+        }
+        source?.removeLeftInstance()
+        if tendingNeeded { tend() }
     }
 
     /// Resumes every stop of the remaining tasks until none is left.

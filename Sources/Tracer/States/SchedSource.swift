@@ -40,6 +40,10 @@ public final class SchedSource: StateFeed {
         var calibrationIntervalNanos: Int64 = 50_000_000
         /// Set `trace_clock=mono` (slow: docs/states.md) instead of calibrating the default clock.
         public var monoTraceClock = false
+        /// `stop()` leaves the instance, silenced, for `removeLeftInstance()`: the recorder removes
+        /// it itself once the shell has its prompt back (the kernel takes ~0.1 s). Otherwise a
+        /// detached process removes it.
+        public var deferRemoval = false
         public init() {}
     }
 
@@ -172,6 +176,9 @@ public final class SchedSource: StateFeed {
     /// Whether the tracepoints are enabled (with the kernel's pid filter: once the first task
     /// is followed). Health checks of the event files wait for it.
     let eventsOn = Atomic<Bool>(false)
+    /// The events were enabled during `start()`, with tracing off until the first task is
+    /// followed (`enableEventsAhead`).
+    let eventsAhead = Atomic<Bool>(false)
     /// Set once by `stop`/`cleanup`; the reader checks it between passes.
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
@@ -186,6 +193,8 @@ public final class SchedSource: StateFeed {
     private let reader = Mutex<WorkerThread?>(nil)
     /// Whether `cleanup` ran (it serialises on this too).
     private let cleanedUp = Mutex(false)
+    /// The instance `stop()` left for `removeLeftInstance()` (`Options.deferRemoval`).
+    private let leftInstance = Mutex<String?>(nil)
 
     /// The instance directory, once started.
     var instancePath: String? { shared.withLock { $0.instancePath } }
@@ -293,7 +302,11 @@ public final class SchedSource: StateFeed {
             try io.withLock { r in
                 r.instancePath = path
                 try step("set-up") { try setUp(&r, path) }
-                if !ProcFS.inInitialPidNamespace() { try enterNamespaceMode(&r, path) }
+                if !ProcFS.inInitialPidNamespace() {
+                    try enterNamespaceMode(&r, path)
+                } else if options.kernelPidFilter {
+                    try enableEventsAhead(path)
+                }
             }
         } catch {
             cleanup()
@@ -367,7 +380,7 @@ public final class SchedSource: StateFeed {
             s.stopped = true
             return rest
         }
-        step("close, detach removal") { cleanup(detached: true) }
+        step(options.deferRemoval ? "close" : "close, detach removal") { cleanup(removal: options.deferRemoval ? .deferred : .detached) }
         if getenv("PROCTRACE_TIMES") != nil { Recorder.warn("proctrace sched: \(readerCounts); \(stepSummary)") }
         return rest
     }
@@ -390,11 +403,19 @@ public final class SchedSource: StateFeed {
         return max(stats, pages)
     }
 
-    public func cleanup() { cleanup(detached: false) }
+    public func cleanup() { cleanup(removal: .now) }
 
-    /// `detached`: the instance directory is removed by a detached process, so a normal
-    /// stop does not wait while the kernel tears an instance down (docs/recorder.md).
-    func cleanup(detached: Bool) {
+    /// Who removes the instance directory once its files are closed.
+    enum Removal {
+        /// This thread, now (it waits while the kernel tears the instance down).
+        case now
+        /// A detached process, so that a normal stop does not wait for the kernel (docs/recorder.md).
+        case detached
+        /// `removeLeftInstance()`, later (`Options.deferRemoval`).
+        case deferred
+    }
+
+    func cleanup(removal: Removal) {
         cleanedUp.withLock { done in
             guard !done else { return }
             done = true
@@ -409,16 +430,26 @@ public final class SchedSource: StateFeed {
             }
             if let path {
                 SmallFile.write("\(path)/tracing_on", "0")
-                if detached {
-                    // Also disables the events first, off our critical path (that write waits).
-                    pt_rmdir_detached(path)
-                } else {
-                    // Disabling every event in one write first shortens the removal (docs/states.md).
-                    SmallFile.write("\(path)/events/enable", "0")
-                    rmdir(path)
+                switch removal {
+                case .now: leftInstance.withLock { $0 = path }
+                // Also disables the events first, off our critical path (that write waits).
+                case .detached: pt_rmdir_detached(path)
+                case .deferred: leftInstance.withLock { $0 = path }
                 }
             }
         }
+        if removal == .now { removeLeftInstance() }
+    }
+
+    /// Whether a deferred `stop()` left the instance for `removeLeftInstance()`.
+    public var hasLeftInstance: Bool { leftInstance.withLock { $0 != nil } }
+
+    /// Removes the instance a deferred `stop()` left (nothing if none): disabling every event
+    /// in one write first shortens the removal (docs/states.md). The kernel takes ~0.1 s.
+    public func removeLeftInstance() {
+        guard let path = leftInstance.withLock({ p in defer { p = nil }; return p }) else { return }
+        SmallFile.write("\(path)/events/enable", "0")
+        rmdir(path)
     }
 
     /// Asks the reader to finish, wakes it from its nap and joins it (it never blocks for

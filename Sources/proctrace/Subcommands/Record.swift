@@ -124,7 +124,8 @@ extension ProcTrace {
                 return 2
             }
             let code = Self.report(result, command: command, attached: !attach.isEmpty)
-            // The shell gets its prompt back now; what the recording left running goes on, tended.
+            // The shell gets its prompt back now; the tracefs instance is removed after that, and
+            // what the recording left running goes on, tended.
             recorder.tendLeftovers(exitCode: code)
             return code
         }
