@@ -1,4 +1,5 @@
 import SystemPackage
+@preconcurrency import Glibc
 
 /// Small files of the kernel's (/proc, tracefs), read whole or written in one call. The one
 /// place the recorder opens, reads and writes a file by path; swift-system retries `EINTR`.
@@ -23,6 +24,20 @@ enum SmallFile {
         read(path, limit: .max).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The names in a directory (without `.` and `..`), or nil if it cannot be read.
+    static func names(in path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Writes `text` to a control file in one `write(2)` (a tracefs file takes each write as
     /// one command); the error, or nil.
     @discardableResult
@@ -36,5 +51,15 @@ enum SmallFile {
         } catch {
             return error as? Errno ?? .ioError
         }
+    }
+}
+
+extension StringProtocol {
+    /// Without the spaces, tabs and line ends at either end (what a number in a /proc or
+    /// tracefs file is wrapped in).
+    var trimmingBlanks: String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else { return "" }
+        return String(self[first...last])
     }
 }

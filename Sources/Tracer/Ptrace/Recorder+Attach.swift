@@ -41,7 +41,7 @@ extension Recorder {
                     "proctrace as uid \(euid); tracing another user's process needs root (CAP_SYS_PTRACE)"
             }
             if let scope = SmallFile.read("/proc/sys/kernel/yama/ptrace_scope")
-                .flatMap({ Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                .flatMap({ Int(String(decoding: $0, as: UTF8.self).trimmingBlanks) }) {
                 if scope >= 3 {
                     return "cannot attach to \(pid) (\(comm)): kernel.yama.ptrace_scope is 3 (no process may attach, until reboot)"
                 }
@@ -136,7 +136,7 @@ extension Recorder {
     /// The children a thread created (/proc/PID/task/TID/children).
     static func children(pid: Int, tid: Int) -> [Int] {
         guard let b = SmallFile.read("/proc/\(pid)/task/\(tid)/children") else { return [] }
-        return String(decoding: b, as: UTF8.self).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return String(decoding: b, as: UTF8.self).split(separator: " ").compactMap { Int($0.trimmingBlanks) }
     }
 
     /// Waits for a seized thread's first stop. A signal that arrives first is kept to be

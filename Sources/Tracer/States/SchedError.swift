@@ -1,6 +1,5 @@
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// A failure to set up or run a scheduler-state source.
 struct SchedError: Error, CustomStringConvertible {

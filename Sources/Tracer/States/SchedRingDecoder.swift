@@ -1,6 +1,5 @@
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// Decodes ring-buffer pages from `per_cpu/cpuN/trace_pipe_raw` into `SchedEvent`s.
 ///
@@ -52,7 +51,8 @@ struct SchedRingDecoder {
         // header_page: "field: local_t commit; offset:8; size:8; …" and "field: char data; offset:16;"
         var commitOffset = 8, commitSize = 8, dataOffset = 16
         if let hp = SmallFile.text("\(eventsDir)/header_page") {
-            let f = TraceEventFormat(text: "ID: 0\n" + hp.replacingOccurrences(of: "field: ", with: "field:"))
+            // ("field: u64 timestamp" parses as an event format's "field:u64 timestamp" does.)
+            let f = TraceEventFormat(text: "ID: 0\n" + hp)
             if let c = f?.fields["commit"] { commitOffset = c.offset; commitSize = c.size }
             if let d = f?.fields["data"] { dataOffset = d.offset }
         }

@@ -1,7 +1,6 @@
 import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 import Lifecycle
 import Synchronization
 

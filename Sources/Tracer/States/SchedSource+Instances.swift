@@ -1,7 +1,6 @@
 import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// Who owns a tracefs instance, written into its name.
 ///
@@ -57,7 +56,7 @@ struct InstanceOwner: Equatable {
         }
         // Another namespace: from the initial one every namespace's processes are visible;
         // from a container only its descendants'. Look for the owner among them.
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return .unknown }
+        guard let entries = SmallFile.names(in: procRoot) else { return .unknown }
         var sawNamespace = mine == Self.initialNamespace
         var unreadable = false
         for entry in entries where entry.first?.isNumber == true {
@@ -146,7 +145,7 @@ extension SchedSource {
     @discardableResult
     static func removeStaleInstances(root: String? = nil) -> [String] {
         guard let root = root ?? tracefsRoot(),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: "\(root)/instances") else { return [] }
+              let names = SmallFile.names(in: "\(root)/instances") else { return [] }
         var removed: [String] = []
         for name in names.sorted() {
             guard let owner = InstanceOwner(instanceName: name), owner.liveness() == .gone else { continue }

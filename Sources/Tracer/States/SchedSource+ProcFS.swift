@@ -1,7 +1,6 @@
 import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// What the scheduler source reads from /proc: the syscall a task sleeps in.
 extension SchedSource {

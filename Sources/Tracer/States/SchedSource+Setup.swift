@@ -1,7 +1,6 @@
 import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 import Lifecycle
 import Synchronization
 
@@ -47,7 +46,7 @@ extension SchedSource {
             pipesWake.store(true, ordering: .sequentiallyConsistent)
         }
         r.decoder = SchedRingDecoder(layout: layout)
-        if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        if let kb = SmallFile.text("\(path)/buffer_subbuf_size_kb").flatMap({ Int(String($0.filter(\.isNumber))) }) {
             r.pageSize = kb * 1024
         } else {
             r.pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -72,7 +71,7 @@ extension SchedSource {
         } else {
             try enableEvents(path)
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(path)/per_cpu")) ?? []
+        let names = SmallFile.names(in: "\(path)/per_cpu") ?? []
         let cpus = names.compactMap { $0.hasPrefix("cpu") ? Int32($0.dropFirst(3)) : nil }.sorted()
         r.cpus = cpus
         shared.withLock { $0.cpus = cpus }

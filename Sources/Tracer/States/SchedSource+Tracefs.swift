@@ -1,7 +1,6 @@
 import CProcTrace
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// The system around the source: finding tracefs, checking the privilege to use it (instances
 /// and their owners: SchedInstances.swift), reading an instance's overrun counts, and what the
@@ -53,9 +52,9 @@ extension SchedSource {
             for line in text.split(separator: "\n") {
                 let parts = line.split(separator: ":")
                 guard parts.count == 2 else { continue }
-                let key = parts[0].trimmingCharacters(in: .whitespaces)
+                let key = parts[0].trimmingBlanks
                 if key == "overrun" || key == "commit overrun" || key == "dropped events" {
-                    n += Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+                    n += Int(parts[1].trimmingBlanks) ?? 0
                 }
             }
         }

@@ -1,6 +1,5 @@
 #if os(Linux)
 @preconcurrency import Glibc
-import Foundation
 
 /// A field's place in an event record, read from the event's `format` file.
 struct TraceField: Equatable {

@@ -90,7 +90,7 @@ extension ProcTrace {
         static func pidList(_ s: String) throws -> [Int] {
             var pids: [Int] = []
             for part in s.split(separator: ",", omittingEmptySubsequences: false) {
-                guard let p = Int(part.trimmingCharacters(in: .whitespaces)), p > 0 else {
+                guard let p = Int(String(part).trimmingCharacters(in: " \t")), p > 0 else {
                     throw ValidationError("-p wants process ids separated by commas (e.g. -p 4100,4200), not \"\(s)\"")
                 }
                 if !pids.contains(p) { pids.append(p) }
