@@ -5,6 +5,7 @@ import Lifecycle
 extension ProcTrace {
     struct Analyze: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "analyze",
             abstract: "Critical path, slowest steps, parallelism and lifecycle findings (zombies, orphans, leaks, kills).",
             discussion: "With --json the same answers are printed as one JSON object (times in trace nanoseconds; docs/analyze.md)."
         )

@@ -5,6 +5,7 @@ import Lifecycle
 extension ProcTrace {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Two runs of the same job, step by step: total time, per-step changes, steps in one run only, parallelism and findings.",
             discussion: "Steps are matched by command line (numbers and temporary names normalized) and place in the " +
                 "tree. With --json the same is one JSON object (docs/analyze.md)."

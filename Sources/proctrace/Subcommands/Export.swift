@@ -6,6 +6,7 @@ import Render
 extension ProcTrace {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Export a trace for other viewers (Perfetto / Chrome JSON trace format).")
         @OptionGroup var source: TraceAndModel
         var trace: String { source.trace }

@@ -6,6 +6,7 @@ import Tracer
 extension ProcTrace {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "record",
             abstract: "Run a command and record the life of every process it creates.",
             discussion: """
             The command runs with proctrace's stdin, stdout and stderr (with -o -, its stdout \

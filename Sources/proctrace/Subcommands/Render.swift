@@ -7,6 +7,7 @@ import Render
 extension ProcTrace {
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Draw a trace: the process tree and the state timeline, through Graphviz.")
 
         @OptionGroup var source: TraceAndModel

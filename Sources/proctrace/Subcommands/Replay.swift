@@ -9,6 +9,7 @@ import Tracer
 extension ProcTrace {
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "replay",
             abstract: "Play a trace back: the process tree with states, updating as events arrive.",
             discussion: """
                 On a terminal the tree is redrawn in place at real speed (or --speed X); --step \

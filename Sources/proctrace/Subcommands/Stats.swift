@@ -4,6 +4,7 @@ import Lifecycle
 extension ProcTrace {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "Counts, process fates, peak concurrency, time in each state, zombies, waits and orphans.",
             discussion: "With --json the same numbers are printed as one JSON object (times in nanoseconds)."
         )

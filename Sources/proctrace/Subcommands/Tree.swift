@@ -4,6 +4,7 @@ import Lifecycle
 extension ProcTrace {
     struct Tree: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "tree",
             abstract: "Print the trace's whole process history as a tree, like pstree -p.",
             discussion: "Each process shows its exec chain, lifetime, exit status or killing signal, zombie time, and " +
                 "markers for orphaned (reparented) and auto-reaped processes. Colour only on a terminal (NO_COLOR turns it off)."

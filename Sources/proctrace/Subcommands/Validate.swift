@@ -7,6 +7,7 @@ import Lifecycle
 extension ProcTrace {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check a trace against the proctrace/1 contract and the lifecycle model.",
             discussion: "Prints each violation as FILE:LINE: problem, and on stderr what the trace lost (end.lost) or " +
                 "misses. Exit status: 0 when clean, 1 when there are violations, 2 when the file cannot be read or is not a proctrace trace."
