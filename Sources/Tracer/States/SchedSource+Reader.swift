@@ -101,9 +101,7 @@ extension SchedSource {
         if access(path, F_OK) != 0 { return "tracefs instance \(path) removed" }
         var buf = [UInt8](repeating: 0, count: 8)
         let eventsOn = eventsOn.load(ordering: .sequentiallyConsistent)
-        // Events enabled ahead: tracing stays off until the first task is followed.
-        let tracingDue = eventsOn || !eventsAhead.load(ordering: .sequentiallyConsistent)
-        for h in r.healthFDs where eventsOn || (h.file == "tracing_on" && tracingDue) {
+        for h in r.healthFDs where eventsOn || h.file == "tracing_on" {
             let n = buf.withUnsafeMutableBytes { pread(h.fd, $0.baseAddress, $0.count, 0) }
             if n < 0 { return "cannot read \(path)/\(h.file): \(String(cString: strerror(errno)))" }
             if n == 0 || buf[0] != UInt8(ascii: "1") {

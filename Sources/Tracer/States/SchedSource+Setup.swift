@@ -132,9 +132,8 @@ extension SchedSource {
     static let eventFiles = ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
                              "sched/sched_process_exit", "sched/sched_process_exec"]
 
-    /// Enables the tracepoints; from then on (`recording`: tracing is on too) the reader's health
-    /// checks require them.
-    func enableEvents(_ path: String, recording: Bool = true) throws {
+    /// Enables the tracepoints; from then on the reader's health checks require them.
+    func enableEvents(_ path: String) throws {
         for ev in SchedSource.eventFiles {
             if let e = SmallFile.write("\(path)/events/\(ev)/enable", "1") {
                 throw SchedError(.tracefs, "cannot write 1 to \(path)/events/\(ev)/enable", errno: e.rawValue)
@@ -142,36 +141,14 @@ extension SchedSource {
         }
         // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
         if access("\(path)/events/task/task_newtask/format", R_OK) == 0 { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }
-        if recording { eventsOn.store(true, ordering: .sequentiallyConsistent) }
+        eventsOn.store(true, ordering: .sequentiallyConsistent)
     }
 
-    /// With the kernel's pid filter, outside a pid namespace: turns tracing off and enables the
-    /// events during `start()`, so that following the root (`followFirst`) is only the pid list's
-    /// first write and `tracing_on=1`, not seven writes that each wait for the kernel (with its
-    /// list still empty the instance would record every task, but with tracing off it records
-    /// nothing at all). The reader's checks of `tracing_on` and of the events wait for the follow.
-    func enableEventsAhead(_ path: String) throws {
-        if let e = SmallFile.write("\(path)/tracing_on", "0") {
-            throw SchedError(.tracefs, "cannot write 0 to \(path)/tracing_on", errno: e.rawValue)
-        }
-        try step("enable") { try enableEvents(path, recording: false) }
-        eventsAhead.store(true, ordering: .sequentiallyConsistent)
-    }
-
-    /// Puts the first task in the instance's (empty) pid list, then enables the events (or,
-    /// enabled ahead, turns tracing on): the kernel records that task and, through `event-fork`,
-    /// everything it creates.
+    /// Puts the first task in the instance's (empty) pid list, then enables the events: the
+    /// kernel records that task and, through `event-fork`, everything it creates.
     func followFirst(_ path: String, tid: Int) {
         if let e = step("pid list", { SmallFile.write("\(path)/set_event_pid", "\(tid)\n", append: true) }) {
             Recorder.warn("proctrace: cannot write \(tid) to \(path)/set_event_pid: \(String(cString: strerror(e.rawValue)))")
-        }
-        if eventsAhead.load(ordering: .sequentiallyConsistent) {
-            if let e = step("tracing on", { SmallFile.write("\(path)/tracing_on", "1") }) {
-                // The reader's next health check finds tracing off and stops the feed (states unknown).
-                Recorder.warn("proctrace: cannot write 1 to \(path)/tracing_on: \(String(cString: strerror(e.rawValue)))")
-            }
-            eventsOn.store(true, ordering: .sequentiallyConsistent)
-            return
         }
         do { try step("enable") { try enableEvents(path) } } catch {
             // The reader's next health check finds the event off and stops the feed (states unknown).

@@ -175,9 +175,6 @@ public final class SchedSource: StateFeed {
     /// Whether the tracepoints are enabled (with the kernel's pid filter: once the first task
     /// is followed). Health checks of the event files wait for it.
     let eventsOn = Atomic<Bool>(false)
-    /// The events were enabled during `start()`, with tracing off until the first task is
-    /// followed (`enableEventsAhead`).
-    let eventsAhead = Atomic<Bool>(false)
     /// Set once by `stop`/`cleanup`; the reader checks it between passes.
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
@@ -301,11 +298,7 @@ public final class SchedSource: StateFeed {
             try io.withLock { r in
                 r.instancePath = path
                 try step("set-up") { try setUp(&r, path) }
-                if !ProcFS.inInitialPidNamespace() {
-                    try enterNamespaceMode(&r, path)
-                } else if options.kernelPidFilter {
-                    try enableEventsAhead(path)
-                }
+                if !ProcFS.inInitialPidNamespace() { try enterNamespaceMode(&r, path) }
             }
         } catch {
             cleanup()
