@@ -62,7 +62,7 @@ struct SchedSourceTests {
         #expect(longest > 95_000_000 && longest < 200_000_000, "blocked \(longest) ns")
     }
 
-    @Test("two busy loops pinned to one CPU take turns: each has ready time")
+    @Test("two busy loops pinned to one CPU take turns: each has ready time", .hostPidNamespace)
     func pinnedBusyLoopsAlternate() throws {
         let busy = ["/usr/bin/taskset", "-c", "0", "/usr/bin/python3", "-c",
                     "import time\nwhile time.process_time() < 0.15: pass"]   // CPU time: holds on a loaded machine
@@ -80,7 +80,7 @@ struct SchedSourceTests {
         }
     }
 
-    @Test("a thread's states carry its process's pid and its own tid, along a legal path")
+    @Test("a thread's states carry its process's pid and its own tid, along a legal path", .hostPidNamespace)
     func threadsAttributed() throws {
         let py = ["/usr/bin/python3", "-c",
                   "import threading, time\nt = threading.Thread(target=time.sleep, args=(0.05,))\nt.start(); t.join()"]
@@ -100,7 +100,7 @@ struct SchedSourceTests {
     }
 
     @Test("a task stopped by a tracer (strace) is blocked with why traced",
-          .enabled(if: access("/usr/bin/strace", X_OK) == 0))
+          .enabled(if: access("/usr/bin/strace", X_OK) == 0), .hostPidNamespace)
     func tracedStops() throws {
         let (events, _, lost) = try record([["/usr/bin/strace", "-f", "-o", "/dev/null", "/bin/true"]])
         #expect(lost == 0)
@@ -108,7 +108,7 @@ struct SchedSourceTests {
         #expect(traced.count >= 5, "\(traced.count) traced stops")
     }
 
-    @Test("a shell's child is followed from its fork (new→ready at wakeup_new) while the shell blocks in wait4")
+    @Test("a shell's child is followed from its fork (new→ready at wakeup_new) while the shell blocks in wait4", .hostPidNamespace)
     func childFollowedParentWaits() throws {
         let (events, pids, lost) = try record([["/bin/sh", "-c", "/bin/sleep 0.1; true"]])
         #expect(lost == 0)
@@ -129,7 +129,7 @@ struct SchedSourceTests {
         #expect((waits.max() ?? 0) > 95_000_000, "shell blocked \(waits) ns while its child ran")
     }
 
-    @Test("1000 spawns lose nothing, and every child goes from new to terminated along a legal path")
+    @Test("1000 spawns lose nothing, and every child goes from new to terminated along a legal path", .hostPidNamespace)
     func spawnLoopComplete() throws {
         let loop = ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done"]
         let (events, pids, lost) = try record([loop])
@@ -147,7 +147,7 @@ struct SchedSourceTests {
         #expect(events.map(\.t) == events.map(\.t).sorted())
     }
 
-    @Test("a flood wakes the reader through the kernel's buffer_percent, long before its interval ends")
+    @Test("a flood wakes the reader through the kernel's buffer_percent, long before its interval ends", .hostPidNamespace)
     func floodWakesTheReader() throws {
         var options = SchedSource.Options()
         // Longer than the run: only the kernel can wake the reader before stop().
@@ -192,7 +192,7 @@ struct SchedSourceTests {
         #expect(events.map(\.t) == events.map(\.t).sorted())
     }
 
-    @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated")
+    @Test("exec from a non-leader thread: every tid's path stays legal and the process ends terminated", .hostPidNamespace)
     func nonLeaderExec() throws {
         let py = ["/usr/bin/python3", "-c",
                   "import threading, os, time\nthreading.Thread(target=lambda: os.execv('/bin/sleep', ['sleep', '0.05'])).start()\ntime.sleep(5)"]
@@ -223,7 +223,7 @@ struct SchedSourceTests {
         #expect(eventuallyGone(stale))
     }
 
-    @Test("before the root is followed and after its last task ended, another program's flood does not enter the instance")
+    @Test("before the root is followed and after its last task ended, another program's flood does not enter the instance", .hostPidNamespace)
     func nothingRecordedBeforeTheRootOrAfterTheEnd() throws {
         let origin = monotonicNow()
         let source = SchedSource(origin: origin)
@@ -288,7 +288,7 @@ struct SchedSourceTests {
         }
     }
 
-    @Test("the ptrace loop's calls complete while the reader holds the machine's lock, and reach the machine after")
+    @Test("the ptrace loop's calls complete while the reader holds the machine's lock, and reach the machine after", .hostPidNamespace)
     func loopCallsDoNotWaitForTheMachine() throws {
         let origin = monotonicNow()
         let source = SchedSource(origin: origin)

@@ -1,7 +1,7 @@
 import Foundation
 import Lifecycle
 import Testing
-import Tracer
+@testable import Tracer
 
 /// A scheduler source that stops (its events turned off, its instance removed, its ring
 /// buffers overrun) on real runs: the trace says from when and for which tasks the states
@@ -97,6 +97,17 @@ struct UnknownStatesTests {
         try checkStopped(r, reason: "sched_switch disabled in ")
     }
 
+    // In a pid namespace the kernel's tids are paired with the recorder's through fork events;
+    // `late`, made after the last good check, is never paired: unknown from its birth all the
+    // same, and counted (it used to have no state at all there, and no count).
+    @Test func eventsDisabledMidRunInAPidNamespaceMakeEveryTaskUnknownToo() throws {
+        let r = try recordMeddling(namespaced: true) { instance, _ in
+            let instance = try #require(instance)
+            #expect(writeFile("\(instance)/events/sched/sched_switch/enable", "0") == 0)
+        }
+        try checkStopped(r, reason: "sched_switch disabled in ")
+    }
+
     @Test func anInstanceRemovalMidRunMakesEveryTaskUnknown() throws {
         // What a remover does (the recorder's own detached cleanup, a stale-instance sweep):
         // turn every event off, then rmdir. This kernel refuses the rmdir while the recorder
@@ -144,7 +155,8 @@ struct UnknownStatesTests {
     /// A run of `pingpong 1 1500 GATE` (with `record` flags `flags`) whose recorder `meddle`
     /// disturbs — given its tracefs instance, if it has one, and its pid — while the root is
     /// blocked opening the gate; the gate is opened right after, and the root then forks `late`.
-    private func recordMeddling(flags: [String] = [], _ meddle: (String?, Int32) throws -> Void) throws -> Harness.Run {
+    private func recordMeddling(flags: [String] = [], namespaced: Bool = false,
+                                _ meddle: (String?, Int32) throws -> Void) throws -> Harness.Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-unknown-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let gate = dir.appendingPathComponent("gate-\(UUID().uuidString)").path
@@ -152,8 +164,11 @@ struct UnknownStatesTests {
         defer { unlink(gate) }
         let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "-o", out, "--reap-timeout", "5"] + flags + ["--"] + Harness.c("pingpong", "1", "1500", gate)
+        let record = [Harness.binary, "record", "-o", out, "--reap-timeout", "5"] + flags + ["--"] + Harness.c("pingpong", "1", "1500", gate)
+        // In a pid namespace of its own: `unshare` forks proctrace as the namespace's pid 1.
+        let argv = namespaced ? ConcurrentRecordingTests.unshare + record : record
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
@@ -173,6 +188,7 @@ struct UnknownStatesTests {
         }
         // `record` runs as the front (the pid started here) and the tracer, its child, which
         // records (and owns the tracefs instance).
+        // (In a pid namespace `unshare` is the front: proctrace, the namespace's init, makes none.)
         let front = p.processIdentifier
         let recorder = try #require(poll { childPids(of: front).first }, "the tracer never started")
         // The recorder's child that runs pingpong: it may have another (the detached remover of
@@ -325,16 +341,21 @@ private func procState(_ pid: Int32) -> String? {
     return s[s.index(after: close)...].split(separator: " ").first.map(String.init)
 }
 
-/// The tracefs instance whose kernel pid filter holds `pid` (the recorder writes the
-/// workload's root there), else one named after the recorder's pid.
+/// The tracefs instance named after the recorder (`InstanceOwner`: its pid namespace and pid),
+/// else one whose kernel pid filter holds `pid` (on the host the recorder writes the workload's
+/// root there; in a pid namespace the list holds the kernel's tids, the recorder's own first).
 private func instanceFollowing(_ pid: Int32, recorder: Int32) -> String? {
     let dir = UnknownStatesTests.tracefs + "/instances"
     let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    let ns = InstanceOwner.ownNamespace()
+    if let n = names.first(where: { InstanceOwner(instanceName: $0).map { $0.pid == Int(recorder) && $0.pidNamespace == ns } ?? false }) {
+        return "\(dir)/\(n)"
+    }
     for n in names where n.hasPrefix("proctrace") {
         let pids = ((try? String(contentsOfFile: "\(dir)/\(n)/set_event_pid", encoding: .utf8)) ?? "").split(separator: "\n")
         if pids.contains(where: { Int32($0.trimmingCharacters(in: .whitespaces)) == pid }) { return "\(dir)/\(n)" }
     }
-    return names.first { $0.hasPrefix("proctrace-\(recorder)-") || $0.hasPrefix("proctrace-\(recorder)") }.map { "\(dir)/\($0)" }
+    return nil
 }
 
 /// Writes `text` to a (tracefs) file; returns 0 or the errno.

@@ -118,6 +118,9 @@ struct NamespaceRenumbering {
     private var pendingNotes: [Int: [Note]] = [:]
     /// State events dropped because their task was never paired (counted in `lost`).
     private(set) var dropped = 0
+    /// Tasks the tracer follows (our tid → our pid) whose kernel tid is not known yet. When the
+    /// feed stops for good they are never paired: each is unknown from then on, and counted.
+    var awaitingPair: [Int: Int] = [:]
 
     init(selfGlobal: Int32) { map = PidNamespaceMap(selfGlobal: selfGlobal) }
 

@@ -128,7 +128,9 @@ extension SchedSource {
         release(&r, upTo: bound)
         for i in r.perCPU.indices { r.perCPU[i].removeAll() }
         shared.withLock {
+            applyLoopNotes(&$0)
             $0.machine.feedStopped(at: good, reason: reason)
+            unknownUnpaired(&$0, at: max(0, good - origin), reason: reason)
             $0.stoppedReason = reason
         }
         let at = TimeFormat.clock(max(0, good - origin))
@@ -285,9 +287,12 @@ extension SchedSource {
         let found = whys
         let stoppedNow: String? = shared.withLock { s in
             if sleepKinds { s.machine.fillSleepKinds(found) }
+            let before = s.watermarkMono
             if upTo > s.watermarkMono { s.watermarkMono = upTo }
             // The machine stopped itself (a loss in a pid namespace): the feed is over.
             guard s.stoppedReason == nil, let reason = s.machine.stoppedReason else { return nil }
+            // (The loss came after what was released before this batch.)
+            unknownUnpaired(&s, at: max(0, before - origin), reason: reason)
             s.stoppedReason = reason
             return reason
         }

@@ -91,6 +91,7 @@ extension SchedSource {
                 s.lateUnknownCount += 1
                 return
             }
+            if s.ns!.map.global(tid) == nil { s.ns!.awaitingPair[tid] = pid }
             applyPairs(&s, s.ns!.map.rootStarted(tid))
         case let .untrack(tid):
             if let m = s.ns?.map { if let g = m.global(tid) { s.machine.untrack(tid: Int(g)) } } else { s.machine.untrack(tid: tid) }
@@ -108,7 +109,21 @@ extension SchedSource {
 
     /// Hands the new pairs' waiting notes to the machine.
     func applyPairs(_ s: inout Shared, _ pairs: [(global: Int32, ns: Int)]) {
+        if !pairs.isEmpty { for p in pairs { s.ns?.awaitingPair[p.ns] = nil } }
         for (g, n) in s.ns?.notes(for: pairs) ?? [] { s.machine.noteWhy(tid: Int(g), why: n.why, from: n.from, to: n.to) }
+    }
+
+    /// The feed stopped for good at `t` (trace-relative ns): in a pid namespace, the tasks the
+    /// tracer follows that were not paired yet (made just before the stop, their kernel fork
+    /// read after it) will never be: unknown from then on (from their birth line, where the
+    /// merger puts what comes before it), each counted as lost like the machine's.
+    func unknownUnpaired(_ s: inout Shared, at t: Int64, reason: String) {
+        guard let waiting = s.ns?.awaitingPair, !waiting.isEmpty else { return }
+        s.ns!.awaitingPair = [:]
+        for (tid, pid) in waiting.sorted(by: { $0.key < $1.key }) {
+            s.lateUnknowns.append(TraceEvent(t: t, .stateUnknown(pid: pid, tid: tid, reason: reason)))
+            s.lateUnknownCount += 1
+        }
     }
 
     /// State events renumbered to our tids (in a pid namespace).
