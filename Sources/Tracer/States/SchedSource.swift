@@ -373,7 +373,10 @@ public final class SchedSource: StateFeed {
             return rest
         }
         step(options.deferRemoval ? "close" : "close, detach removal") { cleanup(removal: options.deferRemoval ? .deferred : .detached) }
-        if getenv("PROCTRACE_TIMES") != nil { Recorder.warn("proctrace sched: \(readerCounts); \(stepSummary)") }
+        if getenv("PROCTRACE_TIMES") != nil {
+            let fed = shared.withLock { $0.machine.counts.summary }
+            Recorder.warn("proctrace sched: \(readerCounts); \(fed); \(stepSummary)")
+        }
         return rest
     }
 

@@ -88,6 +88,12 @@ struct SchedStateMachine {
     private var newTaskIsThread: [Int32: Bool] = [:]
 
     private(set) var tasks: [Int32: Task] = [:]
+    /// Processes that have (or had) a followed task other than their main thread: only their
+    /// main thread's end needs the search of `transition` (a scan of every task ever followed).
+    private var pidsWithThreads: Set<Int> = []
+    /// How many `state` events of each tid wait in `output` (for `hasOutput`, asked at every
+    /// fork: a scan of `output` each time cost the reader more than the rest of the fork).
+    private var statesWaiting: [Int32: Int] = [:]
     private var whyNotes: [Int32: [(why: String, from: Int64, to: Int64?)]] = [:]
     private var output: [TraceEvent] = []
     /// Index in `output` of the latest →blocked without a why, per tid (for `fillSleepKinds`).
@@ -100,6 +106,14 @@ struct SchedStateMachine {
     private(set) var lastFed: Int64 = Int64.min
     /// Events fed that arrived earlier than an event already fed (cross-CPU stragglers).
     private(set) var lateEvents = 0
+
+    /// One fewer `state` event of `tid` waits in `output`.
+    private mutating func unwait(_ tid: Int32) {
+        if let n = statesWaiting[tid] { statesWaiting[tid] = n > 1 ? n - 1 : nil }
+    }
+
+    /// Events fed, by kind (`FeedCounts`), for measurements (`PROCTRACE_TIMES`).
+    private(set) var counts = FeedCounts()
 
     /// How long (ns) an idle-context wakeup waits for evidence before the task is taken as running.
     var idleWakeTimeout: Int64 = 2_000_000
@@ -138,12 +152,14 @@ struct SchedStateMachine {
         } else if let reason = stoppedReason {
             // Nothing will be heard of it (nor of a reused tid's new task): unknown from the start.
             tasks[k] = Task(pid: pid, state: .unknown)
+            noteTask(k, of: pid)
             output.append(TraceEvent(t: max(at ?? releasedUpTo, releasedUpTo), .stateUnknown(pid: pid, tid: tid, reason: reason)))
             stoppedUnknowns += 1
         } else if tasks[k] != nil {
             // A terminated task's tid, reused: the kernel's fork of it makes the new task.
         } else {
             tasks[k] = Task(pid: pid, state: .new)
+            noteTask(k, of: pid)
         }
     }
 
@@ -186,6 +202,7 @@ struct SchedStateMachine {
         guard var task = tasks[tid], task.pid != pid else { return }
         task.pid = pid
         tasks[tid] = task
+        noteTask(tid, of: pid)
         for i in output.indices {
             if case .state(_, let tt, let f, let to, let w) = output[i].kind, tt == Int(tid) {
                 output[i].kind = .state(pid: pid, tid: Int(tid), from: f, to: to, why: w)
@@ -196,9 +213,10 @@ struct SchedStateMachine {
     }
 
     /// Whether events of `tid` wait in the output (not taken yet).
-    private func hasOutput(_ tid: Int32) -> Bool {
-        output.contains { if case .state(_, Int(tid)?, _, _, _) = $0.kind { return true }; return false }
-    }
+    private func hasOutput(_ tid: Int32) -> Bool { statesWaiting[tid] != nil }
+
+    /// Notes that `tid` is a task of process `pid` (see `pidsWithThreads`).
+    private mutating func noteTask(_ tid: Int32, of pid: Int) { if pid != Int(tid) { pidsWithThreads.insert(pid) } }
 
     /// Stops following `tid`; later events about it are ignored.
     mutating func untrack(tid: Int) {
@@ -252,6 +270,8 @@ struct SchedStateMachine {
         }
         if e.ts < lastFed { lateEvents += 1 } else { lastFed = e.ts }
         expirePending(now: e.ts)
+        // (What expired would have expired at the next event just the same.)
+        let outputBefore = output.count
         if !heldLeaderExits.isEmpty { heldLeaderExits = heldLeaderExits.filter { e.ts - $0.value <= leaderExitHold } }
         resolvePending(on: e)
         // What a leader's old task did (its death in de_thread) but was read only after the exec
@@ -269,6 +289,7 @@ struct SchedStateMachine {
         currentOnCPU[cpu] = e.current
         switch e.record {
         case let .switchTask(prev, prevState, next):
+            counts.switches += 1
             if let task = tasks[prev], task.state != .terminated, !old(prev) {
                 // From unknown, switching out says only "was running": no stretch is invented.
                 if task.state != .running && task.state != .unknown { becomeRunning(prev, at: e.ts) }
@@ -284,7 +305,14 @@ struct SchedStateMachine {
                 }
             }
         case let .wakeup(tid, target, _):
-            guard let task = tasks[tid] else { break }
+            counts.count(e.record)
+            guard let task = tasks[tid] else {
+                // Its only use: `current` (a task seen running, or settling a pending wakeup).
+                counts.wakeupsOfOthers += 1
+                if output.count != outputBefore { counts.changedByOthers += 1 }
+                if e.current == 0 { counts.wakeupsOfOthersFromIdle += 1 }
+                break
+            }
             switch task.state {
             case .new, .blocked:
                 transition(tid, to: .ready, at: e.ts)
@@ -297,8 +325,10 @@ struct SchedStateMachine {
                 break
             }
         case let .newTask(tid, flags):
+            counts.newTasks += 1
             if tasks[e.current] != nil { newTaskIsThread[tid] = flags & UInt64(PT_CLONE_THREAD) != 0 }
         case let .fork(parent, child):
+            counts.forks += 1
             let isThread = newTaskIsThread.removeValue(forKey: child)
             // A new task, even when its tid is still followed: the kernel hands out a tid only
             // once its previous task is gone (pid reuse), so that task's end was lost or its
@@ -310,6 +340,7 @@ struct SchedStateMachine {
                 let pid = isThread.map { $0 ? tasks[parent]!.pid : Int(child) }
                     ?? pidResolver(Int(child), tasks[parent]!.pid) ?? Int(child)
                 tasks[child] = Task(pid: pid, state: .new)
+                noteTask(child, of: pid)
                 // Why-notes of the tid's earlier task end before this one was made.
                 let made = e.ts - origin
                 whyNotes[child] = whyNotes[child]?.filter { $0.from >= made }
@@ -318,10 +349,13 @@ struct SchedStateMachine {
                 execTookTid[child] = nil
             }
         case let .exit(tid):
+            counts.exits += 1
             if let task = tasks[tid], task.state != .terminated {
                 transition(tid, to: .terminated, at: e.ts)
             }
         case let .exec(pid, oldPid):
+            counts.execs += 1
+            if pid == oldPid { counts.plainExecs += 1 }
             if oldPid != pid, tasks[oldPid] != nil { threadExec(thread: oldPid, leader: pid, at: e.ts) }
         case .lost:
             break
@@ -360,6 +394,7 @@ struct SchedStateMachine {
             output = []
             output.reserveCapacity(n)
             unexplained = [:]
+            statesWaiting.removeAll(keepingCapacity: true)
         } else {
             out = []
             out.reserveCapacity(output.count)
@@ -369,6 +404,8 @@ struct SchedStateMachine {
                 if ev.t <= bound { out.append(ev) } else { keptIndex[i] = keep.count; keep.append(ev) }
             }
             output = keep
+            statesWaiting.removeAll(keepingCapacity: true)
+            for ev in keep { if case let .state(_, tid?, _, _, _) = ev.kind { statesWaiting[Int32(truncatingIfNeeded: tid), default: 0] += 1 } }
             var newUnexplained: [Int32: Int] = [:]
             for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
             unexplained = newUnexplained
@@ -423,6 +460,7 @@ struct SchedStateMachine {
            let i = output.lastIndex(where: { if case .state(_, Int(leader)?, _, .terminated, _) = $0.kind { return true }; return false }),
            case let .state(_, _, before, _, _) = output[i].kind {
             output.remove(at: i)
+            unwait(leader)
             unexplained = unexplained.compactMapValues { $0 == i ? nil : ($0 > i ? $0 - 1 : $0) }
             l.state = before
             tasks[leader] = l
@@ -437,10 +475,12 @@ struct SchedStateMachine {
         }
         guard let l = tasks[leader] else {
             tasks[leader] = Task(pid: t.pid, state: .running)
+            noteTask(leader, of: t.pid)
             return
         }
         if l.state == .terminated {
             tasks[leader] = Task(pid: l.pid, state: .running) // already taken: the path has a gap
+            noteTask(leader, of: l.pid)
         } else if l.state != .running {
             becomeRunning(leader, at: ts)
         }
@@ -529,9 +569,37 @@ struct SchedStateMachine {
         tasks[tid] = task
         let t = max(ts - origin, releasedUpTo)
         output.append(TraceEvent(t: t, .state(pid: task.pid, tid: Int(tid), from: from, to: to, why: why)))
-        if to == .terminated, task.pid == Int(tid),
+        statesWaiting[tid, default: 0] += 1
+        if to == .terminated, task.pid == Int(tid), pidsWithThreads.contains(task.pid),
            tasks.contains(where: { $0.key != tid && $0.value.pid == task.pid && $0.value.state != .terminated }) {
             heldLeaderExits[tid] = ts
         }
+    }
+}
+
+/// What the state machine was fed, by kind, and how much of it was about no followed task:
+/// the events a narrower event set or an event filter could keep out of the rings.
+struct FeedCounts: Equatable, Sendable {
+    var switches = 0, wakeups = 0, wakeupsNew = 0, forks = 0, newTasks = 0, exits = 0, execs = 0
+    /// `sched_wakeup` of a task not followed (proctrace's own threads, woken by a tracee).
+    var wakeupsOfOthers = 0
+    /// Of those, the ones raised in the idle context (current 0).
+    var wakeupsOfOthersFromIdle = 0
+    /// `sched_process_exec` by a task that keeps its tid (only a non-leader's exec is used).
+    var plainExecs = 0
+    /// Wakeups of tasks not followed that still changed the output (through `current` or the
+    /// CPU's pending idle wakeups): what keeping them out of the rings would have changed.
+    var changedByOthers = 0
+
+    /// Counts a wakeup, new or not.
+    mutating func count(_ r: SchedRecord) {
+        if case .wakeup(_, _, true) = r { wakeupsNew += 1 } else { wakeups += 1 }
+    }
+
+    var summary: String {
+        "fed \(switches) sched_switch, \(wakeups) sched_wakeup (\(wakeupsOfOthers) of tasks not followed, " +
+            "\(wakeupsOfOthersFromIdle) of them from idle; \(changedByOthers) changed a state), \(wakeupsNew) sched_wakeup_new, " +
+            "\(forks) sched_process_fork, \(newTasks) task_newtask, \(exits) sched_process_exit, " +
+            "\(execs) sched_process_exec (\(plainExecs) keeping their tid)"
     }
 }
