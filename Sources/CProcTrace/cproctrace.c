@@ -66,14 +66,26 @@ long pt_default_options(int exitkill) {
 long pt_nr_wait4(void) { return SYS_wait4; }
 long pt_nr_waitid(void) { return SYS_waitid; }
 
-static int install_filter(int exec_too) {
+/* wait4 options that make a wait report more than reaps (stops, continues) or leave the child
+   (WNOWAIT): such a wait stays on ptrace when the others are read from the scheduler's ring. */
+#define PT_WAIT4_PTRACE_OPTIONS (WUNTRACED | WCONTINUED | WNOWAIT)
+unsigned int pt_wait4_ptrace_options(void) { return PT_WAIT4_PTRACE_OPTIONS; }
+
+static int install_filter(int exec_too, int ring_waits) {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PT_AUDIT_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 0, 1),
+        /* wait4: with `ring_waits`, only the calls whose options (args[2], its low word: the
+           kernel reads an int) hold one of PT_WAIT4_PTRACE_OPTIONS stop; the others are read
+           from the syscall tracepoints (docs/recorder.md). Without it, the jump below is
+           turned into "always stop". */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PT_WAIT4_PTRACE_OPTIONS, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAIT4),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | PT_SC_WAITID),
         /* execve/execveat: a stop at entry for the path and argv tried; the exit is watched only
@@ -101,6 +113,10 @@ static int install_filter(int exec_too) {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
+    if (!ring_waits) {
+        /* Every wait4 stops: the options test always jumps to the stop. */
+        f[6] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+    }
     if (!exec_too) {
         /* Without the exec stops: a process left running after a planned detach
            (--until-root-exits) must still be able to exec (SECCOMP_RET_TRACE with no tracer
@@ -142,7 +158,7 @@ pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int us
         close(go[0]);
         int e = 0;
         if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) e = errno;
-        if (e == 0 && use_seccomp && install_filter(use_seccomp & 2) != 0) e = errno;
+        if (e == 0 && use_seccomp && install_filter(use_seccomp & 2, c == 2) != 0) e = errno;
         if (e == 0) {
             execvp(file, argv);
             e = errno;
@@ -169,8 +185,10 @@ pid_t pt_spawn_traced(const char *file, char *const argv[], long options, int us
     return pid;
 }
 
-void pt_spawn_release(int gofd) {
-    char c = 1;
+void pt_spawn_release(int gofd) { pt_spawn_release_waits(gofd, 0); }
+
+void pt_spawn_release_waits(int gofd, int ring_waits) {
+    char c = ring_waits ? 2 : 1;
     ssize_t w;
     do { w = write(gofd, &c, 1); } while (w < 0 && errno == EINTR);
     close(gofd);
@@ -377,6 +395,8 @@ static volatile sig_atomic_t ctl_interrupts;
 static volatile sig_atomic_t ctl_terminate;
 static volatile sig_atomic_t ctl_stop;
 static volatile sig_atomic_t ctl_pending;
+/* Set by pt_loop_kick (another thread) before it signals the ptrace thread. */
+static volatile sig_atomic_t ctl_kick;
 static volatile pid_t ctl_tracer_tid;
 static const int ctl_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM };
 #define CTL_NSIG ((int)(sizeof ctl_signals / sizeof ctl_signals[0]))
@@ -468,9 +488,17 @@ void pt_control_stop_self(int sig) {
     sigaction(sig, &old, NULL);
 }
 
+void pt_loop_kick(void) {
+    pid_t tracer = ctl_tracer_tid;
+    if (tracer <= 0) return;
+    ctl_kick = 1;
+    syscall(SYS_tgkill, getpid(), tracer, CTL_WAKE_SIG);
+}
+
 pid_t pt_waitpid_control(pid_t pid, int *status, int flags) {
     for (;;) {
         if (ctl_pending) { ctl_pending = 0; return -EINTR; }
+        if (ctl_kick) { ctl_kick = 0; return -EAGAIN; }
         pid_t r = waitpid(pid, status, flags);
         if (r >= 0) return r;
         if (errno != EINTR) return -errno;

@@ -58,6 +58,12 @@ pid_t pt_spawn_traced(const char *file, char *_Nullable const argv[_Nonnull], lo
                       int use_seccomp, int stdout_fd, int *errfd, int *gofd);
 /* Lets the child of pt_spawn_traced go on to its exec. */
 void pt_spawn_release(int gofd);
+/* The same; with `ring_waits`, the child's filter lets wait4 calls without
+   pt_wait4_ptrace_options() run unstopped (the recorder reads them from the syscall
+   tracepoints instead). */
+void pt_spawn_release_waits(int gofd, int ring_waits);
+/* WUNTRACED | WCONTINUED | WNOWAIT: the wait4 options that keep a wait on ptrace stops. */
+unsigned int pt_wait4_ptrace_options(void);
 
 /* ptrace requests; each returns the result, or -errno. */
 long pt_seize(pid_t tid, long options);
@@ -123,8 +129,13 @@ int pt_control_take_stop(void);
 /* Stops the whole process with `sig`'s default action (as a job-control stop), returning
    when it is continued; the handler is put back afterwards. */
 void pt_control_stop_self(int sig);
-/* waitpid(2) that returns -EINTR when a control signal arrived, else retries EINTR. */
+/* waitpid(2) that returns -EINTR when a control signal arrived, -EAGAIN when pt_loop_kick
+   asked, else retries EINTR. */
 pid_t pt_waitpid_control(pid_t pid, int *status, int flags);
+/* From another thread: makes the ptrace thread's pt_waitpid_control return -EAGAIN (a
+   signal without SA_RESTART interrupts its waitpid). A kick that arrives just before the
+   waitpid starts is seen at its next return: callers repeat it while work is pending. */
+void pt_loop_kick(void);
 /* Wakes the ptrace thread's pt_waitpid_control (SIGALRM) after `ms` milliseconds. */
 void pt_control_alarm(long ms);
 

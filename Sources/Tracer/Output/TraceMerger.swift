@@ -44,11 +44,15 @@ final class TraceMerger: Sendable {
     private static let idle: Int64 = -1
     private static let busy: Int64 = .min
     private let lastBound = Atomic<Int64>(0)
+    /// wait4 calls read from the ring that the ptrace loop has still to apply: the lines it
+    /// writes for them carry the kernel's (earlier) time, so nothing later is written before.
+    private let ringWaits: RingWaitInbox?
 
-    init(writer: TraceWriter, source: (any StateFeed)?, clock: TraceClock) {
+    init(writer: TraceWriter, source: (any StateFeed)?, clock: TraceClock, ringWaits: RingWaitInbox? = nil) {
         self.writer = writer
         self.source = source
         self.clock = clock
+        self.ringWaits = source == nil ? nil : ringWaits
         guard source != nil else { return }
         let t = WorkerThread.start("merge") { [self] in loop() }
         thread.withLock { $0 = t }
@@ -91,12 +95,15 @@ final class TraceMerger: Sendable {
     }
 
     /// Stops the source, writes everything left in time order, and stops the thread.
-    func finish() {
-        guard let source else { return }
+    /// `afterStop` runs once the source has stopped (its last ring waits handed over) and
+    /// before the last lines are written: the loop applies those waits there.
+    func finish(afterStop: () -> Void = {}) {
+        guard let source else { return afterStop() }
         state.withLock { $0.stopping = true }
         source.wakeMerger()
         thread.withLock { $0 }?.join()
         let rest = source.stop()
+        afterStop()
         var buffers = Buffers()
         drain(upTo: Int64.max, states: rest, &buffers)
         state.withLock { s in
@@ -119,7 +126,10 @@ final class TraceMerger: Sendable {
         while !state.withLock({ $0.stopping }) {
             // Until the source released more (the scheduler's reader says so after each drain).
             source.awaitRelease(timeoutMicros: 2000)
-            let wm = min(source.watermark, ptraceBound())
+            // The watermark first: the reader hands ring waits over before it moves the
+            // watermark past them, so the inbox read next holds every one below it.
+            let watermark = source.watermark
+            let wm = min(watermark, ptraceBound(), ringWaits?.bound ?? Int64.max)
             drain(upTo: wm, states: source.take(upTo: wm), &buffers)
         }
     }

@@ -18,6 +18,10 @@ struct SchedRingDecoder {
         /// `task/task_newtask` (clone flags of each new task), if its format is readable.
         var newTaskID: UInt16? = nil, newTaskPid: TraceField? = nil, newTaskFlags: TraceField? = nil
         var commonType: TraceField, commonPid: TraceField
+        /// `syscalls/sys_enter_wait4` and `sys_exit_wait4`, if their formats are readable: waits
+        /// read from the ring instead of ptrace stops (`SchedSource.Options.ringWaits`).
+        var waitEnterID: UInt16? = nil, waitEnterUpid: TraceField? = nil, waitEnterOptions: TraceField? = nil
+        var waitExitID: UInt16? = nil, waitExitRet: TraceField? = nil
         /// `ftrace/print` (what a `trace_marker` write records), if its format is readable.
         var printID: UInt16?, printBuf: TraceField?
         /// Offsets in the page header.
@@ -37,7 +41,8 @@ struct SchedRingDecoder {
     init(layout: Layout) { self.layout = layout }
 
     /// Reads the formats under an instance's (or the top-level) `events` directory.
-    static func loadLayout(eventsDir: String) throws -> Layout {
+    /// `waits`: also the wait4 syscall tracepoints' (optional: without them no waits are read).
+    static func loadLayout(eventsDir: String, waits: Bool = false) throws -> Layout {
         func format(_ name: String) throws -> TraceEventFormat {
             let path = "\(eventsDir)/sched/\(name)/format"
             guard let text = SmallFile.text(path), let f = TraceEventFormat(text: text) else {
@@ -60,7 +65,9 @@ struct SchedRingDecoder {
         let print = SmallFile.text("\(eventsDir)/ftrace/print/format").flatMap { TraceEventFormat(text: $0) }
         // Optional too: without it, a new task's process is read from /proc (racy when late).
         let newTask = SmallFile.text("\(eventsDir)/task/task_newtask/format").flatMap { TraceEventFormat(text: $0) }
-        return Layout(
+        let waitEnter = waits ? SmallFile.text("\(eventsDir)/syscalls/sys_enter_wait4/format").flatMap { TraceEventFormat(text: $0) } : nil
+        let waitExit = waits ? SmallFile.text("\(eventsDir)/syscalls/sys_exit_wait4/format").flatMap { TraceEventFormat(text: $0) } : nil
+        var layout = Layout(
             switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
             switchNext: try sw.field("next_pid"),
             wakeupID: wk.id, wakeupPid: try wk.field("pid"), wakeupTarget: try wk.field("target_cpu"),
@@ -72,7 +79,18 @@ struct SchedRingDecoder {
             commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
             printID: print?.id, printBuf: print?.fields["buf"],
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
+        if let e = waitEnter, let x = waitExit, let upid = e.fields["upid"], let options = e.fields["options"], let ret = x.fields["ret"] {
+            layout.waitEnterID = e.id
+            layout.waitEnterUpid = upid
+            layout.waitEnterOptions = options
+            layout.waitExitID = x.id
+            layout.waitExitRet = ret
+        }
+        return layout
     }
+
+    /// Whether the wait4 tracepoints' formats were read (the ring can carry waits).
+    var readsWaits: Bool { layout.waitEnterID != nil && layout.waitExitID != nil }
 
     /// Decodes one page, appending the events it holds to `out` in time order. Returns
     /// whether the kernel flagged events missed before this page (with their number when it
@@ -206,6 +224,12 @@ struct SchedRingDecoder {
         case l.execID:
             record = .exec(pid: Int32(truncatingIfNeeded: int(l.execPid)),
                            oldPid: Int32(truncatingIfNeeded: int(l.execOldPid)))
+        case l.waitEnterID where l.waitEnterID != nil:
+            guard let uf = l.waitEnterUpid, let of = l.waitEnterOptions else { return nil }
+            record = .waitEnter(upid: Int32(truncatingIfNeeded: int(uf)), options: UInt32(truncatingIfNeeded: int(of)))
+        case l.waitExitID where l.waitExitID != nil:
+            guard let rf = l.waitExitRet else { return nil }
+            record = .waitExit(ret: int(rf))
         case l.newTaskID where l.newTaskID != nil:
             guard let pf = l.newTaskPid, let ff = l.newTaskFlags else { return nil }
             record = .newTask(tid: Int32(truncatingIfNeeded: int(pf)), cloneFlags: UInt64(bitPattern: int(ff)))

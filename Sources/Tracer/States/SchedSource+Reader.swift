@@ -101,12 +101,14 @@ extension SchedSource {
         if access(path, F_OK) != 0 { return "tracefs instance \(path) removed" }
         var buf = [UInt8](repeating: 0, count: 8)
         let eventsOn = eventsOn.load(ordering: .sequentiallyConsistent)
-        for h in r.healthFDs where eventsOn || h.file == "tracing_on" {
+        let waitsOn = ringWaitsOn.load(ordering: .sequentiallyConsistent)
+        for h in r.healthFDs where (eventsOn || h.file == "tracing_on") && (waitsOn || !h.file.hasPrefix("events/syscalls/")) {
             let n = buf.withUnsafeMutableBytes { pread(h.fd, $0.baseAddress, $0.count, 0) }
             if n < 0 { return "cannot read \(path)/\(h.file): \(String(cString: strerror(errno)))" }
             if n == 0 || buf[0] != UInt8(ascii: "1") {
                 if h.file == "tracing_on" { return "tracing turned off in \(path)" }
-                return "\(h.file.dropFirst("events/sched/".count).dropLast("/enable".count)) disabled in \(path)"
+                let event = h.file.split(separator: "/").dropFirst().dropLast().last.map(String.init) ?? h.file
+                return "\(event) disabled in \(path)"
             }
         }
         return nil
@@ -259,6 +261,11 @@ extension SchedSource {
             for i in batch.indices { batch[i].ts = min(upTo, r.clock.toMono(batch[i].ts)) }
             if upToLocal != .max { r.clock.prune(before: upToLocal - 1_000_000_000) }
         }
+        if let inbox = options.waitInbox, ringWaitsOn.load(ordering: .sequentiallyConsistent) {
+            // Before the watermark moves past them (below): the merger holds back what is later
+            // than a record the loop has not applied.
+            inbox.add(ringWaits(&r, batch), upTo: upTo == .max ? .max : max(0, upTo - origin))
+        }
         let sleepKinds = options.sleepKindFromProc
         let fed = batch
         let (toExplain, names): ([Int], [Int: Int]) = shared.withLock { s in
@@ -299,7 +306,34 @@ extension SchedSource {
         if let reason = stoppedNow {
             Recorder.warn("proctrace: scheduler states stopped (\(reason)): states are unknown from then on")
         }
+        options.waitInbox?.kickIfIdle()
         r.batch = batch
+    }
+
+    /// The wait4 calls of a batch that the ptrace loop does not stop (options without
+    /// `pt_wait4_ptrace_options()`, as the seccomp filter decides), entries and returns paired
+    /// by tid.
+    func ringWaits(_ r: inout ReaderState, _ batch: [SchedEvent]) -> [RingWaitInbox.Record] {
+        var out: [RingWaitInbox.Record] = []
+        let ptraceOptions = pt_wait4_ptrace_options()
+        for e in batch {
+            switch e.record {
+            case let .waitEnter(upid, options):
+                guard options & ptraceOptions == 0 else {
+                    r.ringWaiting.remove(e.current)
+                    continue
+                }
+                r.ringWaiting.insert(e.current)
+                out.append(.init(t: max(0, e.ts - origin), tid: Int(e.current), kind: .enter(upid: upid, options: options)))
+            case let .waitExit(ret):
+                if r.ringWaiting.remove(e.current) != nil {
+                    out.append(.init(t: max(0, e.ts - origin), tid: Int(e.current), kind: .exit(ret: ret)))
+                }
+            default:
+                continue
+            }
+        }
+        return out
     }
 }
 

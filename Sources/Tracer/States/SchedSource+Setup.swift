@@ -21,7 +21,8 @@ extension SchedSource {
             guard let a = text.firstIndex(of: "["), let b = text[a...].firstIndex(of: "]") else { return nil }
             return String(text[text.index(after: a)..<b])
         }
-        let layout = try step("formats") { try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events") }
+        let waits = options.waitInbox != nil && options.kernelPidFilter && ProcFS.inInitialPidNamespace()
+        let layout = try step("formats") { try SchedRingDecoder.loadLayout(eventsDir: "\(path)/events", waits: waits) }
         var calibrate = false
         let clockMode: String
         if clockName == "mono" {
@@ -56,7 +57,9 @@ extension SchedSource {
             let kb = Int(text.split(separator: ":").last.map { $0.filter(\.isNumber) } ?? "") ?? 1408
             r.ringPages = max(1, kb * 1024 / r.pageSize)
         }
-        r.healthFDs = (["tracing_on"] + SchedSource.eventFiles.map { "events/\($0)/enable" })
+        let waitFiles = waits && r.decoder?.readsWaits == true ? SchedSource.waitEventFiles : []
+        waitsReadable.store(!waitFiles.isEmpty, ordering: .sequentiallyConsistent)
+        r.healthFDs = (["tracing_on"] + (SchedSource.eventFiles + waitFiles).map { "events/\($0)/enable" })
             .compactMap { file in
                 let fd = open("\(path)/\(file)", O_RDONLY | O_CLOEXEC)
                 return fd >= 0 ? (fd, file) : nil
@@ -132,12 +135,22 @@ extension SchedSource {
     static let eventFiles = ["sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new", "sched/sched_process_fork",
                              "sched/sched_process_exit", "sched/sched_process_exec"]
 
+    /// The wait4 tracepoints, enabled when the loop reads waits from the ring (`Options.waitInbox`).
+    static let waitEventFiles = ["syscalls/sys_enter_wait4", "syscalls/sys_exit_wait4"]
+
     /// Enables the tracepoints; from then on the reader's health checks require them.
     func enableEvents(_ path: String) throws {
         for ev in SchedSource.eventFiles {
             if let e = SmallFile.write("\(path)/events/\(ev)/enable", "1") {
                 throw SchedError(.tracefs, "cannot write 1 to \(path)/events/\(ev)/enable", errno: e.rawValue)
             }
+        }
+        if waitsReadable.load(ordering: .sequentiallyConsistent) {
+            // Without them (a write refused), waits stay on ptrace stops: the root's filter is
+            // chosen after this (`Recorder.run`).
+            let on = SchedSource.waitEventFiles.allSatisfy { SmallFile.write("\(path)/events/\($0)/enable", "1") == nil }
+            if !on { for ev in SchedSource.waitEventFiles { SmallFile.write("\(path)/events/\(ev)/enable", "0") } }
+            ringWaitsOn.store(on, ordering: .sequentiallyConsistent)
         }
         // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).
         if access("\(path)/events/task/task_newtask/format", R_OK) == 0 { _ = SmallFile.write("\(path)/events/task/task_newtask/enable", "1") }

@@ -43,6 +43,10 @@ public final class SchedSource: StateFeed {
         /// it itself once the shell has its prompt back (the kernel takes ~0.1 s). Otherwise a
         /// detached process removes it.
         public var deferRemoval = false
+        /// Read wait4 calls from the ring too (`syscalls/sys_enter_wait4`, `sys_exit_wait4`) and
+        /// hand them to the ptrace loop here, when the kernel has those events and proctrace runs
+        /// in the initial pid namespace (`ringWaitsOn` says whether they are on).
+        var waitInbox: RingWaitInbox? = nil
         public init() {}
     }
 
@@ -139,6 +143,8 @@ public final class SchedSource: StateFeed {
         var ringWakeUps = 0
         /// `/proc/TID/syscall` reads for sleep kinds.
         var procReads = 0
+        /// Tasks inside a wait4 the ring reports to the loop (entered, not yet returned).
+        var ringWaiting: Set<Int32> = []
     }
 
     /// What the ptrace loop tells the source (`track`, `untrack`, `forked`, `noteWhy`,
@@ -175,6 +181,12 @@ public final class SchedSource: StateFeed {
     /// Whether the tracepoints are enabled (with the kernel's pid filter: once the first task
     /// is followed). Health checks of the event files wait for it.
     let eventsOn = Atomic<Bool>(false)
+    /// Whether the wait4 tracepoints are on (set with the events, `enableEvents`): the ptrace
+    /// loop then gets wait4 calls from the ring (`Options.waitInbox`), not from ptrace stops.
+    let ringWaitsOn = Atomic<Bool>(false)
+    /// The wait4 tracepoints' formats were read at set-up (`Options.waitInbox`, initial pid
+    /// namespace, kernel pid filter): `followFirst` enables them with the others.
+    let waitsReadable = Atomic<Bool>(false)
     /// Set once by `stop`/`cleanup`; the reader checks it between passes.
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.

@@ -23,7 +23,7 @@ extension SchedEvent {
         switch record {
         case let .wakeup(tid, _, _): return tid
         case let .exit(tid): return tid
-        case .switchTask, .fork, .newTask, .exec, .lost: return nil
+        case .switchTask, .fork, .newTask, .exec, .lost, .waitEnter, .waitExit: return nil
         }
     }
 }
@@ -47,6 +47,11 @@ enum SchedRecord: Equatable, Sendable {
     /// Not a tracepoint: the ring buffer of `cpu` lost events here (a page flagged "missed
     /// events", `count` of them when the kernel stored the number).
     case lost(count: Int?)
+    /// `sys_enter_wait4` of the current task: its target (in its own pid namespace's numbering)
+    /// and options (the kernel reads an int).
+    case waitEnter(upid: Int32, options: UInt32)
+    /// `sys_exit_wait4` of the current task: the value returned (-ERESTART* when interrupted).
+    case waitExit(ret: Int64)
 }
 
 /// Turns raw scheduler events into five-state transitions of the traced tasks.
@@ -359,6 +364,17 @@ struct SchedStateMachine {
             if oldPid != pid, tasks[oldPid] != nil { threadExec(thread: oldPid, leader: pid, at: e.ts) }
         case .lost:
             break
+        case .waitEnter:
+            // The task is in wait4 from here (read from the ring: no tracer note needed).
+            if tasks[e.current] != nil { noteWhy(tid: Int(e.current), why: "wait4", from: e.ts - origin) }
+        case .waitExit:
+            // Closes only the ring's own wait4 notes: the tracer's notes (a stop that came after)
+            // reach the machine before this event, which is fed later.
+            let t = e.ts - origin
+            if var notes = whyNotes[e.current] {
+                for i in notes.indices where notes[i].to == nil && notes[i].from <= t && notes[i].why == "wait4" { notes[i].to = t }
+                whyNotes[e.current] = notes
+            }
         }
     }
 
@@ -520,8 +536,11 @@ struct SchedStateMachine {
     private func noteFor(_ tid: Int32, at ts: Int64) -> String? {
         guard let notes = whyNotes[tid] else { return nil }
         let t = ts - origin
-        for n in notes.reversed() where n.from <= t && (n.to.map { t <= $0 } ?? true) { return n.why }
-        return nil
+        // The latest note that covers t (notes from the ring reach the machine later than the
+        // tracer's, so the order they were noted in is not their time order).
+        var best: (why: String, from: Int64)?
+        for n in notes.reversed() where n.from <= t && (n.to.map { t <= $0 } ?? true) && n.from > (best?.from ?? .min) { best = (n.why, n.from) }
+        return best?.why
     }
 
     /// Moves a task to running, through the states the kernel did not report.

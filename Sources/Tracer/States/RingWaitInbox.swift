@@ -1,0 +1,111 @@
+import CProcTrace
+import Synchronization
+
+/// wait4 calls read from the scheduler's ring (`syscalls/sys_enter_wait4`, `sys_exit_wait4`),
+/// on their way from the state source's reader to the ptrace loop, which alone owns the
+/// lifecycle table and applies them (`Recorder.applyRingWaits`). The merger writes nothing
+/// later than the oldest record the loop has not yet applied (`bound`), so the lines the loop
+/// writes for it, stamped with the kernel's time, still come in time order.
+final class RingWaitInbox: Sendable {
+    /// One tracepoint hit of a traced task (tids are proctrace's: the ring is read this way only
+    /// when proctrace runs in the initial pid namespace, where the kernel's tids are its own).
+    struct Record: Equatable, Sendable {
+        enum Kind: Equatable, Sendable {
+            /// wait4 was entered: `upid` and `options` as the caller passed them.
+            case enter(upid: Int32, options: UInt32)
+            /// wait4 returned `ret` (-ERESTART* when a signal interrupted it).
+            case exit(ret: Int64)
+        }
+        /// Trace-relative ns (the kernel's time, on the trace's clock).
+        var t: Int64
+        var tid: Int
+        var kind: Kind
+    }
+
+    private struct State {
+        var records: [Record] = []
+        /// Trace-relative ns up to which the reader has handed over every record.
+        var releasedUpTo: Int64 = -1
+        /// Tasks gone from the loop's table, by tid, at the time it stamped their end: a wait
+        /// of theirs may still end there (cut short by the death), once every record up to
+        /// then has been applied.
+        var holds: [(tid: Int, t: Int64)] = []
+        var earliestHold: Int64 { holds.lazy.map(\.t).min() ?? Int64.max }
+    }
+    private let state = Mutex(State())
+    /// Records not yet acknowledged by the loop (a lock-free look for the loop and the reader).
+    private let count = Atomic<Int>(0)
+    /// Whether the loop sleeps in waitpid (the reader then kicks it when records arrive).
+    private let loopIdle = Atomic<Bool>(false)
+
+    init() {}
+
+    // MARK: the reader's side
+
+    /// Hands over `records` (time order, after any handed over before) and says that every
+    /// record up to `upTo` has now been handed over. Call it before the state watermark moves
+    /// past them.
+    func add(_ records: [Record], upTo: Int64) {
+        state.withLock { s in
+            s.records += records
+            if upTo > s.releasedUpTo { s.releasedUpTo = upTo }
+        }
+        if !records.isEmpty { count.add(records.count, ordering: .sequentiallyConsistent) }
+    }
+
+    /// Wakes the loop from waitpid when it sleeps with records to apply. Repeated after every
+    /// drain while records wait: a kick that lands just before the loop's waitpid starts is
+    /// missed (`pt_loop_kick`).
+    func kickIfIdle() {
+        if loopIdle.load(ordering: .sequentiallyConsistent) && needsLoop { pt_loop_kick() }
+    }
+
+    // MARK: the loop's side
+
+    var hasRecords: Bool { count.load(ordering: .sequentiallyConsistent) > 0 }
+
+    /// Records to apply, or a hold whose time every handed-over record has passed.
+    var needsLoop: Bool {
+        hasRecords || state.withLock { $0.earliestHold <= $0.releasedUpTo }
+    }
+
+    /// Holds the merger at `t` (a task's end) until `release(tid:)`.
+    func hold(tid: Int, at t: Int64) { state.withLock { $0.holds.append((tid, t)) } }
+
+    /// The holds whose time every handed-over record has passed, oldest first.
+    func dueHolds() -> [(tid: Int, t: Int64)] {
+        state.withLock { s in s.holds.filter { $0.t <= s.releasedUpTo }.sorted { $0.t < $1.t } }
+    }
+
+    /// Releases the holds `dueHolds` returned.
+    func release(_ done: [(tid: Int, t: Int64)]) {
+        guard !done.isEmpty else { return }
+        state.withLock { s in s.holds.removeAll { h in done.contains { $0.tid == h.tid && $0.t == h.t } } }
+    }
+
+    /// Trace-relative ns up to which every record has been handed over.
+    var releasedUpTo: Int64 { state.withLock { $0.releasedUpTo } }
+
+    /// The records not acknowledged yet, oldest first; they stay until `acknowledge`.
+    func peek() -> [Record] { state.withLock { $0.records } }
+
+    /// The loop has applied (and submitted the lines of) the first `n` records.
+    func acknowledge(_ n: Int) {
+        guard n > 0 else { return }
+        state.withLock { $0.records.removeFirst(n) }
+        count.subtract(n, ordering: .sequentiallyConsistent)
+    }
+
+    func setLoopIdle(_ idle: Bool) { loopIdle.store(idle, ordering: .sequentiallyConsistent) }
+
+    // MARK: the merger's side
+
+    /// Nothing later than this may be written yet: the oldest record not applied or hold not
+    /// released, less 1 (`Int64.max` when none waits). Read it after the source's watermark.
+    var bound: Int64 {
+        state.withLock { s in
+            let first = min(s.records.first?.t ?? Int64.max, s.earliestHold)
+            return first == Int64.max ? first : first - 1
+        }
+    }
+}
