@@ -20,11 +20,23 @@ public struct RecordOptions: Sendable {
     /// `record -p`: attach to these running processes (and their descendants) instead of
     /// running a command.
     public var attach: [Int] = []
+    /// Where wait4 calls come from with scheduler states on (`--wait-source`).
+    public var waitSource: WaitSource = .ring
 
     public init(command: [String], output: String) {
         self.command = command
         self.output = output
     }
+}
+
+/// Where a recording reads wait4 calls from (`record --wait-source`).
+public enum WaitSource: String, Sendable, CaseIterable {
+    /// A seccomp stop at each call's entry and a syscall-exit stop (two stops per call).
+    case ptrace
+    /// With `--states sched`, in spawn mode, in the initial pid namespace: the scheduler's ring
+    /// (`syscalls/sys_enter_wait4`, `sys_exit_wait4`); calls with WUNTRACED, WCONTINUED or
+    /// WNOWAIT still stop. Anywhere else it falls back on `ptrace`.
+    case ring
 }
 
 /// How a recording ended.
@@ -51,6 +63,9 @@ public struct RecordResult: Sendable {
     public var output: String
     /// ptrace requests that failed while the task was there (`end.ptrace_failures`).
     public var ptraceFailures = 0
+    /// wait4 calls were read from the scheduler's ring (`--wait-source ring` took effect): a
+    /// loss there may have taken waits and reaps too.
+    public var waitsFromRing = false
     /// The tracer's pid when it stays behind to tend what the recording left running
     /// (`Recorder.tendLeftovers`); nil when nothing is left or it was detached.
     public var tending: Int?
@@ -116,6 +131,17 @@ public final class Recorder {
     var pidfds: [Int: Int32] = [:]
     /// ptrace stops and exits handled (reported with PROCTRACE_RUSAGE).
     var stopsHandled = 0
+    // Waits read from the scheduler's ring (Recorder+RingWaits.swift).
+    /// Where the source hands them over (nil unless `--wait-source ring` with sched states).
+    var ringInbox: RingWaitInbox?
+    /// Whether the root's filter lets those waits run unstopped (decided before it runs).
+    var ringWaits = false
+    /// Ring waits entered and not yet returned, by tid.
+    var ringWaitsOpen: [Int: PendingWait] = [:]
+    /// Tasks gone from the table whose waits the ring may still report.
+    var ringGhosts: [Int: RingGhost] = [:]
+    /// Zombies whose pid a new task took before their reap was applied: the reap's latest time.
+    var ringReapBefore: [Int: Int64] = [:]
     /// An exec whose event is written once its task runs again (EventLoop.swift).
     var execAfterResume: ExecSeen?
     /// ptrace requests that failed for another reason than the task being gone.
@@ -184,7 +210,11 @@ public final class Recorder {
         // The state source must follow the root before it runs, or its children's
         // scheduler events would not be recorded.
         states?.track(tid: Int(pid), pid: Int(pid), at: clock.now())
-        pt_spawn_release(goFD)
+        // The wait4 tracepoints are on (enabled with the others by that track): the root's
+        // filter lets the waits they report run without stops.
+        ringWaits = ringInbox != nil && (states as? SchedSource)?.ringWaitsOn.load(ordering: .sequentiallyConsistent) == true
+        if !ringWaits { ringInbox = nil }
+        pt_spawn_release_waits(goFD, ringWaits ? 1 : 0)
         pt_control_install()
         follow(root: Int(pid), at: spawnT)
         eventLoop()
@@ -211,7 +241,7 @@ public final class Recorder {
     /// Starts the state source, the merger and the reap watcher, and writes the header.
     func begin() {
         startStates()
-        merger = TraceMerger(writer: writer, source: states, clock: clock)
+        merger = TraceMerger(writer: writer, source: states, clock: clock, ringWaits: ringInbox)
         watcher = AdoptionWatcher(merger: merger, clock: clock)
         writeHeader()
         flush()
@@ -246,7 +276,7 @@ public final class Recorder {
         watcher.finish(timeout: endReason == nil ? options.reapTimeout : min(options.reapTimeout, 0.2))
         flush()
         let t3 = monotonicNow()
-        merger.finish()
+        merger.finish(afterStop: { finishRingWaits() })
         let t4 = monotonicNow()
         if getenv("PROCTRACE_TIMES") != nil {
             Self.warn("proctrace times: states start \(statesStart / 1000) us, loop end→watcher done \((t3 - t2) / 1000) " +
@@ -254,13 +284,18 @@ public final class Recorder {
         }
         let lostStates = (states?.lost ?? 0) + merger.dropped
         let lostLifecycle = writer.lostCount
+        // Where the waits came from, when not from ptrace stops: a loss in the ring may have taken some.
+        var endExtra = JSONObject()
+        if ringWaits { endExtra.append("wait_source", .string(WaitSource.ring.rawValue)) }
         writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
                                                      reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids,
-                                                     ptraceFailures: ptraceFailures > 0 ? ptraceFailures : nil)))
+                                                     ptraceFailures: ptraceFailures > 0 ? ptraceFailures : nil), extra: endExtra))
         writer.close()
-        return RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
-                            execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
-                            output: writer.path, ptraceFailures: ptraceFailures, tending: tendingNeeded ? selfPid : nil)
+        var result = RecordResult(rootStatus: rootStatus, lines: writer.lineCount, lostLifecycle: lostLifecycle, lostStates: lostStates,
+                                  execErrno: execErrno, endReason: endReason, detached: detachedPids, writeFailure: writer.failure,
+                                  output: writer.path, ptraceFailures: ptraceFailures, tending: tendingNeeded ? selfPid : nil)
+        result.waitsFromRing = ringWaits
+        return result
     }
 
     /// Queues an event; it is written once the stopped task has been resumed, so writing
@@ -309,6 +344,10 @@ public final class Recorder {
                 if let v = getenv("PROCTRACE_SCHED_BUFFER_KB").flatMap({ Int(String(cString: $0)) }), v > 0 { o.bufferSizeKB = v }
                 // With a front, the instance is removed after the front has let the shell go (`close`).
                 o.deferRemoval = pt_front_fd() >= 0
+                if options.waitSource == .ring && !attachMode {
+                    ringInbox = RingWaitInbox()
+                    o.waitInbox = ringInbox
+                }
                 let s = SchedSource(origin: clock.origin, options: o)
                 do {
                     try s.start()
@@ -316,6 +355,7 @@ public final class Recorder {
                     return
                 } catch {
                     s.cleanup()
+                    ringInbox = nil
                     Self.warn("proctrace: scheduler states unavailable (\(error)); sampling /proc instead (--states sampled)")
                     mode = .sampled
                 }

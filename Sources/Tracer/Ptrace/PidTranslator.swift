@@ -83,18 +83,24 @@ struct PidTranslator {
 
     /// `reported`, a pid as process `seenBy` knows it, in proctrace's numbering; nil when it
     /// cannot be translated. 0 and negative values are returned as they are (not pids).
-    func translate(_ reported: Int, seenBy: Int) -> Int? {
+    func translate(_ reported: Int, seenBy: Int) -> Int? { translate(reported, seenFrom: places[seenBy]) }
+
+    /// The same, seen from a process's place kept after it was forgotten (a wait read from the
+    /// ring is applied after its waiter may have been reaped).
+    func translate(_ reported: Int, seenFrom place: NamespacePlace?) -> Int? {
         guard reported > 0 else { return reported }
-        guard let p = places[seenBy] else { return home == nil ? reported : nil }
+        guard let p = place else { return home == nil ? reported : nil }
         if p.depth == 0 { return reported }
         guard let ns = p.own else { return nil }
         return index[Key(namespace: ns, pid: reported)]
     }
 
     /// Translates a wait target: a pid (> 0), or a process group (< -1, its leader's pid negated).
-    func translateTarget(_ target: Int, seenBy: Int) -> Int? {
-        if target > 0 { return translate(target, seenBy: seenBy) }
-        if target < -1 { return translate(-target, seenBy: seenBy).map { -$0 } }
+    func translateTarget(_ target: Int, seenBy: Int) -> Int? { translateTarget(target, seenFrom: places[seenBy]) }
+
+    func translateTarget(_ target: Int, seenFrom place: NamespacePlace?) -> Int? {
+        if target > 0 { return translate(target, seenFrom: place) }
+        if target < -1 { return translate(-target, seenFrom: place).map { -$0 } }
         return target
     }
 }

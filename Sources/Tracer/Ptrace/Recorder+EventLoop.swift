@@ -25,8 +25,14 @@ extension Recorder {
     func eventLoop() {
         while true {
             merger.ptraceIdle()
+            ringInbox?.setLoopIdle(true)
             let (r, status) = kernel.wait(-1, extraFlags: 0, control: true)
+            ringInbox?.setLoopIdle(false)
             let t = merger.ptraceWoke()
+            if r == -Int(EAGAIN) {   // the state source's reader handed over waits (pt_loop_kick)
+                applyRingWaits()
+                continue
+            }
             if r == -Int(EINTR) {   // a signal to proctrace (Ctrl-C, Ctrl-Z, SIGTERM)
                 if control(at: t) { break }
                 continue
@@ -34,9 +40,12 @@ extension Recorder {
             if r < 0 { break }   // ECHILD: nothing traced is left
             handle(r, status: status, t: t)
             if !pending.isEmpty { flush() }
+            if ringInbox?.hasRecords == true { applyRingWaits() }
             if control(at: t) { break }
         }
-        settleVanishedOrphans()
+        // With waits read from the ring, the last of them are applied once the source has
+        // stopped (`finish`): a zombie that vanished may yet have been reaped by one.
+        if !ringWaits { settleVanishedOrphans() }
     }
 
     /// One wait status: an exit, or a stop, which is handled and then resumed as decided.
@@ -100,15 +109,18 @@ extension Recorder {
             flags = event == Int(PT_EVENT_FORK) ? UInt64(SIGCHLD) : 0
             if event == Int(PT_EVENT_CLONE), let tgid = kernel.threadGroup(of: newTid), tgid != newTid { flags |= UInt64(PT_CLONE_THREAD) }
         }
+        // A new task named like a zombie the table still holds: that zombie was reaped, by a
+        // wait the ring has not handed over yet. Its reap first.
+        if ringWaits, table.procs[newTid]?.exited == true { awaitRingReap(of: newTid, t: t) }
         states?.forked(child: newTid, byThread: tid)
         table.endedByExec.remove(newTid)   // a new task with that tid
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
-            table.addThread(tid: newTid, pid: creator)
+            table.addThread(tid: newTid, pid: creator, at: t)
             states?.track(tid: newTid, pid: creator, at: t)
             emit(TraceEvent(t: t, .thread(pid: creator, tid: newTid, phase: .start)))
         } else {
             let parent = flags & UInt64(PT_CLONE_PARENT) != 0 ? (table.procs[creator]?.parent ?? creator) : creator
-            table.addProcess(pid: newTid, parent: parent, creator: creator)
+            table.addProcess(pid: newTid, parent: parent, creator: creator, at: t)
             if let f = read, bornInCreatorsNamespace(creator, flags: f) {
                 pids.learnHome(pid: newTid)
             } else {
@@ -156,11 +168,13 @@ extension Recorder {
             // thread is gone.
             let former = Int(msg)
             formerTid = former
+            retireForRingWaits(former, pid: pid, t: t)
             table.tasks.removeValue(forKey: former)
             table.procs[pid]?.threads.remove(former)
         }
         if let threads = table.procs[pid]?.threads, threads.count > 1 || threads.first != pid {
             for other in threads.sorted() where other != pid {
+                retireForRingWaits(other, pid: pid, t: t)
                 table.tasks.removeValue(forKey: other)
                 table.endedByExec.insert(other)
                 emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit, reason: "exec")))

@@ -12,6 +12,7 @@ extension Recorder {
             return
         }
         if task.pid != tid {
+            retireForRingWaits(tid, pid: task.pid, t: t)
             table.tasks.removeValue(forKey: tid)
             table.procs[task.pid]?.threads.remove(tid)
             emit(TraceEvent(t: t, .thread(pid: task.pid, tid: tid, phase: .exit)))
@@ -26,7 +27,10 @@ extension Recorder {
         for tid in proc.threads where table.tasks[tid]?.wait != nil {
             finishWait(tid, result: .error("EINTR"), status: nil, t: t)
         }
-        for tid in proc.threads { table.tasks.removeValue(forKey: tid) }
+        for tid in proc.threads {
+            retireForRingWaits(tid, pid: pid, t: t)
+            table.tasks.removeValue(forKey: tid)
+        }
         proc.threads = []
         proc.exited = true
         proc.exitTime = t

@@ -8,7 +8,7 @@ import Lifecycle
 private enum KernelRestart {
     static let sys: Int64 = 512, noIntr: Int64 = 513, noHand: Int64 = 514, restartBlock: Int64 = 516
 }
-private let restartCodes: Set<Int64> = [-KernelRestart.sys, -KernelRestart.noIntr, -KernelRestart.noHand, -KernelRestart.restartBlock]
+let restartCodes: Set<Int64> = [-KernelRestart.sys, -KernelRestart.noIntr, -KernelRestart.noHand, -KernelRestart.restartBlock]
 
 extension Recorder {
     /// A seccomp stop: a wait4/waitid/setsid/setpgid is about to run.
@@ -178,10 +178,21 @@ extension Recorder {
         guard let wait = table.tasks[tid]?.wait, let pid = table.tasks[tid]?.pid else { return }
         table.tasks[tid]?.wait = nil
         states?.endWhy(tid: tid, at: t)
+        endWait(wait, pid: pid, result: result, status: status, t: t)
+    }
+
+    /// Writes a wait's end and the reap it did (both paths: ptrace stops and the ring).
+    func endWait(_ wait: PendingWait, pid: Int, result: WaitResult, status: ExitStatusValue?, t: Int64) {
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
                                        result: result, status: status?.traceStatus, tid: wait.tid), extra: wait.extra))
         let noWait = wait.rawOptions & UInt64(WNOWAIT) != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
+            if let v = vanishedOrphans[child], v.from == pid {
+                // A wait read from the ring, applied after its waiter's own death: the child the
+                // waiter reaped was already gone when that death was handled. No reparent.
+                vanishedOrphans.removeValue(forKey: child)
+                table.procs[child]?.parent = pid
+            }
             if let parent = table.procs[child]?.parent, parent != pid {
                 // Only a parent reaps: the recorded parent is dead and the kernel gave the
                 // child to this waiter. Record that death first if it is still queued.

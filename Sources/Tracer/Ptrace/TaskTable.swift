@@ -20,6 +20,9 @@ struct PendingWait {
 struct TaskInfo {
     var tid: Int
     var pid: Int
+    /// When the tracer recorded the task's birth (its fork or spawn line; 0 for the root and
+    /// attached tasks): a wait the ring reports from this tid earlier was an earlier task's.
+    var bornAt: Int64 = 0
     var awaitingFirstStop = false
     var wait: PendingWait?
     /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
@@ -41,6 +44,8 @@ struct ExecTry {
 struct ProcInfo {
     var pid: Int
     var parent: Int
+    /// When its fork line was stamped (0 for the root and attached processes).
+    var bornAt: Int64 = 0
     var children: Set<Int> = []
     var threads: Set<Int> = []
     var exited = false
@@ -68,20 +73,20 @@ struct TaskTable {
     /// Threads an exec ended (recorded then) whose death the kernel may still report.
     var endedByExec: Set<Int> = []
 
-    mutating func addProcess(pid: Int, parent: Int, creator: Int? = nil) {
-        var p = ProcInfo(pid: pid, parent: parent, threads: [pid])
+    mutating func addProcess(pid: Int, parent: Int, creator: Int? = nil, at t: Int64 = 0) {
+        var p = ProcInfo(pid: pid, parent: parent, bornAt: t, threads: [pid])
         // Signal actions are copied from the creating process.
         if let c = creator.flatMap({ procs[$0] }) {
             p.ignoresSIGCHLD = c.ignoresSIGCHLD
             p.noChildWait = c.noChildWait
         }
         procs[pid] = p
-        tasks[pid] = TaskInfo(tid: pid, pid: pid)
+        tasks[pid] = TaskInfo(tid: pid, pid: pid, bornAt: t)
         procs[parent]?.children.insert(pid)
     }
 
-    mutating func addThread(tid: Int, pid: Int) {
-        tasks[tid] = TaskInfo(tid: tid, pid: pid)
+    mutating func addThread(tid: Int, pid: Int, at t: Int64 = 0) {
+        tasks[tid] = TaskInfo(tid: tid, pid: pid, bornAt: t)
         procs[pid]?.threads.insert(tid)
     }
 

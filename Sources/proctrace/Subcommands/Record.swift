@@ -34,6 +34,10 @@ extension ProcTrace {
             "sampled without the privilege), sampled (/proc polling), or none."))
         var states = Choice(StateSource.sched)
 
+        @Option(help: ArgumentHelp("Where wait4 calls are read with --states sched: ptrace (two stops per call) or ring " +
+            "(the scheduler's syscall tracepoints, no stop; falls back to ptrace where it cannot apply, see docs/recorder.md)."))
+        var waitSource = Choice(WaitSource.ring)
+
         @Flag(help: "Replace the output file if it exists.")
         var force = false
 
@@ -74,6 +78,7 @@ extension ProcTrace {
                 guard !command.isEmpty else { throw ValidationError("give the command to record after --, e.g. proctrace record -- make -j2") }
             }
             _ = try states.value("--states")
+            _ = try waitSource.value("--wait-source")
             _ = try OptionValue.number("--reap-timeout", reapTimeout, in: Self.reapTimeouts, unit: " of seconds")
             if let output, output.isEmpty { throw ValidationError("-o wants a file name") }
         }
@@ -81,7 +86,8 @@ extension ProcTrace {
         func run() throws {
             let code = Self.record(command: command, output: output, states: try states.value("--states"), force: force,
                                    recordEnvironment: recordEnvironment, reapTimeout: OptionValue.decimal(reapTimeout) ?? 10,
-                                   untilRootExits: untilRootExits, attach: try attach.map(Self.pidList) ?? [])
+                                   untilRootExits: untilRootExits, attach: try attach.map(Self.pidList) ?? [],
+                                   waitSource: try waitSource.value("--wait-source"))
             if code != 0 { throw ExitCode(code) }
         }
 
@@ -100,7 +106,8 @@ extension ProcTrace {
         }
 
         static func record(command: [String], output: String?, states: StateSource, force: Bool,
-                           recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool, attach: [Int] = []) -> Int32 {
+                           recordEnvironment: Bool, reapTimeout: Double, untilRootExits: Bool, attach: [Int] = [],
+                           waitSource: WaitSource = .ring) -> Int32 {
             // First, while proctrace has one thread: the shell waits on the front from now on.
             // (Attached processes carry no filter and are simply detached: no front needed, and
             // the pid the user runs stays their tracer.)
@@ -114,6 +121,7 @@ extension ProcTrace {
             opts.recordEnvironment = recordEnvironment
             opts.reapTimeout = reapTimeout
             opts.untilRootExits = untilRootExits
+            opts.waitSource = waitSource
             let result: RecordResult
             let recorder: Recorder
             do {
@@ -197,8 +205,11 @@ extension ProcTrace {
         static func describeLoss(_ r: RecordResult) -> String {
             var parts: [String] = []
             if r.lostStates > 0 {
+                let unaffected = r.waitsFromRing
+                    ? "waits read from that buffer may be missing too, and the reaps they did: the tree and the exits are not affected"
+                    : "the process tree, waits, exits and reaps are not affected"
                 parts.append("\(r.lostStates) scheduler state events (the kernel's event buffer overran or the state " +
-                    "feed failed: some ready/running/blocked intervals are missing or unknown; the process tree, waits, exits and reaps are not affected)")
+                    "feed failed: some ready/running/blocked intervals are missing or unknown; \(unaffected))")
             }
             if r.lostLifecycle > 0 {
                 parts.append("\(r.lostLifecycle) lifecycle events (the process tree, waits or reaps may be incomplete)")
@@ -229,6 +240,7 @@ extension ProcTrace {
             var reapTimeout = 10.0
             var untilRootExits = false
             var attach: [Int]?
+            var waitSource = WaitSource.ring
             var i = args.startIndex
             func value() -> String? {
                 i += 1
@@ -245,13 +257,17 @@ extension ProcTrace {
                     let command = Array(args[(i + 1)...])
                     guard !command.isEmpty else { return nil }
                     return { record(command: command, output: output, states: states, force: force,
-                                    recordEnvironment: env, reapTimeout: reapTimeout, untilRootExits: untilRootExits) }
+                                    recordEnvironment: env, reapTimeout: reapTimeout, untilRootExits: untilRootExits,
+                                    waitSource: waitSource) }
                 case "-o", "--output":
                     guard let v = value(), !v.isEmpty, v == "-" || !v.hasPrefix("-") else { return nil }
                     output = v
                 case "--states":
                     guard let v = value(), let m = StateSource(rawValue: v) else { return nil }
                     states = m
+                case "--wait-source":
+                    guard let v = value(), let w = WaitSource(rawValue: v) else { return nil }
+                    waitSource = w
                 case "--reap-timeout":
                     guard let v = value(), let d = OptionValue.decimal(v), reapTimeouts.contains(d) else { return nil }
                     reapTimeout = d

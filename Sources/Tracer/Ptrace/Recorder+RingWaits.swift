@@ -1,0 +1,179 @@
+import CProcTrace
+@preconcurrency import Glibc
+import Lifecycle
+
+/// A traced task that is gone, kept while the ring may still report a wait it made.
+struct RingGhost {
+    var pid: Int
+    var bornAt: Int64
+    var endedAt: Int64
+    /// Its process's place among pid namespaces (forgotten by the translator at its reap).
+    var place: NamespacePlace?
+}
+
+/// wait4 calls read from the scheduler's ring (`--wait-source ring`, docs/recorder.md): the
+/// seccomp filter lets wait4 run without a stop unless its options hold WUNTRACED, WCONTINUED or
+/// WNOWAIT, and the state source's reader hands the `sys_enter_wait4`/`sys_exit_wait4` records
+/// of traced tasks to this loop (`RingWaitInbox`), which applies them in time order with the
+/// kernel's times: the same `wait` and `reap` lines as from the stops.
+///
+/// Why the status is known without reading the waiter's memory: a wait4 without WUNTRACED or
+/// WCONTINUED that returns pid C > 0 has reaped C, and C, traced, cannot be reaped before the
+/// tracer collected its exit; so the loop has recorded C's exit status before it applies the
+/// wait. A child it has not seen exit (one the workload itself ptraces, whose stops such a
+/// wait reports, or one made with CLONE_UNTRACED) gets no invented status: the end says
+/// `status_unknown`.
+extension Recorder {
+    /// Applies the records handed over so far; acknowledged once their lines are submitted, so
+    /// that the merger never writes past one it has not got.
+    func applyRingWaits() {
+        guard let inbox = ringInbox, inbox.needsLoop else { return }
+        let records = inbox.peek()
+        for r in records { applyRingWait(r) }
+        // A gone task's last record precedes its death, which precedes its stamp: once every
+        // record up to a ghost's end is applied, it can report nothing more. A wait it had
+        // interrupted (ERESTART*) and not restarted was cut short by its death: EINTR then.
+        let due = inbox.dueHolds()
+        for (tid, end) in due {
+            if let g = ringGhosts[tid], g.endedAt == end {
+                if let wait = ringWaitsOpen[tid], wait.beganAt <= end {
+                    ringWaitsOpen[tid] = nil
+                    // (An open wait whose return the ring lost, counted in `lost`, gets no end.)
+                    if wait.restarting { endWait(wait, pid: g.pid, result: .error("EINTR"), status: nil, t: end) }
+                }
+                ringGhosts[tid] = nil
+            }
+        }
+        flush()
+        inbox.acknowledge(records.count)
+        inbox.release(due)
+    }
+
+    /// A task leaves the table (its exit, or an exec that ended it): kept as a ghost for the
+    /// ring's late records, and the merger held at its end until they are all applied.
+    func retireForRingWaits(_ tid: Int, pid: Int, t: Int64) {
+        guard ringWaits, let task = table.tasks[tid], let inbox = ringInbox else { return }
+        ringGhosts[tid] = RingGhost(pid: pid, bornAt: task.bornAt, endedAt: t, place: pids.place(of: pid))
+        inbox.hold(tid: tid, at: t)
+    }
+
+    /// The task `tid` named at `t`: live in the table (born by then), or a ghost alive then.
+    private func ringWaiter(_ tid: Int, at t: Int64) -> (pid: Int, bornAt: Int64, endedAt: Int64?, place: NamespacePlace?)? {
+        if let task = table.tasks[tid], task.bornAt <= t { return (task.pid, task.bornAt, nil, pids.place(of: task.pid)) }
+        if let g = ringGhosts[tid], g.bornAt <= t, t <= g.endedAt { return (g.pid, g.bornAt, g.endedAt, g.place) }
+        return nil
+    }
+
+    private func applyRingWait(_ r: RingWaitInbox.Record) {
+        // Not a traced task (a child made with CLONE_UNTRACED is in the kernel's pid filter).
+        guard let who = ringWaiter(r.tid, at: r.t) else { return }
+        // The kernel's time, never before the task's birth line (the trace clock's calibration
+        // is good to a fraction of a µs).
+        let t = max(r.t, who.bornAt)
+        switch r.kind {
+        case let .enter(upid, options):
+            var wait = PendingWait(call: .wait4, target: Int(upid), options: WaitDecoding.options(UInt64(options), waitid: false),
+                                   rawOptions: UInt64(options), resultAddr: 0, tid: r.tid != who.pid ? r.tid : nil,
+                                   extra: JSONObject(), beganAt: t)
+            // The target is in the waiter's namespace numbering.
+            if let target = pids.translateTarget(wait.target, seenFrom: who.place) {
+                wait.target = target
+            } else {
+                wait.extra.noteUntranslated("target", wait.target)
+            }
+            if let old = ringWaitsOpen.removeValue(forKey: r.tid) {
+                if old.restarting && old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
+                    // The same call again after ERESTART*: still the one logical wait.
+                    ringWaitsOpen[r.tid] = old
+                    ringWaitsOpen[r.tid]?.restarting = false
+                    return
+                }
+                // The interrupted call did not come back: it returned EINTR to the program. (An
+                // open wait whose return the ring lost, counted in `lost`, gets no invented end.)
+                if old.restarting { endWait(old, pid: who.pid, result: .error("EINTR"), status: nil, t: t) }
+            }
+            ringWaitsOpen[r.tid] = wait
+            emit(TraceEvent(t: t, .waitBegin(pid: who.pid, call: wait.call, target: wait.target, options: wait.options, tid: wait.tid),
+                            extra: wait.extra))
+        case let .exit(ret):
+            guard let wait = ringWaitsOpen[r.tid] else { return }   // its entry was lost (counted)
+            if restartCodes.contains(ret) {
+                // A restart is a new entry with the same arguments; anything else (another call,
+                // the task's death) says the program got EINTR.
+                ringWaitsOpen[r.tid]?.restarting = true
+                return
+            }
+            ringWaitsOpen[r.tid] = nil
+            ringWaitReturned(wait, pid: who.pid, place: who.place, ret: ret, t: t)
+        }
+    }
+
+    private func ringWaitReturned(_ wait: PendingWait, pid: Int, place: NamespacePlace?, ret: Int64, t: Int64) {
+        if ret < 0 {
+            endWait(wait, pid: pid, result: .error(Tracee.errnoName(Int32(-ret))), status: nil, t: t)
+            return
+        }
+        if ret == 0 {
+            endWait(wait, pid: pid, result: .nothing, status: nil, t: t)
+            return
+        }
+        var w = wait
+        guard let child = pids.translate(Int(ret), seenFrom: place) else {
+            // Never guessed: the number stays as the waiter saw it, marked, and the reap it may
+            // have done is counted as lost.
+            w.extra.noteUntranslated("result", Int(ret))
+            w.extra.append("status_unknown", .bool(true))
+            writer.countLost(1)
+            endWait(w, pid: pid, result: .pid(Int(ret)), status: nil, t: t)
+            return
+        }
+        if let c = table.procs[child], c.exited, c.bornAt <= t, let status = c.status {
+            // Reaped: its exit (recorded before, see above) gives the status; the reap is never
+            // stamped before that exit line (the tracer stamps an exit when it collects it, a few
+            // µs after the kernel's release, which is what let the waiter return).
+            var at = max(t, c.exitTime)
+            // Its pid was handed to a new task, whose fork line came first: the kernel freed it
+            // before the waiter returned (`awaitRingReap`).
+            if let before = ringReapBefore.removeValue(forKey: child) { at = max(c.exitTime, min(at, before)) }
+            endWait(w, pid: pid, result: .pid(child), status: Self.statusValue(status), t: at)
+        } else {
+            w.extra.append("status_unknown", .bool(true))
+            endWait(w, pid: pid, result: .pid(child), status: nil, t: t)
+        }
+    }
+
+    /// A new task takes the pid of a zombie the table holds: the wait that reaped it is in the
+    /// ring and not handed over yet. Waits (at most 0.2 s) until the reader has handed over
+    /// every record up to `t` and applies them; if the reap is still missing (the ring lost it,
+    /// counted in `lost` already), the zombie is dropped from the table and one more is counted.
+    func awaitRingReap(of pid: Int, t: Int64) {
+        guard let inbox = ringInbox else { return }
+        // The waiter may return after the new fork (the kernel frees the pid inside wait4): its
+        // reap is stamped before that fork line.
+        ringReapBefore[pid] = t - 1
+        applyRingWaits()
+        let deadline = monotonicNow() + 200_000_000
+        // 50 ms past the fork: a waiter preempted between the release and its return.
+        while table.procs[pid]?.exited == true && monotonicNow() < deadline && inbox.releasedUpTo < t + 50_000_000 {
+            states?.drainSoon()
+            usleep(200)
+            applyRingWaits()
+        }
+        guard let old = table.procs[pid], old.exited else { return }
+        ringReapBefore[pid] = nil
+        writer.countLost(1)
+        table.procs.removeValue(forKey: pid)
+        table.procs[old.parent]?.children.remove(pid)
+        pids.forget(pid: pid)
+    }
+
+    /// The end: the source has stopped and handed over its last records. Applies them; a wait
+    /// still open then lost its return to a ring overrun (counted).
+    func finishRingWaits() {
+        guard ringWaits else { return }
+        applyRingWaits()
+        flush()
+        settleVanishedOrphans()
+        flush()
+    }
+}
