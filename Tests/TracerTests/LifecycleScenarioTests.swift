@@ -6,8 +6,9 @@ import Testing
 /// tracer, and together they would only measure each other.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct LifecycleScenarioTests {
-    @Test func waitWithStatusReportsEachChildsExitAndReapsIt() throws {
-        let r = try Harness.record(Harness.py("wait_status.py"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func waitWithStatusReportsEachChildsExitAndReapsIt(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.py("wait_status.py"), flags: path.flags)
         #expect(r.exitCode == 0)
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.exited(1), .exited(3)])
@@ -44,8 +45,9 @@ struct LifecycleScenarioTests {
         #expect(try #require(child.reapTime) >= r.root.exitTime!)
     }
 
-    @Test func doubleForkOrphansTheGrandchildToInit() throws {
-        let r = try Harness.record(Harness.py("double_fork.py"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func doubleForkOrphansTheGrandchildToInit(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.py("double_fork.py"), flags: path.flags)
         let child = try #require(r.children(of: r.root).first)
         let grandchild = try #require(r.children(of: child).first)
         #expect(child.exitStatus == .exited(0))
@@ -57,8 +59,9 @@ struct LifecycleScenarioTests {
         #expect(grandchild.reapHow == .adopted && grandchild.reapedBy == 1)
     }
 
-    @Test func orphanIsReparentedWhileAlive() throws {
-        let r = try Harness.record(Harness.py("orphan.py"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func orphanIsReparentedWhileAlive(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.py("orphan.py"), flags: path.flags)
         let child = try #require(r.children(of: r.root).first)
         let rep = try #require(child.reparents.first)
         #expect(rep.from == r.root.pid && rep.to == 1)
@@ -69,8 +72,9 @@ struct LifecycleScenarioTests {
         #expect(r.history.end!.t >= child.reapTime!)
     }
 
-    @Test func ignoredSIGCHLDMeansTheKernelReaps() throws {
-        let r = try Harness.record(Harness.py("sigchld_ignore.py"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func ignoredSIGCHLDMeansTheKernelReaps(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.py("sigchld_ignore.py"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.count == 3)
         #expect(kids.map(\.exitStatus) == [.exited(0), .exited(1), .exited(2)])
@@ -82,16 +86,18 @@ struct LifecycleScenarioTests {
         #expect(r.root.waits.last?.result == .error("ECHILD"))
     }
 
-    @Test func saNoCldWaitAlsoAutoReaps() throws {
-        let r = try Harness.record(Harness.c("sa_nocldwait"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func saNoCldWaitAlsoAutoReaps(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("sa_nocldwait"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.exited(0), .exited(1)])
         #expect(kids.allSatisfy { $0.reapHow == .auto })
         #expect(r.root.waits.contains { $0.result == .error("ECHILD") })
     }
 
-    @Test func subreaperAdoptsAndReapsTheGrandchild() throws {
-        let r = try Harness.record(Harness.c("subreaper"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func subreaperAdoptsAndReapsTheGrandchild(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("subreaper"), flags: path.flags)
         let middle = try #require(r.children(of: r.root).first)
         let grandchild = try #require(r.children(of: middle).first)
         #expect(grandchild.reparents.map(\.to) == [r.root.pid])
@@ -102,8 +108,9 @@ struct LifecycleScenarioTests {
         #expect(r.root.waits.contains { $0.result == .pid(grandchild.pid) && $0.status == .exited(5) })
     }
 
-    @Test func cloneParentMakesTheCreatorsParentTheRealParent() throws {
-        let r = try Harness.record(Harness.c("clone_parent"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func cloneParentMakesTheCreatorsParentTheRealParent(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("clone_parent"), flags: path.flags)
         let forks = r.objects("fork")
         let sibling = try #require(forks.first { ($0["pid"] as? Int) != r.root.pid })
         let middle = try #require(sibling["pid"] as? Int)
@@ -152,8 +159,9 @@ struct LifecycleScenarioTests {
         #expect(kids.allSatisfy { $0.reapHow == .wait && $0.reapedBy == r.root.pid })
     }
 
-    @Test func deepChainPropagatesStatuses() throws {
-        let r = try Harness.record(Harness.c("deep_chain"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func deepChainPropagatesStatuses(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("deep_chain"), flags: path.flags)
         #expect(r.history.processes.count == 21)
         var p = r.root
         var depth = 0
@@ -166,8 +174,9 @@ struct LifecycleScenarioTests {
         #expect(depth == 20)
     }
 
-    @Test func burstOfChildrenAllReapedWithTheirStatus() throws {
-        let r = try Harness.record(Harness.c("burst"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func burstOfChildrenAllReapedWithTheirStatus(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("burst"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.count == 50)
         for (i, k) in kids.enumerated() {
@@ -215,8 +224,9 @@ struct LifecycleScenarioTests {
         #expect(r.objects("group").contains { $0["call"] as? String == "setsid" })
     }
 
-    @Test func interruptedAndRestartedWaitIsOneWait() throws {
-        let r = try Harness.record(Harness.c("eintr_wait"))
+    /// On both wait paths (`--wait-source`).
+    @Test(arguments: WaitPath.allCases) func interruptedAndRestartedWaitIsOneWait(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("eintr_wait"), flags: path.flags)
         let slow = try #require(r.children(of: r.root).first)
         let slowWaits = r.root.waits.filter { $0.target == slow.pid }
         #expect(slowWaits.count == 1)
