@@ -142,6 +142,8 @@ public final class Recorder {
     var ringGhosts: [Int: RingGhost] = [:]
     /// Zombies whose pid a new task took before their reap was applied: the reap's latest time.
     var ringReapBefore: [Int: Int64] = [:]
+    /// When an early end was decided: later ring records are not applied.
+    var ringCutoff: Int64?
     /// An exec whose event is written once its task runs again (EventLoop.swift).
     var execAfterResume: ExecSeen?
     /// ptrace requests that failed for another reason than the task being gone.

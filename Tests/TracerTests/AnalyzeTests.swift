@@ -271,7 +271,7 @@ struct AnalyzeTests {
         let spawn = try #require(lines.firstIndex { $0.contains("\"type\":\"spawn\"") })
         lines.insert(#"{"type":"unknown","t":\#(root.birth),"pid":\#(root.pid),"reason":"ring overrun on cpu 1"}"#, at: spawn + 1)
         let end = lines.count - 1
-        lines[end] = lines[end].replacingOccurrences(of: "\"lost\":\(lost)}", with: "\"lost\":\(lost + 1)}")
+        lines[end] = lines[end].replacingOccurrences(of: "\"lost\":\(lost)", with: "\"lost\":\(lost + 1)")
             .replacingOccurrences(of: "\"events\":\(lines.count - 1),", with: "\"events\":\(lines.count),")
         let path = out + ".unknown.jsonl"
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)

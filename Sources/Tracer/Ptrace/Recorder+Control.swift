@@ -203,6 +203,7 @@ extension Recorder {
     /// are tended once the trace is written (`tendLeftovers`, Recorder+Tending.swift); without
     /// a front to give the shell its prompt back meanwhile, they are detached.
     func endEarly(_ reason: EndReason) {
+        ringCutoff = clock.now()
         guard tendsLeftovers else { return detachAll(reason) }
         endReason = reason
         flush()
@@ -215,6 +216,7 @@ extension Recorder {
     /// a running one is interrupted first (PTRACE_INTERRUPT), then detached from that stop.
     /// Events met on the way are recorded as usual.
     func detachAll(_ reason: EndReason) {
+        if ringCutoff == nil { ringCutoff = clock.now() }
         endReason = reason
         detaching = true
         flush()

@@ -40,7 +40,7 @@ extension Recorder {
             if r < 0 { break }   // ECHILD: nothing traced is left
             handle(r, status: status, t: t)
             if !pending.isEmpty { flush() }
-            if ringInbox?.hasRecords == true { applyRingWaits() }
+            if ringInbox?.needsLoop == true { applyRingWaits() }
             if control(at: t) { break }
         }
         // With waits read from the ring, the last of them are applied once the source has

@@ -67,6 +67,8 @@ extension Recorder {
     private func applyRingWait(_ r: RingWaitInbox.Record) {
         // Not a traced task (a child made with CLONE_UNTRACED is in the kernel's pid filter).
         guard let who = ringWaiter(r.tid, at: r.t) else { return }
+        // After an early end nothing more is recorded (what still runs is let go or tended).
+        if let cutoff = ringCutoff, r.t > cutoff { return }
         // The kernel's time, never before the task's birth line (the trace clock's calibration
         // is good to a fraction of a µs).
         let t = max(r.t, who.bornAt)

@@ -37,6 +37,8 @@ final class RingWaitInbox: Sendable {
     private let count = Atomic<Int>(0)
     /// Whether the loop sleeps in waitpid (the reader then kicks it when records arrive).
     private let loopIdle = Atomic<Bool>(false)
+    /// A hold's time has been passed by the records handed over (kept with the state).
+    private let holdsDue = Atomic<Bool>(false)
 
     init() {}
 
@@ -46,10 +48,12 @@ final class RingWaitInbox: Sendable {
     /// record up to `upTo` has now been handed over. Call it before the state watermark moves
     /// past them.
     func add(_ records: [Record], upTo: Int64) {
-        state.withLock { s in
+        let due = state.withLock { s in
             s.records += records
             if upTo > s.releasedUpTo { s.releasedUpTo = upTo }
+            return s.earliestHold <= s.releasedUpTo
         }
+        holdsDue.store(due, ordering: .sequentiallyConsistent)
         if !records.isEmpty { count.add(records.count, ordering: .sequentiallyConsistent) }
     }
 
@@ -65,12 +69,16 @@ final class RingWaitInbox: Sendable {
     var hasRecords: Bool { count.load(ordering: .sequentiallyConsistent) > 0 }
 
     /// Records to apply, or a hold whose time every handed-over record has passed.
-    var needsLoop: Bool {
-        hasRecords || state.withLock { $0.earliestHold <= $0.releasedUpTo }
-    }
+    var needsLoop: Bool { hasRecords || holdsDue.load(ordering: .sequentiallyConsistent) }
 
-    /// Holds the merger at `t` (a task's end) until `release(tid:)`.
-    func hold(tid: Int, at t: Int64) { state.withLock { $0.holds.append((tid, t)) } }
+    /// Holds the merger at `t` (a task's end) until `release`.
+    func hold(tid: Int, at t: Int64) {
+        let due = state.withLock { s in
+            s.holds.append((tid, t))
+            return s.earliestHold <= s.releasedUpTo
+        }
+        holdsDue.store(due, ordering: .sequentiallyConsistent)
+    }
 
     /// The holds whose time every handed-over record has passed, oldest first.
     func dueHolds() -> [(tid: Int, t: Int64)] {
@@ -80,7 +88,11 @@ final class RingWaitInbox: Sendable {
     /// Releases the holds `dueHolds` returned.
     func release(_ done: [(tid: Int, t: Int64)]) {
         guard !done.isEmpty else { return }
-        state.withLock { s in s.holds.removeAll { h in done.contains { $0.tid == h.tid && $0.t == h.t } } }
+        let due = state.withLock { s in
+            s.holds.removeAll { h in done.contains { $0.tid == h.tid && $0.t == h.t } }
+            return s.earliestHold <= s.releasedUpTo
+        }
+        holdsDue.store(due, ordering: .sequentiallyConsistent)
     }
 
     /// Trace-relative ns up to which every record has been handed over.
