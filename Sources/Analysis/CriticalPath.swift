@@ -74,10 +74,12 @@ enum CriticalPath {
     /// reaped it had begun by then; or (a child reaped by a `WNOHANG` call after SIGCHLD, as
     /// make does) the parent was blocked, other than by proctrace's own stops, from before the
     /// exit until about then (the kernel wakes the parent a few µs before proctrace sees the
-    /// exit). Without states: the parent reaped it within `prompt`.
+    /// exit). Without states: the parent reaped it within `prompt`. A blocking wait that began
+    /// just after the exit (the parent was runnable, not blocked, when the child exited: a
+    /// preempted make about to wait for its last compile) is judged like a `WNOHANG` reap.
     static func waitedFor(_ p: ProcessRecord, _ merged: [StateInterval], _ child: Int, exit x: Int64, reap r: Int64) -> Bool {
-        if let w = p.waits.last(where: { $0.end == r && $0.result == .pid(child) }), !w.options.contains("WNOHANG") {
-            return w.begin <= x
+        if let w = p.waits.last(where: { $0.end == r && $0.result == .pid(child) }), !w.options.contains("WNOHANG"), w.begin <= x {
+            return true
         }
         if p.statesRecorded {
             // The first interval that ends at or after x − slack (merged is in time order).
