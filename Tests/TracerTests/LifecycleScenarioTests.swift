@@ -168,6 +168,10 @@ struct LifecycleScenarioTests {
         while let c = r.children(of: p).first {
             #expect(c.exitStatus == .exited(7))
             #expect(c.reapedBy == p.pid && c.reapHow == .wait)
+            // Each level reaps its child and exits within ~0.1 ms: on the ring path the wait is
+            // applied after the waiter's death was handled, when the child was already gone from
+            // /proc. Still its parent's reap, never an orphan's.
+            #expect(c.reparents.isEmpty)
             p = c
             depth += 1
         }
