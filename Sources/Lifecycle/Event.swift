@@ -95,17 +95,22 @@ public struct ELFInfo: Equatable, Sendable {
 
 /// One line of a proctrace/1 trace. Every field trace-format.md documents is a value of its
 /// case (optional ones last, with their defaults); `TraceEvent.extra` holds only the others.
+/// The big kinds (written once per trace or once per process: `trace`, `attach`, `exec`, the
+/// end of a wait, `end`) are `indirect`, boxed on the heap, so that every event is the size of
+/// a small one: 96 bytes instead of 280 for a `TraceEvent`. A recording holds tens of thousands
+/// of `state` events in flight and a reader a whole trace; each copy and move was of the
+/// largest case (`exec`, with its ELF facts).
 public enum EventKind: Equatable, Sendable {
     /// `pid`: proctrace's own (the root's reaper); `env`: only with `record --env`;
     /// `failedExecs`: whether failed execs are recorded; `attached`: the pids `record -p` took.
-    case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource,
+    indirect case trace(schema: String, argv: [String], cwd: String, start: String, host: HostInfo, tracer: String, states: StateSource,
                env: [String]? = nil, pid: Int? = nil, failedExecs: Bool? = nil, attached: [Int]? = nil)
     /// `ppid` (proctrace), `pgid`, `sid`: the root's at the start, when they could be read.
     case spawn(pid: Int, argv: [String], ppid: Int? = nil, pgid: Int? = nil, sid: Int? = nil)
     /// A process already running when `record -p` attached to it (instead of its `fork`):
     /// its parent, argv, exe, /proc state letter, start time (`started`, and `ageNs` at the
     /// attach), threads (when more than one), group and session then.
-    case attach(pid: Int, ppid: Int, argv: [String], exe: String? = nil, state: String? = nil, started: String? = nil,
+    indirect case attach(pid: Int, ppid: Int, argv: [String], exe: String? = nil, state: String? = nil, started: String? = nil,
                 ageNs: Int? = nil, threads: [Int]? = nil, pgid: Int? = nil, sid: Int? = nil)
     /// `tid`: the creating thread when not the main one; `nspid`: the child's pid in each
     /// namespace from proctrace's down to its own, when it lives in a nested one.
@@ -117,12 +122,12 @@ public enum EventKind: Equatable, Sendable {
     /// `argvNotUTF8`: some argument's bytes were not UTF-8 (shown as U+FFFD). A failed exec may
     /// say the calling thread (`tid`), that its pointers could not be read (`argsUnreadable`),
     /// and for `execveat` (`call`) its `dirfd`, what that names (`dirfdPath`) and its `flags`.
-    case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?, error: String? = nil,
+    indirect case exec(pid: Int, path: String, argv: [String], exe: String?, elf: ELFInfo?, formerTid: Int?, error: String? = nil,
               argvTruncated: Bool = false, argvBytes: Int? = nil, argvNotUTF8: Bool = false, tid: Int? = nil, argsUnreadable: Bool = false,
               call: String? = nil, dirfd: Int? = nil, dirfdPath: String? = nil, flags: [String]? = nil)
     /// `tid`: the waiting thread when not the main one.
     case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String], tid: Int? = nil)
-    case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil)
+    indirect case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil)
     /// `error`: the root's exec failed (errno name; status 127 or 126).
     case exit(pid: Int, status: ExitStatus, error: String? = nil)
     /// `unobserved`: proctrace stopped watching before the adoptive parent reaped it.
@@ -140,7 +145,7 @@ public enum EventKind: Equatable, Sendable {
     /// `reason` (`SIGINT`, `SIGTERM`, `SIGHUP`, `root-exited`) and `detached` (the pids let go,
     /// still running): the recording ended while traced processes remained.
     /// `ptraceFailures`: ptrace requests that failed while their task was there (nil: none).
-    case end(status: ExitStatus?, events: Int, lost: Int, reason: String? = nil, detached: [Int]? = nil, ptraceFailures: Int? = nil)
+    indirect case end(status: ExitStatus?, events: Int, lost: Int, reason: String? = nil, detached: [Int]? = nil, ptraceFailures: Int? = nil)
     /// A type this reader does not know; kept, and ignored by the model.
     case unknown(type: String)
 
