@@ -144,6 +144,11 @@ public final class Recorder {
     var ringReapBefore: [Int: Int64] = [:]
     /// When an early end was decided: later ring records are not applied.
     var ringCutoff: Int64?
+    /// `applyRingWaits` is running (it is not re-entered).
+    var applyingRingWaits = false
+    /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
+    var ringSyncs = 0
+    var ringSyncTimeouts = 0
     /// An exec whose event is written once its task runs again (EventLoop.swift).
     var execAfterResume: ExecSeen?
     /// ptrace requests that failed for another reason than the task being gone.
@@ -235,7 +240,9 @@ public final class Recorder {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), ptrace stops \(stopsHandled)")
+            let syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time)" : ""
+            Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
+                "ptrace stops \(stopsHandled)\(syncs)")
         }
         return result
     }

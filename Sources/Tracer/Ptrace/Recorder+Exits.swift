@@ -22,6 +22,7 @@ extension Recorder {
     }
 
     private func processExited(_ pid: Int, status: ExitStatus, t: Int64) {
+        ringWaitsBeforeDeath(of: pid, t: t)
         guard var proc = table.procs[pid] else { return }
         // A wait cut short by the process's own death.
         for tid in proc.threads where table.tasks[tid]?.wait != nil {

@@ -26,14 +26,24 @@ struct RingGhost {
 extension Recorder {
     /// Applies the records handed over so far; acknowledged once their lines are submitted, so
     /// that the merger never writes past one it has not got.
-    func applyRingWaits() {
-        guard let inbox = ringInbox, inbox.needsLoop else { return }
-        let records = inbox.peek()
+    /// `holdingReapOf`: a process whose death the loop is handling: the records are applied up
+    /// to the first wait that reaps it (its parent's, which the kernel let return as soon as the
+    /// loop collected the death), which waits until the death is recorded.
+    func applyRingWaits(holdingReapOf dying: Int? = nil) {
+        // Not from inside itself (a wait's reap can collect a queued exit, `collectExit`): the
+        // outer call applies the records in order.
+        guard let inbox = ringInbox, !applyingRingWaits, inbox.needsLoop else { return }
+        applyingRingWaits = true
+        defer { applyingRingWaits = false }
+        var records = inbox.peek()
+        if let dying, let cut = records.firstIndex(where: { reaps($0, dying) }) { records = Array(records[..<cut]) }
+        let whole = records.count == inbox.peek().count
         for r in records { applyRingWait(r) }
         // A gone task's last record precedes its death, which precedes its stamp: once every
         // record up to a ghost's end is applied, it can report nothing more. A wait it had
         // interrupted (ERESTART*) and not restarted was cut short by its death: EINTR then.
-        let due = inbox.dueHolds()
+        // (Not while records handed over are held back: they may still name a ghost.)
+        let due = whole ? inbox.dueHolds() : []
         for (tid, end) in due {
             if let g = ringGhosts[tid], g.endedAt == end {
                 if let wait = ringWaitsOpen[tid], wait.beganAt <= end {
@@ -47,6 +57,12 @@ extension Recorder {
         flush()
         inbox.acknowledge(records.count)
         inbox.release(due)
+    }
+
+    /// Whether record `r` is a wait returning `pid` (in the waiter's numbering, translated).
+    private func reaps(_ r: RingWaitInbox.Record, _ pid: Int) -> Bool {
+        guard case .exit(let ret) = r.kind, ret > 0, let who = ringWaiter(r.tid, at: r.t) else { return false }
+        return pids.translate(Int(ret), seenFrom: who.place) == pid
     }
 
     /// A task leaves the table (its exit, or an exec that ended it): kept as a ghost for the
@@ -144,23 +160,48 @@ extension Recorder {
         }
     }
 
+    /// Brings the ring's waits up to `t` (plus `margin`): waits, at most 0.2 s, until the reader
+    /// has handed over every record up to then, applying them, or until `done`. Returns false
+    /// when it ran out of time. Not from inside `applyRingWaits` (the outer call applies in order).
+    @discardableResult
+    func syncRing(upTo t: Int64, margin: Int64 = 0, holdingReapOf dying: Int? = nil, done: () -> Bool = { false }) -> Bool {
+        guard let inbox = ringInbox, !applyingRingWaits else { return true }
+        ringSyncs += 1
+        applyRingWaits(holdingReapOf: dying)
+        let deadline = monotonicNow() + 200_000_000
+        while !done() && inbox.releasedUpTo < t + margin {
+            if monotonicNow() >= deadline {
+                ringSyncTimeouts += 1
+                return false
+            }
+            states?.drainSoon()
+            usleep(200)
+            applyRingWaits(holdingReapOf: dying)
+        }
+        return true
+    }
+
+    /// A process dies with exited children the table has not seen reaped: a wait of its own
+    /// that reaped them may still be in the ring. Its reaps first, up to the death, so that the
+    /// death does not take those children for orphans (and read /proc for a pid that may
+    /// already be another process's). A sync that runs out of time is counted lost.
+    func ringWaitsBeforeDeath(of pid: Int, t: Int64) {
+        guard ringWaits, let children = table.procs[pid]?.children,
+              children.contains(where: { table.procs[$0]?.exited == true }) else { return }
+        if !syncRing(upTo: t, holdingReapOf: pid) { writer.countLost(1) }
+    }
+
     /// A new task takes the pid of a zombie the table holds: the wait that reaped it is in the
-    /// ring and not handed over yet. Waits (at most 0.2 s) until the reader has handed over
-    /// every record up to `t` and applies them; if the reap is still missing (the ring lost it,
-    /// counted in `lost` already), the zombie is dropped from the table and one more is counted.
+    /// ring and not handed over yet. Brings the ring up to the fork (`syncRing`); if the reap
+    /// is still missing (the ring lost it, counted in `lost` already), the zombie is dropped from
+    /// the table and one more is counted.
     func awaitRingReap(of pid: Int, t: Int64) {
-        guard let inbox = ringInbox else { return }
+        guard ringInbox != nil else { return }
         // The waiter may return after the new fork (the kernel frees the pid inside wait4): its
         // reap is stamped before that fork line.
         ringReapBefore[pid] = t - 1
-        applyRingWaits()
-        let deadline = monotonicNow() + 200_000_000
         // 50 ms past the fork: a waiter preempted between the release and its return.
-        while table.procs[pid]?.exited == true && monotonicNow() < deadline && inbox.releasedUpTo < t + 50_000_000 {
-            states?.drainSoon()
-            usleep(200)
-            applyRingWaits()
-        }
+        syncRing(upTo: t, margin: 50_000_000) { table.procs[pid]?.exited != true }
         guard let old = table.procs[pid], old.exited else { return }
         ringReapBefore[pid] = nil
         writer.countLost(1)

@@ -62,7 +62,9 @@ extension SchedSource {
             }
             return (false, 0)
         }
-        if passStart - r.lastHealthCheck >= healthInterval {
+        // A caller waiting for the watermark (`drainSoon`) gets a check now: what is released
+        // waits for the last good one.
+        if passStart - r.lastHealthCheck >= healthInterval || checkSoon.exchange(false, ordering: .sequentiallyConsistent) {
             r.lastHealthCheck = passStart
             if let problem = healthProblem(r) {
                 feedStopped(&r, problem)

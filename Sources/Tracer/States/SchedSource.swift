@@ -187,6 +187,8 @@ public final class SchedSource: StateFeed {
     /// The wait4 tracepoints' formats were read at set-up (`Options.waitInbox`, initial pid
     /// namespace, kernel pid filter): `followFirst` enables them with the others.
     let waitsReadable = Atomic<Bool>(false)
+    /// `drainSoon` asks for a health check at the next pass (the release waits for one).
+    let checkSoon = Atomic<Bool>(false)
     /// Set once by `stop`/`cleanup`; the reader checks it between passes.
     private let stopRequested = Atomic<Bool>(false)
     /// Written to wake the reader from its nap at once when it must stop.
@@ -486,6 +488,7 @@ public final class SchedSource: StateFeed {
     /// Ends the reader's nap now: a caller about to wait for the watermark (proctrace stopping
     /// on Ctrl-Z) need not wait out the drain interval.
     public func drainSoon() {
+        checkSoon.store(true, ordering: .sequentiallyConsistent)
         var one: UInt64 = 1
         _ = write(hurryFD, &one, 8)
     }
