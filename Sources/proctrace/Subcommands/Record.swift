@@ -34,8 +34,9 @@ extension ProcTrace {
             "sampled without the privilege), sampled (/proc polling), or none."))
         var states = Choice(StateSource.sched)
 
-        @Option(help: ArgumentHelp("Where wait4 calls are read with --states sched: ptrace (two stops per call) or ring " +
-            "(the scheduler's syscall tracepoints, no stop; falls back to ptrace where it cannot apply, see docs/recorder.md)."))
+        @Option(help: ArgumentHelp("Where wait4 calls are read with --states sched: ring (the scheduler's syscall tracepoints, " +
+            "no stop; falls back to ptrace where it cannot apply) or ptrace (two stops per call; nothing added to syscalls " +
+            "elsewhere on the machine: the choice for syscall-heavy workloads and shared machines). See docs/recorder.md."))
         var waitSource = Choice(WaitSource.ring)
 
         @Flag(help: "Replace the output file if it exists.")
