@@ -12,6 +12,31 @@ struct RecordCommandTests {
         #expect(r.history.end?.status == .exited(n))
     }
 
+    /// `record` returns (its front exits) with the trace complete; the tracer then removes its
+    /// tracefs instance (~0.1 s in the kernel) and exits: nothing of the recording stays behind.
+    @Test func theTracerRemovesItsInstanceAfterTheShellGotItsStatus() throws {
+        let r = try Harness.record(["/bin/true"])
+        #expect(r.exitCode == 0)
+        #expect(r.history.end != nil, "the trace is complete when record returns")
+        try #require(r.history.states == .sched, "this machine gives scheduler states (root)")
+        let tracer = try #require(r.objects("trace").first?["pid"] as? Int)
+        // Its instance is named after its pid (docs/states.md, "The tracefs instance").
+        func instances() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/kernel/tracing/instances")) ?? [])
+                .filter { $0.hasPrefix("proctrace-") && $0.contains("-pid\(tracer)-") }
+        }
+        // Gone, or a zombie waiting for its reap by whoever adopted it (pid 1 reaps late here).
+        func tracerRuns() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(tracer)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return !stat[close...].hasPrefix(") Z")
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while (!instances().isEmpty || tracerRuns()) && Date() < deadline { usleep(10_000) }
+        #expect(instances().isEmpty, "the recorder's instance is still there: \(instances())")
+        #expect(!tracerRuns(), "the tracer \(tracer) still runs")
+    }
+
     @Test func killedWorkloadGives128PlusN() throws {
         let r = try Harness.record(Harness.c("exit_code", "kill:15"))
         #expect(r.exitCode == 128 + 15)
