@@ -146,6 +146,23 @@ public final class Recorder {
     var ringCutoff: Int64?
     /// `applyRingWaits` is running (it is not re-entered).
     var applyingRingWaits = false
+    // Ends at the kernel's time (Recorder+RingExits.swift), with ring waits only.
+    /// `sched_process_exit` of a non-leader thread applied before the loop collected its end.
+    var ringThreadEnds: [Int: Int64] = [:]
+    /// The group's death (`group_dead`) applied before the loop collected the process's end.
+    var ringGroupDeaths: [Int: Int64] = [:]
+    /// End lines submitted at the collection time whose kernel time is still to come, by the
+    /// tid of the thread (`thread … exit`) or the pid of the process (`exit`).
+    var ringQueuedEnds: [Int: RingQueuedEnd] = [:]
+    /// Merger holds (`RingWaitInbox.holdEnd`) to release at the next `flush`.
+    var ringEndReleases: [Int] = []
+    /// The time of the last line emitted about each process and each thread (the floor of its
+    /// end line), kept only with ring exits.
+    var lastLineOfPid: [Int: Int64] = [:]
+    var lastLineOfTid: [Int: Int64] = [:]
+    /// End lines stamped at the kernel's time, and those the floor put later.
+    var ringEndsExact = 0
+    var ringEndsFloored = 0
     /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
     var ringSyncs = 0
     var ringSyncTimeouts = 0
@@ -240,7 +257,8 @@ public final class Recorder {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            let syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time)" : ""
+            let syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
+                "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line)" : ""
             Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
                 "ptrace stops \(stopsHandled)\(syncs)")
         }
@@ -309,11 +327,19 @@ public final class Recorder {
 
     /// Queues an event; it is written once the stopped task has been resumed, so writing
     /// the trace stays off the workload's critical path.
-    func emit(_ e: TraceEvent) { pending.append(e) }
+    func emit(_ e: TraceEvent) {
+        if ringWaits { noteLine(e) }
+        pending.append(e)
+    }
 
     func flush() {
         merger.submit(pending)
         pending.removeAll(keepingCapacity: true)
+        if !ringEndReleases.isEmpty {
+            // The end lines stamped at held times are in the merger's queue now.
+            for key in ringEndReleases { ringInbox?.releaseEnd(key) }
+            ringEndReleases.removeAll()
+        }
     }
 
     private func writeHeader() {

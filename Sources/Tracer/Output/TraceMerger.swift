@@ -94,6 +94,18 @@ final class TraceMerger: Sendable {
         state.withLock { $0.queue.append(contentsOf: events) }
     }
 
+    /// Moves the queued end line of `pid` (`exit`; or `thread … exit` of `tid`) stamped `from`
+    /// to the earlier time `to` (the kernel's, `Recorder.applyRingExit`). False when it is not
+    /// in the queue (then it keeps its stamp: a written line is never moved). The drain sorts
+    /// the queue again (stably) when this leaves it out of order.
+    func restampEnd(pid: Int, tid: Int?, from: Int64, to: Int64) -> Bool {
+        state.withLock { s in
+            guard let i = s.queue.lastIndex(where: { Self.isEnd($0, pid: pid, tid: tid, at: from) }) else { return false }
+            s.queue[i].t = to
+            return true
+        }
+    }
+
     /// Stops the source, writes everything left in time order, and stops the thread.
     /// `afterStop` runs once the source has stopped (its last ring waits handed over) and
     /// before the last lines are written: the loop applies those waits there.
@@ -152,7 +164,9 @@ final class TraceMerger: Sendable {
         }
         if ready.isEmpty && states.isEmpty { return }
         // Both inputs are in time order (the ptrace side up to the watcher's occasional
-        // reap); a stable merge puts a ptrace event before a state event at the same time.
+        // reap); a stable merge puts a ptrace event before a state event at the same time,
+        // except an end line: stamped at the kernel's `sched_process_exit` (ring waits), it shares
+        // its time with the task's last states (it ran to exit), which come first.
         if !Self.inTimeOrder(ready) { ready = ready.stableSorted(by: \.t) }
         var out = buffers.out
         buffers.out = []
@@ -160,7 +174,8 @@ final class TraceMerger: Sendable {
         out.reserveCapacity(ready.count + states.count)
         var i = 0, j = 0
         while i < ready.count || j < states.count {
-            if j >= states.count || (i < ready.count && ready[i].t <= states[j].t) {
+            if j >= states.count
+                || (i < ready.count && (ready[i].t < states[j].t || (ready[i].t == states[j].t && Self.end(of: ready[i]) == nil))) {
                 let e = ready[i]; i += 1
                 out.append(e)
                 if let id = Self.birth(of: e) {
@@ -239,6 +254,12 @@ final class TraceMerger: Sendable {
     private static func startsGeneration(_ e: TraceEvent) -> Bool {
         if case .state(_, _, .new, _, _) = e.kind { return true }
         return false
+    }
+
+    /// Whether `e` is the end line of `pid` (`tid` nil: its `exit`) stamped `t`.
+    static func isEnd(_ e: TraceEvent, pid: Int, tid: Int?, at t: Int64) -> Bool {
+        guard e.t == t, let end = end(of: e) else { return false }
+        return end.pid == pid && end.tid == tid
     }
 
     private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {

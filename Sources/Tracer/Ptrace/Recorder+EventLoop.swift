@@ -112,6 +112,7 @@ extension Recorder {
         // A new task named like a zombie the table still holds: that zombie was reaped, by a
         // wait the ring has not handed over yet. Its reap first.
         if ringWaits, table.procs[newTid]?.exited == true { awaitRingReap(of: newTid, t: t) }
+        ringEndsNewTask(newTid)
         states?.forked(child: newTid, byThread: tid)
         table.endedByExec.remove(newTid)   // a new task with that tid
         if flags & UInt64(PT_CLONE_THREAD) != 0 {
@@ -177,7 +178,8 @@ extension Recorder {
                 retireForRingWaits(other, pid: pid, t: t)
                 table.tasks.removeValue(forKey: other)
                 table.endedByExec.insert(other)
-                emit(TraceEvent(t: t, .thread(pid: pid, tid: other, phase: .exit, reason: "exec")))
+                let end = threadEndTime(other, pid: pid, collected: t)
+                emit(TraceEvent(t: end, .thread(pid: pid, tid: other, phase: .exit, reason: "exec")))
             }
             table.procs[pid]?.threads = [pid]
         }

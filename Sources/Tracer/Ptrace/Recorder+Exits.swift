@@ -12,10 +12,11 @@ extension Recorder {
             return
         }
         if task.pid != tid {
+            let end = threadEndTime(tid, pid: task.pid, collected: t)
             retireForRingWaits(tid, pid: task.pid, t: t)
             table.tasks.removeValue(forKey: tid)
             table.procs[task.pid]?.threads.remove(tid)
-            emit(TraceEvent(t: t, .thread(pid: task.pid, tid: tid, phase: .exit)))
+            emit(TraceEvent(t: end, .thread(pid: task.pid, tid: tid, phase: .exit)))
             return
         }
         processExited(tid, status: WaitDecoding.status(raw).traceStatus, t: t)
@@ -24,17 +25,23 @@ extension Recorder {
     private func processExited(_ pid: Int, status: ExitStatus, t: Int64) {
         ringWaitsBeforeDeath(of: pid, t: t)
         guard var proc = table.procs[pid] else { return }
-        // A wait cut short by the process's own death.
-        for tid in proc.threads where table.tasks[tid]?.wait != nil {
-            finishWait(tid, result: .error("EINTR"), status: nil, t: t)
+        // A wait cut short by the process's own death: ended at the death, the exit line's time
+        // (the kernel's with ring waits, `processEndTime`), which is then no earlier than it.
+        var died = t
+        if ringWaits && proc.threads.contains(where: { table.tasks[$0]?.wait != nil }) {
+            died = min(t, max(ringGroupDeaths[pid] ?? t, lastLineOfPid[pid] ?? .min))
         }
+        for tid in proc.threads where table.tasks[tid]?.wait != nil {
+            finishWait(tid, result: .error("EINTR"), status: nil, t: died)
+        }
+        let end = processEndTime(pid, collected: t)
         for tid in proc.threads {
             retireForRingWaits(tid, pid: pid, t: t)
             table.tasks.removeValue(forKey: tid)
         }
         proc.threads = []
         proc.exited = true
-        proc.exitTime = t
+        proc.exitTime = end
         proc.status = status
         table.procs[pid] = proc
         var error: String?
@@ -42,7 +49,7 @@ extension Recorder {
             execErrno = e
             error = Tracee.errnoName(e)
         }
-        emit(TraceEvent(t: t, .exit(pid: pid, status: status, error: error)))
+        emit(TraceEvent(t: end, .exit(pid: pid, status: status, error: error)))
         if pid == rootPid { rootStatus = status }
 
         reparentChildren(of: pid, t: t)

@@ -46,6 +46,7 @@ extension Recorder {
         let due = whole ? inbox.dueHolds() : []
         for (tid, end) in due {
             if let g = ringGhosts[tid], g.endedAt == end {
+                forgetRingEnd(tid: tid, pid: g.pid)
                 if let wait = ringWaitsOpen[tid], wait.beganAt <= end {
                     ringWaitsOpen[tid] = nil
                     // (An open wait whose return the ring lost, counted in `lost`, gets no end.)
@@ -89,6 +90,8 @@ extension Recorder {
         // is good to a fraction of a µs).
         let t = max(r.t, who.bornAt)
         switch r.kind {
+        case let .taskExit(groupDead):
+            applyRingExit(tid: r.tid, groupDead: groupDead, t: t)
         case let .enter(upid, options):
             var wait = PendingWait(call: .wait4, target: Int(upid), options: WaitDecoding.options(UInt64(options), waitid: false),
                                    rawOptions: UInt64(options), resultAddr: 0, tid: r.tid != who.pid ? r.tid : nil,

@@ -15,6 +15,9 @@ final class RingWaitInbox: Sendable {
             case enter(upid: Int32, options: UInt32)
             /// wait4 returned `ret` (-ERESTART* when a signal interrupted it).
             case exit(ret: Int64)
+            /// `sched_process_exit` of the task (`groupDead`: the last of its process's threads),
+            /// for its end line at the kernel's time (`Recorder.applyRingExit`).
+            case taskExit(groupDead: Bool)
         }
         /// Trace-relative ns (the kernel's time, on the trace's clock).
         var t: Int64
@@ -31,6 +34,9 @@ final class RingWaitInbox: Sendable {
         /// then has been applied.
         var holds: [(tid: Int, t: Int64)] = []
         var earliestHold: Int64 { holds.lazy.map(\.t).min() ?? Int64.max }
+        /// Ends whose kernel time the loop applied before it collected the death: their lines,
+        /// to come at that time, hold the merger there (`holdEnd`).
+        var endHolds: [Int: Int64] = [:]
     }
     private let state = Mutex(State())
     /// Records not yet acknowledged by the loop (a lock-free look for the loop and the reader).
@@ -95,6 +101,11 @@ final class RingWaitInbox: Sendable {
         holdsDue.store(due, ordering: .sequentiallyConsistent)
     }
 
+    /// Holds the merger at `t` until `releaseEnd(key)`: an end line the loop will stamp `t`.
+    func holdEnd(_ key: Int, at t: Int64) { state.withLock { $0.endHolds[key] = t } }
+
+    func releaseEnd(_ key: Int) { state.withLock { _ = $0.endHolds.removeValue(forKey: key) } }
+
     /// Trace-relative ns up to which every record has been handed over.
     var releasedUpTo: Int64 { state.withLock { $0.releasedUpTo } }
 
@@ -116,7 +127,8 @@ final class RingWaitInbox: Sendable {
     /// released, less 1 (`Int64.max` when none waits). Read it after the source's watermark.
     var bound: Int64 {
         state.withLock { s in
-            let first = min(s.records.first?.t ?? Int64.max, s.earliestHold)
+            var first = min(s.records.first?.t ?? Int64.max, s.earliestHold)
+            if !s.endHolds.isEmpty { first = min(first, s.endHolds.values.min()!) }
             return first == Int64.max ? first : first - 1
         }
     }

@@ -19,7 +19,7 @@ extension SchedEvent {
     var subject: Int32? {
         switch record {
         case let .wakeup(tid, _, _): return tid
-        case let .exit(tid): return tid
+        case let .exit(tid, _): return tid
         case .switchTask, .fork, .newTask, .exec, .lost, .waitEnter, .waitExit: return nil
         }
     }
@@ -37,7 +37,8 @@ enum SchedRecord: Equatable, Sendable {
     /// `sched_process_fork`), with its clone flags: whether it is a thread.
     case newTask(tid: Int32, cloneFlags: UInt64)
     /// `sched_process_exit`: the task is exiting (raised in its own context).
-    case exit(tid: Int32)
+    /// `groupDead`: it is the last of its process's threads (nil: the format has no `group_dead`).
+    case exit(tid: Int32, groupDead: Bool? = nil)
     /// `sched_process_exec`: `pid` exec'd; `oldPid` ≠ `pid` when a non-leader thread exec'd
     /// and the kernel gave it the leader's id.
     case exec(pid: Int32, oldPid: Int32)

@@ -14,6 +14,8 @@ struct SchedRingDecoder {
         var wakeupNewID: UInt16, wakeupNewPid: TraceField, wakeupNewTarget: TraceField
         var forkID: UInt16, forkParent: TraceField, forkChild: TraceField
         var exitID: UInt16, exitPid: TraceField
+        /// `sched_process_exit`'s `group_dead` (the last thread of its process), if the format has it.
+        var exitGroupDead: TraceField? = nil
         var execID: UInt16, execPid: TraceField, execOldPid: TraceField
         /// `task/task_newtask` (clone flags of each new task), if its format is readable.
         var newTaskID: UInt16? = nil, newTaskPid: TraceField? = nil, newTaskFlags: TraceField? = nil
@@ -79,6 +81,7 @@ struct SchedRingDecoder {
             commonType: try sw.field("common_type"), commonPid: try sw.field("common_pid"),
             printID: print?.id, printBuf: print?.fields["buf"],
             commitOffset: commitOffset, commitSize: commitSize, dataOffset: dataOffset)
+        layout.exitGroupDead = ex.fields["group_dead"]
         if let e = waitEnter, let x = waitExit, let upid = e.fields["upid"], let options = e.fields["options"], let ret = x.fields["ret"] {
             layout.waitEnterID = e.id
             layout.waitEnterUpid = upid
@@ -220,7 +223,7 @@ struct SchedRingDecoder {
             record = .fork(parent: Int32(truncatingIfNeeded: int(l.forkParent)),
                            child: Int32(truncatingIfNeeded: int(l.forkChild)))
         case l.exitID:
-            record = .exit(tid: Int32(truncatingIfNeeded: int(l.exitPid)))
+            record = .exit(tid: Int32(truncatingIfNeeded: int(l.exitPid)), groupDead: l.exitGroupDead.map { int($0) != 0 })
         case l.execID:
             record = .exec(pid: Int32(truncatingIfNeeded: int(l.execPid)),
                            oldPid: Int32(truncatingIfNeeded: int(l.execOldPid)))

@@ -314,7 +314,7 @@ extension SchedSource {
 
     /// The wait4 calls of a batch that the ptrace loop does not stop (options without
     /// `pt_wait4_ptrace_options()`, as the seccomp filter decides), entries and returns paired
-    /// by tid.
+    /// by tid; and the `sched_process_exit` of every task (the loop ignores the untraced).
     func ringWaits(_ r: inout ReaderState, _ batch: [SchedEvent]) -> [RingWaitInbox.Record] {
         var out: [RingWaitInbox.Record] = []
         let ptraceOptions = pt_wait4_ptrace_options()
@@ -331,6 +331,11 @@ extension SchedSource {
                 if r.ringWaiting.remove(e.current) != nil {
                     out.append(.init(t: max(0, e.ts - origin), tid: Int(e.current), kind: .exit(ret: ret)))
                 }
+            case let .exit(tid, groupDead?):
+                // Every task's end, for its end line at this time (`Recorder.applyRingExit`);
+                // without `group_dead` in the format, ends keep the loop's stamp.
+                r.ringWaiting.remove(tid)
+                out.append(.init(t: max(0, e.ts - origin), tid: Int(tid), kind: .taskExit(groupDead: groupDead)))
             default:
                 continue
             }

@@ -300,7 +300,7 @@ struct SchedStateMachine {
                 heldLeaderExits[child] = nil
                 execTookTid[child] = nil
             }
-        case let .exit(tid):
+        case let .exit(tid, _):
             counts.exits += 1
             if let task = tasks[tid], task.state != .terminated {
                 transition(tid, to: .terminated, at: e.ts)
