@@ -163,6 +163,8 @@ public final class Recorder {
     /// End lines stamped at the kernel's time, and those the floor put later.
     var ringEndsExact = 0
     var ringEndsFloored = 0
+    /// End lines whose kernel time came when they were no longer queued (kept their stamp).
+    var ringEndsMissed = 0
     /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
     var ringSyncs = 0
     var ringSyncTimeouts = 0
@@ -258,7 +260,7 @@ public final class Recorder {
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
             let syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
-                "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line)" : ""
+                "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line, \(ringEndsMissed) gone before their time came)" : ""
             Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
                 "ptrace stops \(stopsHandled)\(syncs)")
         }

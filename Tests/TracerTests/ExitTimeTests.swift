@@ -60,7 +60,7 @@ struct ExitTimeTests {
             #expect(end.t >= term, "\(what) ends at \(end.t), before its terminated state at \(term)", sourceLocation: sourceLocation)
         }
         // The floor (a line of the task stamped after the kernel's exit) is the exception.
-        #expect(e.floored * 20 <= e.ends.count, "\(e.floored) of \(e.ends.count) ends after their terminated state",
+        #expect(e.floored * 20 <= e.ends.count, "\(e.floored) of \(e.ends.count) ends after their terminated state; \(r.stderr)",
                 sourceLocation: sourceLocation)
         for reap in e.reaps {
             let exit = reap.exit ?? .max
@@ -71,7 +71,7 @@ struct ExitTimeTests {
 
     @Test func spawnLoopExitsAreAtTheKernelsTimeAndEveryZombieLasts() throws {
         let script = Harness.workloads.appendingPathComponent("spawn_loop.sh").path
-        let r = try Harness.record(["/bin/sh", script, "100"], flags: WaitPath.ring.flags)
+        let r = try Harness.record(["/bin/sh", script, "100"], flags: WaitPath.ring.flags, env: ["PROCTRACE_RUSAGE": "1"])
         WaitPath.ring.expectSource(r)
         // sh, seq and 100 children.
         let e = expectKernelEnds(r, processes: 102)
@@ -83,7 +83,7 @@ struct ExitTimeTests {
     }
 
     @Test func waitStatusExitsAreAtTheKernelsTime() throws {
-        let r = try Harness.record(Harness.py("wait_status.py"), flags: WaitPath.ring.flags)
+        let r = try Harness.record(Harness.py("wait_status.py"), flags: WaitPath.ring.flags, env: ["PROCTRACE_RUSAGE": "1"])
         WaitPath.ring.expectSource(r)
         let e = expectKernelEnds(r, processes: 3)
         #expect(e.reaps.count == 2)

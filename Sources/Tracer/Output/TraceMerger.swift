@@ -94,15 +94,18 @@ final class TraceMerger: Sendable {
         state.withLock { $0.queue.append(contentsOf: events) }
     }
 
-    /// Moves the queued end line of `pid` (`exit`; or `thread … exit` of `tid`) stamped `from`
-    /// to the earlier time `to` (the kernel's, `Recorder.applyRingExit`). False when it is not
-    /// in the queue (then it keeps its stamp: a written line is never moved). The drain sorts
-    /// the queue again (stably) when this leaves it out of order.
-    func restampEnd(pid: Int, tid: Int?, from: Int64, to: Int64) -> Bool {
+    /// Moves the queued lines of a task's end stamped `from` (`isDeathLine`) to the earlier
+    /// time `to` (the kernel's, `Recorder.applyRingExit`). Returns how many moved: none when
+    /// they are not in the queue (then they keep their stamp: a written line is never moved).
+    /// The drain sorts the queue again (stably) when this leaves it out of order.
+    func restampEnd(pid: Int, tid: Int?, from: Int64, to: Int64) -> Int {
         state.withLock { s in
-            guard let i = s.queue.lastIndex(where: { Self.isEnd($0, pid: pid, tid: tid, at: from) }) else { return false }
-            s.queue[i].t = to
-            return true
+            var n = 0
+            for i in s.queue.indices where Self.isDeathLine(s.queue[i], pid: pid, tid: tid, at: from) {
+                s.queue[i].t = to
+                n += 1
+            }
+            return n
         }
     }
 
@@ -256,10 +259,18 @@ final class TraceMerger: Sendable {
         return false
     }
 
-    /// Whether `e` is the end line of `pid` (`tid` nil: its `exit`) stamped `t`.
-    static func isEnd(_ e: TraceEvent, pid: Int, tid: Int?, at t: Int64) -> Bool {
-        guard e.t == t, let end = end(of: e) else { return false }
-        return end.pid == pid && end.tid == tid
+    /// Whether `e`, stamped `t`, is a line of the end of `pid` (`tid` nil: its `exit`, the
+    /// reparenting of its children and its release by the kernel when its parent ignores
+    /// SIGCHLD, all at the exit) or of thread `tid`'s (`thread … exit`).
+    static func isDeathLine(_ e: TraceEvent, pid: Int, tid: Int?, at t: Int64) -> Bool {
+        guard e.t == t else { return false }
+        switch e.kind {
+        case .exit(let p, _, _): return tid == nil && p == pid
+        case .reparent(_, let from, _): return tid == nil && from == pid
+        case .reap(let p, _, let how, _): return tid == nil && p == pid && how == .auto
+        case .thread(let p, let th, let phase, _): return tid == th && p == pid && phase == .exit
+        default: return false
+        }
     }
 
     private static func end(of e: TraceEvent) -> (pid: Int, tid: Int?)? {

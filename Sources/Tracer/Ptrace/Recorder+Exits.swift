@@ -52,7 +52,8 @@ extension Recorder {
         emit(TraceEvent(t: end, .exit(pid: pid, status: status, error: error)))
         if pid == rootPid { rootStatus = status }
 
-        reparentChildren(of: pid, t: t)
+        // The kernel hands the children on, or releases an auto-reaped zombie, at the exit.
+        reparentChildren(of: pid, t: end)
 
         if attachMode {
             attachedProcessExited(pid, parent: proc.parent, t: t)
@@ -63,7 +64,7 @@ extension Recorder {
         } else if let parent = table.procs[proc.parent], !parent.exited {
             // A traced parent: the kernel releases the zombie at once if the parent ignores
             // SIGCHLD; otherwise it stays until one of the parent's waits reaps it.
-            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: .auto, t: t) }
+            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: .auto, t: end) }
         } else {
             adoptedZombie(pid, t: t)
         }

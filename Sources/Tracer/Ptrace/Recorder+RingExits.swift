@@ -76,15 +76,23 @@ extension Recorder {
     private func restampEnd(key: Int, tid: Int?, t: Int64) {
         guard let q = ringQueuedEnds.removeValue(forKey: key) else { return }
         let at = max(t, q.floor)
-        if at > t { ringEndsFloored += 1 } else { ringEndsExact += 1 }
-        guard at < q.stamped else { return }
-        let endTid = q.process ? nil : tid
-        // Not submitted yet (a death collected while records were being applied), or queued.
-        if let i = pending.lastIndex(where: { TraceMerger.isEnd($0, pid: q.pid, tid: endTid, at: q.stamped) }) {
-            pending[i].t = at
-        } else if !merger.restampEnd(pid: q.pid, tid: endTid, from: q.stamped, to: at) {
+        guard at < q.stamped else {
+            ringEndsFloored += 1
             return
         }
+        let endTid = q.process ? nil : tid
+        // Not submitted yet (a death collected while records were being applied), or queued.
+        var moved = 0
+        for i in pending.indices where TraceMerger.isDeathLine(pending[i], pid: q.pid, tid: endTid, at: q.stamped) {
+            pending[i].t = at
+            moved += 1
+        }
+        if moved == 0 { moved = merger.restampEnd(pid: q.pid, tid: endTid, from: q.stamped, to: at) }
+        guard moved > 0 else {
+            ringEndsMissed += 1
+            return
+        }
+        if at > t { ringEndsFloored += 1 } else { ringEndsExact += 1 }
         if q.process, var proc = table.procs[q.pid], proc.exited, proc.exitTime == q.stamped {
             // The reap applied next (from the ring) is clamped to this exit, not the collection.
             proc.exitTime = at
