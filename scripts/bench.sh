@@ -7,7 +7,11 @@
 # Recorder rows: each workload untraced, under `BIN record` (the default: scheduler states
 # on), under `BIN record --states none` and under `strace -f --seccomp-bpf -e trace=process`.
 # Runs are interleaved (each round runs every variant once, in a rotating order) so machine
-# noise hits all variants alike; figures are medians.
+# noise hits all variants alike; figures are medians. Each run starts BENCH_GAP seconds (default
+# 0.15) after the previous one ended: after `record` returns, its tracer still removes its tracefs
+# instance, which holds the kernel's tracing locks for ~90 ms (docs/states.md, "Back to back: the
+# floor"), and a recording started inside that window waits for it. A workload row measures what
+# tracing that workload costs; the start-up row below measures the back-to-back case on its own.
 #   spawn    /bin/sh traces/workloads/spawn_loop.sh 1000   (a shell spawning 1000 /bin/true)
 #   syscall  traces/workloads/bin/syscall_loop 200000      (200,000 write(2)s, no forks)
 #   pool     /usr/bin/python3 traces/workloads/pool_bench.py (Pool(8), a fork per task)
@@ -25,7 +29,8 @@
 #
 # --quick (or BENCH_QUICK=1): small sizes and few rounds, to smoke-test the script under load
 # (its numbers mean nothing). Environment: BENCH_RUNS (recorder rounds), BENCH_READER_RUNS,
-# BENCH_WORKLOADS (subset of "spawn syscall pool probe startup readers"), BENCH_PINGPONG_MS.
+# BENCH_WORKLOADS (subset of "spawn syscall pool probe startup readers"), BENCH_PINGPONG_MS,
+# BENCH_GAP (seconds between two runs of the workload rows).
 # Exit status: 0 when every cell was measured; 2 when some could not be (n/a in the table);
 # 1 when a workload fails untraced.
 set -uo pipefail
@@ -44,6 +49,7 @@ else
   BIG_P=50000; BIG_N=1100000; TL_P=10000; TL_N=1000000; PINGPONG_MS=${BENCH_PINGPONG_MS:-3000}; STARTUPS=21
 fi
 WORKLOADS=${BENCH_WORKLOADS:-"spawn syscall pool probe startup readers"}
+GAP=${BENCH_GAP:-0.15}
 
 if [ -z "${EPOCHREALTIME:-}" ]; then
   echo "bench.sh: needs bash 5 (EPOCHREALTIME)" >&2
@@ -167,6 +173,7 @@ for wl in spawn syscall pool probe; do
       v=${VARIANTS[$(((k + r) % ${#VARIANTS[@]}))]}
       [ "${usable[$v]}" = 1 ] || continue
       [ "${times[$v]:-}" = fail ] && continue
+      sleep "$GAP"
       if t=$(run_timed "$v" "${cmd[@]}"); then
         times[$v]+="$t "
       else
