@@ -213,6 +213,81 @@ struct SchedStateMachineTests {
         #expect(pathProblems(steps(ev, tid: 552), mustTerminate: false) == [])
     }
 
+    /// What `validate` checks of a tid's written path: each `from` is the state before, except
+    /// right after an `unknown`; times never go back.
+    func modelProblems(_ events: [TraceEvent], tid: Int) -> [String] {
+        var problems: [String] = []
+        var cur: ProcState = .new
+        var lastT = Int64.min
+        for e in events {
+            switch e.kind {
+            case let .state(_, tt, from, to, _) where tt == tid:
+                if from != cur && cur != .unknown { problems.append("\(e.t / 1000): \(from)>\(to) but the model has it \(cur)") }
+                cur = to
+            case let .stateUnknown(_, tt, _) where tt == tid:
+                cur = .unknown
+            default:
+                continue
+            }
+            if e.t < lastT { problems.append("\(e.t / 1000): time goes back") }
+            lastT = e.t
+        }
+        return problems
+    }
+
+    func lost(_ t: Int64, cpu: Int32) -> SchedEvent { SchedEvent(ts: us(t), cpu: cpu, current: 0, record: .lost(count: 3)) }
+
+    func unknowns(_ ev: [TraceEvent]) -> [(t: Int64, tid: Int)] {
+        ev.compactMap { if case let .stateUnknown(_, tid?, _) = $0.kind { return ($0.t / 1000, tid) }; return nil }
+    }
+
+    @Test("a loss read after later events of another CPU is placed before them: those events still say where their task is")
+    func lossReadLateComesBeforeTheStatesAfterIt() {
+        var m = SchedStateMachine(origin: 0)
+        m.track(tid: 100, pid: 100)
+        m.track(tid: 300, pid: 300)
+        m.feed(sw(10, cpu: 0, 7, 0, 100))             // 100 runs on CPU0
+        m.feed(sw(20, cpu: 1, 7, 0, 300))             // 300 runs on CPU1
+        m.feed(sw(40, cpu: 0, 100, 0, 7))             // 100 preempted
+        m.feed(sw(100, cpu: 0, 7, 0, 100))            // 100 runs again
+        m.feed(SchedEvent(ts: us(105), cpu: 0, current: 100, record: .fork(parent: 100, child: 400)))
+        m.feed(wake(106, cpu: 0, by: 100, 400, new: true))
+        // CPU1's events after 49 were overwritten; its next page is read only now.
+        m.feed(lost(50, cpu: 1))
+        m.feed(wake(110, cpu: 0, by: 100, 200))       // 100 is current on CPU0: still running
+        m.feed(sw(120, cpu: 0, 100, 1, 7))            // 100 sleeps
+        m.feed(sw(130, cpu: 1, 300, 1, 0))            // 300 seen again: it was running
+        let ev = m.take(upTo: .max)
+        #expect(modelProblems(ev, tid: 100) == [], "\(path(ev, 100))")
+        #expect(modelProblems(ev, tid: 300) == [])
+        #expect(ev.map(\.t) == ev.map(\.t).sorted())
+        // Every task there at the loss is unknown from it: 100 until its switch-in at 100 µs
+        // (known since), 300 until it is seen; 400, born after it, is not.
+        #expect(unknowns(ev).map(\.t) == [50, 50])
+        #expect(Set(unknowns(ev).map(\.tid)) == [100, 300])
+        #expect(m.state(of: 100) == .blocked)
+        #expect(path(ev, 100).suffix(2) == ["100:ready>running", "120:running>blocked"])
+        #expect(path(ev, 400) == ["106:new>ready"])
+    }
+
+    @Test("a loss that stops the feed, read after later events, withdraws them: nothing is claimed after the stop")
+    func stoppingLossReadLateWithdrawsWhatFollowsIt() {
+        var m = SchedStateMachine(origin: 0)
+        m.stopOnLoss = true
+        m.track(tid: 100, pid: 100)
+        m.feed(sw(10, cpu: 0, 7, 0, 100))
+        m.feed(sw(40, cpu: 0, 100, 0, 7))
+        m.feed(sw(100, cpu: 0, 7, 0, 100))            // later than the loss below
+        m.feed(SchedEvent(ts: us(105), cpu: 0, current: 100, record: .exit(tid: 100)))
+        m.feed(lost(50, cpu: 1))
+        let ev = m.take(upTo: .max)
+        #expect(modelProblems(ev, tid: 100) == [])
+        #expect(ev.allSatisfy { $0.t <= us(50) }, "\(path(ev, 100))")
+        #expect(unknowns(ev).map(\.t) == [50])
+        #expect(m.withdrawnAfterStop == 2)
+        #expect(m.stoppedUnknowns == 1)
+    }
+
     @Test("events are released in time order, never behind a pending inference")
     func holdBack() {
         var m = SchedStateMachine(origin: 0)

@@ -401,8 +401,9 @@ public final class SchedSource: StateFeed {
     }
 
     /// Events known lost because the feed stopped for good: the kernel cannot count them, but
-    /// each task that was live (or born) then missed at least its `sched_process_exit`.
-    func stoppedLost(_ s: Shared) -> Int { s.machine.stoppedUnknowns + s.lateUnknownCount }
+    /// each task that was live (or born) then missed at least its `sched_process_exit`; and the
+    /// `state` events read before a loss that stopped the feed but later than it (withdrawn).
+    func stoppedLost(_ s: Shared) -> Int { s.machine.stoppedUnknowns + s.machine.withdrawnAfterStop + s.lateUnknownCount }
 
     /// Lost events: the kernel's per-CPU overrun and dropped counts, or the page headers'
     /// missed counts if those are larger.

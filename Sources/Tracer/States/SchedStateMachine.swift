@@ -127,26 +127,82 @@ struct SchedStateMachine {
     /// work): every followed live task is unknown from then on, and nothing more is fed.
     mutating func feedStopped(at ts: Int64, reason: String) {
         guard stoppedReason == nil else { return }
-        stoppedUnknowns += markUnknown(at: ts, reason: reason)
+        stoppedUnknowns += markUnknown(at: ts, reason: reason, stop: true)
         stoppedReason = reason
     }
 
+    /// `state` events withdrawn because they were later than the instant the feed stopped at
+    /// (fed before a loss that was read late, see `markUnknown`): counted as lost.
+    private(set) var withdrawnAfterStop = 0
+
+    /// Makes every followed live task unknown from `ts` (monotonic ns) on; returns how many.
+    ///
+    /// A loss can be read after events of another CPU that are later than it: a CPU's events
+    /// reach the reader late, and its loss is placed right after the last event read from it.
+    /// Those events, already fed, say where their tasks are after the loss, as they would had
+    /// they been fed after it: such a task gets its `unknown` at the loss (taking the events
+    /// out sorts it before them) and keeps the state they left it in. Marking it unknown after
+    /// them instead made its next transition start from a state the written path had already
+    /// left (validate: "recorded ready→running but the model has it running"). A task whose
+    /// path starts after the loss (its `from:"new"` event is later) was not there to lose.
+    /// When the loss stops the feed (`stop`), nothing after it is claimed: those later events
+    /// are withdrawn (and counted as lost), and their tasks are unknown from the loss too.
     @discardableResult
-    private mutating func markUnknown(at ts: Int64, reason: String) -> Int {
+    private mutating func markUnknown(at ts: Int64, reason: String, stop: Bool = false) -> Int {
         // What was inferred but not settled is not known either.
         pending = [:]
         heldLeaderExits = [:]
         let t = max(ts - origin, releasedUpTo)
+        // (Nothing taken is later than `releasedUpTo`: every event later than `t` is still here.)
+        var later: Set<Int32> = []
+        var startsLater: Set<Int32> = []
+        for e in output where e.t > t {
+            switch e.kind {
+            case let .state(_, tid?, from, _, _):
+                later.insert(Int32(truncatingIfNeeded: tid))
+                if from == .new { startsLater.insert(Int32(truncatingIfNeeded: tid)) }
+            case let .stateUnknown(_, tid?, _):
+                later.insert(Int32(truncatingIfNeeded: tid))
+            default:
+                break
+            }
+        }
+        if stop && !later.isEmpty { withdraw(after: t) }
         var n = 0
         for tid in tasks.keys.sorted() {
-            guard var task = tasks[tid], task.state != .terminated, task.state != .unknown else { continue }
-            task.state = .unknown
-            tasks[tid] = task
-            unexplained[tid] = nil
+            guard var task = tasks[tid] else { continue }
+            if later.contains(tid) && !stop {
+                // Known again after the loss from events already fed: unknown only until them.
+                if startsLater.contains(tid) { continue }
+            } else {
+                guard later.contains(tid) || (task.state != .unknown && task.state != .terminated) else { continue }
+                task.state = .unknown
+                tasks[tid] = task
+                unexplained[tid] = nil
+            }
             output.append(TraceEvent(t: t, .stateUnknown(pid: task.pid, tid: Int(tid), reason: reason)))
             n += 1
         }
         return n
+    }
+
+    /// Takes the events later than `t` (trace-relative ns) out of the output: the feed stopped
+    /// before them. The `state` events among them count as lost (`withdrawnAfterStop`).
+    private mutating func withdraw(after t: Int64) {
+        var kept: [TraceEvent] = []
+        var newIndex: [Int: Int] = [:]
+        for (i, e) in output.enumerated() {
+            if e.t <= t {
+                newIndex[i] = kept.count
+                kept.append(e)
+            } else if case .state = e.kind {
+                withdrawnAfterStop += 1
+            }
+        }
+        output = kept
+        unexplained = unexplained.compactMapValues { newIndex[$0] }
+        statesWaiting.removeAll()
+        for e in output { if case let .state(_, tid?, _, _, _) = e.kind { statesWaiting[Int32(truncatingIfNeeded: tid), default: 0] += 1 } }
     }
 
     /// Corrects a task's pid, also in the events not taken yet.
