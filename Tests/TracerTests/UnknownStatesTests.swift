@@ -90,22 +90,24 @@ struct UnknownStatesTests {
     // MARK: the instance stops recording mid-run
 
     @Test func eventsDisabledMidRunMakeEveryTaskUnknownFromTheLastGoodCheck() throws {
+        var path = ""
         let r = try recordMeddling { instance, _ in
-            let instance = try #require(instance)
-            #expect(writeFile("\(instance)/events/sched/sched_switch/enable", "0") == 0)
+            path = try #require(instance)
+            #expect(writeFile("\(path)/events/sched/sched_switch/enable", "0") == 0)
         }
-        try checkStopped(r, reason: "sched_switch disabled in ")
+        try checkStopped(r, reason: "sched_switch disabled in \(path)")
     }
 
     // In a pid namespace the kernel's tids are paired with the recorder's through fork events;
     // `late`, made after the last good check, is never paired: unknown from its birth all the
     // same, and counted (it used to have no state at all there, and no count).
     @Test func eventsDisabledMidRunInAPidNamespaceMakeEveryTaskUnknownToo() throws {
+        var path = ""
         let r = try recordMeddling(namespaced: true) { instance, _ in
-            let instance = try #require(instance)
-            #expect(writeFile("\(instance)/events/sched/sched_switch/enable", "0") == 0)
+            path = try #require(instance)
+            #expect(writeFile("\(path)/events/sched/sched_switch/enable", "0") == 0)
         }
-        try checkStopped(r, reason: "sched_switch disabled in ")
+        try checkStopped(r, reason: "sched_switch disabled in \(path)")
     }
 
     @Test func anInstanceRemovalMidRunMakesEveryTaskUnknown() throws {
@@ -113,19 +115,15 @@ struct UnknownStatesTests {
         // turn every event off, then rmdir. This kernel refuses the rmdir while the recorder
         // still reads the instance (EBUSY), but the events are off either way.
         var rmdirErrno: Int32 = 0
+        var path = ""
         let r = try recordMeddling { instance, _ in
-            let instance = try #require(instance)
-            #expect(writeFile("\(instance)/events/enable", "0") == 0)
-            rmdirErrno = rmdir(instance) == 0 ? 0 : errno
+            path = try #require(instance)
+            #expect(writeFile("\(path)/events/enable", "0") == 0)
+            rmdirErrno = rmdir(path) == 0 ? 0 : errno
         }
-        #expect(rmdirErrno == 0 || rmdirErrno == EBUSY)
-        // Known, intermittent, not understood yet: in 2 of 4 full `make test` runs on fresh
-        // clones at the end of session 5 (never alone) the unknown lines of root, ping and pong
-        // had 3 instants instead of the one stop, and the test took 1.9 s instead of 5-8 s. The
-        // loss is counted and the trace valid either way (recordMeddling's checks, outside).
-        withKnownIssue("the stop's unknowns at several instants (not understood yet)", isIntermittent: true) {
-            try checkStopped(r, reason: rmdirErrno == 0 ? "removed" : "disabled in ")
-        }
+        // (The recorder's own instance, found by its whole owner: never another's.)
+        #expect(rmdirErrno == EBUSY, "rmdir of the recorder's own instance: \(String(cString: strerror(rmdirErrno)))")
+        try checkStopped(r, reason: rmdirErrno == 0 ? "\(path) removed" : "disabled in \(path)")
     }
 
     // MARK: a sampler that stalls
@@ -203,7 +201,7 @@ struct UnknownStatesTests {
         // The pair is forked and the root sleeps in open(GATE): the source has seen that.
         let atGate = poll { childPids(of: root).count == 2 && procState(root) == "S" ? true : nil }
         try #require(atGate == true, "the root never reached the gate")
-        let instance = flags.contains("sampled") ? nil : poll { instanceFollowing(root, recorder: recorder) }
+        let instance = flags.contains("sampled") ? nil : poll { instanceOwned(by: recorder) }
         usleep(100_000)
         try meddle(instance, recorder)
         let fd = open(gate, O_WRONLY)
@@ -224,7 +222,14 @@ struct UnknownStatesTests {
                            stderr: String(decoding: errData, as: UTF8.self), lines: lines)
     }
 
-    /// The facts of a run whose source stopped while the root was blocked at the gate.
+    /// The facts of a run whose source stopped (for `reason`) while the root was blocked at the
+    /// gate.
+    ///
+    /// The ring may also have overrun before the stop (a loaded machine starves the reader: seen
+    /// in full test runs, where 2 of 4 had root, ping and pong unknown at 2 or 3 instants): a
+    /// task made unknown by that loss and not seen since gets no second `unknown` at the stop,
+    /// so the stop's own instant is checked on the stop's `unknown` lines, and every task is
+    /// checked to be unknown across it whichever line made it so.
     private func checkStopped(_ r: Harness.Run, reason: String) throws {
         #expect(r.exitCode == 0)
         #expect(r.stderr.contains("proctrace: scheduler states stopped at "), "stderr: \(r.stderr)")
@@ -233,25 +238,39 @@ struct UnknownStatesTests {
         try #require(kids.count == 3, "root, ping, pong and late expected")
         let late = kids[2]
         let unknowns = r.objects("unknown")
-        #expect(unknowns.allSatisfy { ($0["reason"] as? String)?.contains(reason) == true }, "\(unknowns)")
-        // One stop: root, ping and pong unknown from one instant…
-        let early = unknowns.filter { $0["pid"] as? Int != late.pid }
-        #expect(Set(early.compactMap { $0["pid"] as? Int }) == Set([root.pid, kids[0].pid, kids[1].pid]))
+        let overruns = unknowns.filter { ($0["reason"] as? String)?.hasPrefix("ring buffer overrun on cpu ") == true }
+        let stops = unknowns.filter { ($0["reason"] as? String)?.contains(reason) == true }
+        #expect(stops.count + overruns.count == unknowns.count, "\(unknowns)")
+        // One stop: the tasks it found known (root, ping and pong, unless a loss before it left
+        // them unknown) are unknown from one instant…
+        let early = stops.filter { $0["pid"] as? Int != late.pid }
         let stopTimes = Set(early.compactMap { $0["t"] as? Int })
-        try #require(stopTimes.count == 1)
+        try #require(stopTimes.count == 1, "the stop's unknown lines at \(stopTimes.sorted()): \(early)")
         let u = Int64(stopTimes.first!)
+        let earlier = Set(overruns.filter { ($0["t"] as? Int ?? .max) < Int(u) }.compactMap { $0["pid"] as? Int })
+        #expect(Set(early.compactMap { $0["pid"] as? Int }).union(earlier) == Set([root.pid, kids[0].pid, kids[1].pid]))
+        if overruns.isEmpty {
+            #expect(Set(early.compactMap { $0["pid"] as? Int }) == Set([root.pid, kids[0].pid, kids[1].pid]))
+        }
         // …after the root blocked at the gate (the source saw that, it worked then), and
         // before late was born (the events were turned off before the gate was opened).
-        let rootStates = root.stateIntervals.filter { $0.state != .unknown && $0.state != .terminated }
-        #expect(rootStates.last?.state == .blocked && rootStates.last!.start <= u, "\(root.stateIntervals)")
+        if !earlier.contains(root.pid) {
+            let rootStates = root.stateIntervals.filter { $0.state != .unknown && $0.state != .terminated }
+            #expect(rootStates.last?.state == .blocked && rootStates.last!.start <= u, "\(root.stateIntervals)")
+        }
         #expect(u < late.birth)
         for k in kids.prefix(2) { #expect(k.stateIntervals.contains { $0.state == .running && $0.end <= u }, "the pair ran before") }
+        // Root, ping and pong are unknown across the stop, whichever line made them so.
+        for p in [root, kids[0], kids[1]] {
+            #expect(p.stateIntervals.contains { $0.state == .unknown && $0.start <= u && $0.end >= u }, "\(p.pid) is not unknown across the stop at \(u)")
+        }
         // late: unknown from its birth, and no state at all.
-        let lateUnknown = unknowns.filter { $0["pid"] as? Int == late.pid }
+        let lateUnknown = stops.filter { $0["pid"] as? Int == late.pid }
         #expect(lateUnknown.count == 1 && (lateUnknown.first?["t"] as? Int).map { Int64($0) >= late.birth } == true)
-        // Nothing is claimed after the stop: no state event past it.
+        // Nothing is claimed after the stop: no state event past it, and no other loss.
         let after = r.objects("state").filter { ($0["t"] as? Int ?? 0) > Int(u) }
         #expect(after.isEmpty, "state events after the source stopped: \(after.prefix(3))")
+        #expect(overruns.allSatisfy { ($0["t"] as? Int ?? .max) < Int(u) })
         // Every task alive then missed at least its exit: counted.
         #expect(r.history.end!.lost >= 4)
         for p in [root] + kids {
@@ -347,21 +366,19 @@ private func procState(_ pid: Int32) -> String? {
     return s[s.index(after: close)...].split(separator: " ").first.map(String.init)
 }
 
-/// The tracefs instance named after the recorder (`InstanceOwner`: its pid namespace and pid),
-/// else one whose kernel pid filter holds `pid` (on the host the recorder writes the workload's
-/// root there; in a pid namespace the list holds the kernel's tids, the recorder's own first).
-private func instanceFollowing(_ pid: Int32, recorder: Int32) -> String? {
+/// The tracefs instance of the recorder `pid`: the one named after its whole owner
+/// (`InstanceOwner`: its pid namespace, its pid there and its start time), wherever it runs.
+/// Not by pid alone: an instance left behind by an earlier process with that pid (pids wrap at
+/// 32768 on the host; a fresh pid namespace reuses an old one's inode and hands out the same
+/// pids) would be taken for it, and nothing the test did would reach the recording.
+private func instanceOwned(by pid: Int32) -> String? {
+    let proc = "/proc/\(pid)"
+    guard let ns = ProcFS.readlink("\(proc)/ns/pid").flatMap(InstanceOwner.inode), let own = InstanceOwner.innermostPid(proc),
+          let start = InstanceOwner.startTime(of: proc) else { return nil }
+    let owner = InstanceOwner(pidNamespace: ns, pid: own, startTime: start)
     let dir = UnknownStatesTests.tracefs + "/instances"
     let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    let ns = InstanceOwner.ownNamespace()
-    if let n = names.first(where: { InstanceOwner(instanceName: $0).map { $0.pid == Int(recorder) && $0.pidNamespace == ns } ?? false }) {
-        return "\(dir)/\(n)"
-    }
-    for n in names where n.hasPrefix("proctrace") {
-        let pids = ((try? String(contentsOfFile: "\(dir)/\(n)/set_event_pid", encoding: .utf8)) ?? "").split(separator: "\n")
-        if pids.contains(where: { Int32($0.trimmingCharacters(in: .whitespaces)) == pid }) { return "\(dir)/\(n)" }
-    }
-    return nil
+    return names.first { InstanceOwner(instanceName: $0) == owner }.map { "\(dir)/\($0)" }
 }
 
 /// Writes `text` to a (tracefs) file; returns 0 or the errno.
