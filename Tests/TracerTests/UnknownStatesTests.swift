@@ -156,9 +156,13 @@ struct UnknownStatesTests {
         try viewsShowUnknown(r, at: (u + Int64(back)) / 2, pids: stalled)
     }
 
-    /// A run of `pingpong 1 1500 GATE` (with `record` flags `flags`) whose recorder `meddle`
+    /// A run of `pingpong 1 1500 GATE 200` (with `record` flags `flags`) whose recorder `meddle`
     /// disturbs — given its tracefs instance, if it has one, and its pid — while the root is
     /// blocked opening the gate; the gate is opened right after, and the root then forks `late`.
+    /// The pair pauses 200 µs at each round trip: ~5,000 trips a second keep it running,
+    /// blocking and waking, not the ~115,000 of a free pair, which overran even 8 MB rings
+    /// before the meddling at a load of 17 (in a pid namespace that loss ends the feed first,
+    /// and the test had nothing left to test: 2.1 s, "stopped (ring buffer overrun …)").
     private func recordMeddling(flags: [String] = [], namespaced: Bool = false,
                                 _ meddle: (String?, Int32) throws -> Void) throws -> Harness.Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-unknown-\(getpid())")
@@ -168,7 +172,7 @@ struct UnknownStatesTests {
         defer { unlink(gate) }
         let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl").path
         let p = Process()
-        let record = [Harness.binary, "record", "-o", out, "--reap-timeout", "5"] + flags + ["--"] + Harness.c("pingpong", "1", "1500", gate)
+        let record = [Harness.binary, "record", "-o", out, "--reap-timeout", "5"] + flags + ["--"] + Harness.c("pingpong", "1", "1500", gate, "200")
         // In a pid namespace of its own: `unshare` forks proctrace as the namespace's pid 1.
         let argv = namespaced ? ConcurrentRecordingTests.unshare + record : record
         p.executableURL = URL(fileURLWithPath: argv[0])

@@ -2,7 +2,10 @@
 // can: a flood of scheduler events (every hop is a wakeup and two context switches)
 // with almost no ptrace events. Used to overrun the scheduler source's ring buffers
 // and, with a gate, to stop the scheduler source at a known point of a run.
-// Usage: pingpong [PAIRS [MILLIS [GATE]]] (defaults 4 pairs, 1000 ms, no gate).
+// Usage: pingpong [PAIRS [MILLIS [GATE [PAUSE_US]]]] (defaults 4 pairs, 1000 ms, no gate,
+// no pause; GATE "-" is no gate). With PAUSE_US, ping sleeps that long after each round trip:
+// a pair that keeps running, blocking and waking without flooding the scheduler's rings (the
+// tests of a source that stops must not overrun them on a loaded machine).
 // Tree: root -> ping1, pong1, ping2, pong2, … (fork order), then late (with a gate).
 // Each ping writes a byte to its pong and reads it back until MILLIS have passed
 // since the root started, then both exit 0. With GATE (a FIFO's path), the root, once
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +41,8 @@ static long long now_ms(void) {
 int main(int argc, char **argv) {
     int pairs = argc > 1 ? atoi(argv[1]) : 4;
     long long millis = argc > 2 ? atoll(argv[2]) : 1000;
-    const char *gate = argc > 3 ? argv[3] : NULL;
+    const char *gate = argc > 3 && strcmp(argv[3], "-") != 0 ? argv[3] : NULL;
+    long pause_us = argc > 4 ? atol(argv[4]) : 0;
     long long deadline = now_ms() + millis;
     int counts[2];
     if (pipe(counts) != 0) { perror("pipe"); return 1; }
@@ -53,6 +58,7 @@ int main(int argc, char **argv) {
             while (now_ms() < deadline) {
                 if (write(there[1], &b, 1) != 1 || read(back[0], &b, 1) != 1) _exit(1);
                 hops++;
+                if (pause_us > 0) usleep((useconds_t)pause_us);
             }
             b = 0;
             if (write(there[1], &b, 1) != 1) _exit(1);
