@@ -1,6 +1,7 @@
 import Foundation
 import Lifecycle
 import Testing
+@testable import Tracer
 
 /// The `record` command's contract with its user: exit status, errors, files.
 @Suite(.serialized, .timeLimit(.minutes(3)))
@@ -35,6 +36,22 @@ struct RecordCommandTests {
         while (!instances().isEmpty || tracerRuns()) && Date() < deadline { usleep(10_000) }
         #expect(instances().isEmpty, "the recorder's instance is still there: \(instances())")
         #expect(!tracerRuns(), "the tracer \(tracer) still runs")
+    }
+
+    /// proctrace as its pid namespace's init has no front, and the kernel kills every process of
+    /// the namespace when it exits: a detached remover died with it, and the instance stayed
+    /// (each run of the namespaced tests left one, with its rings, until a host recorder swept it).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func aRecorderThatIsItsNamespacesInitRemovesItsInstance() throws {
+        let r = try Harness.record(["/bin/readlink", "/proc/self/ns/pid"], wrapper: ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc"])
+        #expect(r.exitCode == 0)
+        try #require(r.history.states == .sched, "this machine gives scheduler states (root)")
+        #expect(r.objects("trace").first?["pid"] as? Int == 1)
+        // The workload's namespace is the recorder's: its instance is named after it.
+        let ns = try #require(InstanceOwner.inode(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "stdout: \(r.stdout)")
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/kernel/tracing/instances")) ?? [])
+            .filter { InstanceOwner(instanceName: $0).map { $0.pidNamespace == ns && $0.pid == 1 } ?? false }
+        #expect(left.isEmpty, "the namespace init's instance is still there after it exited: \(left)")
     }
 
     @Test func killedWorkloadGives128PlusN() throws {

@@ -386,7 +386,11 @@ public final class SchedSource: StateFeed {
             s.stopped = true
             return rest
         }
-        step(options.deferRemoval ? "close" : "close, detach removal") { cleanup(removal: options.deferRemoval ? .deferred : .detached) }
+        // As its pid namespace's init, proctrace cannot leave the removal to a detached process:
+        // the kernel kills every process of the namespace when its init exits, and the
+        // instance stayed behind (with its rings) until a recorder on the host swept it.
+        let removal: Removal = options.deferRemoval ? .deferred : (getpid() == 1 ? .now : .detached)
+        step(removal == .deferred ? "close" : (removal == .now ? "close, remove" : "close, detach removal")) { cleanup(removal: removal) }
         if getenv("PROCTRACE_TIMES") != nil {
             let fed = shared.withLock { $0.machine.counts.summary }
             Recorder.warn("proctrace sched: \(readerCounts); \(fed); \(stepSummary)")
