@@ -168,6 +168,17 @@ public final class Recorder {
     /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
     var ringSyncs = 0
     var ringSyncTimeouts = 0
+    // After the ring closed (Recorder+RingClosed.swift).
+    /// The state feed stopped for good with ring waits on: wait4 calls that run unstopped are
+    /// no longer seen.
+    var ringClosed = false
+    /// Zombies whose reap an unseen wait will do, watched through a pidfd: pid → pidfd.
+    var unseenReaps: [Int: Int32] = [:]
+    /// While a death is handled: the latest time a reap seen meanwhile may carry.
+    var unseenReapCap: Int64?
+    /// Reaps seen through a pidfd after the ring closed, and waits the close left open.
+    var unseenReapsSeen = 0
+    var ringWaitsLeftOpen = 0
     /// An exec whose event is written once its task runs again (EventLoop.swift).
     var execAfterResume: ExecSeen?
     /// ptrace requests that failed for another reason than the task being gone.
@@ -259,8 +270,9 @@ public final class Recorder {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            let syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
+            var syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
                 "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line, \(ringEndsMissed) gone before their time came)" : ""
+            if ringClosed { syncs += ", ring closed: \(ringWaitsLeftOpen) waits left open, \(unseenReapsSeen) reaps seen by pidfd" }
             Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
                 "ptrace stops \(stopsHandled)\(syncs)")
         }

@@ -277,6 +277,29 @@ struct UnknownStatesTests {
         #expect(overruns.allSatisfy { ($0["t"] as? Int ?? .max) < Int(u) })
         // Every task alive then missed at least its exit: counted.
         #expect(r.history.end!.lost >= 4)
+        // The lifecycle does not depend on the feed: root reaps ping, pong and late by its waits
+        // and outlives them, so nobody is reparented. With waits read from the same instance
+        // (`wait_source` "ring", on the host), the waits after the stop are not seen: each
+        // release is seen through the child's pidfd (`seen`), and the unseen wait is counted
+        // (they were taken for orphans gone to an unknown adopter: reparent to 0, reap by 0).
+        #expect(r.objects("reparent").isEmpty, "\(r.objects("reparent"))")
+        let reaps = r.objects("reap")
+        for k in kids {
+            let reap = reaps.filter { $0["pid"] as? Int == k.pid }
+            #expect(reap.count == 1 && reap.first?["by"] as? Int == root.pid && reap.first?["how"] as? String == "wait", "\(reap)")
+        }
+        if r.objects("end").first?["wait_source"] as? String == "ring" {
+            let seen = reaps.filter { $0["seen"] as? String == "pidfd" }
+            #expect(Set(seen.compactMap { $0["pid"] as? Int }) == Set(kids.map(\.pid)), "\(reaps)")
+            #expect(seen.allSatisfy { ($0["t"] as? Int ?? 0) > Int(u) })
+            #expect(r.history.end!.lost >= 4 + 3)
+            #expect(r.stderr.contains("waits read from that buffer may be missing"), "\(r.stderr)")
+        } else {
+            // With every wait stopped by ptrace, each reap has its wait.
+            #expect(reaps.allSatisfy { $0["seen"] == nil })
+            let ends = r.objects("wait").filter { $0["phase"] as? String == "end" }
+            for k in kids { #expect(ends.contains { $0["result"] as? Int == k.pid && $0["pid"] as? Int == root.pid }) }
+        }
         for p in [root] + kids {
             #expect(p.processStates().contains { $0.state == .unknown }, "\(p.pid)")
             #expect(!p.processStates().contains { $0.state != .unknown && $0.state != .terminated && $0.start >= max(u, p.birth) && $0.end > $0.start })

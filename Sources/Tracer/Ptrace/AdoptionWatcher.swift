@@ -9,7 +9,11 @@ import Synchronization
 /// starts with the first zombie to watch (most recordings have none: no thread to make at the
 /// start, nor to join at the end).
 final class AdoptionWatcher: Sendable {
-    private struct Watched { var pid: Int; var by: Int; var how = ReapHow.adopted; var seenBy: String? }
+    private struct Watched {
+        var pid: Int; var by: Int; var how = ReapHow.adopted; var seenBy: String?
+        /// Told the reap instead of writing it (`watch(pid:pidfd:post:)`).
+        var post: (@Sendable (Int) -> Void)?
+    }
     private struct State {
         var watched: [Int32: Watched] = [:]
         var finishing = false
@@ -60,6 +64,31 @@ final class AdoptionWatcher: Sendable {
         checkNow(pidfd)
     }
 
+    /// Starts watching `pidfd` (a zombie of `pid`) for the ptrace loop, which decides who
+    /// reaped it: at the release, `post(pid)` is called (on the watcher's thread) instead of a
+    /// `reap` being written. Takes the fd unless `take` gives it back.
+    func watch(pid: Int, pidfd: Int32, post: @escaping @Sendable (Int) -> Void) {
+        let polled = state.withLock { s in
+            s.watched[pidfd] = Watched(pid: pid, by: 0, post: post)
+            guard pt_epoll_add(epfd, pidfd, 1) == 0 else { return s.polled.insert(pidfd).inserted }
+            return false
+        }
+        startThread()
+        if polled { wake() }
+        checkNow(pidfd)
+    }
+
+    /// Stops watching `pidfd` (given to `watch(pid:pidfd:post:)`) and gives it back to the
+    /// caller, who closes it: true if it was still watched (its release not told yet).
+    func take(pidfd: Int32) -> Bool {
+        state.withLock { s in
+            guard s.watched.removeValue(forKey: pidfd) != nil else { return false }
+            s.polled.remove(pidfd)
+            _ = pt_epoll_del(epfd, pidfd)
+            return true
+        }
+    }
+
     private func checkNow(_ fd: Int32) {
         if pt_poll_hup(fd) != 0 { reaped(fd) }
     }
@@ -72,6 +101,7 @@ final class AdoptionWatcher: Sendable {
         }
         guard let w else { return }
         close(fd)
+        if let post = w.post { return post(w.pid) }
         var extra = JSONObject()
         if let seen = w.seenBy { extra.append("seen", .string(seen)) }
         merger.submit([TraceEvent(t: clock.now(), .reap(pid: w.pid, by: w.by, how: w.how, unobserved: unobserved), extra: extra)])
@@ -121,7 +151,9 @@ final class AdoptionWatcher: Sendable {
                 if fd == wakeFD {
                     var v: UInt64 = 0
                     _ = Glibc.read(wakeFD, &v, 8)
-                } else if hup[i] != 0 {
+                } else if hup[i] != 0, pt_poll_hup(fd) != 0 {
+                    // (Checked again: a pidfd given back by `take` may have been closed since,
+                    // and its number reused by one that is not released.)
                     reaped(fd)
                 }
             }

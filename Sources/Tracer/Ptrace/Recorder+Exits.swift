@@ -64,7 +64,12 @@ extension Recorder {
         } else if let parent = table.procs[proc.parent], !parent.exited {
             // A traced parent: the kernel releases the zombie at once if the parent ignores
             // SIGCHLD; otherwise it stays until one of the parent's waits reaps it.
-            if parent.autoReapsChildren { reaped(pid, by: proc.parent, how: .auto, t: end) }
+            if parent.autoReapsChildren {
+                reaped(pid, by: proc.parent, how: .auto, t: end)
+            } else if ringClosed {
+                // Its parent's wait4 is no longer seen (the ring closed): its release is.
+                watchUnseenReap(pid)
+            }
         } else {
             adoptedZombie(pid, t: t)
         }
@@ -96,7 +101,10 @@ extension Recorder {
             table.procs[child] = c
             table.procs[to]?.children.insert(child)
             if c.exited {
-                if table.isLiveTraced(to) { continue }   // a traced subreaper will wait for it
+                if table.isLiveTraced(to) {   // a traced subreaper will wait for it
+                    if ringClosed { watchUnseenReap(child) }
+                    continue
+                }
                 adoptedZombie(child, t: t)
             }
         }
@@ -134,6 +142,7 @@ extension Recorder {
     /// The zombie is gone.
     func reaped(_ pid: Int, by: Int, how: ReapHow, t: Int64) {
         guard let proc = table.procs.removeValue(forKey: pid) else { return }
+        cancelUnseenReap(pid)
         table.procs[proc.parent]?.children.remove(pid)
         pids.forget(pid: pid)
         emit(TraceEvent(t: t, .reap(pid: pid, by: by, how: how)))

@@ -58,6 +58,8 @@ extension Recorder {
         flush()
         inbox.acknowledge(records.count)
         inbox.release(due)
+        // The ring closed: once what it handed over is applied, the waits it no longer reports.
+        if whole && inbox.takeClosed() { ringWaitsClosed() }
     }
 
     /// Whether record `r` is a wait returning `pid` (in the waiter's numbering, translated).
@@ -82,6 +84,7 @@ extension Recorder {
     }
 
     private func applyRingWait(_ r: RingWaitInbox.Record) {
+        if r.kind == .reaped { return unseenReapSeen(pid: r.tid, t: r.t) }
         // Not a traced task (a child made with CLONE_UNTRACED is in the kernel's pid filter).
         guard let who = ringWaiter(r.tid, at: r.t) else { return }
         // After an early end nothing more is recorded (what still runs is let go or tended).
@@ -116,6 +119,8 @@ extension Recorder {
             ringWaitsOpen[r.tid] = wait
             emit(TraceEvent(t: t, .waitBegin(pid: who.pid, call: wait.call, target: wait.target, options: wait.options, tid: wait.tid),
                             extra: wait.extra))
+        case .reaped:
+            return
         case let .exit(ret):
             guard let wait = ringWaitsOpen[r.tid] else { return }   // its entry was lost (counted)
             if restartCodes.contains(ret) {
@@ -189,6 +194,7 @@ extension Recorder {
     /// death does not take those children for orphans (and read /proc for a pid that may
     /// already be another process's). A sync that runs out of time is counted lost.
     func ringWaitsBeforeDeath(of pid: Int, t: Int64) {
+        if ringClosed { return unseenReapsBeforeDeath(of: pid, t: t) }
         guard ringWaits, let children = table.procs[pid]?.children,
               children.contains(where: { table.procs[$0]?.exited == true }) else { return }
         if !syncRing(upTo: t, holdingReapOf: pid) { writer.countLost(1) }
@@ -200,6 +206,7 @@ extension Recorder {
     /// the table and one more is counted.
     func awaitRingReap(of pid: Int, t: Int64) {
         guard ringInbox != nil else { return }
+        if ringClosed, unseenReaps[pid] != nil { return unseenReapBeforeReuse(of: pid, t: t) }
         // The waiter may return after the new fork (the kernel frees the pid inside wait4): its
         // reap is stamped before that fork line.
         ringReapBefore[pid] = t - 1

@@ -18,6 +18,9 @@ final class RingWaitInbox: Sendable {
             /// `sched_process_exit` of the task (`groupDead`: the last of its process's threads),
             /// for its end line at the kernel's time (`Recorder.applyRingExit`).
             case taskExit(groupDead: Bool)
+            /// Not from the ring: after it closed, the zombie `tid` (a process) was released,
+            /// seen through its pidfd (`Recorder.watchUnseenReap`), at `t`.
+            case reaped
         }
         /// Trace-relative ns (the kernel's time, on the trace's clock).
         var t: Int64
@@ -34,9 +37,13 @@ final class RingWaitInbox: Sendable {
         /// then has been applied.
         var holds: [(tid: Int, t: Int64)] = []
         var earliestHold: Int64 { holds.lazy.map(\.t).min() ?? Int64.max }
+        /// A hold whose time every handed-over record has passed.
+        var holdDue: Bool { !holds.isEmpty && earliestHold <= releasedUpTo }
         /// Ends whose kernel time the loop applied before it collected the death: their lines,
         /// to come at that time, hold the merger there (`holdEnd`).
         var endHolds: [Int: Int64] = [:]
+        /// The ring stopped for good (`close`): nothing more comes from it.
+        var closed = false
     }
     private let state = Mutex(State())
     /// Records not yet acknowledged by the loop (a lock-free look for the loop and the reader).
@@ -45,6 +52,8 @@ final class RingWaitInbox: Sendable {
     private let loopIdle = Atomic<Bool>(false)
     /// A hold's time has been passed by the records handed over (kept with the state).
     private let holdsDue = Atomic<Bool>(false)
+    /// The ring closed and the loop has not taken note yet (`takeClosed`).
+    private let closedUnseen = Atomic<Bool>(false)
 
     init() {}
 
@@ -54,13 +63,42 @@ final class RingWaitInbox: Sendable {
     /// record up to `upTo` has now been handed over. Call it before the state watermark moves
     /// past them.
     func add(_ records: [Record], upTo: Int64) {
-        let due = state.withLock { s in
+        let due = state.withLock { s -> Bool in
+            // After the close nothing of the ring is taken: its records are not vouched for.
+            if s.closed { return s.holdDue }
             s.records += records
             if upTo > s.releasedUpTo { s.releasedUpTo = upTo }
-            return s.earliestHold <= s.releasedUpTo
+            return s.holdDue
         }
         holdsDue.store(due, ordering: .sequentiallyConsistent)
-        if !records.isEmpty { count.add(records.count, ordering: .sequentiallyConsistent) }
+        if !records.isEmpty && !isClosed { count.add(records.count, ordering: .sequentiallyConsistent) }
+    }
+
+    /// The ring stopped for good (the state feed stopped: its instance no longer records, or a
+    /// read failed). What was handed over stays to be applied; nothing more comes, so nothing
+    /// is waited for any more (`releasedUpTo` is the end of time) and every hold falls due.
+    /// Call it after the last `add`.
+    func close() {
+        let due = state.withLock { s in
+            s.closed = true
+            s.releasedUpTo = .max
+            return s.holdDue
+        }
+        holdsDue.store(due, ordering: .sequentiallyConsistent)
+        closedUnseen.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    // MARK: the reap watcher's side
+
+    /// After the close: the zombie `pid` was released (its pidfd hung up). Stamped now, under
+    /// the lock the merger reads `bound` under, so that the merger, which reads the loop's
+    /// mark before `bound`, has written nothing at or after that stamp (see `bound`).
+    func addReap(pid: Int, clock: TraceClock) {
+        state.withLock { s in s.records.append(Record(t: clock.now(), tid: pid, kind: .reaped)) }
+        count.add(1, ordering: .sequentiallyConsistent)
+        kickIfIdle()
     }
 
     /// Wakes the loop from waitpid when it sleeps with records to apply. Repeated after every
@@ -74,14 +112,19 @@ final class RingWaitInbox: Sendable {
 
     var hasRecords: Bool { count.load(ordering: .sequentiallyConsistent) > 0 }
 
-    /// Records to apply, or a hold whose time every handed-over record has passed.
-    var needsLoop: Bool { hasRecords || holdsDue.load(ordering: .sequentiallyConsistent) }
+    /// Records to apply, a hold whose time every handed-over record has passed, or the close.
+    var needsLoop: Bool {
+        hasRecords || holdsDue.load(ordering: .sequentiallyConsistent) || closedUnseen.load(ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether the ring has closed since the last call that said so (once).
+    func takeClosed() -> Bool { closedUnseen.exchange(false, ordering: .sequentiallyConsistent) }
 
     /// Holds the merger at `t` (a task's end) until `release`.
     func hold(tid: Int, at t: Int64) {
         let due = state.withLock { s in
             s.holds.append((tid, t))
-            return s.earliestHold <= s.releasedUpTo
+            return s.holdDue
         }
         holdsDue.store(due, ordering: .sequentiallyConsistent)
     }
@@ -96,7 +139,7 @@ final class RingWaitInbox: Sendable {
         guard !done.isEmpty else { return }
         let due = state.withLock { s in
             s.holds.removeAll { h in done.contains { $0.tid == h.tid && $0.t == h.t } }
-            return s.earliestHold <= s.releasedUpTo
+            return s.holdDue
         }
         holdsDue.store(due, ordering: .sequentiallyConsistent)
     }

@@ -137,8 +137,19 @@ extension SchedSource {
             unknownUnpaired(&$0, at: max(0, good - origin), reason: reason)
             $0.stoppedReason = reason
         }
+        let waits = closeRingWaits() ? ", and wait4 calls are no longer seen (each reap still is, through the child's pidfd)" : ""
         let at = TimeFormat.clock(max(0, good - origin))
-        Recorder.warn("proctrace: scheduler states stopped at \(at)s (\(reason)): states are unknown from then on")
+        Recorder.warn("proctrace: scheduler states stopped at \(at)s (\(reason)): states are unknown from then on\(waits)")
+    }
+
+    /// The feed stopped for good: the wait4 records handed over so far are all the ring will
+    /// give (`RingWaitInbox.close`); the ptrace loop takes note (Recorder+RingClosed.swift).
+    @discardableResult
+    func closeRingWaits() -> Bool {
+        guard let inbox = options.waitInbox, ringWaitsOn.load(ordering: .sequentiallyConsistent) else { return false }
+        inbox.close()
+        inbox.kickIfIdle()
+        return true
     }
 
     /// Reads every page available now on every CPU; returns the number of events decoded.
@@ -306,6 +317,7 @@ extension SchedSource {
             return reason
         }
         if let reason = stoppedNow {
+            closeRingWaits()
             Recorder.warn("proctrace: scheduler states stopped (\(reason)): states are unknown from then on")
         }
         options.waitInbox?.kickIfIdle()
