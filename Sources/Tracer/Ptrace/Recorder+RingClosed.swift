@@ -80,8 +80,10 @@ extension Recorder {
             guard let fd = unseenReaps[child] else { continue }
             guard watcher.take(pidfd: fd) else {
                 // The watcher has seen it go and is handing it over: applied before the death.
+                // (Not from inside `applyRingWaits`, which would not apply it: never the case
+                // after the close, whose records are only these.)
                 let deadline = monotonicNow() + 1_000_000_000
-                while unseenReaps[child] != nil && monotonicNow() < deadline {
+                while !applyingRingWaits && unseenReaps[child] != nil && monotonicNow() < deadline {
                     usleep(50)
                     applyRingWaits()
                 }
