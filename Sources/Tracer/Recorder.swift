@@ -165,6 +165,13 @@ public final class Recorder {
     var ringEndsFloored = 0
     /// End lines whose kernel time came when they were no longer queued (kept their stamp).
     var ringEndsMissed = 0
+    /// `sched_process_exit` records of traced tasks that were not applied, by reason
+    /// (`RingExitSkip`), and how far past the collection the late ones came (ns).
+    var ringExitsSkipped: [RingExitSkip: Int] = [:]
+    var ringExitsLateBy: [Int64] = []
+    /// Every record handed over up to this time has been applied, or held back on purpose
+    /// (`applyRingWaits(holdingReapOf:)`): the time of the last snapshot the loop applied.
+    var ringSeenUpTo: Int64 = .min
     /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
     var ringSyncs = 0
     var ringSyncTimeouts = 0
@@ -271,10 +278,12 @@ public final class Recorder {
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
             var syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
-                "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line, \(ringEndsMissed) gone before their time came)" : ""
+                "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line, \(ringEndsMissed) gone before their time came; " +
+                "exit records \(ringExitSkipSummary))" : ""
             if ringClosed { syncs += ", ring closed: \(ringWaitsLeftOpen) waits left open, \(unseenReapsSeen) reaps seen by pidfd" }
             Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
                 "ptrace stops \(stopsHandled)\(syncs)")
+            if let sched = states as? SchedSource { Self.warn("proctrace clock: \(sched.clockMode), \(sched.clock.summary)") }
         }
         return result
     }

@@ -63,28 +63,14 @@ struct ExitTimeTests {
             let exit = reap.exit ?? .max
             #expect(reap.t >= exit, "pid \(reap.pid) reaped at \(reap.t), before its exit at \(exit)", sourceLocation: sourceLocation)
         }
-        Self.knownIssue {
-            // The floor (a line of the task stamped after the kernel's exit) is the exception.
-            #expect(e.floored * 20 <= e.ends.count, "\(e.floored) of \(e.ends.count) ends after their terminated state; \(r.stderr)",
-                    sourceLocation: sourceLocation)
-            for reap in e.reaps {
-                let exit = reap.exit ?? .max
-                #expect(reap.t > exit, "pid \(reap.pid) reaped at \(reap.t), exit at \(exit): no zombie time", sourceLocation: sourceLocation)
-            }
+        // The floor (a line of the task stamped after the kernel's exit) is the exception.
+        #expect(e.floored * 20 <= e.ends.count, "\(e.floored) of \(e.ends.count) ends after their terminated state; \(r.stderr)",
+                sourceLocation: sourceLocation)
+        for reap in e.reaps {
+            let exit = reap.exit ?? .max
+            #expect(reap.t > exit, "pid \(reap.pid) reaped at \(reap.t), exit at \(exit): no zombie time", sourceLocation: sourceLocation)
         }
         return e
-    }
-
-    /// Known, intermittent, not understood yet: in 2 of ~7 full `make test` runs (never in ~60
-    /// runs of this suite alone, nor in recordings spaced or back to back, nor across a pid
-    /// wrap), the spawn loop's run applied the ring's exit records to only 53 of 102 ends
-    /// (`PROCTRACE_RUSAGE`: "ends at the kernel's time 53 (+0 raised …, 0 gone …)"); the other 49
-    /// kept the collection's stamp, as before this feature, and two reaps were clamped to them.
-    /// What always holds (never before the kernel's exit, never a reap before its exit) is
-    /// asserted outside; the exactness is checked here and reported as a known issue when it
-    /// fails, so that it stays visible until the cause is found.
-    static func knownIssue(_ body: () throws -> Void) {
-        withKnownIssue("some ends keep the collection's stamp (not understood yet)", isIntermittent: true) { try body() }
     }
 
     @Test func spawnLoopExitsAreAtTheKernelsTimeAndEveryZombieLasts() throws {
@@ -95,10 +81,8 @@ struct ExitTimeTests {
         let e = expectKernelEnds(r, processes: 102)
         #expect(e.reaps.count == 101)   // sh's own is by proctrace
         // The model agrees: every child's zombie time is above zero.
-        Self.knownIssue {
-            for c in r.children(of: r.root) {
-                if let x = c.exitTime, let reap = c.reapTime { #expect(reap > x, "pid \(c.pid): zombie 0") }
-            }
+        for c in r.children(of: r.root) {
+            if let x = c.exitTime, let reap = c.reapTime { #expect(reap > x, "pid \(c.pid): zombie 0") }
         }
     }
 
@@ -107,7 +91,7 @@ struct ExitTimeTests {
         WaitPath.ring.expectSource(r)
         let e = expectKernelEnds(r, processes: 3)
         #expect(e.reaps.count == 2)
-        Self.knownIssue { #expect(e.floored == 0) }
+        #expect(e.floored == 0)
     }
 
     @Test func threadsEndAtTheirOwnTimeAndTheProcessLast() throws {
@@ -119,11 +103,9 @@ struct ExitTimeTests {
         #expect(threads.count == 3)
         // Each thread exactly at its own terminated state, and the process's exit after them all.
         let exit = try #require(e.ends.first { $0.tid == nil })
-        Self.knownIssue {
-            #expect(e.floored == 0)
-            for th in threads { #expect(th.t == th.terminated) }
-            #expect(exit.t == exit.terminated)
-        }
+        #expect(e.floored == 0)
+        for th in threads { #expect(th.t == th.terminated) }
+        #expect(exit.t == exit.terminated)
         #expect(threads.allSatisfy { $0.t < exit.t })
     }
 }

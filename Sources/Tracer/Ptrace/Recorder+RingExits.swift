@@ -12,6 +12,20 @@ struct RingQueuedEnd {
     var process: Bool
 }
 
+/// Why a `sched_process_exit` record was not applied (counted, PROCTRACE_RUSAGE).
+enum RingExitSkip: String, CaseIterable {
+    /// Its time is after the collection of the task's death (which the kernel's exit precedes).
+    case afterCollection = "after the collection"
+    /// Its time is before the birth of the task the loop knows under that tid.
+    case beforeBirth = "before the birth"
+    /// No task under that tid, live or gone (untraced, or gone and forgotten).
+    case unknownTask = "no such task"
+    /// After an early end (`ringCutoff`).
+    case afterCutoff = "after an early end"
+    /// The end line it was for was not queued (written, or never stamped at a collection).
+    case notQueued = "its line not queued"
+}
+
 /// Ends at the kernel's time (with ring waits, docs/recorder.md "Ends at the kernel's time").
 /// The reader hands the loop every `sched_process_exit` in the same time-ordered stream as the
 /// wait4 records. A task's end line (`exit` for the group's death, the record with
@@ -57,7 +71,10 @@ extension Recorder {
             return
         }
         // Collected: the line waits in the merger's queue (see above) with the collection's time.
-        guard let g = ringGhosts[tid], g.bornAt <= t, t <= g.endedAt else { return }
+        guard let g = ringGhosts[tid], g.bornAt <= t, t <= g.endedAt else {
+            skippedRingExit(tid: tid, t: t)
+            return
+        }
         if tid != g.pid { restampEnd(key: tid, tid: tid, t: t) }
         if groupDead {
             if table.procs[g.pid]?.exited == false {
@@ -68,13 +85,42 @@ extension Recorder {
         }
     }
 
+    /// A record of a task's exit that names no task alive at its time: why, counted.
+    func skippedRingExit(tid: Int, t: Int64) {
+        let reason: RingExitSkip
+        if let g = ringGhosts[tid], t > g.endedAt {
+            reason = .afterCollection
+            ringExitsLateBy.append(t - g.endedAt)
+        } else if let bornAt = table.tasks[tid]?.bornAt ?? ringGhosts[tid]?.bornAt, t < bornAt {
+            reason = .beforeBirth
+        } else {
+            reason = .unknownTask
+        }
+        ringExitsSkipped[reason, default: 0] += 1
+    }
+
+    /// The `PROCTRACE_RUSAGE` words on ring exits not applied.
+    var ringExitSkipSummary: String {
+        let parts = RingExitSkip.allCases.compactMap { r in ringExitsSkipped[r].map { "\($0) \(r.rawValue)" } }
+        guard !parts.isEmpty else { return "none not applied" }
+        var text = "not applied: " + parts.joined(separator: ", ")
+        if !ringExitsLateBy.isEmpty {
+            let late = ringExitsLateBy.sorted()
+            text += " (late by \(late.first! / 1000)..\(late[late.count / 2] / 1000)..\(late.last! / 1000) us)"
+        }
+        return text
+    }
+
     private func keepEnd(_ kept: inout [Int: Int64], _ id: Int, key: Int, t: Int64) {
         kept[id] = t
         ringInbox?.holdEnd(key, at: t)
     }
 
     private func restampEnd(key: Int, tid: Int?, t: Int64) {
-        guard let q = ringQueuedEnds.removeValue(forKey: key) else { return }
+        guard let q = ringQueuedEnds.removeValue(forKey: key) else {
+            ringExitsSkipped[.notQueued, default: 0] += 1
+            return
+        }
         let at = max(t, q.floor)
         guard at < q.stamped else {
             ringEndsFloored += 1

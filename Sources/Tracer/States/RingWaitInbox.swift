@@ -129,9 +129,11 @@ final class RingWaitInbox: Sendable {
         holdsDue.store(due, ordering: .sequentiallyConsistent)
     }
 
-    /// The holds whose time every handed-over record has passed, oldest first.
-    func dueHolds() -> [(tid: Int, t: Int64)] {
-        state.withLock { s in s.holds.filter { $0.t <= s.releasedUpTo }.sorted { $0.t < $1.t } }
+    /// The holds at or before `upTo`, oldest first: the loop passes the time up to which it
+    /// has applied every record (`snapshot`), not `releasedUpTo`, which the reader may have
+    /// moved since, past records the loop has not applied yet.
+    func dueHolds(upTo: Int64) -> [(tid: Int, t: Int64)] {
+        state.withLock { s in s.holds.filter { $0.t <= upTo }.sorted { $0.t < $1.t } }
     }
 
     /// Releases the holds `dueHolds` returned.
@@ -154,6 +156,16 @@ final class RingWaitInbox: Sendable {
 
     /// The records not acknowledged yet, oldest first; they stay until `acknowledge`.
     func peek() -> [Record] { state.withLock { $0.records } }
+
+    /// The records not acknowledged yet, the time up to which they hold every record not
+    /// applied yet, and whether the ring had closed (nothing more to come): read together, since
+    /// the reader may add records, move that time and close at any moment.
+    func snapshot() -> (records: [Record], upTo: Int64, closed: Bool) {
+        state.withLock { ($0.records, $0.releasedUpTo, $0.closed) }
+    }
+
+    /// `releasedUpTo` when no record waits to be applied (every record up to then has been), or nil.
+    var appliedUpTo: Int64? { state.withLock { $0.records.isEmpty ? $0.releasedUpTo : nil } }
 
     /// The loop has applied (and submitted the lines of) the first `n` records.
     func acknowledge(_ n: Int) {

@@ -28,6 +28,9 @@ struct SchedClock {
     private(set) var disorderedPoints = 0
     /// All points ever made (pruning keeps only recent ones in `points`).
     private(set) var pointCount = 0
+    /// Over all points ever made: the widest half-window, and the range of mono − local.
+    private(set) var widestError: Int64 = 0
+    private(set) var offsetRange: ClosedRange<Int64>?
 
     init(identity: Bool) { self.identity = identity }
 
@@ -53,6 +56,9 @@ struct SchedClock {
         }
         points.insert(p, at: i)
         pointCount += 1
+        widestError = max(widestError, p.error)
+        let offset = p.mono - p.local
+        offsetRange = offsetRange.map { min($0.lowerBound, offset)...max($0.upperBound, offset) } ?? offset...offset
     }
 
     /// CLOCK_MONOTONIC ns of trace time `local`.
@@ -74,6 +80,13 @@ struct SchedClock {
         var k = 0
         while k + 2 < points.count && points[k + 1].local < local { k += 1 }
         if k > 0 { points.removeFirst(k) }
+    }
+
+    /// "N points, half-windows ≤ E ns, mono − local within R ns, D out of order" (PROCTRACE_RUSAGE).
+    var summary: String {
+        if identity { return "trace clock mono" }
+        let spread = offsetRange.map { $0.upperBound - $0.lowerBound } ?? 0
+        return "\(pointCount) calibration points, half-windows <= \(widestError) ns, offsets within \(spread) ns, \(disorderedPoints) out of order"
     }
 
     /// The offset mono − local at each point, for diagnostics.
