@@ -165,6 +165,10 @@ public final class Recorder {
     var ringEndsFloored = 0
     /// End lines whose kernel time came when they were no longer queued (kept their stamp).
     var ringEndsMissed = 0
+    /// End lines that kept the collection's stamp: their line gone when the record came
+    /// (`ringEndsMissed`), the record lost or not applicable (`RingExitSkip`). In the `end`
+    /// line as `ends_collected` when above 0.
+    var ringEndsCollected = 0
     /// `sched_process_exit` records of traced tasks that were not applied, by reason
     /// (`RingExitSkip`), and how far past the collection the late ones came (ns).
     var ringExitsSkipped: [RingExitSkip: Int] = [:]
@@ -337,6 +341,7 @@ public final class Recorder {
         // Where the waits came from, when not from ptrace stops: a loss in the ring may have taken some.
         var endExtra = JSONObject()
         if ringWaits { endExtra.append("wait_source", .string(WaitSource.ring.rawValue)) }
+        if ringWaits && ringEndsCollected > 0 { endExtra.append("ends_collected", .int(Int64(ringEndsCollected))) }
         writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
                                                      reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids,
                                                      ptraceFailures: ptraceFailures > 0 ? ptraceFailures : nil), extra: endExtra))

@@ -63,6 +63,9 @@ struct ExitTimeTests {
             let exit = reap.exit ?? .max
             #expect(reap.t >= exit, "pid \(reap.pid) reaped at \(reap.t), before its exit at \(exit)", sourceLocation: sourceLocation)
         }
+        // No end kept the collection's stamp (the end line counts those that did).
+        let collected = r.objects("end").first?["ends_collected"] as? Int
+        #expect(collected == nil, "\(collected ?? 0) ends kept the collection's stamp; \(r.stderr)", sourceLocation: sourceLocation)
         // The floor (a line of the task stamped after the kernel's exit) is the exception.
         #expect(e.floored * 20 <= e.ends.count, "\(e.floored) of \(e.ends.count) ends after their terminated state; \(r.stderr)",
                 sourceLocation: sourceLocation)

@@ -136,6 +136,7 @@ extension Recorder {
         if moved == 0 { moved = merger.restampEnd(pid: q.pid, tid: endTid, from: q.stamped, to: at) }
         guard moved > 0 else {
             ringEndsMissed += 1
+            ringEndsCollected += 1
             return
         }
         if at > t { ringEndsFloored += 1 } else { ringEndsExact += 1 }
@@ -179,7 +180,17 @@ extension Recorder {
     /// A task's ghost is released (every record up to its collection applied): its end's
     /// record, if the ring lost it, will not come.
     func forgetRingEnd(tid: Int, pid: Int) {
-        if let q = ringQueuedEnds[tid], q.pid == pid { ringQueuedEnds[tid] = nil }
+        if let q = ringQueuedEnds[tid], q.pid == pid {
+            ringQueuedEnds[tid] = nil
+            ringEndsCollected += 1
+        }
+    }
+
+    /// The last records are applied: an end still waiting for its kernel time keeps the
+    /// collection's (counted in the `end` line, `ends_collected`).
+    func settleRingEnds() {
+        ringEndsCollected += ringQueuedEnds.count
+        ringQueuedEnds = [:]
     }
 
     /// A new task takes `tid`: what was kept of an earlier one's end is stale.
@@ -187,7 +198,7 @@ extension Recorder {
         guard ringWaits else { return }
         if ringThreadEnds.removeValue(forKey: tid) != nil { ringInbox?.releaseEnd(tid) }
         if ringGroupDeaths.removeValue(forKey: tid) != nil { ringInbox?.releaseEnd(-tid) }
-        ringQueuedEnds[tid] = nil
+        if ringQueuedEnds.removeValue(forKey: tid) != nil { ringEndsCollected += 1 }
         lastLineOfTid[tid] = nil
         lastLineOfPid[tid] = nil
     }

@@ -241,6 +241,7 @@ extension Recorder {
     func finishRingWaits() {
         guard ringWaits else { return }
         applyRingWaits()
+        settleRingEnds()
         flush()
         settleVanishedOrphans()
         flush()
