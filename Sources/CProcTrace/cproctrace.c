@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -382,6 +383,67 @@ void pt_rmdir_detached(const char *path) {
     }
     int st;
     while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+}
+
+/* One write (or, with an empty text, an open with `flags`, e.g. O_TRUNC) to a file of an
+   instance; 0 or -1. */
+static int park_write(int dir, const char *file, const char *text, int flags) {
+    int fd = openat(dir, file, O_WRONLY | O_CLOEXEC | flags);
+    if (fd < 0) return -1;
+    ssize_t n = text[0] ? write(fd, text, strlen(text)) : 0;
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
+static void park_sleep_ms(int ms) {
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
+    if (dirfd < 3 || poll_ms <= 0) return -EINVAL;
+    pid_t p = fork();
+    if (p < 0) return -errno;
+    if (p == 0) {
+        if (fork() == 0) {
+            /* Hold none of the caller's files but the instance (see pt_rmdir_detached). */
+            if (dirfd > 3) syscall(SYS_close_range, 3U, (unsigned)dirfd - 1, 0U);
+            syscall(SYS_close_range, (unsigned)dirfd + 1, ~0U, 0U);
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
+            setsid();
+            /* As fresh: nothing recorded, no event on, no pid list (removing it waits for a
+               grace period under event_mutex; a claimer's first write of a new one does
+               not), empty buffers whose overrun counters start at 0 again. */
+            int ok = park_write(dirfd, "tracing_on", "0", 0) == 0
+                && park_write(dirfd, "events/enable", "0", 0) == 0
+                && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0
+                && park_write(dirfd, "trace", "", O_TRUNC) == 0;
+            int parked = ok ? openat(dirfd, "per_cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+            if (parked < 0 || flock(parked, LOCK_EX) != 0) {
+                park_write(dirfd, "events/enable", "0", 0);
+                rmdir(path);
+                _exit(0);
+            }
+            close(dirfd);   /* claimable from now on */
+            for (int waited = 0; waited < grace_ms; waited += poll_ms) {
+                park_sleep_ms(poll_ms);
+                int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (u < 0) _exit(0);
+                /* A recording holds it exclusively: claimed, no longer ours. Still parked a
+                   moment, while the claimer checks that it is. */
+                if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
+                close(u);
+            }
+            int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) == 0) rmdir(path);
+            else park_sleep_ms(poll_ms);
+        }
+        _exit(0);
+    }
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+    return 0;
 }
 
 int pt_stack_pointer(pid_t tid, uint64_t *sp) {

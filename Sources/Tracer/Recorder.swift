@@ -405,6 +405,8 @@ public final class Recorder {
                 var o = SchedSource.Options()
                 // Diagnostic: a ring this small (KB per CPU) overruns under a flood, on purpose.
                 if let v = getenv("PROCTRACE_SCHED_BUFFER_KB").flatMap({ Int(String(cString: $0)) }), v > 0 { o.bufferSizeKB = v }
+                // How long the instance waits, parked, for the next recording (0: removed at once).
+                if let v = getenv("PROCTRACE_PARK_MS").flatMap({ Int(String(cString: $0)) }), v >= 0 { o.parkMillis = v }
                 // With a front, the instance is removed after the front has let the shell go (`close`).
                 o.deferRemoval = pt_front_fd() >= 0
                 if options.waitSource == .ring && !attachMode {

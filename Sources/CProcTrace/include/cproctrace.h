@@ -161,6 +161,18 @@ int pt_poll_hup(int fd);
    writes 0 to its events/enable. Falls back to a plain rmdir if it cannot fork. */
 void pt_rmdir_detached(const char *path);
 
+/* Parks a tracefs instance for the next recording instead of removing it (docs/states.md,
+   "Parked instances"), from a detached grandchild: it inherits `dirfd`, the caller's open
+   instance directory with its exclusive flock ("in use"), turns the instance back into a
+   fresh one (tracing_on 0, every event off, the pid list removed, the ring buffers and
+   their loss counters reset), then takes the exclusive flock of its per_cpu directory
+   ("parked") and closes `dirfd`. It exits as soon as a recording claims the instance (takes
+   the directory's flock; checked every `poll_ms`), and after `grace_ms` unclaimed it removes
+   the instance. If a reset step fails it removes the instance at once. The caller closes its
+   own `dirfd` after this returns. Returns 0, or -errno if it could not fork (the caller
+   then removes the instance itself). */
+int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms);
+
 /* The stack pointer of a stopped task (at an exec event: the new image's initial stack,
    which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
 int pt_stack_pointer(pid_t tid, uint64_t *sp);

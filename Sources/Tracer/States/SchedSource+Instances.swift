@@ -16,6 +16,10 @@ struct InstanceOwner: Equatable {
     var startTime: UInt64
 
     static let prefix = "proctrace-"
+    /// The name of an instance that recordings hand on to each other (parked between them,
+    /// docs/states.md "Parked instances") starts with this. Versions before parking take such
+    /// a name for another form and leave the instance alone: they would not see its locks.
+    static let poolPrefix = "proctrace-pool-"
 
     /// This process.
     static func current() -> InstanceOwner {
@@ -23,13 +27,20 @@ struct InstanceOwner: Equatable {
     }
 
     /// The instance name for this owner's `n`-th instance.
-    func name(_ n: Int) -> String { "\(Self.prefix)ns\(pidNamespace)-pid\(pid)-st\(startTime)-\(n)" }
+    func name(_ n: Int, pooled: Bool = false) -> String {
+        "\(pooled ? Self.poolPrefix : Self.prefix)ns\(pidNamespace)-pid\(pid)-st\(startTime)-\(n)"
+    }
 
-    /// The owner named by an instance name of this form, or nil (another form, such as the
-    /// `proctrace-PID-N` of earlier versions, which names no namespace).
+    /// Whether an instance name is of the pooled form (its creator is named as in any other).
+    static func isPooled(_ name: String) -> Bool { name.hasPrefix(poolPrefix) }
+
+    /// The owner (for a pooled instance: its creator) named by an instance name of this form,
+    /// or nil (another form, such as the `proctrace-PID-N` of earlier versions, which names no
+    /// namespace).
     init?(instanceName name: String) {
-        guard name.hasPrefix(Self.prefix) else { return nil }
-        let parts = name.dropFirst(Self.prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        let prefix = Self.isPooled(name) ? Self.poolPrefix : Self.prefix
+        guard name.hasPrefix(prefix) else { return nil }
+        let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].hasPrefix("ns"), parts[1].hasPrefix("pid"), parts[2].hasPrefix("st"),
               let ns = UInt64(parts[0].dropFirst(2)), let pid = Int(parts[1].dropFirst(3)),
               let st = UInt64(parts[2].dropFirst(2)), Int(parts[3]) != nil, ns != 0, pid > 0 else { return nil }
@@ -124,18 +135,76 @@ struct InstanceOwner: Equatable {
     static func pidLevels(_ dir: String) -> Int? { nsPids(dir)?.count }
 }
 
+/// The two flocks that say who holds a pooled instance (docs/states.md, "Parked instances"):
+/// the instance directory's, held exclusively by the recording that uses it (and by its
+/// parker while that resets it), and its `per_cpu` directory's, held by the parker while the
+/// instance waits, reset, for the next recording. Both are plain directory opens and flocks:
+/// no tracing lock of the kernel, which a removal holds for ~0.1 s.
+enum InstanceLocks {
+    static func openDirectory(_ path: String) -> Int32 { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+
+    /// Whether `fd`'s flock is taken (`exclusive` or shared) without waiting.
+    static func tryLock(_ fd: Int32, exclusive: Bool = true) -> Bool {
+        flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0
+    }
+
+    /// Whether a live parker holds the instance at `path` parked: its `per_cpu` flock is taken
+    /// exclusively. Asked with a shared flock, let go at once: two askers never mistake each
+    /// other for a parker.
+    static func isParked(_ path: String) -> Bool {
+        let k = openDirectory("\(path)/per_cpu")
+        guard k >= 0 else { return false }
+        defer { close(k) }
+        return !tryLock(k, exclusive: false) && errno == EWOULDBLOCK
+    }
+}
+
 extension SchedSource {
     /// Makes a new instance directory named for this process (`InstanceOwner`), never taking
-    /// over one that exists (mkdir's EEXIST moves on to the next number).
-    static func makeInstance(root: String) throws -> String {
+    /// over one that exists (mkdir's EEXIST moves on to the next number). A pooled one (named
+    /// `proctrace-pool-…`) comes with its "in use" flock taken: the returned fd holds it.
+    static func makeInstance(root: String, pooled: Bool = false) throws -> (path: String, lock: Int32) {
         let owner = InstanceOwner.current()
         for _ in 0..<1000 {
             let n: Int = instanceCounter.withLock { $0 += 1; return $0 }
-            let path = "\(root)/instances/\(owner.name(n))"
-            if mkdir(path, 0o750) == 0 { return path }
+            let path = "\(root)/instances/\(owner.name(n, pooled: pooled))"
+            if mkdir(path, 0o750) == 0 {
+                guard pooled else { return (path, -1) }
+                // Nobody else takes it: a claimer wants a parked instance, a sweeper a gone owner.
+                let fd = InstanceLocks.openDirectory(path)
+                if fd >= 0 && flock(fd, LOCK_EX) == 0 { return (path, fd) }
+                let e = errno
+                if fd >= 0 { close(fd) }
+                rmdir(path)
+                throw SchedError(.tracefs, "cannot lock the new instance \(path)", errno: e)
+            }
             if errno != EEXIST { throw SchedError(.tracefs, "cannot create \(path)", errno: errno) }
         }
         throw SchedError(.tracefs, "cannot create a tracefs instance in \(root)/instances: every name tried exists")
+    }
+
+    /// Claims a parked instance (any creator's), or nil if none is parked now. The claim is
+    /// the instance directory's exclusive flock, taken only while a live parker holds the
+    /// instance parked (reset, as fresh) and nobody uses it: then the parker, which checks that
+    /// flock every few ms, lets go and exits. Two claimers cannot both get it (one flock).
+    static func claimParkedInstance(root: String) -> (path: String, lock: Int32)? {
+        guard let names = SmallFile.names(in: "\(root)/instances") else { return nil }
+        for name in names.sorted() where InstanceOwner.isPooled(name) {
+            let path = "\(root)/instances/\(name)"
+            // Parked first, then ours: a parker that found the instance unused and removes it
+            // holds the directory's flock, and one that saw a claim exits only after it.
+            guard InstanceLocks.isParked(path) else { continue }
+            let fd = InstanceLocks.openDirectory(path)
+            guard fd >= 0 else { continue }
+            guard InstanceLocks.tryLock(fd) else { close(fd); continue }
+            // Still parked with the claim held: its parker neither removes it (that needs the
+            // claim's flock) nor has let go. A parker that let go just now (its grace time over)
+            // may have been a sweeper's cue to remove it: then it is not taken, and removed.
+            if InstanceLocks.isParked(path) && access("\(path)/per_cpu", F_OK) == 0 { return (path, fd) }
+            pt_rmdir_detached(path)
+            close(fd)
+        }
+        return nil
     }
 
     /// Turns off and removes the instances whose owner is provably gone (see
@@ -149,6 +218,16 @@ extension SchedSource {
         var removed: [String] = []
         for name in names.sorted() {
             guard let owner = InstanceOwner(instanceName: name), owner.liveness() == .gone else { continue }
+            // A pooled instance outlives its creator: it is left alone while a parker holds it
+            // or a recording uses it (the flocks die with their holders: a killed one's is free).
+            var lock: Int32 = -1
+            defer { if lock >= 0 { close(lock) } }
+            if InstanceOwner.isPooled(name) {
+                let path = "\(root)/instances/\(name)"
+                guard !InstanceLocks.isParked(path) else { continue }
+                lock = InstanceLocks.openDirectory(path)
+                guard lock >= 0, InstanceLocks.tryLock(lock), !InstanceLocks.isParked(path) else { continue }
+            }
             // All in the background, even turning it off: the instance of a run that just
             // ended is usually still being torn down by its own detached removal, and any
             // write to it waits for that (docs/states.md, Measurements).

@@ -43,6 +43,17 @@ public final class SchedSource: StateFeed {
         /// it itself once the shell has its prompt back (the kernel takes ~0.1 s). Otherwise a
         /// detached process removes it.
         public var deferRemoval = false
+        /// How long an instance waits, parked, for the next recording to claim it instead of
+        /// making (and later removing) one of its own (docs/states.md, "Parked instances"); 0
+        /// removes it at the end of each recording. Only an instance with the default settings
+        /// below is parked or claimed, so a recording gets the buffers and clock it asks for.
+        public var parkMillis = 1000
+        /// How often a parker checks whether its instance was claimed (then it exits).
+        var parkPollMillis = 10
+        /// Whether this recording takes part in parking: its settings are the defaults.
+        var pooled: Bool {
+            parkMillis > 0 && bufferSizeKB == nil && kernelPidFilter && !monoTraceClock && bufferPercent == Options().bufferPercent
+        }
         /// Read wait4 calls from the ring too (`syscalls/sys_enter_wait4`, `sys_exit_wait4`) and
         /// hand them to the ptrace loop here, when the kernel has those events and proctrace runs
         /// in the initial pid namespace (`ringWaitsOn` says whether they are on).
@@ -205,6 +216,13 @@ public final class SchedSource: StateFeed {
     private let cleanedUp = Mutex(false)
     /// The instance `stop()` left for `removeLeftInstance()` (`Options.deferRemoval`).
     private let leftInstance = Mutex<String?>(nil)
+    /// A pooled instance's directory, open with its "in use" flock (`InstanceLocks`), until the
+    /// instance is parked or removed; and whether its recording ended whole (then it may be
+    /// parked: `stop()` found it recording to the end and drained it).
+    private let instanceLock = Mutex<(fd: Int32, mayPark: Bool)>((-1, false))
+    /// Whether `start()` claimed a parked instance instead of making one.
+    private let claimed = Atomic<Bool>(false)
+    public var claimedInstance: Bool { claimed.load(ordering: .sequentiallyConsistent) }
 
     /// The instance directory, once started.
     var instancePath: String? { shared.withLock { $0.instancePath } }
@@ -304,7 +322,12 @@ public final class SchedSource: StateFeed {
         defer { let d = monotonicNow() - began; shared.withLock { $0.startNanos = d } }
         if let problem = SchedSource.permissionProblem() { throw SchedError(.permission, problem) }
         guard let root = SchedSource.tracefsRoot() else { throw SchedError(.tracefs, "tracefs unavailable") }
-        let path = try step("mkdir") { try SchedSource.makeInstance(root: root) }
+        var claimed: (path: String, lock: Int32)?
+        if options.pooled { claimed = step("claim") { SchedSource.claimParkedInstance(root: root) } }
+        self.claimed.store(claimed != nil, ordering: .sequentiallyConsistent)
+        let made = try claimed ?? step("mkdir") { try SchedSource.makeInstance(root: root, pooled: options.pooled) }
+        let path = made.path
+        instanceLock.withLock { $0 = (made.lock, false) }
         shared.withLock { $0.instancePath = path }
         loopSide.withLock { $0.instancePath = path }
         cleanedUp.withLock { $0 = false }
@@ -384,6 +407,9 @@ public final class SchedSource: StateFeed {
             if !s.lateUnknowns.isEmpty { rest = takeLateUnknowns(&s, upTo: Int64.max, into: rest) }
             s.finalLost = lostNow + (s.ns?.dropped ?? 0) + stoppedLost(s)
             s.stopped = true
+            // Parked only as it was found: recording to the end, its clock left as it was.
+            let whole = s.stoppedReason == nil && io.withLock { $0.readError == nil } && !s.clockMode.hasPrefix("mono (fallback")
+            instanceLock.withLock { $0.mayPark = whole }
             return rest
         }
         // As its pid namespace's init, proctrace cannot leave the removal to a detached process:
@@ -447,7 +473,7 @@ public final class SchedSource: StateFeed {
                 switch removal {
                 case .now: leftInstance.withLock { $0 = path }
                 // Also disables the events first, off our critical path (that write waits).
-                case .detached: pt_rmdir_detached(path)
+                case .detached: if !park(path) { pt_rmdir_detached(path) }
                 case .deferred: leftInstance.withLock { $0 = path }
                 }
             }
@@ -462,8 +488,25 @@ public final class SchedSource: StateFeed {
     /// in one write first shortens the removal (docs/states.md). The kernel takes ~0.1 s.
     public func removeLeftInstance() {
         guard let path = leftInstance.withLock({ p in defer { p = nil }; return p }) else { return }
+        if park(path) { return }
         SmallFile.write("\(path)/events/enable", "0")
         rmdir(path)
+        releaseInstanceLock()
+    }
+
+    /// Hands a pooled instance whose recording ended whole to a detached parker (which resets
+    /// it, waits `parkMillis` for a claim, then removes it if unclaimed); lets go of its lock
+    /// either way. Whether it was parked: if not, the caller removes it.
+    private func park(_ path: String) -> Bool {
+        let (fd, mayPark) = instanceLock.withLock { l in defer { l = (-1, false) }; return l }
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return mayPark && pt_park_detached(path, fd, Int32(options.parkMillis), Int32(options.parkPollMillis)) == 0
+    }
+
+    private func releaseInstanceLock() {
+        let fd = instanceLock.withLock { l in defer { l = (-1, false) }; return l.fd }
+        if fd >= 0 { close(fd) }
     }
 
     /// Asks the reader to finish, wakes it from its nap and joins it (it never blocks for

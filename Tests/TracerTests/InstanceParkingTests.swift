@@ -1,0 +1,243 @@
+#if os(Linux)
+@preconcurrency import Glibc
+import Foundation
+import Lifecycle
+import Synchronization
+import Testing
+@testable import Tracer
+
+/// A recording that ends parks its tracefs instance, reset as fresh, for the next recording to
+/// claim instead of making one (docs/states.md, "Parked instances"): what the next recording
+/// gets must be exactly what a fresh instance gives it.
+@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: SchedSource.isPermitted()))
+struct InstanceParkingTests {
+    /// Waits (up to `seconds`) until `condition` holds; whether it did.
+    static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = monotonicNow() + Int64(seconds * 1e9)
+        while !condition() {
+            if monotonicNow() > deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    /// The kernel's counters of one CPU's ring (`per_cpu/cpuN/stats`): "entries", "overrun", …
+    static func stats(_ path: String, cpu: Int32) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for line in (SmallFile.text("\(path)/per_cpu/cpu\(cpu)/stats") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, let v = Int(parts[1].trimmingCharacters(in: .whitespaces)) { out[String(parts[0])] = v }
+        }
+        return out
+    }
+
+    /// The tids named by a scheduler event (its current task and the tasks it is about).
+    static func tids(_ e: SchedEvent) -> Set<Int32> {
+        var s: Set<Int32> = [e.current]
+        switch e.record {
+        case let .switchTask(prev, _, next): s.formUnion([prev, next])
+        case let .wakeup(tid, _, _): s.insert(tid)
+        case let .fork(parent, child): s.formUnion([parent, child])
+        case let .newTask(tid, _): s.insert(tid)
+        case let .exit(tid, _): s.insert(tid)
+        case let .exec(pid, oldPid): s.formUnion([pid, oldPid])
+        case .lost, .waitEnter, .waitExit: break
+        }
+        return s
+    }
+
+    /// Recording A follows a flood that overruns its rings (its reader held off) and outlives
+    /// it; the next recording claims A's parked instance and must see none of it: no event of
+    /// A's still-running tasks, no loss, the kernel's counters at 0, its own sleeper whole.
+    @Test(.hostPidNamespace)
+    func theNextRecordingReusesTheParkedInstanceAndSeesNothingOfThePrevious() throws {
+        var a: SchedSource? = SchedSource(origin: monotonicNow())
+        try a!.start()
+        let pathA = try #require(a!.instancePath)
+        #expect(InstanceOwner.isPooled(pathA.split(separator: "/").last.map(String.init) ?? ""))
+        // Two ping-pong pairs for 1.5 s: ~300,000 switches a second, followed by A.
+        let flood = try GatedChild(Harness.c("pingpong", "2", "1500"))
+        a!.track(tid: Int(flood.pid), pid: Int(flood.pid), at: monotonicNow() - a!.origin)
+        flood.release()
+        // The reader held off for 0.4 s: the rings (1408 KB per CPU) overrun.
+        a!.io.withLock { _ in _ = usleep(400_000) }
+        _ = a!.take(upTo: .max) + a!.stop()
+        let lostA = a!.lost
+        #expect(lostA > 0, "the flood was meant to overrun A's rings")
+        a = nil
+        // The parker resets it (a grace period or two) and holds it parked.
+        #expect(Self.eventually { InstanceLocks.isParked(pathA) }, "A's instance was not parked: \(pathA)")
+        #expect(access("/proc/\(flood.pid)", F_OK) == 0, "the flood was meant to outlive A")
+
+        let b = SchedSource(origin: monotonicNow())
+        b.keepFedEvents = true
+        try b.start()
+        defer { b.cleanup() }
+        #expect(b.claimedInstance)
+        #expect(b.instancePath == pathA, "B made \(b.instancePath ?? "-") instead of claiming \(pathA)")
+        // As fresh: the kernel's loss counters start at 0 again, nothing is in the rings.
+        for cpu in b.shared.withLock({ $0.cpus }) {
+            let s = Self.stats(pathA, cpu: cpu)
+            #expect(s["overrun"] == 0 && s["entries"] == 0 && s["dropped events"] ?? 0 == 0, "cpu\(cpu): \(s)")
+        }
+        let sleeper = try GatedChild(["/bin/sleep", "0.2"])
+        let tid = Int(sleeper.pid)
+        b.track(tid: tid, pid: tid, at: monotonicNow() - b.origin)
+        #expect(SmallFile.text("\(pathA)/set_event_pid")?.split(separator: "\n") == ["\(tid)"])
+        sleeper.release()
+        _ = sleeper.wait()
+        let events = b.take(upTo: .max) + b.stop()
+        #expect(b.lost == 0)
+        // Every event fed is about B's task (or raised by it): none of A's flood, still running.
+        let foreign = b.fedEvents.filter { !Self.tids($0).contains(Int32(tid)) }
+        #expect(foreign.isEmpty, "\(foreign.count) events not about \(tid), e.g. \(foreign.prefix(3))")
+        let s = steps(events, tid: tid)
+        #expect(s.first?.from == .new && s.last?.to == .terminated, "\(s)")
+        #expect(pathProblems(s) == [], "\(s)")
+        _ = flood.wait()
+    }
+
+    /// Recordings started together while instances are parked (at least this test's one, maybe
+    /// earlier tests' too): each gets an instance of its own, claimed or made; never a shared one.
+    @Test func twoAtOnceGetTwoInstances() throws {
+        let first = SchedSource(origin: monotonicNow())
+        try first.start()
+        let parked = try #require(first.instancePath)
+        _ = first.stop()
+        #expect(Self.eventually { InstanceLocks.isParked(parked) })
+        let sources = (0..<3).map { _ in SchedSource(origin: monotonicNow()) }
+        let errors = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: sources.count) { i in
+            do { try sources[i].start() } catch { errors.withLock { $0.append("\(error)") } }
+        }
+        defer { for s in sources { s.cleanup() } }
+        #expect(errors.withLock { $0 }.isEmpty)
+        let paths = sources.compactMap(\.instancePath)
+        #expect(paths.count == 3 && Set(paths).count == 3, "\(paths)")
+        // The parked one went to one of them (unless another recording on the machine took it).
+        #expect(paths.contains(parked) || access(parked, F_OK) == 0, "\(parked) neither claimed nor there")
+        #expect(sources.filter(\.claimedInstance).count >= 1)
+    }
+
+    /// A parked instance nobody claims is removed after the grace time, and its parker exits.
+    @Test func anUnclaimedParkedInstanceIsRemovedAfterTheGraceTime() throws {
+        var o = SchedSource.Options()
+        o.parkMillis = 300
+        let source = SchedSource(origin: monotonicNow(), options: o)
+        try source.start()
+        let path = try #require(source.instancePath)
+        _ = source.stop()
+        // Parked, then gone, unless another recording on this machine claimed it meanwhile
+        // (then it records: its events are on again).
+        #expect(Self.eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
+        let claimed = { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
+        #expect(Self.eventually { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
+    }
+
+    /// A recording with other settings (a buffer size) neither claims a parked instance nor
+    /// parks its own: it gets the buffers it asked for.
+    @Test func otherSettingsMakeTheirOwnInstance() throws {
+        let first = SchedSource(origin: monotonicNow())
+        try first.start()
+        let parked = try #require(first.instancePath)
+        _ = first.stop()
+        #expect(Self.eventually { InstanceLocks.isParked(parked) })
+        var o = SchedSource.Options()
+        o.bufferSizeKB = 512
+        let other = SchedSource(origin: monotonicNow(), options: o)
+        try other.start()
+        let path = try #require(other.instancePath)
+        #expect(!other.claimedInstance && path != parked)
+        #expect(!InstanceOwner.isPooled(path.split(separator: "/").last.map(String.init) ?? ""))
+        // (The kernel rounds up to whole pages: 513.)
+        let kb = SmallFile.text("\(path)/buffer_size_kb").flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        #expect(kb >= 512 && kb < 520, "buffer_size_kb \(kb)")
+        _ = other.stop()
+        #expect(Self.eventually { access(path, F_OK) != 0 }, "not parked: removed")
+        // The parked one is still there for a default recording (or was claimed by one).
+        let c = SchedSource(origin: monotonicNow())
+        try c.start()
+        defer { c.cleanup() }
+        if access(parked, F_OK) == 0 && !c.claimedInstance { Issue.record("\(parked) is there but was not claimed") }
+    }
+
+    /// The holder of a parked instance's "parked" flock (its parker), from /proc/locks.
+    static func parker(of path: String) -> pid_t? {
+        var st = stat()
+        guard stat("\(path)/per_cpu", &st) == 0 else { return nil }
+        let text = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.contains("FLOCK") && line.contains(" WRITE ") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            // "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END"
+            if f.count >= 6, f[5].split(separator: ":").last == Substring(String(st.st_ino)) { return pid_t(f[4]) }
+        }
+        return nil
+    }
+
+    /// SIGKILL at each stage: a recorder while it records (its instance is neither claimed nor
+    /// parked, its owner gone), and a parker while it holds a parked instance. The next start's
+    /// sweep removes both; nothing claims either.
+    @Test func killedRecordersAndParkersLeaveNothingBehind() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-parking-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let out = dir.appendingPathComponent("killed.jsonl").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // The tracer (the front's child) names the instance; its pid is in the trace's header.
+        var tracer: Int?
+        _ = Self.eventually {
+            let first = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").first
+            tracer = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["pid"] as? Int
+            return tracer != nil
+        }
+        let pid = try #require(tracer)
+        let root = try #require(SchedSource.tracefsRoot())
+        func instance(of pid: Int) -> String? {
+            (SmallFile.names(in: "\(root)/instances") ?? []).first { InstanceOwner(instanceName: $0)?.pid == pid }
+                .map { "\(root)/instances/\($0)" }
+        }
+        var killed: String?
+        _ = Self.eventually { killed = instance(of: pid); return killed != nil }
+        let path = try #require(killed)
+        let sleeper = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8))
+            .flatMap { Int32($0.split(separator: " ").first ?? "") }
+        kill(Int32(pid), SIGKILL)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        if let sleeper { kill(sleeper, SIGKILL) }
+        // Reaped (by whoever adopted it: pid 1 here reaps 1 to 2 s late): a zombie is a live owner.
+        #expect(Self.eventually { access("/proc/\(pid)", F_OK) != 0 })
+        #expect(!InstanceLocks.isParked(path))
+        // A recording that starts now does not claim it, and its sweep removes it.
+        let next = SchedSource(origin: monotonicNow())
+        try next.start()
+        #expect(next.instancePath != path)
+        _ = next.stop()
+        #expect(Self.eventually { access(path, F_OK) != 0 }, "the killed recorder's \(path) is still there")
+
+        // A parker killed while it holds `next`'s instance parked: unlocked, owner gone (the
+        // owner is this process: use a recorder's instance instead, whose tracer has exited).
+        let r = try Harness.record(["/bin/true"])
+        let tracer2 = try #require(r.objects("trace").first?["pid"] as? Int)
+        var parkedPath: String?
+        _ = Self.eventually { parkedPath = instance(of: tracer2); return parkedPath.map(InstanceLocks.isParked) ?? false }
+        guard let parkedPath, let parker = Self.parker(of: parkedPath) else {
+            // Claimed by another recording on this machine meanwhile: nothing to kill.
+            return
+        }
+        kill(parker, SIGKILL)
+        #expect(Self.eventually { access("/proc/\(tracer2)", F_OK) != 0 })
+        #expect(Self.eventually { !InstanceLocks.isParked(parkedPath) })
+        let third = SchedSource(origin: monotonicNow())
+        try third.start()
+        #expect(third.instancePath != parkedPath, "claimed an instance whose parker was killed")
+        _ = third.stop()
+        #expect(Self.eventually { access(parkedPath, F_OK) != 0 }, "the killed parker's \(parkedPath) is still there")
+    }
+}
+#endif
