@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -400,6 +401,36 @@ static void park_sleep_ms(int ms) {
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+/* Whether a recording uses a pooled instance other than `self` now (its directory's flock is
+   held exclusively: by a recording, or by a parker resetting it). Raw getdents64: no malloc
+   in a child forked from a threaded process. */
+static int park_pool_busy(const char *path) {
+    char dir[4096], other[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) >= sizeof dir) return 0;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return 0;
+    char buf[8192];
+    int busy = 0;
+    long n;
+    while (!busy && (n = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n && !busy;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
+            off += e->reclen;
+            if (strncmp(e->name, "proctrace-pool-", 15) != 0 || strcmp(e->name, slash + 1) == 0) continue;
+            if ((size_t)snprintf(other, sizeof other, "%s/%s", dir, e->name) >= sizeof other) continue;
+            int u = open(other, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (u < 0) continue;
+            if (flock(u, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) busy = 1;
+            close(u);
+        }
+    }
+    close(d);
+    return busy;
+}
+
 int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
     if (dirfd < 3 || poll_ms <= 0) return -EINVAL;
     pid_t p = fork();
@@ -412,6 +443,10 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
             int null = open("/dev/null", O_RDWR | O_CLOEXEC);
             if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
             setsid();
+            /* "Resetting": a recording that starts now waits for this one rather than making
+               an instance (its mkdir would wait for the reset's grace period anyway). */
+            int resetting = openat(dirfd, "options", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (resetting >= 0) flock(resetting, LOCK_EX);
             /* As fresh: nothing recorded, no event on, no pid list (removing it waits for a
                grace period under event_mutex; a claimer's first write of a new one does
                not), empty buffers whose overrun counters start at 0 again. */
@@ -425,8 +460,13 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
                 rmdir(path);
                 _exit(0);
             }
+            if (resetting >= 0) close(resetting);
             close(dirfd);   /* claimable from now on */
-            for (int waited = 0; waited < grace_ms; waited += poll_ms) {
+            /* After the grace time, the removal waits while another recording runs (up to
+               `busy_ms` more): it holds the kernel's tracing locks for ~0.05 s, which would
+               hold up that recording's reader (and, through it, its ptrace loop). */
+            const int busy_ms = 10000;
+            for (int waited = 0; waited < grace_ms + busy_ms; waited += poll_ms) {
                 park_sleep_ms(poll_ms);
                 int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (u < 0) _exit(0);
@@ -434,6 +474,7 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
                    moment, while the claimer checks that it is. */
                 if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
                 close(u);
+                if (waited + poll_ms >= grace_ms && !park_pool_busy(path)) break;
             }
             int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) == 0) rmdir(path);

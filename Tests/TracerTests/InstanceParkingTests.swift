@@ -131,7 +131,7 @@ struct InstanceParkingTests {
         // (then it records: its events are on again).
         #expect(Self.eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
         let claimed = { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
-        #expect(Self.eventually { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
+        #expect(Self.eventually(20) { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
     }
 
     /// A recording with other settings (a buffer size) neither claims a parked instance nor

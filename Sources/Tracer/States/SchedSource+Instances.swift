@@ -148,6 +148,15 @@ enum InstanceLocks {
         flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0
     }
 
+    /// Whether a parker is resetting the instance at `path` (the flock of its `options`
+    /// directory), to hold it parked once done.
+    static func isResetting(_ path: String) -> Bool {
+        let r = openDirectory("\(path)/options")
+        guard r >= 0 else { return false }
+        defer { close(r) }
+        return !tryLock(r, exclusive: false) && errno == EWOULDBLOCK
+    }
+
     /// Whether a live parker holds the instance at `path` parked: its `per_cpu` flock is taken
     /// exclusively. Asked with a shared flock, let go at once: two askers never mistake each
     /// other for a parker.
@@ -187,9 +196,28 @@ extension SchedSource {
     /// the instance directory's exclusive flock, taken only while a live parker holds the
     /// instance parked (reset, as fresh) and nobody uses it: then the parker, which checks that
     /// flock every few ms, lets go and exits. Two claimers cannot both get it (one flock).
-    static func claimParkedInstance(root: String) -> (path: String, lock: Int32)? {
+    static func claimParkedInstance(root: String, waitMillis: Int = 300) -> (path: String, lock: Int32)? {
         guard let names = SmallFile.names(in: "\(root)/instances") else { return nil }
-        for name in names.sorted() where InstanceOwner.isPooled(name) {
+        let pooled = names.sorted().filter(InstanceOwner.isPooled)
+        if let claimed = claim(pooled, root: root) { return claimed }
+        // None parked, but one being reset (the previous recording just ended): waiting for it
+        // costs what a mkdir would (it waits for the reset's grace period), and leaves no second
+        // instance to be removed later, maybe in the middle of another recording.
+        let resetting = pooled.filter { InstanceLocks.isResetting("\(root)/instances/\($0)") }
+        guard !resetting.isEmpty else { return nil }
+        let deadline = monotonicNow() + Int64(waitMillis) * 1_000_000
+        while monotonicNow() < deadline {
+            usleep(1000)
+            if let claimed = claim(resetting, root: root) { return claimed }
+            if !resetting.contains(where: { InstanceLocks.isResetting("\(root)/instances/\($0)") }) {
+                return claim(resetting, root: root)
+            }
+        }
+        return nil
+    }
+
+    private static func claim(_ names: [String], root: String) -> (path: String, lock: Int32)? {
+        for name in names {
             let path = "\(root)/instances/\(name)"
             // Parked first, then ours: a parker that found the instance unused and removes it
             // holds the directory's flock, and one that saw a claim exits only after it.
