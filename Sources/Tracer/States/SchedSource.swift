@@ -501,7 +501,8 @@ public final class SchedSource: StateFeed {
         let (fd, mayPark) = instanceLock.withLock { l in defer { l = (-1, false) }; return l }
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        return mayPark && pt_park_detached(path, fd, Int32(options.parkMillis), Int32(options.parkPollMillis)) == 0
+        // Not as its pid namespace's init: the kernel kills the parker with the namespace.
+        return mayPark && getpid() != 1 && pt_park_detached(path, fd, Int32(options.parkMillis), Int32(options.parkPollMillis)) == 0
     }
 
     private func releaseInstanceLock() {
