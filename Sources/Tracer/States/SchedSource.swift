@@ -399,6 +399,7 @@ public final class SchedSource: StateFeed {
             release(&r, upTo: Int64.max)
             return countLost()
         } }
+        let readOK = io.withLock { $0.readError == nil }
         let rest: [TraceEvent] = shared.withLock { s in
             applyLoopNotes(&s)
             s.machine.flushPending()
@@ -408,7 +409,7 @@ public final class SchedSource: StateFeed {
             s.finalLost = lostNow + (s.ns?.dropped ?? 0) + stoppedLost(s)
             s.stopped = true
             // Parked only as it was found: recording to the end, its clock left as it was.
-            let whole = s.stoppedReason == nil && io.withLock { $0.readError == nil } && !s.clockMode.hasPrefix("mono (fallback")
+            let whole = s.stoppedReason == nil && readOK && !s.clockMode.hasPrefix("mono (fallback")
             instanceLock.withLock { $0.mayPark = whole }
             return rest
         }
