@@ -451,9 +451,17 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
                grace period under event_mutex; a claimer's first write of a new one does
                not), empty buffers whose overrun counters start at 0 again. */
             int ok = park_write(dirfd, "tracing_on", "0", 0) == 0
-                && park_write(dirfd, "events/enable", "0", 0) == 0
-                && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0
-                && park_write(dirfd, "trace", "", O_TRUNC) == 0;
+                && park_write(dirfd, "events/enable", "0", 0) == 0;
+            /* The two resets wait for grace periods, the list's under event_mutex, the
+               buffers' under none of the tracing locks: side by side they share them (a
+               recording starting back to back waits for the whole reset). */
+            pid_t buffers = ok ? fork() : -1;
+            if (buffers == 0) _exit(park_write(dirfd, "trace", "", O_TRUNC) == 0 ? 0 : 1);
+            ok = ok && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0;
+            int bst = 1;
+            if (buffers > 0) { while (waitpid(buffers, &bst, 0) < 0 && errno == EINTR) {} }
+            else if (ok) bst = park_write(dirfd, "trace", "", O_TRUNC) == 0 ? 0 : 1;
+            ok = ok && WIFEXITED(bst) && WEXITSTATUS(bst) == 0;
             int parked = ok ? openat(dirfd, "per_cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
             if (parked < 0 || flock(parked, LOCK_EX) != 0) {
                 park_write(dirfd, "events/enable", "0", 0);
