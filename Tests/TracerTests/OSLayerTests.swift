@@ -1,6 +1,7 @@
 import CProcTrace
 import Foundation
 import Lifecycle
+import Synchronization
 import Testing
 @testable import Tracer
 
@@ -76,5 +77,21 @@ import Testing
             #expect(Recorder.rfc3339(ns: s * 1_000_000_000 + (s % 1_000_000) * 1000 + 999) == expected, "\(s)")
         }
         #expect(Recorder.rfc3339(ns: 1_795_996_800_000_000_000 + 45_296_000_001_000) == "2026-11-30T12:34:56.000001Z")
+    }
+
+    /// A forked child inherits its thread's cached thread id (the Swift runtime's futex locks
+    /// and Synchronization's Mutex keep it in thread-local storage): the parent's. The tracer,
+    /// forked from the front, forgets those caches (`pt_tid_caches`), or its first contended
+    /// lock would spin forever (docs/recorder.md, "The front"). Here with the real runtime, in a
+    /// child forked from this test's thread: the caches are there, holding this thread's id,
+    /// and none is left once forgotten.
+    @Test func aForkedChildForgetsTheRuntimesCachedThreadIds() throws {
+        // A Mutex lock caches this thread's id, if nothing has yet.
+        let m = Mutex(0)
+        m.withLock { $0 += 1 }
+        var before: Int32 = 0, after: Int32 = 0
+        #expect(pt_fork_tid_caches(&before, &after) == 0)
+        #expect(before > 0, "no cached thread id found in the Swift runtime's thread-local storage")
+        #expect(after == 0)
     }
 }

@@ -62,6 +62,15 @@ struct RecordCommandTests {
         #expect(left.isEmpty, "the namespace init's instance is still there after it exited: \(left)")
     }
 
+    /// The tracer, forked from the front after the Swift runtime cached the front's thread id,
+    /// forgets those caches (`pt_tid_caches`): the shipped binary has them, and says how many.
+    @Test func theTracerForgetsTheFrontsCachedThreadIds() throws {
+        let r = try Harness.record(["/bin/true"], env: ["PROCTRACE_RUSAGE": "1"])
+        let said = r.stderr.split(separator: "\n").first { $0.contains("thread-id caches forgotten at the split") }
+        let n = said.flatMap { Int($0.split(separator: " ").last ?? "") }
+        #expect((n ?? 0) > 0, "stderr: \(r.stderr)")
+    }
+
     @Test func killedWorkloadGives128PlusN() throws {
         let r = try Harness.record(Harness.c("exit_code", "kill:15"))
         #expect(r.exitCode == 128 + 15)

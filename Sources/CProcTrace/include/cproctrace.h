@@ -187,6 +187,17 @@ int pt_stack_pointer(pid_t tid, uint64_t *sp);
    of its namespace: its exit would kill the namespace anyway), -errno if fork failed; never
    returns in the front. */
 int pt_front_split(void);
+/* How many thread-local caches of the front's thread id the tracer forgot at the split
+   (`pt_tid_caches`), -1 without a split. */
+int pt_front_tid_caches(void);
+/* Counts the 4-byte words equal to `stale` in the calling thread's thread-local storage of the
+   executable and the Swift libraries (the runtime's caches of a thread's id), zeroing them if
+   `forget`: after a fork they hold the parent's tid, which the runtime's futex locks would
+   take for the child's (see the .c file). */
+int pt_tid_caches(pid_t stale, int forget);
+/* For tests: forks; the child forgets its caches of the caller's tid, counting them before
+   and after. Returns 0 or -errno. */
+int pt_fork_tid_caches(int *before, int *after);
 /* Tells the front to stop with `sig` (a job-control stop), before the tracer stops itself. */
 void pt_front_stop(int sig);
 /* Tells the front to exit now with `code`; the tracer no longer dies with it. */
