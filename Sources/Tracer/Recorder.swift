@@ -179,6 +179,8 @@ public final class Recorder {
     /// Times the loop waited for the ring to catch up (`syncRing`), and ran out of time.
     var ringSyncs = 0
     var ringSyncTimeouts = 0
+    /// The longest of them (ns).
+    var ringSyncLongest: Int64 = 0
     // After the ring closed (Recorder+RingClosed.swift).
     /// The state feed stopped for good with ring waits on: wait4 calls that run unstopped are
     /// no longer seen.
@@ -281,7 +283,7 @@ public final class Recorder {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let user = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6
             let sys = Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
-            var syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time), " +
+            var syncs = ringWaits ? ", ring syncs \(ringSyncs) (\(ringSyncTimeouts) ran out of time, the longest \(ringSyncLongest / 1000) us), " +
                 "ends at the kernel's time \(ringEndsExact) (+\(ringEndsFloored) raised to an earlier line, \(ringEndsMissed) gone before their time came; " +
                 "exit records \(ringExitSkipSummary))" : ""
             if ringClosed { syncs += ", ring closed: \(ringWaitsLeftOpen) waits left open, \(unseenReapsSeen) reaps seen by pidfd" }
