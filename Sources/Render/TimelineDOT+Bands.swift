@@ -84,10 +84,55 @@ extension TimelineDOT {
         /// For `.mixed`: the pieces' bands in time order (when at most 40, else empty).
         var sequence: [Band] = []
         var pieces = 1
+        /// For `.mixed`: the one colour it is drawn in, when it joins neighbours that each
+        /// looked so (`mergeAlike`); nil: split by height as its shares say.
+        var solid: Band? = nil
     }
 
     /// The order of a mixed bar's parts, top to bottom.
     static let stackOrder: [Band] = [.state(.new), .state(.ready), .state(.running), .runnable, .alive, .state(.blocked), .inWait, .stopped, .traced]
+
+    /// Time per band of a merged stretch, kept in `stackOrder` (a dictionary keyed by `Band`
+    /// cost a tenth of building a 10,000-lane timeline's DOT in hashing).
+    struct StackTimes {
+        private var ns = [Int64](repeating: 0, count: TimelineDOT.stackOrder.count)
+        private var seen = [Bool](repeating: false, count: TimelineDOT.stackOrder.count)
+        /// Bands outside `stackOrder` (none are merged today), after those in it.
+        private var others: [(band: Band, ns: Int64)] = []
+        private(set) var count = 0
+
+        mutating func add(_ band: Band, _ d: Int64) {
+            if let k = TimelineDOT.stackIndex(band) {
+                if !seen[k] { seen[k] = true; count += 1 }
+                ns[k] += d
+            } else if let k = others.firstIndex(where: { $0.band == band }) {
+                others[k].ns += d
+            } else {
+                others.append((band, d)); count += 1
+            }
+        }
+
+        /// The bands with time, top to bottom.
+        var shares: [(band: Band, ns: Int64)] {
+            TimelineDOT.stackOrder.indices.compactMap { k in seen[k] ? (band: TimelineDOT.stackOrder[k], ns: ns[k]) : nil } + others
+        }
+    }
+
+    /// `band`'s place in `stackOrder`.
+    static func stackIndex(_ band: Band) -> Int? {
+        switch band {
+        case .state(.new): return 0
+        case .state(.ready): return 1
+        case .state(.running): return 2
+        case .runnable: return 3
+        case .alive: return 4
+        case .state(.blocked): return 5
+        case .inWait: return 6
+        case .stopped: return 7
+        case .traced: return 8
+        default: return nil
+        }
+    }
 
     /// Merges runs of pieces narrower than `minWidth` points into `.mixed` stretches of one to two
     /// `minWidth`, so a lane never holds more shapes than the axis has points (a ping-pong
@@ -102,13 +147,13 @@ extension TimelineDOT {
             guard let first = group.first, let last = group.last else { return }
             defer { group.removeAll(keepingCapacity: true) }
             if group.count == 1 { out.append(Drawn(band: first.band, start: first.start, end: first.end, why: first.why)); return }
-            var time: [Band: Int64] = [:]
-            for p in group { time[p.band, default: 0] += p.end - p.start }
+            var time = StackTimes()
+            for p in group { time.add(p.band, p.end - p.start) }
             if time.count == 1 {
                 let why = group.allSatisfy({ $0.why == first.why }) ? first.why : nil
                 out.append(Drawn(band: first.band, start: first.start, end: last.end, why: why, pieces: group.count)); return
             }
-            let shares = stackOrder.compactMap { b in time[b].map { (band: b, ns: $0) } }
+            let shares = time.shares
             out.append(Drawn(band: .mixed, start: first.start, end: last.end, why: nil, shares: shares,
                              sequence: group.count <= 40 ? group.map(\.band) : [], pieces: group.count))
         }
@@ -122,6 +167,43 @@ extension TimelineDOT {
             if mergeable { group.append(p) } else { out.append(Drawn(band: p.band, start: p.start, end: p.end, why: p.why)) }
         }
         flush()
+        return out
+    }
+
+    /// Joins neighbouring stretches merged by `mergeNarrow` that are each drawn as one box of
+    /// the same colour (`look`: that colour, or nil for a stretch that must stay itself) into
+    /// one `.mixed` stretch drawn in that colour, with the time of each state summed: the
+    /// same picture with one box where there were several (a compiler's run of "running 99%"
+    /// bars). Stretches of one piece, zombie and unknown ones are never joined (`look` nil).
+    static func mergeAlike(_ drawn: [Drawn], look: (Drawn) -> Band?) -> [Drawn] {
+        var out: [Drawn] = []
+        out.reserveCapacity(drawn.count)
+        var run: (first: Int, colour: Band)?
+        func flush(upTo end: Int) {
+            guard let r = run else { return }
+            run = nil
+            guard end - r.first > 1 else { out.append(drawn[r.first]); return }
+            var time = StackTimes()
+            var pieces = 0
+            for d in drawn[r.first..<end] {
+                pieces += d.pieces
+                if d.band == .mixed { for s in d.shares { time.add(s.band, s.ns) } } else { time.add(d.band, d.end - d.start) }
+            }
+            let shares = time.shares
+            if shares.count == 1 {
+                out.append(Drawn(band: shares[0].band, start: drawn[r.first].start, end: drawn[end - 1].end, why: nil, pieces: pieces))
+                return
+            }
+            out.append(Drawn(band: .mixed, start: drawn[r.first].start, end: drawn[end - 1].end, why: nil, shares: shares,
+                             sequence: [], pieces: pieces, solid: r.colour))
+        }
+        for (k, d) in drawn.enumerated() {
+            let colour = look(d)
+            if let r = run, colour == r.colour, d.start == drawn[k - 1].end { continue }
+            flush(upTo: k)
+            if let colour { run = (k, colour) } else { out.append(d) }
+        }
+        flush(upTo: drawn.count)
         return out
     }
 

@@ -231,7 +231,9 @@ public enum TimelineDOT {
             // minimum-width sliver would show a state the task never spent time in.
             let pieces = relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
                 .filter { $0.end > $0.start && $0.end > t0 && $0.start < t1 }
-            for piece in mergeNarrow(pieces, x: x) {
+            let drawn = mergeNarrow(pieces, x: x)
+            // Compact pictures: neighbouring merged stretches drawn in one colour are one box.
+            for piece in roomy ? drawn : mergeAlike(drawn, look: { solidLook($0, cy: cy, barH: barH) }) {
                 drawBand(piece, cy: cy, barH: barH, who: who)
                 // Name the wait call inside a long enough wait band.
                 if labelWaits, piece.band == .inWait, let call = piece.why {
@@ -264,12 +266,25 @@ public enum TimelineDOT {
             var tip = "\(who) mixed (\(piece.pieces) stretches"
             if roomy && !piece.sequence.isEmpty { tip += ": " + piece.sequence.map(\.name).joined(separator: " → ") }
             tip += "): " + times + "; " + piece.shares.map { "\($0.band.name) \(Int((Double($0.ns) / total * 100).rounded()))%" }.joined(separator: ", ")
-            // The top part's colour fills the whole bar (carrying the tooltip); the others are
-            // drawn over it, each as tall as its share of the time (from a point up).
+            for share in piece.shares { usedBands.insert(share.band) }
+            let parts = piece.solid.map { [(band: $0, cy: cy, h: h)] } ?? mixedParts(piece, cy: cy, h: h)
+            // A joined stretch is as wide as the several it replaces: its width (whole hundredths
+            // of an inch in the DOT) rounded up rather than to the nearest, so that rounding
+            // leaves no gap between it and its neighbours that their own boxes did not leave.
+            let bw = piece.solid == nil ? w : (w / 0.72).rounded(.up) * 0.72
+            for (k, part) in parts.enumerated() {
+                box(a + w / 2, part.cy, bw, part.h, k == 0 ? "class=\"mixed\", \(part.band.fill(width: bw)), tooltip=\(DOTText.tooltip([tip]))"
+                    : part.band.fill(width: bw))
+            }
+        }
+        /// How a mixed bar `h` high centred on `cy` is drawn: the top part's colour fills the
+        /// whole bar (it carries the tooltip); the others are drawn over it, each as tall as
+        /// its share of the time (from a point up).
+        func mixedParts(_ piece: Drawn, cy: Double, h: Double) -> [(band: Band, cy: Double, h: Double)] {
+            let total = Double(max(piece.end - piece.start, 1))
             var parts: [(band: Band, cy: Double, h: Double)] = []
             var top = cy + h / 2
             for (k, share) in piece.shares.enumerated() {
-                usedBands.insert(share.band)
                 let ph = h * Double(share.ns) / total
                 if k == 0 { parts.append((share.band, cy, h)) } else if ph >= 1 { parts.append((share.band, top - ph / 2, ph)) }
                 top -= ph
@@ -282,10 +297,16 @@ public enum TimelineDOT {
             if let c = parts.indices.dropFirst().last(where: { f(parts[$0].cy) == whole.centre && pointsDrawn(parts[$0].h) == whole.size }) {
                 parts.replaceSubrange(0...c, with: [(parts[c].band, cy, h)])
             }
-            for (k, part) in parts.enumerated() {
-                box(a + w / 2, part.cy, w, part.h, k == 0 ? "class=\"mixed\", \(part.band.fill(width: w)), tooltip=\(DOTText.tooltip([tip]))"
-                    : part.band.fill(width: w))
-            }
+            return parts
+        }
+        /// The one colour a stretch merged from several (`mergeNarrow`) is drawn in, if it is
+        /// drawn as one box: nil for a stretch of one piece, a zombie or unknown one, and a
+        /// mixed bar of several visible parts.
+        func solidLook(_ piece: Drawn, cy: Double, barH: Double) -> Band? {
+            guard piece.pieces > 1, piece.band != .zombie, piece.band != .unknown else { return nil }
+            guard piece.band == .mixed else { return piece.band }
+            let parts = piece.solid.map { [(band: $0, cy: cy, h: barH)] } ?? mixedParts(piece, cy: cy, h: barH)
+            return parts.count == 1 ? parts[0].band : nil
         }
         /// The height Graphviz gives a fixed-size node of `size` points: the DOT's inches (two
         /// decimals) back in points, rounded to a whole point.
