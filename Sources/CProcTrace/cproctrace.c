@@ -69,6 +69,7 @@ long pt_default_options(int exitkill) {
 
 long pt_nr_wait4(void) { return SYS_wait4; }
 long pt_nr_waitid(void) { return SYS_waitid; }
+long pt_nr_rt_sigreturn(void) { return SYS_rt_sigreturn; }
 
 /* wait4 options that make a wait report more than reaps (stops, continues) or leave the child
    (WNOWAIT): such a wait stays on ptrace when the others are read from the scheduler's ring. */

@@ -120,11 +120,14 @@ struct EventLoopTests {
         let waits = p.events("wait")
         #expect(waits.map { $0["phase"] as? String } == ["begin", "end"])
         #expect(waits.last?["result"] as? Int == 101)
+        #expect((waits.last?["restarted"] as? [Int])?.count == 1, "the end says it was interrupted once and restarted")
         #expect(p.requests(of: 100) == [
             .cont(100, signal: 0),           // fork event
             .syscall(100),                   // to the wait's exit
             .cont(100, signal: 0),           // the restart code: nothing to record yet
-            .cont(100, signal: SIGUSR1),     // the signal is delivered, unchanged
+            .syscall(100),                   // the signal is delivered (unchanged) and the task stepped to
+                                             // see how the call comes back (`sigreturnStep`): here the
+                                             // restart's seccomp stop comes next
             .syscall(100),                   // the restarted wait, to its exit
             .cont(100, signal: 0),
         ])

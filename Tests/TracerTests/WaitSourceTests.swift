@@ -32,6 +32,12 @@ struct WaitSourceTests {
         #expect(w.begin < usr1.t && usr1.t < w.end!)
         #expect(w.result == .pid(slow.pid) && w.status == .exited(7))
         #expect(slow.reapedBy == r.root.pid && slow.reapHow == .wait && slow.reapTime == w.end)
+        // The end says when a signal interrupted the call and the kernel restarted it: the
+        // SIGUSR1 first (its delivery is recorded just after the interruption).
+        let end = try #require(r.objects("wait").first { $0["phase"] as? String == "end" && ($0["result"] as? Int) == slow.pid })
+        let restarted = try #require(end["restarted"] as? [Int], "\(end)")
+        #expect(!restarted.isEmpty && restarted.allSatisfy { Int64($0) > w.begin && Int64($0) < w.end! }, "\(restarted)")
+        #expect(restarted.contains { Int64($0) <= usr1.t }, "\(restarted), SIGUSR1 at \(usr1.t)")
         let pw = try #require(r.root.waits.first { $0.target == poker.pid })
         #expect(pw.result == .pid(poker.pid) && pw.status == .exited(0) && poker.reapTime == pw.end)
     }
@@ -52,6 +58,34 @@ struct WaitSourceTests {
         #expect(first.begin < usr1.t && usr1.t <= first.end!)
         #expect(slow.reapTime == r.root.waits[2].end && poker.reapTime == r.root.waits[1].end)
         #expect(slow.reapedBy == r.root.pid && poker.reapedBy == r.root.pid)
+        // Not restarted: no `restarted` on the EINTR.
+        let eintr = try #require(r.objects("wait").first { $0["phase"] as? String == "end" && $0["result"] as? String == "EINTR" })
+        #expect(eintr["restarted"] == nil)
+    }
+
+    /// The EINTR idiom, `while (waitpid(slow, …) == -1 && errno == EINTR)`: the program calls
+    /// again at once with the same arguments. That is a new call, not the kernel's restart: the
+    /// interrupted wait ends with EINTR (on the ring at the signal's delivery to the handler, on
+    /// ptrace at the handler's return) and a second wait begins. Before, both paths took the
+    /// same arguments for a restart and hid the interruption in one wait.
+    @Test(arguments: sources)
+    func anEINTRRetriedWithTheSameArgumentsIsTwoWaits(_ path: WaitPath) throws {
+        let r = try Harness.record(Harness.c("wait_signal", "retry"), flags: path.flags)
+        #expect(r.stdout.contains("retry: EINTR 1, slow 7 poker 0"))
+        path.expectSource(r)
+        let kids = r.children(of: r.root)
+        let (slow, poker) = (try #require(kids.first), try #require(kids.last))
+        #expect(r.root.waits.map(\.target) == [slow.pid, slow.pid, poker.pid])
+        #expect(r.root.waits.map(\.result) == [.error("EINTR"), .pid(slow.pid), .pid(poker.pid)])
+        #expect(r.root.waits.map(\.status) == [nil, .exited(7), .exited(0)])
+        let usr1 = try #require(r.root.signals.first { $0.sig == "SIGUSR1" })
+        let (first, second) = (r.root.waits[0], r.root.waits[1])
+        #expect(first.begin < usr1.t && usr1.t <= first.end!)
+        #expect(first.end! <= second.begin)
+        #expect(slow.reapTime == second.end && slow.reapedBy == r.root.pid)
+        // The EINTR is not dressed up as a restart.
+        let eintr = try #require(r.objects("wait").first { $0["phase"] as? String == "end" && $0["result"] as? String == "EINTR" })
+        #expect(eintr["restarted"] == nil)
     }
 
     /// subprocess and multiprocessing poll like this: on the ring path no poll stops the poller.

@@ -10,7 +10,8 @@
 // FACT root.wait: 2 waits (the interrupted one counts once):
 //   waitpid(slow, 0) begins before 0.1 s, ends at slow's exit -> slow, status exited 0
 //   (under ptrace the kernel interrupts and restarts it twice: for SIGUSR1 and for poker's
-//   SIGCHLD; untraced only SIGUSR1 interrupts it; it must still be recorded as one wait)
+//   SIGCHLD; untraced only SIGUSR1 interrupts it; it must still be recorded as one wait,
+//   whose end lists each interruption the kernel restarted in `restarted`)
 //   waitpid(poker, 0) -> poker, status exited 0, immediately (poker is a zombie)
 // FACT poker.zombie: ~0.2 s (from its exit at ~0.1 s to the second wait)
 // FACT slow.reap, poker.reap: wait by root

@@ -105,6 +105,8 @@ int pt_pidfd_open(pid_t pid);
 /* The syscall numbers of wait4, waitid, setsid, setpgid, getpgid, getsid on this arch. */
 long pt_nr_wait4(void);
 long pt_nr_waitid(void);
+/* rt_sigreturn's: its exit shows how a call a signal interrupted comes back. */
+long pt_nr_rt_sigreturn(void);
 
 /* A process's pgid and sid (getpgid/getsid), or -errno. */
 pid_t pt_getpgid(pid_t pid);

@@ -44,7 +44,7 @@ extension Recorder {
             // Letting go: with the signal it was about to receive; a task in a group-stop
             // stays stopped.
             switch decision {
-            case .run(let sig), .deliverAndStopAgain(let sig): detachTask(tid, sig)
+            case .run(let sig), .deliverAndStopAgain(let sig), .syscallStep(let sig): detachTask(tid, sig)
             case .toSyscallExit, .listen: detachTask(tid, 0)
             case .hold: break   // an unknown new child: detachAll lets it go
             }
@@ -55,6 +55,8 @@ extension Recorder {
             check(kernel.cont(tid, signal: sig), "PTRACE_CONT", tid)
         case .toSyscallExit:
             check(kernel.syscall(tid, signal: 0), "PTRACE_SYSCALL", tid)
+        case .syscallStep(let sig):
+            check(kernel.syscall(tid, signal: sig), "PTRACE_SYSCALL", tid)
         case .listen:
             check(kernel.listen(tid), "PTRACE_LISTEN", tid)
         case .deliverAndStopAgain(let sig):

@@ -9,6 +9,9 @@ enum Resume: Equatable {
     case run(signal: Int32)
     /// `PTRACE_SYSCALL`: stop again at this syscall's exit, for its result.
     case toSyscallExit
+    /// `PTRACE_SYSCALL` delivering `signal` (0: none): stop at the next syscall entry or exit
+    /// (a signal handler stepped through, `sigreturnStep`).
+    case syscallStep(signal: Int32)
     /// `PTRACE_LISTEN`: the task stays in its group-stop (job control), still traced.
     case listen
     /// Deliver `signal`, then trap again before returning to user space (`PTRACE_INTERRUPT`,
@@ -276,6 +279,12 @@ extension Recorder {
         // not run on: the pending interrupt makes it trap again (PTRACE_EVENT_STOP) before
         // it returns to user space, and that stop is listened to again.
         if table.tasks[tid]?.groupStopped == true && sig != SIGCONT { return .deliverAndStopAgain(signal: sig) }
+        // A wait this signal interrupted: follow the task to the handler's return, which says
+        // whether the program gets EINTR or the kernel restarts the call (`sigreturnStep`).
+        if table.tasks[tid]?.wait?.restarting == true && ![SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(sig) {
+            table.tasks[tid]?.sigreturnWatch = .stepping(left: Self.sigreturnStepLimit)
+            return .syscallStep(signal: sig)
+        }
         return .run(signal: sig)
     }
 

@@ -120,9 +120,10 @@ extension Recorder {
             }
             if let old = ringWaitsOpen.removeValue(forKey: r.tid) {
                 if old.restarting && old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
-                    // The same call again after ERESTART*: still the one logical wait.
+                    // The same call again after ERESTART*, with no handler's return saying EINTR
+                    // in between: the kernel's restart, still the one logical wait.
                     ringWaitsOpen[r.tid] = old
-                    ringWaitsOpen[r.tid]?.restarting = false
+                    ringWaitsOpen[r.tid]?.restarted()
                     return
                 }
                 // The interrupted call did not come back: it returned EINTR to the program. (An
@@ -137,13 +138,24 @@ extension Recorder {
         case let .exit(ret):
             guard let wait = ringWaitsOpen[r.tid] else { return }   // its entry was lost (counted)
             if restartCodes.contains(ret) {
-                // A restart is a new entry with the same arguments; anything else (another call,
-                // the task's death) says the program got EINTR.
-                ringWaitsOpen[r.tid]?.restarting = true
+                // A signal interrupted it. A handler without SA_RESTART hands the program EINTR
+                // when it returns (`.sigreturn`); otherwise the kernel restarts the call (a new
+                // entry with the same arguments). Another call or the task's death also says
+                // the program got EINTR.
+                ringWaitsOpen[r.tid]?.interrupted(at: t)
                 return
             }
             ringWaitsOpen[r.tid] = nil
             ringWaitReturned(wait, pid: who.pid, place: who.place, ret: ret, t: t)
+        case let .handlerRuns(saRestart):
+            // The signal that interrupted the wait is delivered to a handler: without SA_RESTART
+            // the kernel makes the call return EINTR to the program (it ends now); with it, the
+            // kernel restarts the call after the handler (an entry with the same arguments).
+            guard let wait = ringWaitsOpen[r.tid], wait.restarting, !wait.handlerSeen else { return }
+            ringWaitsOpen[r.tid]?.handlerSeen = true
+            guard !saRestart else { return }
+            ringWaitsOpen[r.tid] = nil
+            endWait(wait, pid: who.pid, result: .error("EINTR"), status: nil, t: t)
         }
     }
 

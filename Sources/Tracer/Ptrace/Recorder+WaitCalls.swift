@@ -26,10 +26,12 @@ extension Recorder {
             } else {
                 wait.extra.noteUntranslated("target", wait.target)
             }
+            table.tasks[tid]?.sigreturnWatch = nil
             if let old = table.tasks[tid]?.wait, old.restarting {
                 if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
-                    // The same call again after ERESTART*: still the one logical wait.
-                    table.tasks[tid]?.wait?.restarting = false
+                    // The same call again after ERESTART*, with no handler's return saying EINTR
+                    // in between (`sigreturnStep`): the kernel's restart, still the one wait.
+                    table.tasks[tid]?.wait?.restarted()
                     return .toSyscallExit
                 }
                 // The interrupted call did not come back: it returned EINTR to the program.
@@ -89,13 +91,18 @@ extension Recorder {
                            rawOptions: args[3], resultAddr: args[2], tid: waiter, extra: extra, beganAt: t)
     }
 
-    /// A syscall-exit stop of a call stopped at its entry by seccomp.
+    /// A syscall stop: the exit of a call stopped at its entry by seccomp, or a step through a
+    /// signal handler that runs while a wait is interrupted (`sigreturnStep`).
     func syscallExit(_ tid: Int, t: Int64) -> Resume {
-        guard let task = table.tasks[tid], let info = kernel.syscallInfo(tid), info.op == .exit else { return .run }
+        guard let task = table.tasks[tid], let info = kernel.syscallInfo(tid) else { return .run }
+        if let watch = task.sigreturnWatch { return sigreturnStep(tid, watch: watch, info: info, t: t) }
+        guard info.op == .exit else { return .run }
         let rval = info.rval
         if let wait = task.wait {
             if restartCodes.contains(rval) {
-                table.tasks[tid]?.wait?.restarting = true
+                // A signal interrupted it: its delivery stop comes next (`signalStop`), and
+                // the handler's return, if it has one, says EINTR or restart.
+                table.tasks[tid]?.wait?.interrupted(at: t)
                 return .run
             }
             waitReturned(tid, wait: wait, rval: rval, isError: info.isError, t: t)
@@ -126,6 +133,47 @@ extension Recorder {
             }
         }
         return .run
+    }
+
+    /// Most syscalls a handler may make before its return is given up on (a handler that
+    /// leaves by longjmp never returns): the wait is then taken for restarted if the same call
+    /// comes again, as without the watch.
+    static let sigreturnStepLimit = 64
+
+    /// A task whose wait a signal interrupted is stepped from the signal's delivery one syscall
+    /// stop at a time, to see how the wait comes back: the handler's return (rt_sigreturn)
+    /// puts back -EINTR when the program gets EINTR (a handler without `SA_RESTART`), or what
+    /// restarts the call (its number on x86-64); with no handler the kernel restarts the call
+    /// at once, and the next stop is its entry. Costs two stops per call the handler makes.
+    func sigreturnStep(_ tid: Int, watch: SigreturnWatch, info: SyscallInfo, t: Int64) -> Resume {
+        switch (watch, info.op) {
+        case (.stepping(let left), .entry):
+            if info.nr == UInt64(pt_nr_rt_sigreturn()) {
+                table.tasks[tid]?.sigreturnWatch = .inSigreturn
+                return .syscallStep(signal: 0)
+            }
+            // The restart itself, or a wait of the program's: its seccomp stop decides.
+            if info.nr == UInt64(pt_nr_wait4()) || info.nr == UInt64(pt_nr_waitid()) || left <= 0 {
+                table.tasks[tid]?.sigreturnWatch = nil
+                return .run
+            }
+            table.tasks[tid]?.sigreturnWatch = .stepping(left: left - 1)
+            return .syscallStep(signal: 0)
+        case (.stepping, .exit):
+            return .syscallStep(signal: 0)   // a call of the handler's own returned
+        case (.inSigreturn, .exit):
+            table.tasks[tid]?.sigreturnWatch = nil
+            if info.rval == -Int64(EINTR), table.tasks[tid]?.wait?.restarting == true {
+                // The program gets EINTR from the wait now: it ends here. A call it makes next,
+                // the same or not, is a new wait.
+                finishWait(tid, result: .error("EINTR"), status: nil, t: t)
+            }
+            // Otherwise the kernel restarts the call: its entry comes next.
+            return .run
+        default:
+            table.tasks[tid]?.sigreturnWatch = nil
+            return .run
+        }
     }
 
     private func waitReturned(_ tid: Int, wait: PendingWait, rval: Int64, isError: Bool, t: Int64) {
@@ -183,8 +231,11 @@ extension Recorder {
 
     /// Writes a wait's end and the reap it did (both paths: ptrace stops and the ring).
     func endWait(_ wait: PendingWait, pid: Int, result: WaitResult, status: ExitStatusValue?, t: Int64) {
+        var extra = wait.extra
+        // The kernel's restarts of the call after a signal interrupted it: one wait, told.
+        if !wait.restarts.isEmpty { extra.append("restarted", .array(wait.restarts.map { .int($0) })) }
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
-                                       result: result, status: status?.traceStatus, tid: wait.tid), extra: wait.extra))
+                                       result: result, status: status?.traceStatus, tid: wait.tid), extra: extra))
         let noWait = wait.rawOptions & UInt64(WNOWAIT) != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
             if let v = vanishedOrphans[child], v.from == pid {

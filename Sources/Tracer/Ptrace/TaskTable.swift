@@ -12,8 +12,34 @@ struct PendingWait {
     /// Fields beyond the event's own: waitid's `idtype` (and `pidfd`), `untranslated`.
     var extra: JSONObject
     var beganAt: Int64
-    /// The kernel returned ERESTART*: the call will be restarted, still one wait.
+    /// The kernel returned ERESTART* (a signal interrupted the call): it is restarted, still
+    /// one wait, unless a signal handler without `SA_RESTART` runs first, whose return
+    /// (rt_sigreturn) hands the program EINTR: the wait ends then.
     var restarting = false
+    /// When the signal interrupted it (the ERESTART* return), while `restarting`.
+    var interruptedAt: Int64 = 0
+    /// The times a signal interrupted the call and the kernel restarted it: the end line's
+    /// `restarted`.
+    var restarts: [Int64] = []
+
+    /// The ring showed the first handler run after the interruption: only that one decides
+    /// (a later one finds the restart already set up).
+    var handlerSeen = false
+
+    /// The call came back with ERESTART* at `t`.
+    mutating func interrupted(at t: Int64) { restarting = true; interruptedAt = t; handlerSeen = false }
+
+    /// The same call entered again after ERESTART*: the kernel's restart.
+    mutating func restarted() { restarting = false; restarts.append(interruptedAt) }
+}
+
+/// A task whose wait a signal interrupted, followed from the signal's delivery through its
+/// handler, one syscall stop at a time (`PTRACE_SYSCALL`), to the handler's return.
+enum SigreturnWatch: Equatable {
+    /// Stepping over the handler's own calls, `left` more at most.
+    case stepping(left: Int)
+    /// In rt_sigreturn: its exit says EINTR or restart.
+    case inSigreturn
 }
 
 /// A traced thread (a process's main thread has tid == pid).
@@ -28,6 +54,8 @@ struct TaskInfo {
     /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
     var groupCall: (tag: Int, args: SyscallArgs)?
     var groupStopped = false
+    /// Set while a signal handler runs during an interrupted wait (ptrace waits only).
+    var sigreturnWatch: SigreturnWatch?
     /// An execve/execveat stopped at its entry whose syscall-exit stop is pending: it comes
     /// only if the exec failed (a success is a PTRACE_EVENT_EXEC, resumed without it).
     var execTry: ExecTry?

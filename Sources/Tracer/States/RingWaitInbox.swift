@@ -15,6 +15,9 @@ final class RingWaitInbox: Sendable {
             case enter(upid: Int32, options: UInt32)
             /// wait4 returned `ret` (-ERESTART* when a signal interrupted it).
             case exit(ret: Int64)
+            /// A signal handler is about to run in the task (`signal_deliver`): without
+            /// `SA_RESTART`, a call the signal interrupted returns EINTR to the program.
+            case handlerRuns(saRestart: Bool)
             /// `sched_process_exit` of the task (`groupDead`: the last of its process's threads),
             /// for its end line at the kernel's time (`Recorder.applyRingExit`).
             case taskExit(groupDead: Bool)

@@ -20,7 +20,7 @@ extension SchedEvent {
         switch record {
         case let .wakeup(tid, _, _): return tid
         case let .exit(tid, _): return tid
-        case .switchTask, .fork, .newTask, .exec, .lost, .waitEnter, .waitExit: return nil
+        case .switchTask, .fork, .newTask, .exec, .lost, .waitEnter, .waitExit, .signalDeliver: return nil
         }
     }
 }
@@ -50,6 +50,13 @@ enum SchedRecord: Equatable, Sendable {
     case waitEnter(upid: Int32, options: UInt32)
     /// `sys_exit_wait4` of the current task: the value returned (-ERESTART* when interrupted).
     case waitExit(ret: Int64)
+    /// `signal:signal_deliver` to the current task, with the action the kernel takes: a handler
+    /// (`handler` > 1: not SIG_DFL, SIG_IGN) and its `sa_flags`. For a call the signal
+    /// interrupted (-ERESTARTSYS) this decides how it comes back: a handler without
+    /// `SA_RESTART` makes it return EINTR; with it, or with no handler, the kernel restarts it.
+    /// (`sys_exit_rt_sigreturn`, which would show the restored return value, is never emitted
+    /// on x86-64: rt_sigreturn sets `orig_ax` to -1, and the syscall tracepoints skip that.)
+    case signalDeliver(handler: UInt64, flags: UInt64)
 }
 
 /// What the state machine was fed, by kind, and how much of it was about no followed task:

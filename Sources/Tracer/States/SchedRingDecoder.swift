@@ -24,6 +24,9 @@ struct SchedRingDecoder {
         /// read from the ring instead of ptrace stops (`SchedSource.Options.ringWaits`).
         var waitEnterID: UInt16? = nil, waitEnterUpid: TraceField? = nil, waitEnterOptions: TraceField? = nil
         var waitExitID: UInt16? = nil, waitExitRet: TraceField? = nil
+        /// `signal/signal_deliver`, if its format is readable (with the wait4 ones): whether a
+        /// wait a signal interrupted returns EINTR or is restarted.
+        var deliverID: UInt16? = nil, deliverHandler: TraceField? = nil, deliverFlags: TraceField? = nil
         /// `ftrace/print` (what a `trace_marker` write records), if its format is readable.
         var printID: UInt16?, printBuf: TraceField?
         /// Offsets in the page header.
@@ -69,6 +72,7 @@ struct SchedRingDecoder {
         let newTask = SmallFile.text("\(eventsDir)/task/task_newtask/format").flatMap { TraceEventFormat(text: $0) }
         let waitEnter = waits ? SmallFile.text("\(eventsDir)/syscalls/sys_enter_wait4/format").flatMap { TraceEventFormat(text: $0) } : nil
         let waitExit = waits ? SmallFile.text("\(eventsDir)/syscalls/sys_exit_wait4/format").flatMap { TraceEventFormat(text: $0) } : nil
+        let deliver = waits ? SmallFile.text("\(eventsDir)/signal/signal_deliver/format").flatMap { TraceEventFormat(text: $0) } : nil
         var layout = Layout(
             switchID: sw.id, switchPrev: try sw.field("prev_pid"), switchPrevState: try sw.field("prev_state"),
             switchNext: try sw.field("next_pid"),
@@ -88,12 +92,20 @@ struct SchedRingDecoder {
             layout.waitEnterOptions = options
             layout.waitExitID = x.id
             layout.waitExitRet = ret
+            if let d = deliver, let handler = d.fields["sa_handler"], let flags = d.fields["sa_flags"] {
+                layout.deliverID = d.id
+                layout.deliverHandler = handler
+                layout.deliverFlags = flags
+            }
         }
         return layout
     }
 
     /// Whether the wait4 tracepoints' formats were read (the ring can carry waits).
     var readsWaits: Bool { layout.waitEnterID != nil && layout.waitExitID != nil }
+
+    /// Whether the signal_deliver tracepoint's format was read too.
+    var readsDeliveries: Bool { layout.deliverID != nil }
 
     /// Decodes one page, appending the events it holds to `out` in time order. Returns
     /// whether the kernel flagged events missed before this page (with their number when it
@@ -233,6 +245,9 @@ struct SchedRingDecoder {
         case l.waitExitID where l.waitExitID != nil:
             guard let rf = l.waitExitRet else { return nil }
             record = .waitExit(ret: int(rf))
+        case l.deliverID where l.deliverID != nil:
+            guard let hf = l.deliverHandler, let ff = l.deliverFlags else { return nil }
+            record = .signalDeliver(handler: UInt64(bitPattern: int(hf)), flags: UInt64(bitPattern: int(ff)))
         case l.newTaskID where l.newTaskID != nil:
             guard let pf = l.newTaskPid, let ff = l.newTaskFlags else { return nil }
             record = .newTask(tid: Int32(truncatingIfNeeded: int(pf)), cloneFlags: UInt64(bitPattern: int(ff)))

@@ -343,6 +343,11 @@ extension SchedSource {
                 if r.ringWaiting.remove(e.current) != nil {
                     out.append(.init(t: max(0, e.ts - origin), tid: Int(e.current), kind: .exit(ret: ret)))
                 }
+            case let .signalDeliver(handler, flags) where handler > 1:
+                // A signal handler about to run: the loop reads it only for a task whose wait a
+                // signal interrupted (SIG_DFL and SIG_IGN never turn a restart into EINTR).
+                out.append(.init(t: max(0, e.ts - origin), tid: Int(e.current),
+                                 kind: .handlerRuns(saRestart: flags & UInt64(SA_RESTART) != 0)))
             case let .exit(tid, groupDead?):
                 // Every task's end, for its end line at this time (`Recorder.applyRingExit`);
                 // without `group_dead` in the format, ends keep the loop's stamp.

@@ -137,6 +137,9 @@ extension SchedSource {
 
     /// The wait4 tracepoints, enabled when the loop reads waits from the ring (`Options.waitInbox`).
     static let waitEventFiles = ["syscalls/sys_enter_wait4", "syscalls/sys_exit_wait4"]
+    /// With them, when readable: how a wait that a signal interrupted comes back (EINTR or a
+    /// restart). Without it the loop takes an entry with the same arguments for the restart.
+    static let deliverEventFile = "signal/signal_deliver"
 
     /// Enables the tracepoints; from then on the reader's health checks require them.
     func enableEvents(_ path: String) throws {
@@ -150,6 +153,8 @@ extension SchedSource {
             // chosen after this (`Recorder.run`).
             let on = SchedSource.waitEventFiles.allSatisfy { SmallFile.write("\(path)/events/\($0)/enable", "1") == nil }
             if !on { for ev in SchedSource.waitEventFiles { SmallFile.write("\(path)/events/\(ev)/enable", "0") } }
+            // (Not a health check's: a task then only loses the EINTR/restart distinction.)
+            if on { _ = SmallFile.write("\(path)/events/\(SchedSource.deliverEventFile)/enable", "1") }
             ringWaitsOn.store(on, ordering: .sequentiallyConsistent)
         }
         // The clone flags of each new task: thread or process, exactly (optional: /proc otherwise).

@@ -365,7 +365,7 @@ struct SchedStateMachine {
             counts.execs += 1
             if pid == oldPid { counts.plainExecs += 1 }
             if oldPid != pid, tasks[oldPid] != nil { threadExec(thread: oldPid, leader: pid, at: e.ts) }
-        case .lost:
+        case .lost, .signalDeliver:
             break
         case .waitEnter:
             // The task is in wait4 from here (read from the ring: no tracer note needed).
