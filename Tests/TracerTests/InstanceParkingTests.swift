@@ -41,7 +41,7 @@ struct InstanceParkingTests {
         case let .newTask(tid, _): s.insert(tid)
         case let .exit(tid, _): s.insert(tid)
         case let .exec(pid, oldPid): s.formUnion([pid, oldPid])
-        case .lost, .waitEnter, .waitExit: break
+        case .lost, .waitEnter, .waitExit, .signalDeliver: break
         }
         return s
     }
