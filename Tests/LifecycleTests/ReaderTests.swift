@@ -147,7 +147,9 @@ import Testing
                 lines += 1
             }
         }
-        #expect(lines > 7_000)
+        // The corpus was read: the gallery and the fixtures hold ~6,300 lines (the gallery as
+        // re-recorded in session 6, with fewer tracer stops and so fewer state lines than before).
+        #expect(lines > 5_000)
         // The shipped traces hold these, so the round trip above covered them.
         #expect(seen.isSuperset(of: ["tid", "ppid", "pgid", "sid", "reason", "pid"]), "\(documented.subtracting(seen))")
         let all = TraceEvent(t: 9, .exec(pid: 4, path: "/x", argv: ["x"], exe: nil, elf: nil, formerTid: 5, error: "ENOENT",

@@ -45,7 +45,9 @@ import Testing
                 lines += 1
             }
         }
-        #expect(lines > 7_000)
+        // The corpus was read: the gallery and the fixtures hold ~6,300 lines (the gallery as
+        // re-recorded in session 6, with fewer tracer stops and so fewer state lines than before).
+        #expect(lines > 5_000)
         // The lines above went through the encoder's own code, not only its generic fallback.
         #expect(fast > lines / 2)
         #expect(kinds.isSuperset(of: ["fork", "exec", "wait", "exit", "reap", "state", "spawn", "end", "signal", "thread", "reparent"]),
