@@ -477,15 +477,20 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
                `busy_ms` more): it holds the kernel's tracing locks for ~0.05 s, which would
                hold up that recording's reader (and, through it, its ptrace loop). */
             const int busy_ms = 10000;
-            for (int waited = 0; waited < grace_ms + busy_ms; waited += poll_ms) {
+            /* Real time, not the sum of the sleeps: on a busy machine each sleep overruns. */
+            struct timespec t0, tn;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            for (long waited = 0; waited < grace_ms + busy_ms;) {
                 park_sleep_ms(poll_ms);
+                clock_gettime(CLOCK_MONOTONIC, &tn);
+                waited = (tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L;
                 int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (u < 0) _exit(0);
                 /* A recording holds it exclusively: claimed, no longer ours. Still parked a
                    moment, while the claimer checks that it is. */
                 if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
                 close(u);
-                if (waited + poll_ms >= grace_ms && !park_pool_busy(path)) break;
+                if (waited >= grace_ms && !park_pool_busy(path)) break;
             }
             int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) == 0) rmdir(path);

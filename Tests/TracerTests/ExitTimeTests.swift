@@ -7,7 +7,7 @@ import Testing
 /// collected the death: each `exit` at its main thread's `terminated` state, each
 /// `thread … exit` at its thread's, and a reap by a wait therefore strictly after its exit
 /// (a zombie time above zero, as the kernel's exit → reap is).
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(5)), .ringWaitsPossible)
 struct ExitTimeTests {
     /// What the lines say, read with Foundation (independent of the model).
     struct Ends {

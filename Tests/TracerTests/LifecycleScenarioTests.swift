@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct LifecycleScenarioTests {
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func waitWithStatusReportsEachChildsExitAndReapsIt(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func waitWithStatusReportsEachChildsExitAndReapsIt(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.py("wait_status.py"), flags: path.flags)
         #expect(r.exitCode == 0)
         let kids = r.children(of: r.root)
@@ -46,7 +46,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func doubleForkOrphansTheGrandchildToInit(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func doubleForkOrphansTheGrandchildToInit(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.py("double_fork.py"), flags: path.flags)
         let child = try #require(r.children(of: r.root).first)
         let grandchild = try #require(r.children(of: child).first)
@@ -60,7 +60,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func orphanIsReparentedWhileAlive(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func orphanIsReparentedWhileAlive(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.py("orphan.py"), flags: path.flags)
         let child = try #require(r.children(of: r.root).first)
         let rep = try #require(child.reparents.first)
@@ -73,7 +73,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func ignoredSIGCHLDMeansTheKernelReaps(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func ignoredSIGCHLDMeansTheKernelReaps(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.py("sigchld_ignore.py"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.count == 3)
@@ -87,7 +87,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func saNoCldWaitAlsoAutoReaps(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func saNoCldWaitAlsoAutoReaps(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("sa_nocldwait"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.map(\.exitStatus) == [.exited(0), .exited(1)])
@@ -96,7 +96,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func subreaperAdoptsAndReapsTheGrandchild(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func subreaperAdoptsAndReapsTheGrandchild(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("subreaper"), flags: path.flags)
         let middle = try #require(r.children(of: r.root).first)
         let grandchild = try #require(r.children(of: middle).first)
@@ -109,7 +109,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func cloneParentMakesTheCreatorsParentTheRealParent(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func cloneParentMakesTheCreatorsParentTheRealParent(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("clone_parent"), flags: path.flags)
         let forks = r.objects("fork")
         let sibling = try #require(forks.first { ($0["pid"] as? Int) != r.root.pid })
@@ -160,7 +160,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func deepChainPropagatesStatuses(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func deepChainPropagatesStatuses(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("deep_chain"), flags: path.flags)
         #expect(r.history.processes.count == 21)
         var p = r.root
@@ -179,7 +179,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func burstOfChildrenAllReapedWithTheirStatus(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func burstOfChildrenAllReapedWithTheirStatus(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("burst"), flags: path.flags)
         let kids = r.children(of: r.root)
         #expect(kids.count == 50)
@@ -229,7 +229,7 @@ struct LifecycleScenarioTests {
     }
 
     /// On both wait paths (`--wait-source`).
-    @Test(arguments: WaitPath.allCases) func interruptedAndRestartedWaitIsOneWait(_ path: WaitPath) throws {
+    @Test(arguments: WaitPath.available) func interruptedAndRestartedWaitIsOneWait(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.c("eintr_wait"), flags: path.flags)
         let slow = try #require(r.children(of: r.root).first)
         let slowWaits = r.root.waits.filter { $0.target == slow.pid }

@@ -16,6 +16,15 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
+extension Trait where Self == ConditionTrait {
+    /// For recordings whose facts come from waits read from the ring (kernel-time ends): the
+    /// recorder turns ring waits off inside a pid namespace (docs/recorder.md).
+    static var ringWaitsPossible: Self {
+        .enabled(if: ProcFS.inInitialPidNamespace(),
+                 "inside a pid namespace the recorder reads waits by ptrace, not from the ring: it runs on the host")
+    }
+}
+
 /// A child started by posix_spawn (no ptrace) that waits on a pipe until `release()`, so a
 /// state source can follow it before it does anything: `sh -c 'read x; exec "$@"'`.
 struct GatedChild {
