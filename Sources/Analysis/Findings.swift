@@ -89,6 +89,17 @@ enum Findings {
                     "\(TimeFormat.duration(last - first.begin)): it spins on the CPU instead of blocking in wait() or handling SIGCHLD",
                     [("polls", i(empty.count))])
             }
+            // Waits a signal interrupted and the kernel restarted: one call each, said once per
+            // process (a make under ptrace has one at each child's SIGCHLD).
+            let restarted = r.waits.filter { !$0.restarted.isEmpty }
+            if let first = restarted.first {
+                let times = restarted.flatMap(\.restarted)
+                let calls = restarted.count == 1 ? "\(name(r))'s \(first.call)(\(first.target)) was" : "\(restarted.count) wait calls of \(name(r)) were"
+                add(.waitRestarted, r, times.min()!, nil,
+                    "\(calls) interrupted by \(times.count == 1 ? "a signal" : "signals \(times.count) times") and restarted by the kernel " +
+                    "(no handler, or one with SA_RESTART): \(restarted.count == 1 ? "one call" : "one call each"), the program never saw EINTR",
+                    [("waits", i(restarted.count)), ("restarts", i(times.count)), ("times", .array(times.map { .int($0) }))])
+            }
             // SIGCHLD ignored (or SA_NOCLDWAIT): the kernel reaps the children at once.
             let auto = h.children(of: r.id).filter { $0.reapHow == .auto }
             if let first = auto.first {

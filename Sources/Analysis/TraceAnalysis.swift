@@ -75,6 +75,7 @@ public struct TraceAnalysis: Sendable {
         case echild
         case wnohangPoll = "wnohang_poll"
         case sigchldIgnored = "sigchld_ignored"
+        case waitRestarted = "wait_restarted"
     }
 
     public struct Finding: Sendable {

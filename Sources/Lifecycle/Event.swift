@@ -127,7 +127,9 @@ public enum EventKind: Equatable, Sendable {
               call: String? = nil, dirfd: Int? = nil, dirfdPath: String? = nil, flags: [String]? = nil)
     /// `tid`: the waiting thread when not the main one.
     case waitBegin(pid: Int, call: WaitCall, target: Int, options: [String], tid: Int? = nil)
-    indirect case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil)
+    /// `restarted`: the times a signal interrupted the call and the kernel restarted it.
+    indirect case waitEnd(pid: Int, call: WaitCall, target: Int, options: [String], result: WaitResult, status: ExitStatus?, tid: Int? = nil,
+                          restarted: [Int64]? = nil)
     /// `error`: the root's exec failed (errno name; status 127 or 126).
     case exit(pid: Int, status: ExitStatus, error: String? = nil)
     /// `unobserved`: proctrace stopped watching before the adoptive parent reaped it.

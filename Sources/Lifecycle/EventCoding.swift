@@ -71,11 +71,12 @@ extension TraceEvent {
             o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.begin.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options))
             if let tid { o.append("tid", i(tid)) }
-        case let .waitEnd(pid, call, target, options, result, status, tid):
+        case let .waitEnd(pid, call, target, options, result, status, tid, restarted):
             o.append("pid", i(pid)); o.append("phase", .string(WaitPhase.end.rawValue)); o.append("call", .string(call.rawValue))
             o.append("target", i(target)); o.append("options", strings(options)); o.append("result", result.json)
             if let status { o.append("status", status.json) }
             if let tid { o.append("tid", i(tid)) }
+            if let restarted { o.append("restarted", .array(restarted.map { .int($0) })) }
         case let .exit(pid, status, error):
             o.append("pid", i(pid)); o.append("status", status.json)
             if let error { o.append("error", .string(error)) }
@@ -265,7 +266,8 @@ extension TraceEvent {
                 }
                 var st: ExitStatus?
                 if optional("status") != nil { st = try status("status") }
-                kind = .waitEnd(pid: pid, call: call, target: target, options: options, result: r, status: st, tid: tid)
+                kind = .waitEnd(pid: pid, call: call, target: target, options: options, result: r, status: st, tid: tid,
+                                restarted: try optInts("restarted").map { $0.map(Int64.init) })
             }
         case "exit":
             kind = .exit(pid: try int("pid"), status: try status("status"), error: try optStr("error"))

@@ -234,15 +234,16 @@ struct HistoryBuilder {
             let i = recordIndex(pid, t: t, line: line)
             records[i].waits.append(WaitRecord(tid: tid, begin: t, call: call, target: target, options: options))
             openWaits[i, default: [:]][tid ?? pid, default: []].append(records[i].waits.count - 1)
-        case let .waitEnd(pid, call, target, options, result, status, tid):
+        case let .waitEnd(pid, call, target, options, result, status, tid, restarted):
             let i = recordIndex(pid, t: t, line: line)
             if let k = openWaits[i]?[tid ?? pid]?.popLast() {
                 records[i].waits[k].end = t
                 records[i].waits[k].result = result
                 records[i].waits[k].status = status
+                records[i].waits[k].restarted = restarted ?? []
             } else {
                 records[i].waits.append(WaitRecord(tid: tid, begin: t, end: t, call: call, target: target, options: options,
-                                                   result: result, status: status))
+                                                   result: result, status: status, restarted: restarted ?? []))
             }
         case let .exit(pid, status, _):
             let i = recordIndex(pid, t: t, line: line)

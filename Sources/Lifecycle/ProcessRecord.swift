@@ -109,13 +109,24 @@ public struct WaitRecord: Equatable, Sendable {
     public var options: [String]
     public var result: WaitResult?
     public var status: ExitStatus?
+    /// When a signal interrupted the call and the kernel restarted it (the end's `restarted`):
+    /// still this one call, not a new one.
+    public var restarted: [Int64]
     public init(tid: Int?, begin: Int64, end: Int64? = nil, call: WaitCall, target: Int, options: [String],
-                result: WaitResult? = nil, status: ExitStatus? = nil) {
+                result: WaitResult? = nil, status: ExitStatus? = nil, restarted: [Int64] = []) {
         self.tid = tid; self.begin = begin; self.end = end; self.call = call; self.target = target
-        self.options = options; self.result = result; self.status = status
+        self.options = options; self.result = result; self.status = status; self.restarted = restarted
     }
     /// How long the call lasted (nil if it had not returned when the trace ended).
     public var duration: Int64? { end.map { $0 - begin } }
+    /// What every reader says of a restarted call: `restarted after a signal at 0.100123s`
+    /// (`after 2 signals at 0.1s, 0.2s`); nil when no signal interrupted it.
+    public var restartNote: String? { Self.restartNote(restarted) }
+    public static func restartNote(_ times: [Int64]) -> String? {
+        guard !times.isEmpty else { return nil }
+        let at = times.map { TimeFormat.clock($0) + "s" }.joined(separator: ", ")
+        return "restarted after " + (times.count == 1 ? "a signal" : "\(times.count) signals") + " at " + at
+    }
 }
 
 /// A signal delivered to the process.

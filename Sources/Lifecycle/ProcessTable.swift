@@ -217,7 +217,7 @@ public struct ProcessTable: Sendable {
             failedExec(pid: pid, &v)
         case let .waitBegin(pid, call, target, options, tid):
             waitBegin(pid: pid, call: call, target: target, options: options, tid: tid, at: t, &v)
-        case let .waitEnd(pid, _, _, _, _, _, tid):
+        case let .waitEnd(pid, _, _, _, _, _, tid, _):
             waitEnd(pid: pid, tid: tid, at: t, &v)
         case let .exit(pid, status, _):
             exit(pid: pid, status: status, at: t, &v)

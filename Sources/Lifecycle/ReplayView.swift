@@ -117,10 +117,11 @@ public struct ReplayView: Sendable {
             what = "\(name(pid)) \(path) \(clip(argv.dropFirst().joined(separator: " "), 50))" + (error.map { " failed: \($0)" } ?? "")
         case let .waitBegin(pid, call, target, options, _):
             what = "\(name(pid)) \(call)(\(([String(target)] + options).joined(separator: ", "))) begins"
-        case let .waitEnd(pid, call, _, _, result, status, _):
+        case let .waitEnd(pid, call, _, _, result, status, _, restarted):
             let r: String
             switch result { case .pid(let p): r = "\(p)"; case .nothing: r = "0"; case .error(let x): r = x }
             what = "\(name(pid)) \(call) returns \(r)" + (status.map { " (\($0))" } ?? "")
+                + (WaitRecord.restartNote(restarted ?? []).map { ", " + $0 } ?? "")
         case let .exit(pid, status, _): what = "\(name(pid)) \(status) → zombie"
         case let .reap(pid, by, how, _): what = "\(name(pid)) reaped by \(by) (\(how))"
         case let .reparent(pid, from, to): what = "\(name(pid)) orphaned: parent \(from) → \(to)"

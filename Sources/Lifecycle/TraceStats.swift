@@ -20,6 +20,8 @@ public struct TraceStats: Sendable {
         public var duration: Int64
         public var result: WaitResult?
         public var returned: Bool
+        /// When a signal interrupted it and the kernel restarted it (one call all along).
+        public var restarted: [Int64] = []
     }
     public struct Orphan: Sendable {
         public var id: ProcessID
@@ -74,6 +76,9 @@ public struct TraceStats: Sendable {
     public var lost: Int?
     /// Successful execs, and failed ones (`exec` with `error`) by errno name, most first.
     public var execsSucceeded = 0
+    /// Wait calls in all: how many a signal interrupted and the kernel restarted (and how many
+    /// restarts in all), how many ended with EINTR (the program saw the interruption).
+    public var waitCalls = 0, waitsRestarted = 0, waitRestarts = 0, waitsEINTR = 0
     public var execsFailed: [(error: String, count: Int)] = []
     public var execsFailedTotal: Int { execsFailed.reduce(0) { $0 + $1.count } }
 
@@ -177,7 +182,10 @@ public struct TraceStats: Sendable {
             for w in r.waits {
                 let end = w.end ?? h.endTime
                 ws.append(Wait(id: r.id, command: r.command, call: w.call, target: w.target, begin: w.begin,
-                               duration: end - w.begin, result: w.result, returned: w.end != nil))
+                               duration: end - w.begin, result: w.result, returned: w.end != nil, restarted: w.restarted))
+                waitCalls += 1
+                if !w.restarted.isEmpty { waitsRestarted += 1; waitRestarts += w.restarted.count }
+                if w.result == .error("EINTR") { waitsEINTR += 1 }
             }
         }
         waits = Array(ws.sorted { ($0.duration, $1.begin) > ($1.duration, $0.begin) }.prefix(top))
@@ -251,7 +259,9 @@ public struct TraceStats: Sendable {
             row("  \(pad(z.command + "(" + z.id.description + ")", 24)) \(pad(TimeFormat.duration(z.duration), 9)) parent \(who), \(reaped)")
         }
         line()
-        line(style.bold("Longest waits"))
+        line(style.bold("Longest waits") + " (\(waitCalls) wait call\(waitCalls == 1 ? "" : "s"); \(waitsRestarted) " +
+            "interrupted by a signal and restarted by the kernel (\(waitRestarts) restart\(waitRestarts == 1 ? "" : "s")), " +
+            "\(waitsEINTR) ended with EINTR)")
         if waits.isEmpty { row("  none") }
         for w in waits {
             let res: String
@@ -261,7 +271,8 @@ public struct TraceStats: Sendable {
             case .error(let e)?: res = "→ \(e)"
             case nil: res = "still waiting at end"
             }
-            row("  \(pad(w.command + "(" + w.id.description + ")", 24)) \(pad(TimeFormat.duration(w.duration), 9)) \(w.call)(\(w.target)) \(res)")
+            let note = WaitRecord.restartNote(w.restarted).map { ", " + $0 } ?? ""
+            row("  \(pad(w.command + "(" + w.id.description + ")", 24)) \(pad(TimeFormat.duration(w.duration), 9)) \(w.call)(\(w.target)) \(res)\(note)")
         }
         line()
         line(style.bold("Orphans and adopters"))
@@ -347,8 +358,10 @@ public struct TraceStats: Sendable {
             .object(JSONObject([("pid", n(w.id.pid)), ("generation", n(w.id.generation)), ("command", .string(w.command)),
                                 ("call", .string(w.call.rawValue)), ("target", n(w.target)), ("begin_ns", i(w.begin)),
                                 ("duration_ns", i(w.duration)), ("returned", .bool(w.returned)),
-                                ("result", w.result?.json ?? .null)]))
+                                ("result", w.result?.json ?? .null), ("restarted", .array(w.restarted.map(i)))]))
         }))
+        o.append("waits", .object(JSONObject([("calls", n(waitCalls)), ("restarted", n(waitsRestarted)), ("restarts", n(waitRestarts)),
+                                              ("eintr", n(waitsEINTR))])))
         o.append("orphans", .array(orphans.map { x in
             var xo = JSONObject([("pid", n(x.id.pid)), ("generation", n(x.id.generation)), ("command", .string(x.command)),
                                  ("t_ns", i(x.t)), ("from", n(x.from)), ("to", n(x.to))])

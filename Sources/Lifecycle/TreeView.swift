@@ -95,6 +95,15 @@ public enum TreeView {
             parts.append(style.magenta("[orphaned: \(rp.from)→\(rp.to) at \(TimeFormat.clock(rp.t))s]"))
         }
         if r.reapHow == .auto { parts.append(style.magenta("[auto-reaped]")) }
+        // Waits a signal interrupted and the kernel restarted: each is one call (its EINTR, had
+        // the program seen one, would be a wait of its own).
+        let restarted = r.waits.filter { !$0.restarted.isEmpty }
+        if restarted.count == 1, let w = restarted.first, let note = w.restartNote {
+            parts.append(style.magenta("[\(w.call)(\(w.target)) \(note)]"))
+        } else if restarted.count > 1 {
+            let n = restarted.reduce(0) { $0 + $1.restarted.count }
+            parts.append(style.magenta("[\(restarted.count) waits restarted after signals, \(n) times]"))
+        }
         if r.reapUnobserved { parts.append(style.dim("[reap unobserved]")) }
         if let u = r.unknownStates.first {
             let span = r.unknownTime

@@ -131,7 +131,9 @@ public enum HTMLViewer {
                 case .error(let e)?: res = e
                 case nil: res = ""
                 }
-                if let st = x.status { res += " (\(st))" }
+                // `101 (exited 7; restarted after a signal at 0.100123s)`.
+                let notes = [x.status?.description, x.restartNote].compactMap { $0 }
+                if !notes.isEmpty { res += " (" + notes.joined(separator: "; ") + ")" }
                 wr.append(Int64(strings.id(TerminalText.escape(res))))
             }
             // The stream's versions of this process.

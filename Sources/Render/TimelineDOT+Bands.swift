@@ -302,9 +302,12 @@ extension TimelineDOT {
     }
 
     /// Wait calls as sorted, merged spans with a short label (`wait4(-1)`), for `tid` or all.
+    /// A call a signal interrupted and the kernel restarted says so after the call
+    /// (`wait4(-1), restarted after a signal at 0.100123s`): the tooltip shows it all, the
+    /// band's own text only the call (`waitCallText`).
     static func waitSpans(_ p: ProcessRecord, tid: Int? = nil, until: Int64) -> [(b: Int64, e: Int64, label: String)] {
         var ws = p.waits.filter { tid == nil || ($0.tid ?? p.pid) == tid }
-            .map { (b: $0.begin, e: $0.end ?? until, label: "\($0.call)(\($0.target))") }
+            .map { (b: $0.begin, e: $0.end ?? until, label: "\($0.call)(\($0.target))" + ($0.restartNote.map { ", " + $0 } ?? "")) }
             .filter { $0.e > $0.b }
         ws.sort { $0.b < $1.b }
         var merged: [(b: Int64, e: Int64, label: String)] = []
@@ -313,5 +316,10 @@ extension TimelineDOT {
             else { merged.append(w) }
         }
         return merged
+    }
+
+    /// The call named inside a wait band: its label without the restart note.
+    static func waitCallText(_ label: String) -> String {
+        label.firstIndex(of: ",").map { String(label[..<$0]) } ?? label
     }
 }

@@ -236,7 +236,8 @@ public enum TimelineDOT {
             for piece in roomy ? drawn : mergeAlike(drawn, look: { solidLook($0, cy: cy, barH: barH) }) {
                 drawBand(piece, cy: cy, barH: barH, who: who)
                 // Name the wait call inside a long enough wait band.
-                if labelWaits, piece.band == .inWait, let call = piece.why {
+                if labelWaits, piece.band == .inWait, let why = piece.why {
+                    let call = waitCallText(why)
                     let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
                     let tw = textWidth(call, 6.5)
                     if tw + 6 < w { text(a + (w - tw) / 2, cy, call, size: 6.5, "fontcolor=\"\(Palette.waitingText)\"") }

@@ -76,7 +76,7 @@ public struct ViewerStream {
         case .trace, .end, .unknown:
             table.apply(e, line: line)
         case let .thread(pid, _, _, _), let .exec(pid, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _), let .waitBegin(pid, _, _, _, _),
-             let .waitEnd(pid, _, _, _, _, _, _), let .exit(pid, _, _), let .reparent(pid, _, _), let .signal(pid, _, _, _, _),
+             let .waitEnd(pid, _, _, _, _, _, _, _), let .exit(pid, _, _), let .reparent(pid, _, _), let .signal(pid, _, _, _, _),
              let .state(pid, _, _, _, _), let .stateUnknown(pid, _, _), let .group(pid, _, _, _, _):
             table.apply(e, line: line)
             snapshot(pid, e.t)

@@ -75,6 +75,7 @@ import Testing
             .waitEnd(pid: 1, call: .waitid, target: -1, options: [], result: .error("ECHILD"), status: .signaled("SIGKILL", core: true)),
             .waitEnd(pid: 1, call: .wait4, target: -1, options: ["WUNTRACED"], result: .pid(5), status: .stopped("SIGTSTP")),
             .waitEnd(pid: 1, call: .wait4, target: -1, options: ["WCONTINUED"], result: .pid(5), status: .continued),
+            .waitEnd(pid: 1, call: .wait4, target: 3, options: [], result: .pid(3), status: .exited(7), tid: 2, restarted: [5, TraceEvent.maxTime]),
             .exit(pid: 1, status: .exited(-3)), .exit(pid: 1, status: .signaled("SIGSEGV", core: false), error: "ENOENT"),
             .reap(pid: 2, by: 1, how: .wait), .reap(pid: 2, by: 0, how: .adopted, unobserved: true),
             .reparent(pid: 2, from: 1, to: 0),

@@ -78,7 +78,7 @@ struct TraceLineEncoder {
             int(#""pid":"#, pid); string(#""phase":"#, WaitPhase.begin.rawValue); string(#""call":"#, call.rawValue)
             int(#""target":"#, target); strings(#""options":"#, options)
             if let tid { int(#""tid":"#, tid) }
-        case let .waitEnd(pid, call, target, options, result, status, tid):
+        case let .waitEnd(pid, call, target, options, result, status, tid, restarted):
             open(#"{"type":"wait","t":"#, t)
             int(#""pid":"#, pid); string(#""phase":"#, WaitPhase.end.rawValue); string(#""call":"#, call.rawValue)
             int(#""target":"#, target); strings(#""options":"#, options)
@@ -89,6 +89,7 @@ struct TraceLineEncoder {
             }
             if let status { self.status(#""status":"#, status) }
             if let tid { int(#""tid":"#, tid) }
+            if let restarted { ints(#""restarted":"#, restarted.map { Int($0) }) }
         case let .exit(pid, status, error):
             open(#"{"type":"exit","t":"#, t)
             int(#""pid":"#, pid); self.status(#""status":"#, status)

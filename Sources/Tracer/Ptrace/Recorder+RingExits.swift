@@ -51,7 +51,7 @@ extension Recorder {
         case let .thread(p, t, _, _): pid = p; tid = t
         case let .exec(p, _, _, _, _, _, _, _, _, _, t, _, _, _, _, _): pid = p; tid = t
         case let .waitBegin(p, _, _, _, t): pid = p; tid = t
-        case let .waitEnd(p, _, _, _, _, _, t): pid = p; tid = t
+        case let .waitEnd(p, _, _, _, _, _, t, _): pid = p; tid = t
         case let .signal(p, _, _, _, t): pid = p; tid = t
         case let .group(p, _, _, _, _): pid = p; tid = nil
         default: return

@@ -231,11 +231,10 @@ extension Recorder {
 
     /// Writes a wait's end and the reap it did (both paths: ptrace stops and the ring).
     func endWait(_ wait: PendingWait, pid: Int, result: WaitResult, status: ExitStatusValue?, t: Int64) {
-        var extra = wait.extra
         // The kernel's restarts of the call after a signal interrupted it: one wait, told.
-        if !wait.restarts.isEmpty { extra.append("restarted", .array(wait.restarts.map { .int($0) })) }
         emit(TraceEvent(t: t, .waitEnd(pid: pid, call: wait.call, target: wait.target, options: wait.options,
-                                       result: result, status: status?.traceStatus, tid: wait.tid), extra: extra))
+                                       result: result, status: status?.traceStatus, tid: wait.tid,
+                                       restarted: wait.restarts.isEmpty ? nil : wait.restarts), extra: wait.extra))
         let noWait = wait.rawOptions & UInt64(WNOWAIT) != 0
         if case .pid(let child) = result, let s = status, s.isTermination, !noWait, table.procs[child]?.exited == true {
             if let v = vanishedOrphans[child], v.from == pid {
