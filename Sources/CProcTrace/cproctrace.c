@@ -262,12 +262,13 @@ int pt_clone_flags(pid_t tid, uint64_t *flags) {
     }
 }
 
-int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[6], int64_t *rval, int *is_error) {
+int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[6], int64_t *rval, int *is_error, uint64_t *sp) {
     struct __ptrace_syscall_info info;
     memset(&info, 0, sizeof info);
     long r = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
     if (r < 0) return -errno;
     *op = info.op;
+    *sp = info.stack_pointer;
     if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
         *nr = info.entry.nr;
         for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
@@ -506,6 +507,18 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
 int pt_stack_pointer(pid_t tid, uint64_t *sp) {
     uint64_t nr, a0;
     return read_regs(tid, &nr, &a0, sp);
+}
+
+int pt_interrupted_call(pid_t tid, int64_t *nr, int64_t *ret, uint64_t *sp) {
+    struct user_regs_struct regs;
+    struct iovec iov = { &regs, sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) != 0) return -errno;
+#if defined(__x86_64__)
+    *nr = (int64_t)regs.orig_rax; *ret = (int64_t)regs.rax; *sp = regs.rsp;
+#else
+    *nr = (int64_t)regs.regs[8]; *ret = (int64_t)regs.regs[0]; *sp = regs.sp;
+#endif
+    return 0;
 }
 
 /* ---- Signals that steer a recording (see cproctrace.h) ---- */

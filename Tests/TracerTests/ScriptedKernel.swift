@@ -84,6 +84,7 @@ final class ScriptedKernel: Kernel {
     func syscallInfo(_ tid: Int) -> SyscallInfo? { current[tid]?.syscall }
     func signalInfo(_ tid: Int) -> SignalInfo? { current[tid]?.signal }
     func stackPointer(_ tid: Int) -> UInt64? { nil }
+    func interruptedCall(_ tid: Int) -> InterruptedCall? { nil }
 
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]? {
         guard let bytes = current[tid]?.memory[address] else { return nil }

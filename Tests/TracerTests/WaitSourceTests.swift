@@ -88,6 +88,32 @@ struct WaitSourceTests {
         #expect(eintr["restarted"] == nil)
     }
 
+    /// A handler that leaves by siglongjmp (`wait_longjmp`): the interrupted wait never returns
+    /// to the program, not even as EINTR, and the kernel does not restart it (that needs the
+    /// handler's rt_sigreturn). The program's next waitpid with the same arguments, from the same
+    /// place, is a new call. Before, both paths took it for the kernel's restart: one wait with
+    /// `restarted`, with and without SA_RESTART.
+    @Test(arguments: sources, ["restart", "norestart"])
+    func aHandlerThatLeavesByLongjmpAbandonsTheWait(_ path: WaitPath, _ mode: String) throws {
+        let r = try Harness.record(Harness.c("wait_longjmp", mode), flags: path.flags)
+        #expect(r.stdout.contains("longjmp: jumped 1, slow 7"))
+        path.expectSource(r)
+        let slow = try #require(r.children(of: r.root).first)
+        #expect(r.root.waits.map(\.target) == [slow.pid, slow.pid])
+        #expect(r.root.waits.map(\.result) == [.error("ERESTARTSYS"), .pid(slow.pid)])
+        #expect(r.root.waits.map(\.status) == [nil, .exited(7)])
+        let alarm = try #require(r.root.signals.first { $0.sig == "SIGALRM" })
+        let (first, second) = (r.root.waits[0], r.root.waits[1])
+        #expect(first.begin < alarm.t && alarm.t <= first.end!, "abandoned after the SIGALRM: \(first), SIGALRM at \(alarm.t)")
+        #expect(first.end! <= second.begin && second.end! < slow.exitTime! + 50_000_000)
+        #expect(slow.reapTime == second.end && slow.reapedBy == r.root.pid)
+        // The end says so, and nothing says restarted.
+        let ends = r.objects("wait").filter { $0["phase"] as? String == "end" }
+        #expect(ends.first?["abandoned"] as? Bool == true, "\(ends)")
+        #expect(ends.allSatisfy { $0["restarted"] == nil && $0["restart_unknown"] == nil }, "\(ends)")
+        #expect(ends.last?["abandoned"] == nil)
+    }
+
     /// subprocess and multiprocessing poll like this: on the ring path no poll stops the poller.
     @Test(arguments: sources)
     func aWNOHANGPollLoopIsEveryPollAndTheReapAtTheLast(_ path: WaitPath) throws {

@@ -87,8 +87,8 @@ int pt_clone_flags(pid_t tid, uint64_t *flags);
 
 /* PTRACE_GET_SYSCALL_INFO. op: 1 entry, 2 exit, 3 seccomp. At a seccomp stop *rval is the
    filter's SECCOMP_RET_DATA (what PTRACE_GETEVENTMSG gives there: one call fewer per stop).
-   Returns 0 or -errno. */
-int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[_Nonnull 6], int64_t *rval, int *is_error);
+   *sp: the task's user stack pointer. Returns 0 or -errno. */
+int pt_syscall_info(pid_t tid, int *op, uint64_t *nr, uint64_t args[_Nonnull 6], int64_t *rval, int *is_error, uint64_t *sp);
 
 /* Reads `len` bytes of the tracee's memory at `addr` (process_vm_readv). Returns bytes read or -errno. */
 long pt_read_mem(pid_t tid, uint64_t addr, void *buf, unsigned long len);
@@ -178,6 +178,11 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms);
 /* The stack pointer of a stopped task (at an exec event: the new image's initial stack,
    which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
 int pt_stack_pointer(pid_t tid, uint64_t *sp);
+
+/* At a signal-delivery stop: the syscall the task was in (*nr, -1 if none), what it returned
+   so far (*ret: -ERESTARTSYS and kin when the signal interrupted it) and the user stack
+   pointer at the call (*sp). Returns 0 or -errno. */
+int pt_interrupted_call(pid_t tid, int64_t *nr, int64_t *ret, uint64_t *sp);
 
 /* The front: `record` splits early, while it has one thread, into the process the shell
    waits on (the front, the original pid) and the tracer (its child), which does everything

@@ -43,6 +43,17 @@ struct SyscallInfo: Equatable {
     /// At a seccomp stop: the filter's SECCOMP_RET_DATA (which of the traced calls it is), what
     /// `PTRACE_GETEVENTMSG` would give there.
     var retData: UInt32 = 0
+    /// The task's user stack pointer at the stop (0: not known).
+    var sp: UInt64 = 0
+}
+
+/// The registers of a task at a signal-delivery stop that tell whether the signal interrupted
+/// a syscall: its number (-1: none), its return so far (-ERESTART*: interrupted), and the user
+/// stack pointer at the call, above which a handler's frame never reaches.
+struct InterruptedCall: Equatable {
+    var nr: Int64
+    var ret: Int64
+    var sp: UInt64
 }
 
 /// The fields of a pending signal (`PTRACE_GETSIGINFO`) the recorder uses.
@@ -86,6 +97,8 @@ protocol Kernel: AnyObject {
     func signalInfo(_ tid: Int) -> SignalInfo?
     /// The stack pointer of a stopped task.
     func stackPointer(_ tid: Int) -> UInt64?
+    /// At a signal-delivery stop: the syscall the signal interrupted, if any (nil: unknown).
+    func interruptedCall(_ tid: Int) -> InterruptedCall?
     /// Up to `count` bytes of the task's memory at `address` (fewer where a mapping ends), or
     /// nil when none can be read.
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]?
@@ -207,13 +220,13 @@ final class LiveKernel: Kernel {
     }
 
     func syscallInfo(_ tid: Int) -> SyscallInfo? {
-        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0
+        var op: Int32 = 0, nr: UInt64 = 0, rval: Int64 = 0, isErr: Int32 = 0, sp: UInt64 = 0
         var args = SyscallArgs()
-        guard args.withPointer({ pt_syscall_info(pid_t(tid), &op, &nr, $0, &rval, &isErr) }) == 0 else { return nil }
+        guard args.withPointer({ pt_syscall_info(pid_t(tid), &op, &nr, $0, &rval, &isErr, &sp) }) == 0 else { return nil }
         let kind = SyscallInfo.Op(rawValue: op) ?? .none
         // At a seccomp stop the shim gives the filter's data in rval.
-        if kind == .seccomp { return SyscallInfo(op: kind, nr: nr, args: args, retData: UInt32(truncatingIfNeeded: rval)) }
-        return SyscallInfo(op: kind, nr: nr, args: args, rval: rval, isError: isErr != 0)
+        if kind == .seccomp { return SyscallInfo(op: kind, nr: nr, args: args, retData: UInt32(truncatingIfNeeded: rval), sp: sp) }
+        return SyscallInfo(op: kind, nr: nr, args: args, rval: rval, isError: isErr != 0, sp: sp)
     }
 
     func signalInfo(_ tid: Int) -> SignalInfo? {
@@ -225,6 +238,11 @@ final class LiveKernel: Kernel {
     func stackPointer(_ tid: Int) -> UInt64? {
         var sp: UInt64 = 0
         return pt_stack_pointer(pid_t(tid), &sp) == 0 ? sp : nil
+    }
+
+    func interruptedCall(_ tid: Int) -> InterruptedCall? {
+        var nr: Int64 = 0, ret: Int64 = 0, sp: UInt64 = 0
+        return pt_interrupted_call(pid_t(tid), &nr, &ret, &sp) == 0 ? InterruptedCall(nr: nr, ret: ret, sp: sp) : nil
     }
 
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]? {

@@ -281,8 +281,34 @@ extension Recorder {
         if table.tasks[tid]?.groupStopped == true && sig != SIGCONT { return .deliverAndStopAgain(signal: sig) }
         // A wait this signal interrupted: follow the task to the handler's return, which says
         // whether the program gets EINTR or the kernel restarts the call (`sigreturnStep`).
-        if table.tasks[tid]?.wait?.restarting == true && ![SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(sig) {
-            table.tasks[tid]?.sigreturnWatch = .stepping(left: Self.sigreturnStepLimit)
+        // A handler's frame lies below the stack pointer of the call it interrupted: a call
+        // made at or above it again shows the handler left by a jump (`sigreturnStep`).
+        guard ![SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(sig) else { return .run(signal: sig) }
+        let caught = { (self.kernel.signalMasks(of: pid)?.caught ?? 0) & (1 << UInt64(sig - 1)) != 0 }
+        if case .stepping(let left, let sp, let nested)? = table.tasks[tid]?.sigreturnWatch {
+            // Delivered while a handler is followed (signals pending together, or one arriving
+            // in the handler): keep following it; a handler entered now runs on top of it.
+            let handler = caught()
+            if let sp {
+                table.tasks[tid]?.sigreturnWatch = .stepping(left: left, sp: sp, nested: nested + (handler ? 1 : 0))
+            } else if handler, table.tasks[tid]?.wait?.restarting == true {
+                // The first signal had no handler (the restart was next); this one has.
+                let sp = kernel.interruptedCall(tid).map(\.sp).flatMap { $0 != 0 ? $0 : nil }
+                table.tasks[tid]?.sigreturnWatch = .stepping(left: left, sp: sp, nested: 0)
+            }
+            return .syscallStep(signal: sig)
+        }
+        if table.tasks[tid]?.wait?.restarting == true {
+            let sp = caught() ? kernel.interruptedCall(tid).map(\.sp).flatMap { $0 != 0 ? $0 : nil } : nil
+            table.tasks[tid]?.sigreturnWatch = .stepping(left: Self.sigreturnStepLimit, sp: sp)
+            return .syscallStep(signal: sig)
+        }
+        // A wait read from the ring that this signal interrupted, when a handler will run: the
+        // ring shows the handler's start (`signal_deliver`) but not how it leaves.
+        if ringWaits, table.tasks[tid]?.wait == nil, let call = kernel.interruptedCall(tid), call.nr == Int64(pt_nr_wait4()),
+           restartCodes.contains(call.ret), call.sp != 0, caught() {
+            table.tasks[tid]?.handlerEnd = nil
+            table.tasks[tid]?.sigreturnWatch = .stepping(left: Self.sigreturnStepLimit, sp: call.sp)
             return .syscallStep(signal: sig)
         }
         return .run(signal: sig)

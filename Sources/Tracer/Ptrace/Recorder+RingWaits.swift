@@ -9,6 +9,8 @@ struct RingGhost {
     var endedAt: Int64
     /// Its process's place among pid namespaces (forgotten by the translator at its reap).
     var place: NamespacePlace?
+    /// How the handler stepped during its last interrupted wait ended (`TaskInfo.handlerEnd`).
+    var handlerEnd: (how: HandlerEnd, t: Int64)?
 }
 
 /// wait4 calls read from the scheduler's ring (`--wait-source ring`, docs/recorder.md): the
@@ -56,7 +58,15 @@ extension Recorder {
                 if let wait = ringWaitsOpen[tid], wait.beganAt <= end {
                     ringWaitsOpen[tid] = nil
                     // (An open wait whose return the ring lost, counted in `lost`, gets no end.)
-                    if wait.restarting { endWait(wait, pid: g.pid, result: .error("EINTR"), status: nil, t: end) }
+                    if wait.restarting {
+                        // Unless its handler was seen leaving by a jump, or still ran: then the
+                        // program never got that EINTR, or it is not known.
+                        if let h = g.handlerEnd, h.t >= wait.interruptedAt, h.how != .returned {
+                            endRingWait(wait, pid: g.pid, how: h.how, t: end)
+                        } else {
+                            endWait(wait, pid: g.pid, result: .error("EINTR"), status: nil, t: end)
+                        }
+                    }
                 }
                 ringGhosts[tid] = nil
             }
@@ -79,7 +89,7 @@ extension Recorder {
     /// ring's late records, and the merger held at its end until they are all applied.
     func retireForRingWaits(_ tid: Int, pid: Int, t: Int64) {
         guard ringWaits, let task = table.tasks[tid], let inbox = ringInbox else { return }
-        ringGhosts[tid] = RingGhost(pid: pid, bornAt: task.bornAt, endedAt: t, place: pids.place(of: pid))
+        ringGhosts[tid] = RingGhost(pid: pid, bornAt: task.bornAt, endedAt: t, place: pids.place(of: pid), handlerEnd: task.handlerEnd)
         inbox.hold(tid: tid, at: t)
     }
 
@@ -118,7 +128,12 @@ extension Recorder {
             } else {
                 wait.extra.noteUntranslated("target", wait.target)
             }
-            if let old = ringWaitsOpen.removeValue(forKey: r.tid) {
+            if let old = ringWaitsOpen[r.tid], let how = ringHandlerEnd(r.tid, old, before: t), how != .returned {
+                // The handler that ran did not return before this call (`sigreturnStep`): not a
+                // restart, whatever the arguments.
+                ringWaitsOpen[r.tid] = nil
+                endRingWait(old, pid: who.pid, how: how, t: t)
+            } else if let old = ringWaitsOpen.removeValue(forKey: r.tid) {
                 if old.restarting && old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
                     // The same call again after ERESTART*, with no handler's return saying EINTR
                     // in between: the kernel's restart, still the one logical wait.
@@ -142,7 +157,7 @@ extension Recorder {
                 // when it returns (`.sigreturn`); otherwise the kernel restarts the call (a new
                 // entry with the same arguments). Another call or the task's death also says
                 // the program got EINTR.
-                ringWaitsOpen[r.tid]?.interrupted(at: t)
+                ringWaitsOpen[r.tid]?.interrupted(at: t, code: ret)
                 return
             }
             ringWaitsOpen[r.tid] = nil
@@ -155,8 +170,34 @@ extension Recorder {
             ringWaitsOpen[r.tid]?.handlerSeen = true
             guard !saRestart else { return }
             ringWaitsOpen[r.tid] = nil
+            // Unless the stepping already saw the handler leave by a jump: then the program
+            // never got the EINTR the kernel set up.
+            if let how = table.tasks[r.tid]?.handlerEnd, how.how == .jumped, how.t >= wait.interruptedAt {
+                return endRingWait(wait, pid: who.pid, how: .jumped, t: t)
+            }
             endWait(wait, pid: who.pid, result: .error("EINTR"), status: nil, t: t)
         }
+    }
+
+    /// How the handler of the signal that interrupted ring wait `old` ended, as the stepping saw
+    /// it by `t` (nil: no handler was stepped for this interruption). A handler seen returning
+    /// only after `t` had not returned at `t`: the call at `t` was made inside it, or after a
+    /// jump the stepping saw later; either way not a restart, and which is not known.
+    private func ringHandlerEnd(_ tid: Int, _ old: PendingWait, before t: Int64) -> HandlerEnd? {
+        guard old.restarting, let end = table.tasks[tid]?.handlerEnd, end.t >= old.interruptedAt else {
+            // Still being stepped when its next call came: not followed to its end.
+            if old.restarting, case .stepping(_, _?, _)? = table.tasks[tid]?.sigreturnWatch { return .unknown }
+            return nil
+        }
+        return end.t <= t ? end.how : .unknown
+    }
+
+    /// Ends ring wait `w`, interrupted and never come back to the program (`.jumped`:
+    /// `abandoned`) or come back in a way not known (`.unknown`: `restart_unknown`).
+    private func endRingWait(_ w: PendingWait, pid: Int, how: HandlerEnd, t: Int64) {
+        var w = w
+        w.extra.append(how == .jumped ? "abandoned" : "restart_unknown", .bool(true))
+        endWait(w, pid: pid, result: .error(w.interruptedName), status: nil, t: t)
     }
 
     private func ringWaitReturned(_ wait: PendingWait, pid: Int, place: NamespacePlace?, ret: Int64, t: Int64) {

@@ -28,14 +28,18 @@ extension Recorder {
             }
             table.tasks[tid]?.sigreturnWatch = nil
             if let old = table.tasks[tid]?.wait, old.restarting {
-                if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
+                if old.outcomeUnknown {
+                    // A handler ran and was not followed to its end: no claim of a restart.
+                    abandonWait(tid, how: .unknown, t: t)
+                } else if old.call == wait.call && old.target == wait.target && old.rawOptions == wait.rawOptions {
                     // The same call again after ERESTART*, with no handler's return saying EINTR
                     // in between (`sigreturnStep`): the kernel's restart, still the one wait.
                     table.tasks[tid]?.wait?.restarted()
                     return .toSyscallExit
+                } else {
+                    // The interrupted call did not come back: it returned EINTR to the program.
+                    finishWait(tid, result: .error("EINTR"), status: nil, t: t)
                 }
-                // The interrupted call did not come back: it returned EINTR to the program.
-                finishWait(tid, result: .error("EINTR"), status: nil, t: t)
             }
             table.tasks[tid]?.wait = wait
             // Tell the state source why this task is about to block, before it runs again.
@@ -102,7 +106,7 @@ extension Recorder {
             if restartCodes.contains(rval) {
                 // A signal interrupted it: its delivery stop comes next (`signalStop`), and
                 // the handler's return, if it has one, says EINTR or restart.
-                table.tasks[tid]?.wait?.interrupted(at: t)
+                table.tasks[tid]?.wait?.interrupted(at: t, code: rval)
                 return .run
             }
             waitReturned(tid, wait: wait, rval: rval, isError: info.isError, t: t)
@@ -147,17 +151,32 @@ extension Recorder {
     /// at once, and the next stop is its entry. Costs two stops per call the handler makes.
     func sigreturnStep(_ tid: Int, watch: SigreturnWatch, info: SyscallInfo, t: Int64) -> Resume {
         switch (watch, info.op) {
-        case (.stepping(let left), .entry):
-            if info.nr == UInt64(pt_nr_rt_sigreturn()) {
-                table.tasks[tid]?.sigreturnWatch = .inSigreturn
+        case (.stepping(let left, let sp, let nested), .entry):
+            if info.nr == UInt64(pt_nr_rt_sigreturn()) && nested > 0 {
+                table.tasks[tid]?.sigreturnWatch = .stepping(left: left, sp: sp, nested: nested - 1)
                 return .syscallStep(signal: 0)
             }
-            // The restart itself, or a wait of the program's: its seccomp stop decides.
-            if info.nr == UInt64(pt_nr_wait4()) || info.nr == UInt64(pt_nr_waitid()) || left <= 0 {
+            if info.nr == UInt64(pt_nr_rt_sigreturn()) {
+                table.tasks[tid]?.sigreturnWatch = .inSigreturn
+                if table.tasks[tid]?.wait == nil { table.tasks[tid]?.handlerEnd = (.returned, t) }
+                return .syscallStep(signal: 0)
+            }
+            // A call at or above the interrupted call's stack pointer: the program runs in its
+            // own frames again, and the handler's frame below is gone without its rt_sigreturn.
+            if let sp, info.sp != 0, info.sp >= sp {
                 table.tasks[tid]?.sigreturnWatch = nil
+                abandonWait(tid, how: .jumped, t: t)
                 return .run
             }
-            table.tasks[tid]?.sigreturnWatch = .stepping(left: left - 1)
+            // No handler: the restart itself (its seccomp stop decides). With a handler: a
+            // wait of its own, or of the program's after a jump to a deeper frame, or too many
+            // calls to follow: how the interrupted call came back is not known.
+            if info.nr == UInt64(pt_nr_wait4()) || info.nr == UInt64(pt_nr_waitid()) || left <= 0 {
+                table.tasks[tid]?.sigreturnWatch = nil
+                if sp != nil { abandonWait(tid, how: .unknown, t: t, now: false) }
+                return .run
+            }
+            table.tasks[tid]?.sigreturnWatch = .stepping(left: left - 1, sp: sp, nested: nested)
             return .syscallStep(signal: 0)
         case (.stepping, .exit):
             return .syscallStep(signal: 0)   // a call of the handler's own returned
@@ -174,6 +193,25 @@ extension Recorder {
             table.tasks[tid]?.sigreturnWatch = nil
             return .run
         }
+    }
+
+    /// The handler that ran during an interrupted wait did not return (`how` = `.jumped`), or
+    /// was not followed to its end (`.unknown`). A ptrace wait ends now with the interruption's
+    /// code and `abandoned` or `restart_unknown` (`now`: at once; else only the mark, and the
+    /// wait ends at the next wait call's seccomp stop, which must not take it for a restart).
+    /// A wait read from the ring keeps the fact for the ring's next record of the task.
+    func abandonWait(_ tid: Int, how: HandlerEnd, t: Int64, now: Bool = true) {
+        guard let wait = table.tasks[tid]?.wait else {
+            table.tasks[tid]?.handlerEnd = (how, t)
+            return
+        }
+        guard wait.restarting else { return }
+        if how == .unknown && !now {
+            table.tasks[tid]?.wait?.outcomeUnknown = true
+            return
+        }
+        table.tasks[tid]?.wait?.extra.append(how == .jumped ? "abandoned" : "restart_unknown", .bool(true))
+        finishWait(tid, result: .error(wait.interruptedName), status: nil, t: t)
     }
 
     private func waitReturned(_ tid: Int, wait: PendingWait, rval: Int64, isError: Bool, t: Int64) {

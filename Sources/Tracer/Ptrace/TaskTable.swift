@@ -18,6 +18,12 @@ struct PendingWait {
     var restarting = false
     /// When the signal interrupted it (the ERESTART* return), while `restarting`.
     var interruptedAt: Int64 = 0
+    /// The ERESTART* code the call returned then (-512 and kin).
+    var interruptedCode: Int64 = 0
+    /// A handler ran after the interruption and was not followed to its end (more calls of
+    /// its own than `Recorder.sigreturnStepLimit`, or a wait of its own): whether the call was
+    /// restarted, returned EINTR or was abandoned is not known (ptrace waits only).
+    var outcomeUnknown = false
     /// The times a signal interrupted the call and the kernel restarted it: the end line's
     /// `restarted`.
     var restarts: [Int64] = []
@@ -27,7 +33,20 @@ struct PendingWait {
     var handlerSeen = false
 
     /// The call came back with ERESTART* at `t`.
-    mutating func interrupted(at t: Int64) { restarting = true; interruptedAt = t; handlerSeen = false }
+    mutating func interrupted(at t: Int64, code: Int64) {
+        restarting = true; interruptedAt = t; interruptedCode = code; handlerSeen = false; outcomeUnknown = false
+    }
+
+    /// The kernel's name of the interruption's code: what the call returned when it never
+    /// came back to the program (`abandoned`) or its outcome is not known.
+    var interruptedName: String {
+        switch -interruptedCode {
+        case 513: return "ERESTARTNOINTR"
+        case 514: return "ERESTARTNOHAND"
+        case 516: return "ERESTART_RESTARTBLOCK"
+        default: return "ERESTARTSYS"
+        }
+    }
 
     /// The same call entered again after ERESTART*: the kernel's restart.
     mutating func restarted() { restarting = false; restarts.append(interruptedAt) }
@@ -36,10 +55,26 @@ struct PendingWait {
 /// A task whose wait a signal interrupted, followed from the signal's delivery through its
 /// handler, one syscall stop at a time (`PTRACE_SYSCALL`), to the handler's return.
 enum SigreturnWatch: Equatable {
-    /// Stepping over the handler's own calls, `left` more at most.
-    case stepping(left: Int)
+    /// Stepping over the handler's own calls, `left` more at most. `sp`: the user stack
+    /// pointer at the interrupted call when a handler runs (nil: no handler, or not known).
+    /// The handler's frame and everything it calls lie below it on its stack; a call made at
+    /// or above it is the program's own again: the handler left by a jump, never returning.
+    /// `nested`: handlers of later signals entered on top of it and not yet returned (their
+    /// rt_sigreturn is not the one that decides).
+    case stepping(left: Int, sp: UInt64?, nested: Int = 0)
     /// In rt_sigreturn: its exit says EINTR or restart.
     case inSigreturn
+}
+
+/// How a signal handler that ran during an interrupted wait ended, as stepping it showed.
+enum HandlerEnd: Equatable {
+    /// Its rt_sigreturn: the kernel restarts the call or hands the program EINTR.
+    case returned
+    /// A call made at or above the interrupted call's stack pointer: it left by a jump
+    /// (longjmp, siglongjmp), and the call never returns.
+    case jumped
+    /// Not followed to its end (too many calls of its own, or a wait inside it).
+    case unknown
 }
 
 /// A traced thread (a process's main thread has tid == pid).
@@ -54,8 +89,11 @@ struct TaskInfo {
     /// A setsid/setpgid whose syscall-exit stop is pending: (tag, args).
     var groupCall: (tag: Int, args: SyscallArgs)?
     var groupStopped = false
-    /// Set while a signal handler runs during an interrupted wait (ptrace waits only).
+    /// Set while a signal handler runs during an interrupted wait.
     var sigreturnWatch: SigreturnWatch?
+    /// For a wait read from the ring: how the handler of the signal that interrupted it ended,
+    /// as the stepping saw it (the ring shows no stack), with the time it was seen.
+    var handlerEnd: (how: HandlerEnd, t: Int64)?
     /// An execve/execveat stopped at its entry whose syscall-exit stop is pending: it comes
     /// only if the exec failed (a success is a PTRACE_EVENT_EXEC, resumed without it).
     var execTry: ExecTry?
