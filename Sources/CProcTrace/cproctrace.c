@@ -509,6 +509,39 @@ int pt_stack_pointer(pid_t tid, uint64_t *sp) {
     return read_regs(tid, &nr, &a0, sp);
 }
 
+int pt_orphan_adopter(int timeout_ms) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+    pid_t p = fork();
+    if (p < 0) {
+        int e = errno;
+        close(fds[0]); close(fds[1]);
+        return -e;
+    }
+    if (p == 0) {
+        pid_t me = getpid();
+        pid_t q = fork();
+        if (q == 0) {
+            struct timespec ts = {0, 200000};
+            for (int i = 0; i < timeout_ms * 5 && getppid() == me; i++) nanosleep(&ts, NULL);
+            int32_t a = (int32_t)getppid();
+            if (a != me) (void)!write(fds[1], &a, sizeof a);
+            _exit(0);
+        }
+        _exit(q < 0 ? 1 : 0);
+    }
+    close(fds[1]);
+    int st;
+    while (waitpid(p, &st, __WALL) < 0 && errno == EINTR) {}
+    struct pollfd pfd = { fds[0], POLLIN, 0 };
+    int32_t a = 0;
+    int r = -ETIMEDOUT;
+    while (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR) {}
+    if ((pfd.revents & POLLIN) && read(fds[0], &a, sizeof a) == (ssize_t)sizeof a && a > 0) r = a;
+    close(fds[0]);
+    return r;
+}
+
 int pt_interrupted_call(pid_t tid, int64_t *nr, int64_t *ret, uint64_t *sp) {
     struct user_regs_struct regs;
     struct iovec iov = { &regs, sizeof regs };

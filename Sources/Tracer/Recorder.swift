@@ -106,7 +106,7 @@ public final class Recorder {
     var pids = PidTranslator()
     /// Zombies whose parent died and that were already gone when proctrace looked for their
     /// new parent (it reaped them at once): the parent that died, and when.
-    var vanishedOrphans: [Int: (from: Int, t: Int64)] = [:]
+    var vanishedOrphans: [Int: (from: Int, t: Int64, probe: Bool)] = [:]
     var rootPid = 0
     var rootStatus: ExitStatus?
     var execErrno: Int32?

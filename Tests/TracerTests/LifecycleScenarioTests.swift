@@ -45,6 +45,24 @@ struct LifecycleScenarioTests {
         #expect(try #require(child.reapTime) >= r.root.exitTime!)
     }
 
+    /// A pid 1 that reaps at once (a shell here; make in `unshare --pid --fork --mount-proc make
+    /// test`): the orphaned zombie is gone before proctrace can read its new parent from /proc.
+    /// The adopter is still named, not 0: the kernel gives an orphan to its namespace's init when
+    /// no subreaper is between, which the probe orphan measures (`seen: probe`); that is pid 1,
+    /// the shell, which reaped it at the parent's death. Before, the trace said 0 (unknown).
+    @Test func anOrphanReapedAtOnceByAFastInitIsStillNamed() throws {
+        let wrapper = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", "\"$@\"; exit $?", "sh"]
+        let r = try Harness.record(Harness.py("zombie.py"), wrapper: wrapper)
+        let child = try #require(r.children(of: r.root).first)
+        #expect(child.exitStatus == .exited(0))
+        #expect(child.reparents.map(\.from) == [r.root.pid] && child.reparents.map(\.to) == [1])
+        #expect(child.reparents.first?.t == r.root.exitTime)
+        #expect(child.reapHow == .adopted && child.reapedBy == 1)
+        // The shell reaps at once: the new parent was measured, and the trace says how.
+        let reparent = try #require(r.objects("reparent").first)
+        #expect(reparent["seen"] as? String == "probe", "\(reparent)")
+    }
+
     /// On both wait paths (`--wait-source`).
     @Test(arguments: WaitPath.available) func doubleForkOrphansTheGrandchildToInit(_ path: WaitPath) throws {
         let r = try Harness.record(Harness.py("double_fork.py"), flags: path.flags)

@@ -105,6 +105,7 @@ final class ScriptedKernel: Kernel {
     func processGroup(of pid: Int) -> Int { 4242 }
     func session(of pid: Int) -> Int { 4242 }
     func openPidfd(_ pid: Int) -> Int32 { -ESRCH }
+    func orphanAdopter() -> Int? { nil }
     func wakeAfter(ms: Int) {}
 }
 

@@ -179,6 +179,12 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms);
    which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
 int pt_stack_pointer(pid_t tid, uint64_t *sp);
 
+/* Who adopts an orphan of the caller's children, measured: forks P, which forks Q and exits at
+   once; Q waits (at most timeout_ms) until the kernel has given it a new parent and writes
+   that parent's pid, in the caller's pid namespace, to a pipe. Only async-signal-safe calls in
+   the children. Returns the pid, or -errno (-ETIMEDOUT). */
+int pt_orphan_adopter(int timeout_ms);
+
 /* At a signal-delivery stop: the syscall the task was in (*nr, -1 if none), what it returned
    so far (*ret: -ERESTARTSYS and kin when the signal interrupted it) and the user stack
    pointer at the call (*sp). Returns 0 or -errno. */

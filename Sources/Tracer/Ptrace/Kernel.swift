@@ -127,6 +127,9 @@ protocol Kernel: AnyObject {
     func session(of pid: Int) -> Int
     /// pidfd_open(2): an fd or a negated errno.
     func openPidfd(_ pid: Int) -> Int32
+    /// Who adopts an orphan of proctrace's own children now, measured with a probe orphan
+    /// (`pt_orphan_adopter`); nil when the probe failed.
+    func orphanAdopter() -> Int?
     /// Wakes a control wait after `ms` milliseconds (SIGALRM to proctrace's ptrace thread).
     func wakeAfter(ms: Int)
 }
@@ -281,5 +284,10 @@ final class LiveKernel: Kernel {
     func processGroup(of pid: Int) -> Int { Int(pt_getpgid(pid_t(pid))) }
     func session(of pid: Int) -> Int { Int(pt_getsid(pid_t(pid))) }
     func openPidfd(_ pid: Int) -> Int32 { pt_pidfd_open(pid_t(pid)) }
+
+    func orphanAdopter() -> Int? {
+        let r = pt_orphan_adopter(1000)
+        return r > 0 ? Int(r) : nil
+    }
     func wakeAfter(ms: Int) { pt_control_alarm(ms) }
 }

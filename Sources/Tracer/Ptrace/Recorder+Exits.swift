@@ -91,7 +91,7 @@ extension Recorder {
             guard let to = kernel.parent(of: child) else {
                 // Gone already: a zombie its new parent reaped before proctrace could read who
                 // that is. The wait that reaped it will say (`vanishedOrphans`); never guess 1.
-                vanishedOrphans[child] = (from: pid, t: t)
+                vanishedOrphans[child] = (from: pid, t: t, probe: probeAnswers(forOrphanOf: pid))
                 c.parent = 0
                 table.procs[child] = c
                 continue
@@ -112,16 +112,48 @@ extension Recorder {
     }
 
     /// Orphaned zombies reaped before proctrace could see their new parent, and by no traced
-    /// wait: an untraced process reaped each at once. proctrace itself, when it is its pid
-    /// namespace's init (no untraced subreaper can sit between it and the workload); otherwise
-    /// who is not known, and the trace says 0 rather than guess.
+    /// wait: an untraced process reaped each at once (a pid 1 that reaps at once, as make or a
+    /// shell does when it is a namespace's init). Which one: proctrace itself when it is its
+    /// pid namespace's init; otherwise the kernel hands an orphan to the nearest subreaper
+    /// among its ancestors, else to its namespace's init. Every ancestor between the dead
+    /// parent and proctrace is traced, so for a parent in proctrace's own namespace, with no
+    /// traced ancestor that reaps children by itself (SIGCHLD ignored: a subreaper that would
+    /// vanish them too), the adopter is the one proctrace's own orphans get: measured with a
+    /// probe orphan (`Kernel.orphanAdopter`), written with `seen: "probe"`. Otherwise who is
+    /// not known, and the trace says 0 rather than guess.
     func settleVanishedOrphans() {
+        var probed: Int??
         for (pid, v) in vanishedOrphans.sorted(by: { $0.key < $1.key }) {
-            let by = selfPid == 1 ? selfPid : 0
-            emit(TraceEvent(t: v.t, .reparent(pid: pid, from: v.from, to: by)))
+            var by = 0
+            var extra = JSONObject()
+            if selfPid == 1 {
+                by = selfPid
+            } else if v.probe {
+                if probed == nil { probed = .some(kernel.orphanAdopter()) }
+                if let a = probed ?? nil {
+                    by = a
+                    extra.append("seen", .string("probe"))
+                }
+            }
+            emit(TraceEvent(t: v.t, .reparent(pid: pid, from: v.from, to: by), extra: extra))
             reaped(pid, by: by, how: .adopted, t: v.t)
         }
         vanishedOrphans = [:]
+    }
+
+    /// Whether the adopter of an orphan of `parent` is the adopter of proctrace's own orphans:
+    /// `parent` is in proctrace's pid namespace and none of its traced ancestors reaps its
+    /// children by itself.
+    private func probeAnswers(forOrphanOf parent: Int) -> Bool {
+        if let place = pids.place(of: parent), place.depth > 0 { return false }
+        var p = table.procs[parent]?.parent
+        var seen = Set<Int>()
+        while let a = p, a != selfPid, a > 0, seen.insert(a).inserted {
+            guard let proc = table.procs[a] else { return false }
+            if proc.autoReapsChildren { return false }
+            p = proc.parent
+        }
+        return true
     }
 
     /// A zombie whose parent is not traced: watch for the moment that parent reaps it.
