@@ -26,7 +26,7 @@ struct SchedSourceTests {
         events += source.stop()
         // stop() hands the instance to a detached parker: removed after the grace time
         // (`parkMillis`), or up to 10 s later while another recording on the machine holds a
-        // pooled instance (cproctrace.c `busy_ms`), then the kernel takes ~0.1 s.
+        // pooled instance (tracefs.c `busy_ms`), then the kernel takes ~0.1 s.
         // Or another recording on the machine claimed it meanwhile: in use (its directory's flock
         // held), no longer parked, which is the pool's purpose.
         let bound = Double(options.parkMillis) / 1000 + 10 + 2

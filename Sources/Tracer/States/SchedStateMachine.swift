@@ -45,15 +45,15 @@ struct SchedStateMachine {
     private var pidsWithThreads: Set<Int> = []
     /// How many `state` events of each tid wait in `output` (for `hasOutput`, asked at every
     /// fork: a scan of `output` each time cost the reader more than the rest of the fork).
-    private var statesWaiting: [Int32: Int] = [:]
+    var statesWaiting: [Int32: Int] = [:]
     private var whyNotes: [Int32: [(why: String, from: Int64, to: Int64?)]] = [:]
-    private var output: [TraceEvent] = []
+    var output: [TraceEvent] = []
     /// Index in `output` of the latest →blocked without a why, per tid (for `fillSleepKinds`).
-    private var unexplained: [Int32: Int] = [:]
+    var unexplained: [Int32: Int] = [:]
     private var currentOnCPU: [Int32: Int32] = [:]
     private var lastIdleSeen: [Int32: Int64] = [:]
-    private var pending: [Int32: [PendingIdleWake]] = [:]
-    private var releasedUpTo: Int64 = 0
+    var pending: [Int32: [PendingIdleWake]] = [:]
+    var releasedUpTo: Int64 = 0
     /// Latest event time fed (monotonic ns).
     private(set) var lastFed: Int64 = Int64.min
     /// Events fed that arrived earlier than an event already fed (cross-CPU stragglers).
@@ -75,7 +75,7 @@ struct SchedStateMachine {
     /// (ns) so that the exec can withdraw it even when the reader is slow.
     var leaderExitHold: Int64 = 250_000_000
     /// Main threads whose →terminated is held, with its kernel time.
-    private var heldLeaderExits: [Int32: Int64] = [:]
+    var heldLeaderExits: [Int32: Int64] = [:]
     /// Set once the source has stopped for good (`feedStopped`): no event is fed any more,
     /// and every task tracked from then on is unknown from its start.
     private(set) var stoppedReason: String?
@@ -389,79 +389,6 @@ struct SchedStateMachine {
         pending = [:]
         heldLeaderExits = [:]
     }
-
-    // MARK: output
-
-    /// The earliest time (monotonic ns) an event still to be emitted could carry.
-    var holdBound: Int64 {
-        var b = Int64.max
-        for list in pending.values { for p in list { b = min(b, p.t) } }
-        for t in heldLeaderExits.values { b = min(b, t) }
-        return b
-    }
-
-    /// Releases the state events with `t` ≤ `upTo` (trace-relative ns) that can no longer be
-    /// preceded by an inferred one, sorted by time.
-    mutating func take(upTo: Int64) -> [TraceEvent] {
-        let bound = min(upTo, holdBound == Int64.max ? Int64.max : holdBound - origin - 1)
-        var out: [TraceEvent]
-        if !output.contains(where: { $0.t > bound }) {
-            // Usually everything goes: hand the array over whole (copying each event into a
-            // growing array cost the merger more than its merge).
-            let n = output.count
-            out = output
-            output = []
-            output.reserveCapacity(n)
-            unexplained = [:]
-            statesWaiting.removeAll(keepingCapacity: true)
-        } else {
-            out = []
-            out.reserveCapacity(output.count)
-            var keep: [TraceEvent] = []
-            var keptIndex: [Int: Int] = [:]
-            for (i, ev) in output.enumerated() {
-                if ev.t <= bound { out.append(ev) } else { keptIndex[i] = keep.count; keep.append(ev) }
-            }
-            output = keep
-            statesWaiting.removeAll(keepingCapacity: true)
-            for ev in keep { if case let .state(_, tid?, _, _, _) = ev.kind { statesWaiting[Int32(truncatingIfNeeded: tid), default: 0] += 1 } }
-            var newUnexplained: [Int32: Int] = [:]
-            for (tid, i) in unexplained { if let j = keptIndex[i] { newUnexplained[tid] = j } }
-            unexplained = newUnexplained
-        }
-        if !out.isEmpty {
-            out = out.stableSorted(by: \.t)
-            releasedUpTo = max(releasedUpTo, out.last!.t)
-        }
-        return out
-    }
-
-    /// Gives a `why` (syscall or sleep kind) to the latest unexplained →blocked of tasks that
-    /// are still blocked, from `reader(tid)` (e.g. `/proc/TID/syscall`); call after a batch.
-    mutating func fillSleepKinds(_ reader: (Int) -> String?) {
-        var whys: [Int: String] = [:]
-        for tid in unexplainedTids { if let w = reader(tid) { whys[tid] = w } }
-        fillSleepKinds(whys)
-    }
-
-    /// Tasks whose latest →blocked has no why yet and that are still blocked.
-    var unexplainedTids: [Int] {
-        unexplained.keys.filter { tasks[$0]?.state == .blocked }.map { Int($0) }
-    }
-
-    /// Applies whys read for `unexplainedTids` (to the tasks still unexplained and blocked).
-    mutating func fillSleepKinds(_ whys: [Int: String]) {
-        for (tid, i) in unexplained where i < output.count {
-            guard tasks[tid]?.state == .blocked, let why = whys[Int(tid)] else { continue }
-            if case .state(let p, let tt, let f, let to, nil) = output[i].kind {
-                output[i].kind = .state(pid: p, tid: tt, from: f, to: to, why: why)
-            }
-        }
-        unexplained = [:]
-    }
-
-    /// Events emitted but not yet taken.
-    var pendingOutputCount: Int { output.count }
 
     // MARK: transitions
 

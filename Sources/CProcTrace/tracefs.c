@@ -1,0 +1,148 @@
+/* tracefs instances: removal in a detached process, and parking for the next recording. */
+#include "pt_system.h"
+
+void pt_rmdir_detached(const char *path) {
+    /* Disabling every event in one write before rmdir shortens the removal, but the write
+       itself waits (docs/states.md): do it in the detached process too. */
+    static const char suffix[] = "/events/enable";
+    char enable[4096];
+    size_t len = strlen(path);
+    int ok = len + sizeof suffix <= sizeof enable;
+    if (ok) { memcpy(enable, path, len); memcpy(enable + len, suffix, sizeof suffix); }
+    pid_t p = fork();
+    if (p < 0) { rmdir(path); return; }
+    if (p == 0) {
+        if (fork() == 0) {
+            /* First, hold none of the caller's files: not the channel to the front (which
+               waits for its end), nor the trace, nor the standard streams (a pipe reader,
+               record -o - | …, must see its end when proctrace exits, not when the removal
+               does). */
+            syscall(SYS_close_range, 3U, ~0U, 0U);
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
+            setsid();
+            if (ok) {
+                int fd = open(enable, O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }
+            }
+            rmdir(path);
+        }
+        _exit(0);
+    }
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+}
+
+/* One write (or, with an empty text, an open with `flags`, e.g. O_TRUNC) to a file of an
+   instance; 0 or -1. */
+static int park_write(int dir, const char *file, const char *text, int flags) {
+    int fd = openat(dir, file, O_WRONLY | O_CLOEXEC | flags);
+    if (fd < 0) return -1;
+    ssize_t n = text[0] ? write(fd, text, strlen(text)) : 0;
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
+static void park_sleep_ms(int ms) {
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+/* Whether a recording uses a pooled instance other than `self` now (its directory's flock is
+   held exclusively: by a recording, or by a parker resetting it). Raw getdents64: no malloc
+   in a child forked from a threaded process. */
+static int park_pool_busy(const char *path) {
+    char dir[4096], other[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) >= sizeof dir) return 0;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return 0;
+    char buf[8192];
+    int busy = 0;
+    long n;
+    while (!busy && (n = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n && !busy;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
+            off += e->reclen;
+            if (strncmp(e->name, "proctrace-pool-", 15) != 0 || strcmp(e->name, slash + 1) == 0) continue;
+            if ((size_t)snprintf(other, sizeof other, "%s/%s", dir, e->name) >= sizeof other) continue;
+            int u = open(other, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (u < 0) continue;
+            if (flock(u, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) busy = 1;
+            close(u);
+        }
+    }
+    close(d);
+    return busy;
+}
+
+int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
+    if (dirfd < 3 || poll_ms <= 0) return -EINVAL;
+    pid_t p = fork();
+    if (p < 0) return -errno;
+    if (p == 0) {
+        if (fork() == 0) {
+            /* Hold none of the caller's files but the instance (see pt_rmdir_detached). */
+            if (dirfd > 3) syscall(SYS_close_range, 3U, (unsigned)dirfd - 1, 0U);
+            syscall(SYS_close_range, (unsigned)dirfd + 1, ~0U, 0U);
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
+            setsid();
+            /* "Resetting": a recording that starts now waits for this one rather than making
+               an instance (its mkdir would wait for the reset's grace period anyway). */
+            int resetting = openat(dirfd, "options", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (resetting >= 0) flock(resetting, LOCK_EX);
+            /* As fresh: nothing recorded, no event on, no pid list (removing it waits for a
+               grace period under event_mutex; a claimer's first write of a new one does
+               not), empty buffers whose overrun counters start at 0 again. */
+            int ok = park_write(dirfd, "tracing_on", "0", 0) == 0
+                && park_write(dirfd, "events/enable", "0", 0) == 0;
+            /* The two resets wait for grace periods, the list's under event_mutex, the
+               buffers' under none of the tracing locks: side by side they share them (a
+               recording starting back to back waits for the whole reset). */
+            pid_t buffers = ok ? fork() : -1;
+            if (buffers == 0) _exit(park_write(dirfd, "trace", "", O_TRUNC) == 0 ? 0 : 1);
+            ok = ok && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0;
+            int bst = 1;
+            if (buffers > 0) { while (waitpid(buffers, &bst, 0) < 0 && errno == EINTR) {} }
+            else if (ok) bst = park_write(dirfd, "trace", "", O_TRUNC) == 0 ? 0 : 1;
+            ok = ok && WIFEXITED(bst) && WEXITSTATUS(bst) == 0;
+            int parked = ok ? openat(dirfd, "per_cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+            if (parked < 0 || flock(parked, LOCK_EX) != 0) {
+                park_write(dirfd, "events/enable", "0", 0);
+                rmdir(path);
+                _exit(0);
+            }
+            if (resetting >= 0) close(resetting);
+            close(dirfd);   /* claimable from now on */
+            /* After the grace time, the removal waits while another recording runs (up to
+               `busy_ms` more): it holds the kernel's tracing locks for ~0.05 s, which would
+               hold up that recording's reader (and, through it, its ptrace loop). */
+            const int busy_ms = 10000;
+            /* Real time, not the sum of the sleeps: on a busy machine each sleep overruns. */
+            struct timespec t0, tn;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            for (long waited = 0; waited < grace_ms + busy_ms;) {
+                park_sleep_ms(poll_ms);
+                clock_gettime(CLOCK_MONOTONIC, &tn);
+                waited = (tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L;
+                int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (u < 0) _exit(0);
+                /* A recording holds it exclusively: claimed, no longer ours. Still parked a
+                   moment, while the claimer checks that it is. */
+                if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
+                close(u);
+                if (waited >= grace_ms && !park_pool_busy(path)) break;
+            }
+            int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) == 0) rmdir(path);
+            else park_sleep_ms(poll_ms);
+        }
+        _exit(0);
+    }
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+    return 0;
+}
