@@ -42,6 +42,13 @@ enum ProcFS {
         return decode(bytes)
     }
 
+    /// The same from bytes in place (an exec's new stack, read into the loop's buffer).
+    static func decodeArgument(_ bytes: UnsafeRawBufferPointer, lossy: inout Bool) -> String {
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        lossy = true
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The target of a symbolic link (`/proc/PID/exe`, `/proc/PID/ns/pid`), or nil. The
     /// corresponding C function is `readlink(2)`.
     static func readlink(_ path: String) -> String? {

@@ -58,6 +58,10 @@ extension Recorder {
             taskExited(tid, status: status, t: t)
         } else if pt_wifstopped(status) != 0 {
             resume(tid, stopped(tid, status: status, t: t))
+            if let pid = warmExecutableAfterResume {
+                warmExecutableAfterResume = nil
+                kernel.warmExecutableLookup(of: pid)
+            }
             if let exec = execAfterResume {
                 execAfterResume = nil
                 finishExec(exec)
@@ -192,7 +196,7 @@ extension Recorder {
         table.procs[pid]?.noChildWait = false   // exec resets signal flags; SIG_IGN survives
         // Read what changes with the task while it is stopped; the ELF facts of the file
         // after it runs again (`finishExec`).
-        let image = ExecImage.read(pid, from: kernel)
+        let image = ExecImage.read(pid, from: kernel, scratch: execScratch)
         var argv = image?.argv ?? []
         var lossy = image?.argvLossy ?? false
         var truncated = false
