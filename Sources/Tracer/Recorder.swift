@@ -196,9 +196,6 @@ public final class Recorder {
     let execScratch = ExecScratch()
     /// An exec whose event is written once its task runs again (EventLoop.swift).
     var execAfterResume: ExecSeen?
-    /// A process whose execve the loop just let run: its `/proc/PID/exe` is looked up once it
-    /// runs, so that the exec event's own lookup, made while the task waits, is the cheap one.
-    var warmExecutableAfterResume: Int?
     /// ptrace requests that failed for another reason than the task being gone.
     var ptraceFailures = 0
     /// An early end leaves the remaining tasks to be tended rather than detached: they carry

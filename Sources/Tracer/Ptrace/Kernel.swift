@@ -116,10 +116,6 @@ protocol Kernel: AnyObject {
     func commandLine(of pid: Int) -> (argv: [String], lossy: Bool)?
     /// The `/proc/PID/exe` link.
     func executable(of pid: Int) -> String?
-    /// Looks `/proc/PID/exe` up and forgets the answer: the kernel makes the /proc entries of
-    /// a process at their first lookup (~10 µs here), and keeps them until the process is
-    /// gone, so a lookup made ahead of time makes the next `executable(of:)` ~3 µs.
-    func warmExecutableLookup(of pid: Int)
     /// `/proc/PID/auxv`.
     func auxiliaryVector(of pid: Int) -> [UInt8]?
     /// The `/proc/PID/ns/pid` link text.
@@ -139,8 +135,6 @@ protocol Kernel: AnyObject {
 }
 
 extension Kernel {
-    func warmExecutableLookup(of pid: Int) {}
-
     func readMemory(_ tid: Int, at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard let b = readMemory(tid, at: address, count: buffer.count) else { return -Int(EFAULT) }
         buffer.copyBytes(from: b)
@@ -279,7 +273,6 @@ final class LiveKernel: Kernel {
 
     func commandLine(of pid: Int) -> (argv: [String], lossy: Bool)? { ProcFS.cmdline(pid) }
     func executable(of pid: Int) -> String? { ProcFS.readlink("/proc/\(pid)/exe") }
-    func warmExecutableLookup(of pid: Int) { _ = ProcFS.readlink("/proc/\(pid)/exe") }
     func auxiliaryVector(of pid: Int) -> [UInt8]? { SmallFile.read("/proc/\(pid)/auxv") }
     func pidNamespace(of pid: Int) -> String? { ProcFS.readlink("/proc/\(pid)/ns/pid") }
 

@@ -58,10 +58,6 @@ extension Recorder {
             taskExited(tid, status: status, t: t)
         } else if pt_wifstopped(status) != 0 {
             resume(tid, stopped(tid, status: status, t: t))
-            if let pid = warmExecutableAfterResume {
-                warmExecutableAfterResume = nil
-                kernel.warmExecutableLookup(of: pid)
-            }
             if let exec = execAfterResume {
                 execAfterResume = nil
                 finishExec(exec)

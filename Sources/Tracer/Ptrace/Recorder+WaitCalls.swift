@@ -57,9 +57,6 @@ extension Recorder {
             // Only the pointers now: the strings are read if the call fails (a success
             // replaces the memory, and is recorded from PTRACE_EVENT_EXEC).
             table.tasks[tid]?.execTry = ExecTry(call: tag, args: args)
-            // While the kernel loads the new image, once the task runs: the first lookup of
-            // /proc/PID/exe is the costly one, and the exec event's own would make it wait.
-            warmExecutableAfterResume = pid
         case PT_SC_SIGCHLD_ACTION:
             // rt_sigaction(SIGCHLD, act, …): struct kernel_sigaction starts with the handler
             // and the flags on x86_64 and arm64.
