@@ -13,7 +13,8 @@
 #            raw_syscalls tracepoint, --states none, 200 spawns); skipped without perf.
 #   in-stop  what a traced process waits for inside the tracer, per kind of stop (perf's
 #            raw_syscalls tracepoints on the tracer, default states, 300 spawns): the time from
-#            the ptrace thread's waitpid return to its resume request, and each system call's.
+#            the ptrace thread's waitpid return to its resume request and to its next waitpid,
+#            and each system call's.
 #   start    `record --states none -o FILE -- /bin/true`: median wall of 20 runs spaced 0.2 s,
 #            with /bin/true alone and `strace -f --seccomp-bpf -e trace=process` beside it.
 #
@@ -94,10 +95,11 @@ if command -v perf >/dev/null && [ "$(perf list tracepoint 2>/dev/null | grep -c
   n=300
   echo "## what a traced process waits for in the tracer, per stop (default states, $n spawns; load: $(load))"
   echo
-  echo "From the tracer's waitpid return to its resume request (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_LISTEN;"
-  echo "an exit has none: until the next waitpid), with the ptrace thread's requests in between;"
-  echo "medians in µs, and the median time of each system call the ptrace thread makes (perf's"
-  echo "raw_syscalls tracepoints add ~1 µs to each call and gap, the same in every column)."
+  echo "From the ptrace thread's waitpid return to its resume request (PTRACE_CONT, PTRACE_SYSCALL,"
+  echo "PTRACE_LISTEN; an exit has none) and to its next waitpid, with the requests up to the resume;"
+  echo "then the median time of each system call the ptrace thread makes. The kernel resumes a task"
+  echo "on the tracer's own CPU (almost always here), so it runs only once the tracer waits again: it"
+  echo "waits for the second column. perf's raw_syscalls tracepoints add ~1 µs to each call."
   echo
   for b in "${bins[@]}"; do
     perf record -q -e raw_syscalls:sys_enter,raw_syscalls:sys_exit -o "$tmp/l.data" -- \
@@ -107,7 +109,8 @@ if command -v perf >/dev/null && [ "$(perf list tracepoint 2>/dev/null | grep -c
       function req(r) {
         if (r == "7") return "CONT"; if (r == "18") return "SYSCALL"; if (r == "4208") return "LISTEN"
         if (r == "4201") return "GETEVENTMSG"; if (r == "4202") return "GETSIGINFO"; if (r == "4204") return "GETREGSET"
-        if (r == "420e") return "GET_SYSCALL_INFO"; if (r == "4207") return "INTERRUPT"; return "ptrace:" r
+        if (r == "420e") return "GET_SYSCALL_INFO"; if (r == "4207") return "INTERRUPT"; if (r == "3") return "PEEKUSER"
+        return "ptrace:" r
       }
       function sc(nr) {
         if (nr == 310) return "process_vm_readv"; if (nr == 89) return "readlink"; if (nr == 262) return "newfstatat"
@@ -117,7 +120,7 @@ if command -v perf >/dev/null && [ "$(perf list tracepoint 2>/dev/null | grep -c
       $1 == name {
         tid = $2; t = $3; sub(":", "", t); nr = $6 + 0
         if ($4 ~ /sys_enter/) { a = $7; sub(/^\(/, "", a); sub(/,$/, "", a); e[tid] = t; ea[tid] = a; en[tid] = nr; lines[NR] = tid " enter " nr " " a " " t }
-        else { lines[NR] = tid " exit " nr " - " t; if (en[tid] == nr && nr == 101) ptr[tid]++ }
+        else { lines[NR] = tid " exit " nr " " $8 " " t; if (en[tid] == nr && nr == 101) ptr[tid]++ }
       }
       END {
         best = 0; for (k in ptr) if (ptr[k] > best) { best = ptr[k]; pt = k }
@@ -126,28 +129,31 @@ if command -v perf >/dev/null && [ "$(perf list tracepoint 2>/dev/null | grep -c
           split(lines[i], f, " ")
           if (f[1] != pt) continue
           if (f[2] == "exit") {
-            if (f[3] == 61) { start = f[5]; kind = "" }
+            if (f[3] == 61) { start = (f[4] + 0 > 0) ? f[5] : ""; kind = ""; label = "" }   # a stop or an exit
             else if (f[3] in open) { printf "syscall %s %.1f\n", open[f[3]], (f[5] - began[f[3]]) * 1e6; delete open[f[3]] }
             continue
           }
           s = (f[3] == 101) ? req(f[4]) : (f[3] == 61 ? "" : sc(f[3]))
           if (f[3] != 61) { open[f[3]] = s; began[f[3]] = f[5] }
           if (start == "") continue
-          if (f[3] == 61 || s == "CONT" || s == "SYSCALL" || s == "LISTEN") {
-            label = kind (f[3] == 61 ? "(exit:no-resume)" : s)
-            printf "stop %s %.1f\n", label, (f[5] - start) * 1e6
-            start = ""
-          } else kind = kind s "+"
+          if (f[3] == 61) {
+            if (label == "") { label = kind "(exit)"; resumed = f[5] }
+            printf "stop %s %.1f %.1f\n", label, (resumed - start) * 1e6, (f[5] - start) * 1e6
+            start = ""; label = ""
+          } else if (label == "" && (s == "CONT" || s == "SYSCALL" || s == "LISTEN")) {
+            label = kind s; resumed = f[5]
+          } else if (label == "") kind = kind s "+"
         }
       }' >"$tmp/instop"
     echo "### $b"
     echo
-    echo "| stop (requests before the resume) | per process | median µs |"
-    echo "|---|---|---|"
+    echo "| stop (requests up to the resume) | per process | median µs to the resume | median µs to the next waitpid |"
+    echo "|---|---|---|---|"
     for k in $(awk '$1 == "stop" { print $2 }' "$tmp/instop" | sort | uniq -c | sort -rn | awk -v p=$((n + 2)) '$1 >= p / 10 { print $2 }'); do
       c=$(awk -v k="$k" '$1 == "stop" && $2 == k' "$tmp/instop" | wc -l)
       m=$(awk -v k="$k" '$1 == "stop" && $2 == k { print $3 }' "$tmp/instop" | median)
-      printf '| %s | %.2f | %.1f |\n' "$k" "$(awk -v c="$c" -v p=$((n + 2)) 'BEGIN { print c / p }')" "$m"
+      w=$(awk -v k="$k" '$1 == "stop" && $2 == k { print $4 }' "$tmp/instop" | median)
+      printf '| %s | %.2f | %.1f | %.1f |\n' "$k" "$(awk -v c="$c" -v p=$((n + 2)) 'BEGIN { print c / p }')" "$m" "$w"
     done
     echo
     echo "| system call | per process | median µs |"
