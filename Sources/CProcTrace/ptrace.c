@@ -146,6 +146,18 @@ int pt_stack_pointer(pid_t tid, uint64_t *sp) {
 #endif
 }
 
+int pt_interrupted_return(pid_t tid, int64_t *ret) {
+#if defined(__x86_64__)
+    uint64_t v = 0;
+    int r = peek_reg(tid, PT_REG_OFFSET(rax), &v);
+    if (r == 0) *ret = (int64_t)v;
+    return r;
+#else
+    (void)tid; (void)ret;
+    return -ENOSYS;
+#endif
+}
+
 int pt_interrupted_call(pid_t tid, int64_t *nr, int64_t *ret, uint64_t *sp) {
     struct user_regs_struct regs;
     struct iovec iov = { &regs, sizeof regs };

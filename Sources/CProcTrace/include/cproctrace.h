@@ -189,6 +189,9 @@ int pt_orphan_adopter(int timeout_ms);
    so far (*ret: -ERESTARTSYS and kin when the signal interrupted it) and the user stack
    pointer at the call (*sp). Returns 0 or -errno. */
 int pt_interrupted_call(pid_t tid, int64_t *nr, int64_t *ret, uint64_t *sp);
+/* The same stop's return register alone (*ret), one word (PTRACE_PEEKUSER): enough to tell that
+   no call was interrupted. Returns 0, -ENOSYS where one word cannot be read (arm64), or -errno. */
+int pt_interrupted_return(pid_t tid, int64_t *ret);
 
 /* The front: `record` splits early, while it has one thread, into the process the shell
    waits on (the front, the original pid) and the tracer (its child), which does everything

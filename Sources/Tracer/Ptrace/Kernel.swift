@@ -99,6 +99,9 @@ protocol Kernel: AnyObject {
     func stackPointer(_ tid: Int) -> UInt64?
     /// At a signal-delivery stop: the syscall the signal interrupted, if any (nil: unknown).
     func interruptedCall(_ tid: Int) -> InterruptedCall?
+    /// At a signal-delivery stop: the return register alone, cheaper than `interruptedCall`
+    /// (one word); nil when it cannot be read alone (then ask `interruptedCall`).
+    func interruptedReturn(_ tid: Int) -> Int64?
     /// Up to `count` bytes of the task's memory at `address` (fewer where a mapping ends), or
     /// nil when none can be read.
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]?
@@ -135,6 +138,8 @@ protocol Kernel: AnyObject {
 }
 
 extension Kernel {
+    func interruptedReturn(_ tid: Int) -> Int64? { nil }
+
     func readMemory(_ tid: Int, at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard let b = readMemory(tid, at: address, count: buffer.count) else { return -Int(EFAULT) }
         buffer.copyBytes(from: b)
@@ -246,6 +251,11 @@ final class LiveKernel: Kernel {
     func interruptedCall(_ tid: Int) -> InterruptedCall? {
         var nr: Int64 = 0, ret: Int64 = 0, sp: UInt64 = 0
         return pt_interrupted_call(pid_t(tid), &nr, &ret, &sp) == 0 ? InterruptedCall(nr: nr, ret: ret, sp: sp) : nil
+    }
+
+    func interruptedReturn(_ tid: Int) -> Int64? {
+        var ret: Int64 = 0
+        return pt_interrupted_return(pid_t(tid), &ret) == 0 ? ret : nil
     }
 
     func readMemory(_ tid: Int, at address: UInt64, count: Int) -> [UInt8]? {

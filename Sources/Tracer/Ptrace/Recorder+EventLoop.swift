@@ -305,7 +305,10 @@ extension Recorder {
         }
         // A wait read from the ring that this signal interrupted, when a handler will run: the
         // ring shows the handler's start (`signal_deliver`) but not how it leaves.
-        if ringWaits, table.tasks[tid]?.wait == nil, let call = kernel.interruptedCall(tid), call.nr == Int64(pt_nr_wait4()),
+        // (Its return register first, one word: a signal that interrupted no call, like the
+        // SIGCHLD a shell gets as its wait4 returns, needs no more.)
+        if ringWaits, table.tasks[tid]?.wait == nil, kernel.interruptedReturn(tid).map({ restartCodes.contains($0) }) ?? true,
+           let call = kernel.interruptedCall(tid), call.nr == Int64(pt_nr_wait4()),
            restartCodes.contains(call.ret), call.sp != 0, caught() {
             table.tasks[tid]?.handlerEnd = nil
             table.tasks[tid]?.sigreturnWatch = .stepping(left: Self.sigreturnStepLimit, sp: call.sp)
