@@ -80,6 +80,10 @@ struct InstanceParkingTests {
             let s = Self.stats(pathA, cpu: cpu)
             #expect(s["overrun"] == 0 && s["entries"] == 0 && s["dropped events"] ?? 0 == 0, "cpu\(cpu): \(s)")
         }
+        // Its parker left it on the mono clock: B's start writes no calibration marker, and its
+        // times need no conversion (the sleep below is timed by that clock).
+        #expect(SmallFile.text("\(pathA)/trace_clock")?.contains("[mono]") == true)
+        #expect(b.clockMode == "mono" && b.clock.pointCount == 0, "\(b.clockMode), \(b.clock.summary)")
         let sleeper = try GatedChild(["/bin/sleep", "0.2"])
         let tid = Int(sleeper.pid)
         b.track(tid: tid, pid: tid, at: monotonicNow() - b.origin)
@@ -94,6 +98,8 @@ struct InstanceParkingTests {
         let s = steps(events, tid: tid)
         #expect(s.first?.from == .new && s.last?.to == .terminated, "\(s)")
         #expect(pathProblems(s) == [], "\(s)")
+        let longest = s.indices.dropFirst().filter { s[$0 - 1].to == .blocked }.map { s[$0].t - s[$0 - 1].t }.max() ?? 0
+        #expect(longest > 190_000_000 && longest < 300_000_000, "blocked \(longest) ns")
         _ = flood.wait()
     }
 
