@@ -24,7 +24,15 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
-        .systemLibrary(name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"])]),
+        // Graphviz through dlopen at the first render (libgraphviz-dev's headers; scripts/install-deps.sh):
+        // linked, its libraries were mapped at every start of every subcommand, `record`'s too.
+        .target(
+            name: "CGraphviz",
+            cSettings: [
+                .define("_GNU_SOURCE"),
+                .enableWarning("all"), .enableWarning("extra"), .treatAllWarnings(as: .error),
+            ]
+        ),
         // Pure Swift: events, JSONL, the process model, validation, replay.
         .target(name: "Lifecycle", dependencies: [system]),
         // Linux recorder: ptrace event loop, scheduler states, ELF facts.
@@ -53,6 +61,6 @@ let package = Package(
 // Warnings are errors in every Swift target of this package, tests included, in every build
 // (debug and release): what CI accepts is what a developer's `swift build` accepts. SwiftPM
 // applies these settings to this package only, never to its dependencies.
-for target in package.targets where target.type != .system && target.name != "CProcTrace" {
+for target in package.targets where target.type != .system && !["CProcTrace", "CGraphviz"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
 }

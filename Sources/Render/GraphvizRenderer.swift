@@ -25,7 +25,8 @@ public struct GraphvizError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Lays out and renders DOT text through libgvc, in this process.
+/// Lays out and renders DOT text through libgvc, in this process (loaded at the first render:
+/// `CGraphviz`).
 ///
 /// Graphviz keeps global state (its error handler, the lexer, the plugin registry), so every
 /// call is serialized on one lock and one `GVC_t` context is created once and reused.
@@ -63,18 +64,23 @@ public final class GraphvizRenderer: Sendable {
     public func render<T>(dot: inout String, engine: String, format: OutputFormat, warnings: inout [String], release: Bool = true,
                           output: (UnsafeMutableRawBufferPointer) -> T) throws(GraphvizError) -> T {
         let result: Result<T, GraphvizError> = context.withLock { ctx in
-            if ctx == nil { ctx = Context(gvc: Self.makeContext()) }
+            if ctx == nil {
+                guard let gvc = Self.makeContext() else {
+                    return .failure(GraphvizError(stage: "load", messages: [String(cString: pt_gv_load_error())]))
+                }
+                ctx = Context(gvc: gvc)
+            }
             let gvc = ctx!.gvc
             ErrorSink.begin()
             defer { warnings = ErrorSink.end() }
 
-            let graph: UnsafeMutablePointer<Agraph_t>? = dot.withCString { agmemread($0) }
+            let graph: UnsafeMutablePointer<Agraph_t>? = dot.withCString { pt_agmemread($0) }
             dot = ""
             guard let graph else {
                 return .failure(GraphvizError(stage: "parse", messages: ErrorSink.messages()))
             }
             var closed = false
-            defer { if !closed { agclose(graph) } }
+            defer { if !closed { pt_agclose(graph) } }
             if format == .png {
                 // Cairo bitmaps stop at 32767 px; past that Graphviz scales down and prints a
                 // warning to stderr itself. Ask for the scaling up front instead (inches, at
@@ -82,14 +88,14 @@ public final class GraphvizRenderer: Sendable {
                 func c(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
                 let name = c("size"), value = c("300,300"), empty = c("")
                 defer { free(name); free(value); free(empty) }
-                let current = agget(graph, name).map { String(cString: $0) } ?? ""
-                if current.isEmpty { _ = agsafeset(graph, name, value, empty) }
+                let current = pt_agget(graph, name).map { String(cString: $0) } ?? ""
+                if current.isEmpty { _ = pt_agsafeset(graph, name, value, empty) }
             }
-            guard gvLayout(gvc, graph, engine) == 0 else {
+            guard pt_gvLayout(gvc, graph, engine) == 0 else {
                 return .failure(GraphvizError(stage: "layout (\(engine))", messages: ErrorSink.messages()))
             }
             var freed = false
-            defer { if !freed { gvFreeLayout(gvc, graph) } }
+            defer { if !freed { pt_gvFreeLayout(gvc, graph) } }
             // Into a memory stream, not gvRenderData: that buffer grows a page at a time, each
             // growth a realloc (mremap) of all of it, which took a tenth of a 48 MB timeline's time.
             var data: UnsafeMutablePointer<CChar>? = nil
@@ -98,7 +104,7 @@ public final class GraphvizRenderer: Sendable {
                 let reason = "open_memstream: \(String(cString: strerror(errno)))"
                 return .failure(GraphvizError(stage: "render (\(format.rawValue))", messages: [reason]))
             }
-            let rendered = gvRender(gvc, graph, format.rawValue, stream)
+            let rendered = pt_gvRender(gvc, graph, format.rawValue, stream)
             fclose(stream)
             defer { free(data) }
             guard rendered == 0, let data else {
@@ -106,11 +112,11 @@ public final class GraphvizRenderer: Sendable {
             }
             if release {
                 // The graph is freed before `output` makes a copy: the two need not coexist.
-                gvFreeLayout(gvc, graph); freed = true
-                agclose(graph); closed = true
+                pt_gvFreeLayout(gvc, graph); freed = true
+                pt_agclose(graph); closed = true
                 // Hand the graph's pages back (it is made of small blocks the next big buffer
                 // cannot reuse), so that they do not count twice in the peak.
-                _ = malloc_trim(0)  // glibc: gives free heap pages back (declared through CGraphviz's shim.h)
+                _ = malloc_trim(0)  // glibc: gives free heap pages back (declared through CGraphviz's header)
             } else {
                 freed = true; closed = true   // left to the process's exit
             }
@@ -119,11 +125,13 @@ public final class GraphvizRenderer: Sendable {
         return try result.get()
     }
 
-    private static func makeContext() -> OpaquePointer {
+    /// Loads Graphviz (nil when it cannot be: `pt_gv_load_error` says why) and makes its context.
+    private static func makeContext() -> OpaquePointer? {
+        guard pt_gv_load() == 0 else { return nil }
         // Route agerr through our sink from the start, warnings included.
-        _ = agseterrf(ErrorSink.callback)
-        _ = agseterr(AGWARN)
-        guard let gvc = gvContext() else { fatalError("gvContext() returned NULL: libgvc is unusable") }
+        _ = pt_agseterrf(ErrorSink.callback)
+        _ = pt_agseterr(AGWARN)
+        guard let gvc = pt_gvContext() else { fatalError("gvContext() returned NULL: libgvc is unusable") }
         return gvc
     }
 }
@@ -148,7 +156,7 @@ private enum ErrorSink {
     }
 
     static func begin() {
-        _ = agreseterrors()
+        _ = pt_agreseterrors()
         buffer.withLock { $0.removeAll() }
     }
 

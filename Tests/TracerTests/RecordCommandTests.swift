@@ -71,6 +71,19 @@ struct RecordCommandTests {
         #expect((n ?? 0) > 0, "stderr: \(r.stderr)")
     }
 
+    /// Graphviz is loaded at the first render (`CGraphviz`, dlopen), so a recording's processes
+    /// never map it: the workload reads the maps of its parent, the tracer (a fork of the front,
+    /// whose mappings it shares), and of the front. libelf, which `record` uses, is there.
+    @Test func aRecordingMapsNoGraphviz() throws {
+        let script = "p=$(awk '/^PPid:/ { print $2 }' /proc/$PPID/status); cat /proc/$PPID/maps /proc/$p/maps"
+        let r = try Harness.record(["/bin/sh", "-c", script])
+        #expect(r.exitCode == 0)
+        let libraries = Set(r.stdout.split(separator: "\n").compactMap { $0.split(separator: "/").last.map(String.init) })
+        #expect(libraries.contains { $0.hasPrefix("libelf") }, "the maps read: \(libraries.sorted())")
+        #expect(!libraries.contains { $0.hasPrefix("libgvc") || $0.hasPrefix("libcgraph") || $0.hasPrefix("libcdt") },
+                "\(libraries.sorted())")
+    }
+
     @Test func killedWorkloadGives128PlusN() throws {
         let r = try Harness.record(Harness.c("exit_code", "kill:15"))
         #expect(r.exitCode == 128 + 15)

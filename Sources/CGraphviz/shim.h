@@ -1,3 +1,0 @@
-#include <graphviz/gvc.h>
-#include <graphviz/cgraph.h>
-#include <malloc.h>
