@@ -15,9 +15,10 @@
 #   record ptrace   BIN record --wait-source ptrace (states on, waits from stops)
 #   record          BIN record (the default: states on, ring waits)
 #   strace          strace -f --seccomp-bpf -e trace=process
-# Each round runs every variant once (interleaved, 0.2 s apart); figures are medians of task-clock
-# (perf stat: CPU time of every process of the command, so independent of other load) and of the
-# wall time, and the task-clock above the untraced run per write. Needs root and perf; prints a
+# Each round runs every variant twice (interleaved, 0.2 s apart): once plain for its wall time, once
+# under perf stat for its task-clock (the CPU time of every process of the command, less sensitive
+# to other load than the wall); figures are medians, with the task-clock above the untraced run per
+# write. Run it on a quiet machine: under load every variant's CPU time grows. Needs root and perf; prints a
 # Markdown table with the load average. Measurements, not a test.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -70,9 +71,12 @@ run() {  # variant -> "wall_ms task_ms"
     strace) pre=(strace -f --seccomp-bpf -e trace=process -o /dev/null) ;;
   esac
   case $v in tracepoints|filter+tp) tp on ;; esac
+  # The wall of a plain run (perf stat adds its own start), then the CPU of a run under perf.
   t0=$EPOCHREALTIME
-  perf stat -x, -e task-clock -o "$tmp/stat" "${pre[@]}" "$loop" "$n" >/dev/null 2>"$tmp/err" || { echo "syscall-floor.sh: $v failed: $(cat "$tmp/err")" >&2; }
+  "${pre[@]}" "$loop" "$n" >/dev/null 2>"$tmp/err" || { echo "syscall-floor.sh: $v failed: $(cat "$tmp/err")" >&2; }
   t1=$EPOCHREALTIME
+  sleep 0.2
+  perf stat -x, -e task-clock -o "$tmp/stat" "${pre[@]}" "$loop" "$n" >/dev/null 2>"$tmp/err" || { echo "syscall-floor.sh: $v failed: $(cat "$tmp/err")" >&2; }
   case $v in tracepoints|filter+tp) tp off ;; esac
   awk -F, -v a="$t0" -v b="$t1" '/task-clock/ { printf "%.3f %.3f\n", (b - a) * 1000, $1 }' "$tmp/stat"
 }
