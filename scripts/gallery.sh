@@ -25,7 +25,7 @@ PY=/usr/bin/python3
 W=traces/workloads
 
 # The gallery: every scenario workload. Not here: the bench workloads (spawn_loop.sh,
-# syscall_loop, pool_bench.py: scripts/bench.sh), exit_code (a helper for tests of
+# syscall_loop, pool_bench.py: scripts/bench.sh; seccomp_allow: scripts/syscall-floor.sh), exit_code (a helper for tests of
 # proctrace's own exit status), pidns, nskill, pid_reuse, bigargv and pingpong (run by the
 # tests: pidns and pid_reuse under unshare, nskill makes a pid namespace, bigargv makes a 1.3 MB
 # trace, pingpong a flood of tens of thousands of lines).
