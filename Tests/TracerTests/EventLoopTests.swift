@@ -185,6 +185,36 @@ struct EventLoopTests {
         #expect(reap["by"] as? Int == 1 && reap["how"] as? String == "adopted")
     }
 
+    @Test("An orphaned zombie its adopter releases the moment proctrace watches it is written after its parent's exit and its reparent")
+    func adoptedZombieReleasedAtOnceComesAfterItsReparent() throws {
+        // A real pidfd whose process is already released: the watcher sees the release at once,
+        // as when a pid 1 that reaps at once (make as a namespace's init) is faster than the loop.
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { free(argv[0]) }
+        #expect(posix_spawn(&pid, "/bin/true", nil, nil, &argv, environ) == 0)
+        let fd = pt_pidfd_open(pid)
+        var st: Int32 = 0
+        _ = waitpid(pid, &st, 0)
+        try #require(fd >= 0)
+        let p = try play([
+            .fork(100, child: 101), .firstStop(101),
+            .fork(101, child: 102), .firstStop(102),
+            .exited(102, 0),
+            .exited(101, 0),
+            .wait4(100, target: 101), .returns(100, 101, storing: 0),
+            .exited(100, 0),
+        ]) { $0.parents[102] = 1; $0.pidfds[102] = fd }
+        let kinds = p.lines.compactMap { l -> String? in
+            guard let type = l["type"] as? String, ["exit", "reparent", "reap"].contains(type) else { return nil }
+            return "\(type) \(l["pid"] as? Int ?? 0)"
+        }
+        // The file's order is causal: 101 dies, 102 is handed to 1, then 1 releases it.
+        #expect(Array(kinds.prefix(4)) == ["exit 102", "exit 101", "reparent 102", "reap 102"], "\(kinds)")
+        let reap = try #require(p.events("reap").first { $0["pid"] as? Int == 102 })
+        #expect(reap["by"] as? Int == 1 && reap["how"] as? String == "adopted")
+    }
+
     @Test("Job control: a group-stop is listened to; a signal that wakes it is delivered and the task sent back into its stop; SIGCONT ends it")
     func groupStopAndJobControl() throws {
         let p = try play([

@@ -52,6 +52,8 @@ final class ScriptedKernel: Kernel {
     var failures: [Int: Int] = [:]
     var commandLines: [Int: [String]] = [:]
     var parents: [Int: Int] = [:]
+    /// Real pidfds to hand out once (pid → fd); any other pid is gone (ESRCH).
+    var pidfds: [Int: Int32] = [:]
     var executables: [Int: String] = [:]
     /// Signals a process ignores (SigIgn).
     var ignored: [Int: Set<Int32>] = [:]
@@ -104,7 +106,7 @@ final class ScriptedKernel: Kernel {
     func namespacePids(of pid: Int) -> [Int]? { [pid] }
     func processGroup(of pid: Int) -> Int { 4242 }
     func session(of pid: Int) -> Int { 4242 }
-    func openPidfd(_ pid: Int) -> Int32 { -ESRCH }
+    func openPidfd(_ pid: Int) -> Int32 { pidfds.removeValue(forKey: pid) ?? -ESRCH }
     func orphanAdopter() -> Int? { nil }
     func wakeAfter(ms: Int) {}
 }

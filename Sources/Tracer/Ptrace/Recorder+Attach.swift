@@ -266,6 +266,7 @@ extension Recorder {
         table.procs.removeValue(forKey: pid)
         table.procs[parent]?.children.remove(pid)
         pids.forget(pid: pid)
+        flush()   // the lines before this reap are written before it (`adoptedZombie`)
         watcher.watch(pid: pid, pidfd: fd, by: parent, how: ignores ? .auto : .wait, seenBy: "pidfd")
     }
 }

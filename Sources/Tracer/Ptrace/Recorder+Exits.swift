@@ -168,6 +168,9 @@ extension Recorder {
         table.procs.removeValue(forKey: pid)
         table.procs[proc.parent]?.children.remove(pid)
         pids.forget(pid: pid)
+        // The watcher writes the reap from its own thread, possibly at once: what led to it
+        // (the parent's exit, the reparent) goes out first, or the file would not be causal.
+        flush()
         watcher.watch(pid: pid, pidfd: fd, by: proc.parent)
     }
 
