@@ -152,9 +152,20 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
                 close(u);
                 if (waited >= grace_ms && !park_pool_busy(path)) break;
             }
+            /* Removed once its flock is ours. Refused, either a claimer holds it exclusively
+               (it is the claimer's now) or an observer holds a shared flock for a moment
+               (another parker's busy check, a test): then again, for up to 10 s, rather than
+               leaving it behind for a sweep. */
             int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) == 0) rmdir(path);
-            else park_sleep_ms(poll_ms);
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            while (u >= 0) {
+                if (flock(u, LOCK_EX | LOCK_NB) == 0) { rmdir(path); break; }
+                if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); break; }
+                flock(u, LOCK_UN);
+                clock_gettime(CLOCK_MONOTONIC, &tn);
+                if ((tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L > 10000) break;
+                park_sleep_ms(1);
+            }
         }
         _exit(0);
     }

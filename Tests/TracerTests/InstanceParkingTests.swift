@@ -140,6 +140,29 @@ struct InstanceParkingTests {
         #expect(Self.eventually(20) { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
     }
 
+    /// A shared flock held on a parked instance when its parker removes it (another parker's
+    /// busy check, an observer) is not a claim: the parker waits it out and removes the
+    /// instance, instead of leaving it on the machine until some later recording sweeps it.
+    @Test func anObserversSharedFlockAtTheRemovalLeavesNothingBehind() throws {
+        var o = SchedSource.Options()
+        o.parkMillis = 300
+        let source = SchedSource(origin: monotonicNow(), options: o)
+        try source.start()
+        let path = try #require(source.instancePath)
+        _ = source.stop()
+        #expect(Self.eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
+        let d = InstanceLocks.openDirectory(path)
+        if d >= 0 {
+            // Across the grace time and the removal's first attempts.
+            let shared = InstanceLocks.tryLock(d, exclusive: false)
+            usleep(700_000)
+            close(d)
+            #expect(shared, "an observer's shared flock")
+        }
+        let claimed = { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
+        #expect(Self.eventually(20) { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
+    }
+
     /// A recording with other settings (a buffer size) neither claims a parked instance nor
     /// parks its own: it gets the buffers it asked for.
     @Test func otherSettingsMakeTheirOwnInstance() throws {
