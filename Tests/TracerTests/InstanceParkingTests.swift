@@ -125,32 +125,38 @@ struct InstanceParkingTests {
         #expect(sources.filter(\.claimedInstance).count >= 1)
     }
 
-    /// A parked instance nobody claims is removed after the grace time, and its parker exits.
-    @Test func anUnclaimedParkedInstanceIsRemovedAfterTheGraceTime() throws {
+    /// Starts and stops a source whose instance its parker holds 0.3 s: the instance's path,
+    /// once parked (or already gone).
+    static func parkedInstance() throws -> String {
         var o = SchedSource.Options()
         o.parkMillis = 300
         let source = SchedSource(origin: monotonicNow(), options: o)
         try source.start()
         let path = try #require(source.instancePath)
         _ = source.stop()
-        // Parked, then gone, unless another recording on this machine claimed it meanwhile
-        // (then it records: its events are on again).
-        #expect(Self.eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
-        let claimed = { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
-        #expect(Self.eventually(20) { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
+        #expect(eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
+        return path
+    }
+
+    /// Whether the instance at `path` is removed within 20 s, unless another recording on this
+    /// machine claimed it meanwhile (then it records: its events are on again).
+    static func eventuallyRemovedOrClaimed(_ path: String) -> Bool {
+        eventually(20) {
+            access(path, F_OK) != 0 || SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true
+        }
+    }
+
+    /// A parked instance nobody claims is removed after the grace time, and its parker exits.
+    @Test func anUnclaimedParkedInstanceIsRemovedAfterTheGraceTime() throws {
+        let path = try Self.parkedInstance()
+        #expect(Self.eventuallyRemovedOrClaimed(path), "\(path) is still there, unclaimed")
     }
 
     /// A shared flock held on a parked instance when its parker removes it (another parker's
     /// busy check, an observer) is not a claim: the parker waits it out and removes the
     /// instance, instead of leaving it on the machine until some later recording sweeps it.
     @Test func anObserversSharedFlockAtTheRemovalLeavesNothingBehind() throws {
-        var o = SchedSource.Options()
-        o.parkMillis = 300
-        let source = SchedSource(origin: monotonicNow(), options: o)
-        try source.start()
-        let path = try #require(source.instancePath)
-        _ = source.stop()
-        #expect(Self.eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
+        let path = try Self.parkedInstance()
         let d = InstanceLocks.openDirectory(path)
         if d >= 0 {
             // Across the grace time and the removal's first attempts.
@@ -159,8 +165,7 @@ struct InstanceParkingTests {
             close(d)
             #expect(shared, "an observer's shared flock")
         }
-        let claimed = { SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true }
-        #expect(Self.eventually(20) { access(path, F_OK) != 0 || claimed() }, "\(path) is still there, unclaimed")
+        #expect(Self.eventuallyRemovedOrClaimed(path), "\(path) is still there, unclaimed")
     }
 
     /// A recording with other settings (a buffer size) neither claims a parked instance nor
