@@ -64,6 +64,19 @@ static void park_sleep_ms(int ms) {
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+/* Whether an instance name is of the pooled form: `proctrace-pool-…`, or with a test's tag
+   first, `proctrace-tagT-pool-…` (InstanceOwner.name). */
+static int park_pooled_name(const char *name) {
+    if (strncmp(name, "proctrace-", 10) != 0) return 0;
+    name += 10;
+    if (strncmp(name, "tag", 3) == 0) {
+        const char *dash = strchr(name, '-');
+        if (!dash) return 0;
+        name = dash + 1;
+    }
+    return strncmp(name, "pool-", 5) == 0;
+}
+
 /* Whether a recording uses a pooled instance other than `self` now (its directory's flock is
    held exclusively: by a recording, or by a parker resetting it). Raw getdents64: no malloc
    in a child forked from a threaded process. */
@@ -82,7 +95,7 @@ static int park_pool_busy(const char *path) {
         for (long off = 0; off < n && !busy;) {
             struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
             off += e->reclen;
-            if (strncmp(e->name, "proctrace-pool-", 15) != 0 || strcmp(e->name, slash + 1) == 0) continue;
+            if (!park_pooled_name(e->name) || strcmp(e->name, slash + 1) == 0) continue;
             if ((size_t)snprintf(other, sizeof other, "%s/%s", dir, e->name) >= sizeof other) continue;
             int u = open(other, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (u < 0) continue;

@@ -121,6 +121,24 @@ struct ConcurrentRecordingTests {
         #expect(me.liveness() == .alive)
     }
 
+    /// A test's tag (`PROCTRACE_INSTANCE_TAG`) comes first in the name; the owner reads back the
+    /// same, tagged or pooled; only letters and digits make a tag, so no tag can break the
+    /// form or leave `instances/`.
+    @Test func aTaggedNameStillSaysItsOwner() throws {
+        let me = InstanceOwner.current()
+        let name = me.name(3, pooled: true, tag: "t42x1")
+        #expect(name == "proctrace-tagt42x1-pool-ns\(me.pidNamespace)-pid\(getpid())-st\(me.startTime)-3")
+        #expect(InstanceOwner(instanceName: name) == me)
+        #expect(InstanceOwner.tag(of: name) == "t42x1" && InstanceOwner.isPooled(name))
+        #expect(InstanceOwner.tag(of: me.name(3, pooled: true)) == nil && InstanceOwner.isPooled(me.name(3, pooled: true)))
+        #expect(InstanceOwner.tag(of: me.name(3, tag: "A")) == "A" && !InstanceOwner.isPooled(me.name(3, tag: "A")))
+        for bad in ["", "a-b", "a/b", "..", String(repeating: "x", count: 33), "é"] { #expect(!InstanceOwner.isValidTag(bad), "\(bad)") }
+        #expect(InstanceOwner(instanceName: "proctrace-taga-b-pool-ns1-pid1-st1-1") == nil)
+        var o = SchedSource.Options()
+        o.instanceTag = "../x"
+        #expect(throws: SchedError.self) { try SchedSource(origin: monotonicNow(), options: o).start() }
+    }
+
     @Test func aDeadRecordersInstanceInThisNamespaceIsSwept() throws {
         let root = try #require(SchedSource.tracefsRoot())
         let ns = try #require(InstanceOwner.ownNamespace())

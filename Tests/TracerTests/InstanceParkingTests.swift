@@ -9,7 +9,7 @@ import Testing
 /// A recording that ends parks its tracefs instance, reset as fresh, for the next recording to
 /// claim instead of making one (docs/states.md, "Parked instances"): what the next recording
 /// gets must be exactly what a fresh instance gives it.
-@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: SchedSource.isPermitted()))
+@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: SchedSource.isPermitted()), .parkingPossible)
 struct InstanceParkingTests {
     /// Waits (up to `seconds`) until `condition` holds; whether it did.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
@@ -193,6 +193,54 @@ struct InstanceParkingTests {
         try c.start()
         defer { c.cleanup() }
         if access(parked, F_OK) == 0 && !c.claimedInstance { Issue.record("\(parked) is there but was not claimed") }
+    }
+
+    /// A tag of this test process's own (`PROCTRACE_INSTANCE_TAG`, `SchedSource.Options.instanceTag`):
+    /// recordings with it claim only instances of the same tag, and nothing else on the machine
+    /// claims theirs.
+    static func uniqueTag() -> String {
+        "t\(getpid())x\(tagCounter.withLock { $0 += 1; return $0 })"
+    }
+    static let tagCounter = Mutex(0)
+
+    /// The instances of a tag, by name.
+    static func tagged(_ tag: String) -> [String] {
+        (SmallFile.names(in: "\(SchedSource.tracefsRoot() ?? "/sys/kernel/tracing")/instances") ?? [])
+            .filter { InstanceOwner.tag(of: $0) == tag }.sorted()
+    }
+
+    /// A recording in a pid namespace whose init exits right after it: the kernel then kills
+    /// every process of the namespace, a parker or a detached remover included (`unshare --pid
+    /// --fork --mount-proc make test` left an instance, 8 MB a CPU, until a recording on the host
+    /// swept it). Whatever its namespace, nothing a recording made or claimed outlives it by
+    /// more than the park time: with no other recording to claim or sweep it, the instance is
+    /// gone within that bound. The recording claims an instance the host parked (its parker
+    /// holds it 20 s), so the bound is not met by waiting that parker out. Two shapes: a shell
+    /// as the namespace's init runs proctrace and exits (proctrace has a front: the case that
+    /// leaked), and proctrace as the init (no front: it removed its instance itself already).
+    @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [false, true])
+    func aRecordingInAPidNamespaceThatEndsLeavesNoInstance(recorderIsInit: Bool) throws {
+        let tag = Self.uniqueTag()
+        let env = ["PROCTRACE_INSTANCE_TAG": tag, "PROCTRACE_PARK_MS": "20000"]
+        let host = try Harness.record(["/bin/true"], env: env)
+        try #require(host.history.states == .sched, "this machine gives scheduler states (root)")
+        let root = try #require(SchedSource.tracefsRoot())
+        #expect(Self.eventually { Self.tagged(tag).count == 1 && InstanceLocks.isParked("\(root)/instances/\(Self.tagged(tag)[0])") },
+                "the host's recording parked no instance: \(Self.tagged(tag))")
+        let parked = Self.tagged(tag)
+        // The same tag and the default park time (1 s): it claims the host's parked instance.
+        let shell = ["/bin/sh", "-c", "\"$@\"; exit $?", "sh"]
+        let r = try Harness.record(["/bin/readlink", "/proc/self/ns/pid"],
+                                   wrapper: [PidNamespaceTests.unshare, "--pid", "--fork", "--mount-proc"] + (recorderIsInit ? [] : shell),
+                                   env: ["PROCTRACE_INSTANCE_TAG": tag])
+        #expect(r.exitCode == 0)
+        #expect(r.history.states == .sched)
+        #expect(r.objects("trace").first?["pid"] as? Int == (recorderIsInit ? 1 : 3), "the tracer is the front's child, or the init")
+        let ns = try #require(InstanceOwner.inode(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "stdout: \(r.stdout)")
+        #expect(ns != InstanceOwner.initialNamespace)
+        // The namespace is gone (its init exited: unshare returned). The park time and a margin.
+        let left = Self.eventually(1.0 + 2.0) { Self.tagged(tag).isEmpty }
+        #expect(left, "left behind by the namespace's recording: \(Self.tagged(tag)), the host parked \(parked)")
     }
 
     /// The holder of a parked instance's "parked" flock (its parker), from /proc/locks.

@@ -17,6 +17,15 @@ extension Trait where Self == ConditionTrait {
 }
 
 extension Trait where Self == ConditionTrait {
+    /// For tests of parked instances: in a pid namespace other than the machine's nothing is
+    /// parked (its parker would die with the namespace: `SchedSource.helpersOutliveNamespace`).
+    static var parkingPossible: Self {
+        .enabled(if: SchedSource.helpersOutliveNamespace,
+                 "in a pid namespace other than the machine's a recording removes its instance instead of parking it: it runs on the host")
+    }
+}
+
+extension Trait where Self == ConditionTrait {
     /// For recordings whose facts come from waits read from the ring (kernel-time ends): the
     /// recorder turns ring waits off inside a pid namespace (docs/recorder.md).
     static var ringWaitsPossible: Self {

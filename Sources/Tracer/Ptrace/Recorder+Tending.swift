@@ -63,6 +63,10 @@ extension Recorder {
     /// trace is complete (its `end` line written, the file closed) before this is called.
     public func tendLeftovers(exitCode: Int32) {
         let source = states as? SchedSource
+        // In a pid namespace other than the machine's the front waits for the removal: the
+        // namespace's init may exit as soon as the front has, and the kernel would then kill the
+        // tracer before it removed the instance (`SchedSource.helpersOutliveNamespace`).
+        if let source, source.hasLeftInstance, !SchedSource.helpersOutliveNamespace { source.removeLeftInstance() }
         if tendingNeeded || ((source?.hasLeftInstance ?? false) && pt_front_fd() >= 0) {
             pt_tend_begin()
             pt_front_leave(exitCode)

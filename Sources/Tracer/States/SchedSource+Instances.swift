@@ -15,32 +15,72 @@ struct InstanceOwner: Equatable {
     var pid: Int
     var startTime: UInt64
 
+    /// Every name starts with this. An instance that recordings hand on to each other (parked
+    /// between them, docs/states.md "Parked instances") is named `proctrace-pool-…`: versions
+    /// before parking take such a name for another form and leave the instance alone (they would
+    /// not see its locks).
     static let prefix = "proctrace-"
-    /// The name of an instance that recordings hand on to each other (parked between them,
-    /// docs/states.md "Parked instances") starts with this. Versions before parking take such
-    /// a name for another form and leave the instance alone: they would not see its locks.
-    static let poolPrefix = "proctrace-pool-"
 
     /// This process.
     static func current() -> InstanceOwner {
         InstanceOwner(pidNamespace: ownNamespace() ?? 0, pid: Int(getpid()), startTime: startTime(of: "self") ?? 0)
     }
 
-    /// The instance name for this owner's `n`-th instance.
-    func name(_ n: Int, pooled: Bool = false) -> String {
-        "\(pooled ? Self.poolPrefix : Self.prefix)ns\(pidNamespace)-pid\(pid)-st\(startTime)-\(n)"
+    /// The instance name for this owner's `n`-th instance. A `tag` (`PROCTRACE_INSTANCE_TAG`,
+    /// for tests) goes first, `proctrace-tagT-pool-ns…`: recordings claim only parked instances
+    /// of their own tag, so a test's parked instance is never claimed by another checkout's
+    /// recording on the machine, nor one of theirs by the test. Versions before tags read a
+    /// tagged name as one of another form: they neither claim nor sweep it.
+    func name(_ n: Int, pooled: Bool = false, tag: String? = nil) -> String {
+        "\(Self.prefix)\(tag.map { "tag\($0)-" } ?? "")\(pooled ? "pool-" : "")ns\(pidNamespace)-pid\(pid)-st\(startTime)-\(n)"
+    }
+
+    /// The name with its tag and pool marks taken off (`ns…-pid…-st…-n`), the tag, and whether
+    /// it is pooled; nil for a name of another form.
+    static func parts(of name: String) -> (rest: Substring, tag: String?, pooled: Bool)? {
+        guard name.hasPrefix(prefix) else { return nil }
+        var rest = name.dropFirst(prefix.count)
+        var tag: String?
+        if rest.hasPrefix("tag"), let dash = rest.firstIndex(of: "-") {
+            let t = rest[rest.index(rest.startIndex, offsetBy: 3)..<dash]
+            guard isValidTag(t) else { return nil }
+            tag = String(t)
+            rest = rest[rest.index(after: dash)...]
+        }
+        let pooled = rest.hasPrefix("pool-")
+        if pooled { rest = rest.dropFirst(5) }
+        return (rest, tag, pooled)
     }
 
     /// Whether an instance name is of the pooled form (its creator is named as in any other).
-    static func isPooled(_ name: String) -> Bool { name.hasPrefix(poolPrefix) }
+    static func isPooled(_ name: String) -> Bool { parts(of: name)?.pooled ?? false }
+
+    /// The tag of an instance name (nil: untagged, or of another form).
+    static func tag(of name: String) -> String? { parts(of: name)?.tag }
+
+    /// A tag is 1 to 32 ASCII letters and digits: it can neither break the name's form nor
+    /// reach outside `instances/`.
+    static func isValidTag<S: StringProtocol>(_ t: S) -> Bool {
+        !t.isEmpty && t.utf8.count <= 32 && t.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+    }
+
+    /// `PROCTRACE_INSTANCE_TAG`, when set and valid (letters and digits, at most 32); a set but
+    /// invalid one is said on stderr once and not used.
+    static let environmentTag: String? = {
+        guard let raw = getenv("PROCTRACE_INSTANCE_TAG").map({ String(cString: $0) }), !raw.isEmpty else { return nil }
+        guard isValidTag(raw) else {
+            fputs("proctrace: PROCTRACE_INSTANCE_TAG must be 1 to 32 letters and digits, not \"\(raw)\": not used\n", stderr)
+            return nil
+        }
+        return raw
+    }()
 
     /// The owner (for a pooled instance: its creator) named by an instance name of this form,
-    /// or nil (another form, such as the `proctrace-PID-N` of earlier versions, which names no
-    /// namespace).
+    /// tagged or not, or nil (another form, such as the `proctrace-PID-N` of earlier versions,
+    /// which names no namespace).
     init?(instanceName name: String) {
-        let prefix = Self.isPooled(name) ? Self.poolPrefix : Self.prefix
-        guard name.hasPrefix(prefix) else { return nil }
-        let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        guard let rest = Self.parts(of: name)?.rest else { return nil }
+        let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].hasPrefix("ns"), parts[1].hasPrefix("pid"), parts[2].hasPrefix("st"),
               let ns = UInt64(parts[0].dropFirst(2)), let pid = Int(parts[1].dropFirst(3)),
               let st = UInt64(parts[2].dropFirst(2)), Int(parts[3]) != nil, ns != 0, pid > 0 else { return nil }
@@ -172,11 +212,11 @@ extension SchedSource {
     /// Makes a new instance directory named for this process (`InstanceOwner`), never taking
     /// over one that exists (mkdir's EEXIST moves on to the next number). A pooled one (named
     /// `proctrace-pool-…`) comes with its "in use" flock taken: the returned fd holds it.
-    static func makeInstance(root: String, pooled: Bool = false) throws -> (path: String, lock: Int32) {
+    static func makeInstance(root: String, pooled: Bool = false, tag: String? = nil) throws -> (path: String, lock: Int32) {
         let owner = InstanceOwner.current()
         for _ in 0..<1000 {
             let n: Int = instanceCounter.withLock { $0 += 1; return $0 }
-            let path = "\(root)/instances/\(owner.name(n, pooled: pooled))"
+            let path = "\(root)/instances/\(owner.name(n, pooled: pooled, tag: tag))"
             if mkdir(path, 0o750) == 0 {
                 guard pooled else { return (path, -1) }
                 // Nobody else takes it: a claimer wants a parked instance, a sweeper a gone owner.
@@ -192,13 +232,13 @@ extension SchedSource {
         throw SchedError(.tracefs, "cannot create a tracefs instance in \(root)/instances: every name tried exists")
     }
 
-    /// Claims a parked instance (any creator's), or nil if none is parked now. The claim is
+    /// Claims a parked instance (any creator's, of the same `tag`), or nil if none is parked now. The claim is
     /// the instance directory's exclusive flock, taken only while a live parker holds the
     /// instance parked (reset, as fresh) and nobody uses it: then the parker, which checks that
     /// flock every few ms, lets go and exits. Two claimers cannot both get it (one flock).
-    static func claimParkedInstance(root: String, waitMillis: Int = 300) -> (path: String, lock: Int32)? {
+    static func claimParkedInstance(root: String, tag: String? = nil, waitMillis: Int = 300) -> (path: String, lock: Int32)? {
         guard let names = SmallFile.names(in: "\(root)/instances") else { return nil }
-        let pooled = names.sorted().filter(InstanceOwner.isPooled)
+        let pooled = names.sorted().filter { InstanceOwner.parts(of: $0).map { $0.pooled && $0.tag == tag } ?? false }
         if let claimed = claim(pooled, root: root) { return claimed }
         // None parked, but one being reset (the previous recording just ended): waiting for it
         // costs what a mkdir would (it waits for the reset's grace period), and leaves no second
