@@ -46,12 +46,24 @@ struct InstanceParkingTests {
         return s
     }
 
+    /// Options with a tag of this test's own: its sources claim only each other's parked
+    /// instances, and no other recording on the machine (another checkout's tests) claims
+    /// theirs, so every claim below is one the test made happen.
+    static func tagged(_ tag: String, _ change: (inout SchedSource.Options) -> Void = { _ in }) -> SchedSource.Options {
+        var o = SchedSource.Options()
+        o.instanceTag = tag
+        change(&o)
+        return o
+    }
+
     /// Recording A follows a flood that overruns its rings (its reader held off) and outlives
     /// it; the next recording claims A's parked instance and must see none of it: no event of
     /// A's still-running tasks, no loss, the kernel's counters at 0, its own sleeper whole.
     @Test(.hostPidNamespace)
     func theNextRecordingReusesTheParkedInstanceAndSeesNothingOfThePrevious() throws {
-        var a: SchedSource? = SchedSource(origin: monotonicNow())
+        let tag = uniqueInstanceTag()
+        // Parked for up to 10 s: B claims it even on a loaded machine.
+        var a: SchedSource? = SchedSource(origin: monotonicNow(), options: Self.tagged(tag) { $0.parkMillis = 10_000 })
         try a!.start()
         let pathA = try #require(a!.instancePath)
         #expect(InstanceOwner.isPooled(pathA.split(separator: "/").last.map(String.init) ?? ""))
@@ -69,7 +81,7 @@ struct InstanceParkingTests {
         #expect(Self.eventually { InstanceLocks.isParked(pathA) }, "A's instance was not parked: \(pathA)")
         #expect(access("/proc/\(flood.pid)", F_OK) == 0, "the flood was meant to outlive A")
 
-        let b = SchedSource(origin: monotonicNow())
+        let b = SchedSource(origin: monotonicNow(), options: Self.tagged(tag))
         b.keepFedEvents = true
         try b.start()
         defer { b.cleanup() }
@@ -103,15 +115,16 @@ struct InstanceParkingTests {
         _ = flood.wait()
     }
 
-    /// Recordings started together while instances are parked (at least this test's one, maybe
-    /// earlier tests' too): each gets an instance of its own, claimed or made; never a shared one.
+    /// Three recordings started together while one instance of their tag is parked: each gets
+    /// an instance of its own, exactly one of them the parked one; never a shared one.
     @Test func twoAtOnceGetTwoInstances() throws {
-        let first = SchedSource(origin: monotonicNow())
+        let tag = uniqueInstanceTag()
+        let first = SchedSource(origin: monotonicNow(), options: Self.tagged(tag) { $0.parkMillis = 10_000 })
         try first.start()
         let parked = try #require(first.instancePath)
         _ = first.stop()
         #expect(Self.eventually { InstanceLocks.isParked(parked) })
-        let sources = (0..<3).map { _ in SchedSource(origin: monotonicNow()) }
+        let sources = (0..<3).map { _ in SchedSource(origin: monotonicNow(), options: Self.tagged(tag)) }
         let errors = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: sources.count) { i in
             do { try sources[i].start() } catch { errors.withLock { $0.append("\(error)") } }
@@ -120,36 +133,36 @@ struct InstanceParkingTests {
         #expect(errors.withLock { $0 }.isEmpty)
         let paths = sources.compactMap(\.instancePath)
         #expect(paths.count == 3 && Set(paths).count == 3, "\(paths)")
-        // The parked one went to one of them (unless another recording on the machine took it).
-        #expect(paths.contains(parked) || access(parked, F_OK) == 0, "\(parked) neither claimed nor there")
-        #expect(sources.filter(\.claimedInstance).count >= 1)
+        // The parked one went to one of them, and only one claimed.
+        #expect(paths.contains(parked), "\(parked) not claimed: \(paths)")
+        #expect(sources.filter(\.claimedInstance).map(\.instancePath) == [parked])
     }
 
-    /// Starts and stops a source whose instance its parker holds 0.3 s: the instance's path,
-    /// once parked (or already gone).
+    /// Starts and stops a source (of a tag of its own: nothing else claims it) whose instance
+    /// its parker holds 0.3 s: the instance's path, once parked.
     static func parkedInstance() throws -> String {
-        var o = SchedSource.Options()
-        o.parkMillis = 300
-        let source = SchedSource(origin: monotonicNow(), options: o)
+        let source = SchedSource(origin: monotonicNow(), options: tagged(uniqueInstanceTag()) { $0.parkMillis = 300 })
         try source.start()
         let path = try #require(source.instancePath)
         _ = source.stop()
-        #expect(eventually { InstanceLocks.isParked(path) || access(path, F_OK) != 0 })
+        #expect(eventually { InstanceLocks.isParked(path) }, "\(path) was not parked")
         return path
     }
 
-    /// Whether the instance at `path` is removed within 20 s, unless another recording on this
-    /// machine claimed it meanwhile (then it records: its events are on again).
-    static func eventuallyRemovedOrClaimed(_ path: String) -> Bool {
-        eventually(20) {
-            access(path, F_OK) != 0 || SmallFile.text("\(path)/events/sched/sched_switch/enable")?.hasPrefix("1") == true
-        }
+    /// Whether the instance at `path` is removed within 20 s: the grace time, then up to 10 s
+    /// more while another recording on the machine holds a pooled instance (tracefs.c
+    /// `busy_ms`), then the kernel's ~0.1 s.
+    static func eventuallyRemoved(_ path: String) -> Bool {
+        eventually(20) { access(path, F_OK) != 0 }
     }
 
     /// A parked instance nobody claims is removed after the grace time, and its parker exits.
     @Test func anUnclaimedParkedInstanceIsRemovedAfterTheGraceTime() throws {
         let path = try Self.parkedInstance()
-        #expect(Self.eventuallyRemovedOrClaimed(path), "\(path) is still there, unclaimed")
+        let parker = Self.parker(of: path)
+        #expect(parker != nil, "no parker holds \(path)")
+        #expect(Self.eventuallyRemoved(path), "\(path) is still there, unclaimed")
+        if let parker { #expect(Self.eventually { kill(parker, 0) != 0 }, "the parker \(parker) still runs") }
     }
 
     /// A shared flock held on a parked instance when its parker removes it (another parker's
@@ -165,20 +178,20 @@ struct InstanceParkingTests {
             close(d)
             #expect(shared, "an observer's shared flock")
         }
-        #expect(Self.eventuallyRemovedOrClaimed(path), "\(path) is still there, unclaimed")
+        #expect(Self.eventuallyRemoved(path), "\(path) is still there, unclaimed")
     }
 
     /// A recording with other settings (a buffer size) neither claims a parked instance nor
     /// parks its own: it gets the buffers it asked for.
     @Test func otherSettingsMakeTheirOwnInstance() throws {
-        let first = SchedSource(origin: monotonicNow())
+        let tag = uniqueInstanceTag()
+        // Parked for up to 10 s: still there, even on a loaded machine, when `other` is gone.
+        let first = SchedSource(origin: monotonicNow(), options: Self.tagged(tag) { $0.parkMillis = 10_000 })
         try first.start()
         let parked = try #require(first.instancePath)
         _ = first.stop()
         #expect(Self.eventually { InstanceLocks.isParked(parked) })
-        var o = SchedSource.Options()
-        o.bufferSizeKB = 512
-        let other = SchedSource(origin: monotonicNow(), options: o)
+        let other = SchedSource(origin: monotonicNow(), options: Self.tagged(tag) { $0.bufferSizeKB = 512 })
         try other.start()
         let path = try #require(other.instancePath)
         #expect(!other.claimedInstance && path != parked)
@@ -188,20 +201,12 @@ struct InstanceParkingTests {
         #expect(kb >= 512 && kb < 520, "buffer_size_kb \(kb)")
         _ = other.stop()
         #expect(Self.eventually { access(path, F_OK) != 0 }, "not parked: removed")
-        // The parked one is still there for a default recording (or was claimed by one).
-        let c = SchedSource(origin: monotonicNow())
+        // The parked one is still there for a default recording, which claims it.
+        let c = SchedSource(origin: monotonicNow(), options: Self.tagged(tag))
         try c.start()
         defer { c.cleanup() }
-        if access(parked, F_OK) == 0 && !c.claimedInstance { Issue.record("\(parked) is there but was not claimed") }
+        #expect(c.claimedInstance && c.instancePath == parked, "\(c.instancePath ?? "-") instead of \(parked)")
     }
-
-    /// A tag of this test process's own (`PROCTRACE_INSTANCE_TAG`, `SchedSource.Options.instanceTag`):
-    /// recordings with it claim only instances of the same tag, and nothing else on the machine
-    /// claims theirs.
-    static func uniqueTag() -> String {
-        "t\(getpid())x\(tagCounter.withLock { $0 += 1; return $0 })"
-    }
-    static let tagCounter = Mutex(0)
 
     /// The instances of a tag, by name.
     static func tagged(_ tag: String) -> [String] {
@@ -220,7 +225,7 @@ struct InstanceParkingTests {
     /// leaked), and proctrace as the init (no front: it removed its instance itself already).
     @Test(.enabled(if: PidNamespaceTests.canUnshare), arguments: [false, true])
     func aRecordingInAPidNamespaceThatEndsLeavesNoInstance(recorderIsInit: Bool) throws {
-        let tag = Self.uniqueTag()
+        let tag = uniqueInstanceTag()
         let env = ["PROCTRACE_INSTANCE_TAG": tag, "PROCTRACE_PARK_MS": "20000"]
         let host = try Harness.record(["/bin/true"], env: env)
         try #require(host.history.states == .sched, "this machine gives scheduler states (root)")
@@ -263,7 +268,9 @@ struct InstanceParkingTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-parking-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("killed.jsonl").path
+        let tag = uniqueInstanceTag()
         let p = Process()
+        p.environment = ProcessInfo.processInfo.environment.merging(["PROCTRACE_INSTANCE_TAG": tag]) { $1 }
         p.executableURL = URL(fileURLWithPath: Harness.binary)
         p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
         p.standardInput = FileHandle.nullDevice
@@ -296,26 +303,26 @@ struct InstanceParkingTests {
         #expect(Self.eventually { access("/proc/\(pid)", F_OK) != 0 })
         #expect(!InstanceLocks.isParked(path))
         // A recording that starts now does not claim it, and its sweep removes it.
-        let next = SchedSource(origin: monotonicNow())
+        let next = SchedSource(origin: monotonicNow(), options: Self.tagged(tag))
         try next.start()
         #expect(next.instancePath != path)
         _ = next.stop()
         #expect(Self.eventually { access(path, F_OK) != 0 }, "the killed recorder's \(path) is still there")
 
-        // A parker killed while it holds `next`'s instance parked: unlocked, owner gone (the
-        // owner is this process: use a recorder's instance instead, whose tracer has exited).
-        let r = try Harness.record(["/bin/true"])
+        // A parker killed while it holds an instance parked: unlocked, owner gone (not `next`'s,
+        // whose owner is this process: a recorder's, whose tracer has exited; of a tag of its own,
+        // so that it makes one named after its tracer instead of claiming `next`'s).
+        let tag2 = uniqueInstanceTag()
+        let r = try Harness.record(["/bin/true"], env: ["PROCTRACE_INSTANCE_TAG": tag2, "PROCTRACE_PARK_MS": "10000"])
         let tracer2 = try #require(r.objects("trace").first?["pid"] as? Int)
-        var parkedPath: String?
-        _ = Self.eventually { parkedPath = instance(of: tracer2); return parkedPath.map(InstanceLocks.isParked) ?? false }
-        guard let parkedPath, let parker = Self.parker(of: parkedPath) else {
-            // Claimed by another recording on this machine meanwhile: nothing to kill.
-            return
-        }
+        var found: String?
+        _ = Self.eventually { found = instance(of: tracer2); return found.map(InstanceLocks.isParked) ?? false }
+        let parkedPath = try #require(found, "the recorder's instance was not parked")
+        let parker = try #require(Self.parker(of: parkedPath), "no parker holds \(parkedPath)")
         kill(parker, SIGKILL)
         #expect(Self.eventually { access("/proc/\(tracer2)", F_OK) != 0 })
         #expect(Self.eventually { !InstanceLocks.isParked(parkedPath) })
-        let third = SchedSource(origin: monotonicNow())
+        let third = SchedSource(origin: monotonicNow(), options: Self.tagged(tag2))
         try third.start()
         #expect(third.instancePath != parkedPath, "claimed an instance whose parker was killed")
         _ = third.stop()

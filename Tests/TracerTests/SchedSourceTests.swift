@@ -12,13 +12,15 @@ struct SchedSourceTests {
     func record(_ argvs: [[String]], options: SchedSource.Options = .init(), failCalibration: Bool = false,
                 clockMode: String = "local calibrated") throws -> (events: [TraceEvent], pids: [Int], lost: Int) {
         let origin = monotonicNow()
+        // A tag of its own: it claims no instance (other checkouts' recordings on this machine
+        // park theirs), and nothing claims its own, so its clock and its instance's end are its own.
+        var options = options
+        options.instanceTag = uniqueInstanceTag()
         let source = SchedSource(origin: origin, options: options)
         source.failCalibrationForTesting = failCalibration
         try source.start()
-        // A claimed instance was left on the mono clock by its parker (nothing to calibrate), unless
-        // a recorder of an earlier version parked it (other checkouts on this machine).
-        #expect(source.clockMode == clockMode || (source.claimedInstance && clockMode == "local calibrated" && source.clockMode == "mono"),
-                "\(source.clockMode)")
+        #expect(!source.claimedInstance)
+        #expect(source.clockMode == clockMode, "\(source.clockMode)")
         defer { source.cleanup() }
         let children = try argvs.map { try GatedChild($0) }
         for c in children { source.track(tid: Int(c.pid), pid: Int(c.pid), at: monotonicNow() - origin) }
@@ -29,15 +31,10 @@ struct SchedSourceTests {
         events += source.stop()
         // stop() hands the instance to a detached parker: removed after the grace time
         // (`parkMillis`), or up to 10 s later while another recording on the machine holds a
-        // pooled instance (tracefs.c `busy_ms`), then the kernel takes ~0.1 s.
-        // Or another recording on the machine claimed it meanwhile: in use (its directory's flock
-        // held), no longer parked, which is the pool's purpose.
+        // pooled instance (tracefs.c `busy_ms`), then the kernel takes ~0.1 s. Nothing else
+        // claims it (its tag).
         let bound = Double(options.parkMillis) / 1000 + 10 + 2
-        // Watched all along, not looked at once at the end: the recordings of other test runs on
-        // this machine claim it, use it and park it again, and once another recording had it,
-        // its removal is that recording's parker's business.
-        #expect(source.instancePath.map { eventuallyGone($0, seconds: bound, orClaimed: true) } ?? false,
-                "instance removed (or claimed by another recording)")
+        #expect(source.instancePath.map { eventuallyGone($0, seconds: bound) } ?? false, "instance removed")
         return (events, children.map { Int($0.pid) }, source.lost)
     }
 
@@ -356,26 +353,11 @@ struct SchedSourceTests {
 }
 #endif
 
-/// Whether a recording holds the instance at `path` (its directory's flock) and no parker
-/// holds or resets it: claimed for that recording.
-func claimedByAnother(_ path: String) -> Bool {
-    let d = InstanceLocks.openDirectory(path)
-    guard d >= 0 else { return false }
-    defer { close(d) }
-    let held = !InstanceLocks.tryLock(d, exclusive: false) && errno == EWOULDBLOCK
-    return held && !InstanceLocks.isParked(path) && !InstanceLocks.isResetting(path)
-}
-
-/// Whether `path` is gone within `seconds` (`orClaimed`: or is, at some moment after its parker
-/// parked it, in another recording's use: `claimedByAnother`; before that, the parker's own
-/// hold, from the fork to its reset, would look the same).
-func eventuallyGone(_ path: String, seconds: Double = 5, orClaimed: Bool = false) -> Bool {
+/// Whether `path` is gone within `seconds`.
+func eventuallyGone(_ path: String, seconds: Double = 5) -> Bool {
     let deadline = Double(monotonicNow()) / 1e9 + seconds
-    var parked = false
     while Double(monotonicNow()) / 1e9 < deadline {
         if access(path, F_OK) != 0 { return true }
-        if orClaimed && parked && claimedByAnother(path) { return true }
-        if orClaimed && InstanceLocks.isParked(path) { parked = true }
         usleep(10_000)
     }
     return false

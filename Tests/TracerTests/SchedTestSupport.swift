@@ -1,5 +1,6 @@
 #if os(Linux)
 @preconcurrency import Glibc
+import Synchronization
 import Testing
 import Lifecycle
 @testable import Tracer
@@ -33,6 +34,15 @@ extension Trait where Self == ConditionTrait {
                  "inside a pid namespace the recorder reads waits by ptrace, not from the ring: it runs on the host")
     }
 }
+
+/// A tag of this test process's own, new at each call (`PROCTRACE_INSTANCE_TAG`,
+/// `SchedSource.Options.instanceTag`): a recording with it claims only a parked instance of the
+/// same tag, and no recording of another tag, or untagged (another checkout's tests on this
+/// machine), claims its instances.
+func uniqueInstanceTag() -> String {
+    "t\(getpid())x\(instanceTagCounter.add(1, ordering: .relaxed).newValue)"
+}
+private let instanceTagCounter = Atomic<Int>(0)
 
 /// A child started by posix_spawn (no ptrace) that waits on a pipe until `release()`, so a
 /// state source can follow it before it does anything: `sh -c 'read x; exec "$@"'`.
