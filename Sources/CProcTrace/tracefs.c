@@ -186,3 +186,91 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
     while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
     return 0;
 }
+
+int pt_warden_start(const char *path) {
+    static const char enable_suffix[] = "/events/enable", on_suffix[] = "/tracing_on", cpus_suffix[] = "/per_cpu";
+    char enable[4096], on[4096], cpus[4096];
+    size_t len = strlen(path);
+    if (len + sizeof enable_suffix > sizeof enable) return -ENAMETOOLONG;
+    memcpy(enable, path, len); memcpy(enable + len, enable_suffix, sizeof enable_suffix);
+    memcpy(on, path, len); memcpy(on + len, on_suffix, sizeof on_suffix);
+    memcpy(cpus, path, len); memcpy(cpus + len, cpus_suffix, sizeof cpus_suffix);
+    /* The pipe's end comes as soon as the recorder's exit closes that file, which may be
+       before it closes the instance's (and lets go of its flock): the warden acts once the
+       recorder's pidfd says the whole process is gone. Without pidfds, at the pipe's end. */
+    int self = (int)syscall(SYS_pidfd_open, getpid(), 0U);
+    int fds[2], ready[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) { int e = errno; if (self >= 0) close(self); return -e; }
+    if (pipe2(ready, O_CLOEXEC) != 0) { int e = errno; close(fds[0]); close(fds[1]); if (self >= 0) close(self); return -e; }
+    pid_t p = fork();
+    if (p < 0) {
+        int e = errno;
+        close(fds[0]); close(fds[1]); close(ready[0]); close(ready[1]);
+        if (self >= 0) close(self);
+        return -e;
+    }
+    if (p == 0) {
+        if (fork() == 0) {
+            /* Only the pipe's read end (fd 3) and the pidfd (fd 4): a write end held here
+               would never let the pipe reach its end, and the instance's own files, inherited
+               here, would make its removal fail (EBUSY) for as long as they stay open. */
+            int r = fcntl(fds[0], F_DUPFD, 100), d = self >= 0 ? fcntl(self, F_DUPFD, 100) : -1;
+            int w = fcntl(ready[1], F_DUPFD, 100);
+            if (r < 0 || w < 0 || dup2(r, 3) < 0) _exit(1);
+            if (d >= 0 && dup2(d, 4) < 0) d = -1;
+            syscall(SYS_close_range, d >= 0 ? 5U : 4U, (unsigned)w - 1, 0U);
+            syscall(SYS_close_range, (unsigned)w + 1, ~0U, 0U);
+            /* Tell the caller the instance's files are closed here. */
+            (void)!write(w, "r", 1);
+            close(w);
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 4) close(null); }
+            setsid();   /* out of the terminal's job: its Ctrl-C and Ctrl-Z are not ours */
+            struct pollfd watch[2] = { { 3, POLLIN, 0 }, { d >= 0 ? 4 : -1, POLLIN, 0 } };
+            for (;;) {
+                if (poll(watch, 2, -1) < 0) { if (errno == EINTR) continue; _exit(1); }
+                if (watch[0].revents) {
+                    char c;
+                    ssize_t n;
+                    while ((n = read(3, &c, 1)) < 0 && errno == EINTR) {}
+                    if (n == 1) _exit(0);   /* dismissed: the recorder handed the instance on */
+                    if (watch[1].fd < 0) break;
+                    watch[0].fd = -1;       /* its end: now wait for the whole process */
+                }
+                if (watch[1].revents) break;
+            }
+            /* The recorder is gone and did not hand it on. Left alone if someone holds it: a
+               parker it forked just before (the directory's flock, then per_cpu's), or a
+               recording that claimed it from that parker. */
+            int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dir < 0 || flock(dir, LOCK_EX | LOCK_NB) != 0) _exit(0);
+            int u = open(cpus, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) != 0) _exit(0);
+            int fd = open(enable, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }
+            fd = open(on, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) { (void)!write(fd, "0", 1); close(fd); }
+            if (u >= 0) close(u);
+            rmdir(path);
+            _exit(0);
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    close(ready[1]);
+    if (self >= 0) close(self);
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+    /* Until the warden has closed what it inherited (a byte, or the end if it died first). */
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR) {}
+    close(ready[0]);
+    return fds[1];
+}
+
+void pt_warden_dismiss(int fd) {
+    if (fd < 0) return;
+    ssize_t n;
+    while ((n = write(fd, "d", 1)) < 0 && errno == EINTR) {}
+    close(fd);
+}

@@ -261,9 +261,62 @@ struct InstanceParkingTests {
         return nil
     }
 
+    /// A recorder SIGKILLed while it records leaves nothing on: its instance's warden (a detached
+    /// process it forked) sees it gone, turns the instance off and removes it, with no other
+    /// recording starting. Before, the instance went on recording until a later recording's
+    /// sweep, its wait4 syscall events keeping every syscall of the machine on the tracepoint
+    /// path (docs/recorder.md): this test then failed.
+    @Test func aKilledRecordersInstanceIsTurnedOffAndRemovedByItsWarden() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-warden-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("killed.jsonl").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // The tracer (the front's child) is named in the trace's header; its instance (made or
+        // claimed) is the one whose files it holds open.
+        var tracer: Int?
+        _ = Self.eventually {
+            let first = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").first
+            tracer = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["pid"] as? Int
+            return tracer != nil
+        }
+        let pid = try #require(tracer)
+        func openInstance() -> String? {
+            for fd in SmallFile.names(in: "/proc/\(pid)/fd") ?? [] {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                      let r = target.range(of: "/instances/") else { continue }
+                let name = target[r.upperBound...].split(separator: "/").first.map(String.init) ?? ""
+                return String(target[..<r.upperBound]) + name
+            }
+            return nil
+        }
+        var found: String?
+        _ = Self.eventually { found = openInstance(); return found != nil }
+        let path = try #require(found)
+        // On the host the recording reads waits from the syscall tracepoints (the default).
+        if ProcFS.inInitialPidNamespace() {
+            #expect(Self.eventually { SmallFile.text("\(path)/events/syscalls/sys_enter_wait4/enable")?.hasPrefix("1") == true })
+        }
+        let sleeper = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8))
+            .flatMap { Int32($0.split(separator: " ").first ?? "") }
+        kill(Int32(pid), SIGKILL)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        if let sleeper { kill(sleeper, SIGKILL) }
+        // No recording starts here: only the warden can remove it.
+        #expect(Self.eventually { access(path, F_OK) != 0 }, "the killed recorder's \(path) is still there")
+    }
+
     /// SIGKILL at each stage: a recorder while it records (its instance is neither claimed nor
-    /// parked, its owner gone), and a parker while it holds a parked instance. The next start's
-    /// sweep removes both; nothing claims either.
+    /// parked, its owner gone), and a parker while it holds a parked instance. Nothing claims
+    /// either; the recorder's warden removes the first (or the next start's sweep, if first),
+    /// the next start's sweep the second.
     @Test func killedRecordersAndParkersLeaveNothingBehind() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("proctrace-parking-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

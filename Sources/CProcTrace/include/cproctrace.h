@@ -175,6 +175,19 @@ void pt_rmdir_detached(const char *path);
    then removes the instance itself). */
 int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms);
 
+/* Starts a detached grandchild that watches over the tracefs instance at `path` for as long as
+   the caller lives: when the caller's process is gone (its pidfd; without pidfds, when every
+   copy of the returned pipe's write end, close-on-exec, is) without `pt_warden_dismiss` (the
+   recorder was SIGKILLed or crashed), it turns the instance's events and tracing off and
+   removes it, unless someone holds its flocks (a parker, a claimer).
+   Until then a killed recorder's syscall events kept every syscall of the machine on the
+   tracepoint path until a later recording's sweep. Returns the write end, or -errno. */
+int pt_warden_start(const char *path);
+
+/* Tells the warden the instance was handed on (parked, removed or left to a remover), and
+   closes `fd`. */
+void pt_warden_dismiss(int fd);
+
 /* The stack pointer of a stopped task (at an exec event: the new image's initial stack,
    which starts with argc, argv, envp and the auxiliary vector). Returns 0 or -errno. */
 int pt_stack_pointer(pid_t tid, uint64_t *sp);

@@ -226,6 +226,9 @@ public final class SchedSource: StateFeed {
     private let instanceLock = Mutex<(fd: Int32, mayPark: Bool)>((-1, false))
     /// Whether `start()` claimed a parked instance instead of making one.
     private let claimed = Atomic<Bool>(false)
+    /// The write end of the pipe to this instance's warden (`pt_warden_start`), or -1: if this
+    /// process dies without handing the instance on, the warden turns it off and removes it.
+    private let warden = Mutex<Int32>(-1)
     public var claimedInstance: Bool { claimed.load(ordering: .sequentiallyConsistent) }
 
     /// The instance directory, once started.
@@ -350,6 +353,16 @@ public final class SchedSource: StateFeed {
         }
         stopRequested.store(false, ordering: .sequentiallyConsistent)
         let t = WorkerThread.start("sched reader") { [self] in
+            // A SIGKILLed recorder's instance went on recording (its wait4 syscall events keeping
+            // every syscall of the machine on the tracepoint path) until a later recording's
+            // sweep: a warden now removes it. Forked here, beside the root's spawn (0.5-2.4 ms,
+            // before the loop enables the events, in practice), and joined with the reader
+            // before `dismissWarden`. Not as its pid namespace's init: the warden would die with
+            // the namespace.
+            if getpid() != 1 {
+                let fd = step("warden") { pt_warden_start(path) }
+                warden.withLock { $0 = fd }
+            }
             // Removing the instances of recorders that are provably gone is nobody's wait: the
             // reader does it first, beside the recorder's spawn of the root (~0.5 ms).
             step("sweep") { _ = SchedSource.removeStaleInstances(root: root) }
@@ -482,7 +495,9 @@ public final class SchedSource: StateFeed {
                 switch removal {
                 case .now: leftInstance.withLock { $0 = path }
                 // Also disables the events first, off our critical path (that write waits).
-                case .detached: if !park(path) { pt_rmdir_detached(path) }
+                case .detached:
+                    if !park(path) { pt_rmdir_detached(path) }
+                    dismissWarden()
                 case .deferred: leftInstance.withLock { $0 = path }
                 }
             }
@@ -497,10 +512,18 @@ public final class SchedSource: StateFeed {
     /// in one write first shortens the removal (docs/states.md). The kernel takes ~0.1 s.
     public func removeLeftInstance() {
         guard let path = leftInstance.withLock({ p in defer { p = nil }; return p }) else { return }
+        defer { dismissWarden() }
         if park(path) { return }
         SmallFile.write("\(path)/events/enable", "0")
         rmdir(path)
         releaseInstanceLock()
+    }
+
+    /// The instance was handed on (parked, removed, or left to a detached remover): its warden
+    /// has nothing to do.
+    private func dismissWarden() {
+        let fd = warden.withLock { w in defer { w = -1 }; return w }
+        pt_warden_dismiss(fd)
     }
 
     /// Hands a pooled instance whose recording ended whole to a detached parker (which resets
