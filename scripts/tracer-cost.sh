@@ -42,7 +42,7 @@ loop=traces/workloads/spawn_loop.sh
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# cpu: "proctrace self: user U s, sys S s, context switches A+B, ptrace stops N"
+# cpu: "proctrace self: user U s, sys S s, context switches A+B, page faults F, ptrace stops N"
 echo "## tracer CPU on $spawns spawns (median of $rounds rounds; load before: $(load))"
 echo
 echo "| binary | states | user | sys | user+sys | ptrace stops |"

@@ -290,7 +290,7 @@ public final class Recorder {
                 "exit records \(ringExitSkipSummary))" : ""
             if ringClosed { syncs += ", ring closed: \(ringWaitsLeftOpen) waits left open, \(unseenReapsSeen) reaps seen by pidfd" }
             let split = pt_front_tid_caches() >= 0 ? ", thread-id caches forgotten at the split \(pt_front_tid_caches())" : ""
-            Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), " +
+            Self.warn("proctrace self: user \(user) s, sys \(sys) s, context switches \(ru.ru_nvcsw)+\(ru.ru_nivcsw), page faults \(ru.ru_minflt), " +
                 "ptrace stops \(stopsHandled)\(syncs)\(split)")
             if let sched = states as? SchedSource { Self.warn("proctrace clock: \(sched.clockMode), \(sched.clock.summary)") }
         }
