@@ -15,8 +15,13 @@ WORKLOAD_BIN = $(patsubst traces/workloads/%.c,traces/workloads/bin/%,$(WORKLOAD
 
 all: build
 
+# deps also links gcc's libstdc++.a alone into .build/static-libstdc++ (scripts/static-libstdcxx.sh):
+# Package.swift searches that directory first, so proctrace carries the C++ runtime that
+# the Swift runtime needs instead of loading libstdc++.so at every start (~0.3-0.5 ms,
+# ~40 page faults; docs/recorder.md). Without it (plain `swift build`) the link is dynamic.
 deps:
 	@scripts/install-deps.sh
+	@scripts/static-libstdcxx.sh
 
 build: deps
 	$(SWIFT) build

@@ -4,6 +4,9 @@ import PackageDescription
 // FileDescriptor, Errno, FilePath: the one OS layer under the recorder and the readers.
 let system = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 
+/// This package's directory (the manifest's own), for paths the linker needs whole.
+let packageRoot = String(#filePath.dropLast("/Package.swift".count))
+
 // Linux only (ptrace, seccomp, tracefs): no `platforms`, which would name Apple ones.
 let package = Package(
     name: "proctrace",
@@ -47,7 +50,11 @@ let package = Package(
                 "Lifecycle", "Tracer", "Render", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 system,
-            ]
+            ],
+            // gcc's libstdc++.a, linked alone there by `make` (scripts/static-libstdcxx.sh), is
+            // found before libstdc++.so: loading the shared one cost every start ~0.3-0.5 ms.
+            // (Its symbols stay local: the static stdlib's link passes --exclude-libs ALL.)
+            linkerSettings: [.unsafeFlags(["-L", packageRoot + "/.build/static-libstdc++"])]
         ),
         // The state sources' own costs (`make bench`): measurements, not tests.
         .executableTarget(name: "SchedBench", dependencies: ["Tracer", "Lifecycle"], path: "Benchmarks/SchedBench"),
