@@ -107,6 +107,75 @@ static int park_pool_busy(const char *path) {
     return busy;
 }
 
+/* The parker's work, in a detached process that holds the instance directory open as `dirfd`
+   with its exclusive flock ("in use") and none of the recorder's other files: resets the
+   instance, holds it parked until a recording claims it or the grace time is over, then
+   removes it unless claimed (see pt_park_detached). */
+static void park_run(const char *path, int dirfd, int grace_ms, int poll_ms) __attribute__((noreturn));
+static void park_run(const char *path, int dirfd, int grace_ms, int poll_ms) {
+    /* "Resetting": a recording that starts now waits for this one rather than making
+       an instance (its mkdir would wait for the reset's grace period anyway). */
+    int resetting = openat(dirfd, "options", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (resetting >= 0) flock(resetting, LOCK_EX);
+    /* As fresh: nothing recorded, no event on, no pid list (removing it waits for a
+       grace period under event_mutex; a claimer's first write of a new one does
+       not), empty buffers whose overrun counters start at 0 again. */
+    int ok = park_write(dirfd, "tracing_on", "0", 0) == 0
+        && park_write(dirfd, "events/enable", "0", 0) == 0;
+    /* The two resets wait for grace periods, the list's under event_mutex, the
+       buffers' under none of the tracing locks: side by side they share them (a
+       recording starting back to back waits for the whole reset). */
+    pid_t buffers = ok ? fork() : -1;
+    if (buffers == 0) _exit(park_reset_buffers(dirfd));
+    ok = ok && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0;
+    int bst = 1;
+    if (buffers > 0) { while (waitpid(buffers, &bst, 0) < 0 && errno == EINTR) {} }
+    else if (ok) bst = park_reset_buffers(dirfd);
+    ok = ok && WIFEXITED(bst) && WEXITSTATUS(bst) == 0;
+    int parked = ok ? openat(dirfd, "per_cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (parked < 0 || flock(parked, LOCK_EX) != 0) {
+        park_write(dirfd, "events/enable", "0", 0);
+        rmdir(path);
+        _exit(0);
+    }
+    if (resetting >= 0) close(resetting);
+    close(dirfd);   /* claimable from now on */
+    /* After the grace time, the removal waits while another recording runs (up to
+       `busy_ms` more): it holds the kernel's tracing locks for ~0.05 s, which would
+       hold up that recording's reader (and, through it, its ptrace loop). */
+    const int busy_ms = 10000;
+    /* Real time, not the sum of the sleeps: on a busy machine each sleep overruns. */
+    struct timespec t0, tn;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long waited = 0; waited < grace_ms + busy_ms;) {
+        park_sleep_ms(poll_ms);
+        clock_gettime(CLOCK_MONOTONIC, &tn);
+        waited = (tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L;
+        int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (u < 0) _exit(0);
+        /* A recording holds it exclusively: claimed, no longer ours. Still parked a
+           moment, while the claimer checks that it is. */
+        if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
+        close(u);
+        if (waited >= grace_ms && !park_pool_busy(path)) break;
+    }
+    /* Removed once its flock is ours. Refused, either a claimer holds it exclusively
+       (it is the claimer's now) or an observer holds a shared flock for a moment
+       (another parker's busy check, a test): then again, for up to 10 s, rather than
+       leaving it behind for a sweep. */
+    int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (u >= 0) {
+        if (flock(u, LOCK_EX | LOCK_NB) == 0) { rmdir(path); break; }
+        if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); break; }
+        flock(u, LOCK_UN);
+        clock_gettime(CLOCK_MONOTONIC, &tn);
+        if ((tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L > 10000) break;
+        park_sleep_ms(1);
+    }
+    _exit(0);
+}
+
 int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
     if (dirfd < 3 || poll_ms <= 0) return -EINVAL;
     pid_t p = fork();
@@ -119,66 +188,7 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
             int null = open("/dev/null", O_RDWR | O_CLOEXEC);
             if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
             setsid();
-            /* "Resetting": a recording that starts now waits for this one rather than making
-               an instance (its mkdir would wait for the reset's grace period anyway). */
-            int resetting = openat(dirfd, "options", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (resetting >= 0) flock(resetting, LOCK_EX);
-            /* As fresh: nothing recorded, no event on, no pid list (removing it waits for a
-               grace period under event_mutex; a claimer's first write of a new one does
-               not), empty buffers whose overrun counters start at 0 again. */
-            int ok = park_write(dirfd, "tracing_on", "0", 0) == 0
-                && park_write(dirfd, "events/enable", "0", 0) == 0;
-            /* The two resets wait for grace periods, the list's under event_mutex, the
-               buffers' under none of the tracing locks: side by side they share them (a
-               recording starting back to back waits for the whole reset). */
-            pid_t buffers = ok ? fork() : -1;
-            if (buffers == 0) _exit(park_reset_buffers(dirfd));
-            ok = ok && park_write(dirfd, "set_event_pid", "", O_TRUNC) == 0;
-            int bst = 1;
-            if (buffers > 0) { while (waitpid(buffers, &bst, 0) < 0 && errno == EINTR) {} }
-            else if (ok) bst = park_reset_buffers(dirfd);
-            ok = ok && WIFEXITED(bst) && WEXITSTATUS(bst) == 0;
-            int parked = ok ? openat(dirfd, "per_cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-            if (parked < 0 || flock(parked, LOCK_EX) != 0) {
-                park_write(dirfd, "events/enable", "0", 0);
-                rmdir(path);
-                _exit(0);
-            }
-            if (resetting >= 0) close(resetting);
-            close(dirfd);   /* claimable from now on */
-            /* After the grace time, the removal waits while another recording runs (up to
-               `busy_ms` more): it holds the kernel's tracing locks for ~0.05 s, which would
-               hold up that recording's reader (and, through it, its ptrace loop). */
-            const int busy_ms = 10000;
-            /* Real time, not the sum of the sleeps: on a busy machine each sleep overruns. */
-            struct timespec t0, tn;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            for (long waited = 0; waited < grace_ms + busy_ms;) {
-                park_sleep_ms(poll_ms);
-                clock_gettime(CLOCK_MONOTONIC, &tn);
-                waited = (tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L;
-                int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (u < 0) _exit(0);
-                /* A recording holds it exclusively: claimed, no longer ours. Still parked a
-                   moment, while the claimer checks that it is. */
-                if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); _exit(0); }
-                close(u);
-                if (waited >= grace_ms && !park_pool_busy(path)) break;
-            }
-            /* Removed once its flock is ours. Refused, either a claimer holds it exclusively
-               (it is the claimer's now) or an observer holds a shared flock for a moment
-               (another parker's busy check, a test): then again, for up to 10 s, rather than
-               leaving it behind for a sweep. */
-            int u = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            while (u >= 0) {
-                if (flock(u, LOCK_EX | LOCK_NB) == 0) { rmdir(path); break; }
-                if (flock(u, LOCK_SH | LOCK_NB) != 0) { park_sleep_ms(poll_ms); break; }
-                flock(u, LOCK_UN);
-                clock_gettime(CLOCK_MONOTONIC, &tn);
-                if ((tn.tv_sec - t0.tv_sec) * 1000L + (tn.tv_nsec - t0.tv_nsec) / 1000000L > 10000) break;
-                park_sleep_ms(1);
-            }
+            park_run(path, dirfd, grace_ms, poll_ms);
         }
         _exit(0);
     }
@@ -187,7 +197,7 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms) {
     return 0;
 }
 
-int pt_warden_start(const char *path) {
+int pt_warden_start(const char *path, int dirfd) {
     static const char enable_suffix[] = "/events/enable", on_suffix[] = "/tracing_on", cpus_suffix[] = "/per_cpu";
     char enable[4096], on[4096], cpus[4096];
     size_t len = strlen(path);
@@ -211,15 +221,20 @@ int pt_warden_start(const char *path) {
     }
     if (p == 0) {
         if (fork() == 0) {
-            /* Only the pipe's read end (fd 3) and the pidfd (fd 4): a write end held here
+            /* Only the pipe's read end (fd 3), the pidfd (fd 4) and the instance directory
+               with its "in use" flock (fd 5, a pooled instance's): a write end held here
                would never let the pipe reach its end, and the instance's own files, inherited
                here, would make its removal fail (EBUSY) for as long as they stay open. */
             int r = fcntl(fds[0], F_DUPFD, 100), d = self >= 0 ? fcntl(self, F_DUPFD, 100) : -1;
+            int k = dirfd >= 0 ? fcntl(dirfd, F_DUPFD, 100) : -1;
             int w = fcntl(ready[1], F_DUPFD, 100);
             if (r < 0 || w < 0 || dup2(r, 3) < 0) _exit(1);
             if (d >= 0 && dup2(d, 4) < 0) d = -1;
-            syscall(SYS_close_range, d >= 0 ? 5U : 4U, (unsigned)w - 1, 0U);
+            if (d < 0) { int z = open("/dev/null", O_RDONLY | O_CLOEXEC); if (z >= 0 && z != 4) { dup2(z, 4); close(z); } }
+            if (k >= 0 && dup2(k, 5) < 0) k = -1;
+            syscall(SYS_close_range, 6U, (unsigned)w - 1, 0U);
             syscall(SYS_close_range, (unsigned)w + 1, ~0U, 0U);
+            if (k < 0) close(5);
             /* Tell the caller the instance's files are closed here. */
             (void)!write(w, "r", 1);
             close(w);
@@ -230,20 +245,31 @@ int pt_warden_start(const char *path) {
             for (;;) {
                 if (poll(watch, 2, -1) < 0) { if (errno == EINTR) continue; _exit(1); }
                 if (watch[0].revents) {
-                    char c;
+                    char m[1 + 2 * sizeof(int)];
                     ssize_t n;
-                    while ((n = read(3, &c, 1)) < 0 && errno == EINTR) {}
-                    if (n == 1) _exit(0);   /* dismissed: the recorder handed the instance on */
+                    while ((n = read(3, m, sizeof m)) < 0 && errno == EINTR) {}
+                    /* Told to park it (pt_warden_park): this process becomes its parker, the
+                       "in use" flock it shares with the recorder kept without a gap. */
+                    if (n == (ssize_t)sizeof m && m[0] == 'p' && k >= 0) {
+                        int grace, every;
+                        memcpy(&grace, m + 1, sizeof grace);
+                        memcpy(&every, m + 1 + sizeof grace, sizeof every);
+                        close(3);
+                        close(4);
+                        park_run(path, 5, grace, every > 0 ? every : 10);
+                    }
+                    if (n >= 1) _exit(0);   /* dismissed: the recorder handed the instance on */
                     if (watch[1].fd < 0) break;
                     watch[0].fd = -1;       /* its end: now wait for the whole process */
                 }
                 if (watch[1].revents) break;
             }
-            /* The recorder is gone and did not hand it on. Left alone if someone holds it: a
+            /* The recorder is gone and did not hand it on. Holding its "in use" flock (fd 5),
+               this warden alone has it now. Otherwise it is left alone if someone holds it: a
                parker it forked just before (the directory's flock, then per_cpu's), or a
                recording that claimed it from that parker. */
-            int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dir < 0 || flock(dir, LOCK_EX | LOCK_NB) != 0) _exit(0);
+            int dir = k >= 0 ? 5 : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dir < 0 || (k < 0 && flock(dir, LOCK_EX | LOCK_NB) != 0)) _exit(0);
             int u = open(cpus, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (u >= 0 && flock(u, LOCK_EX | LOCK_NB) != 0) _exit(0);
             int fd = open(enable, O_WRONLY | O_CLOEXEC);
@@ -266,6 +292,31 @@ int pt_warden_start(const char *path) {
     while (read(ready[0], &c, 1) < 0 && errno == EINTR) {}
     close(ready[0]);
     return fds[1];
+}
+
+int pt_warden_park(int fd, int grace_ms, int poll_ms) {
+    if (fd < 0 || poll_ms <= 0) return -EINVAL;
+    char m[1 + 2 * sizeof(int)];
+    m[0] = 'p';
+    memcpy(m + 1, &grace_ms, sizeof grace_ms);
+    memcpy(m + 1 + sizeof grace_ms, &poll_ms, sizeof poll_ms);
+    /* A warden that died leaves a pipe with no reader: EPIPE, and a SIGPIPE held back here
+       and taken off again (the caller then parks the instance another way). */
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t n;
+    while ((n = write(fd, m, sizeof m)) < 0 && errno == EINTR) {}
+    int e = n == (ssize_t)sizeof m ? 0 : (n < 0 ? errno : EIO);
+    if (e == EPIPE) {
+        struct timespec zero = { 0, 0 };
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) return -e;
+    close(fd);
+    return 0;
 }
 
 void pt_warden_dismiss(int fd) {

@@ -149,6 +149,28 @@ struct InstanceParkingTests {
         return path
     }
 
+    /// The recording's end forks nothing: the warden forked beside the root's spawn, which
+    /// shares the instance's "in use" flock, becomes its parker when told through its pipe.
+    /// The parker (the holder of the "parked" flock) is a process that was already running
+    /// before the stop: its start time is before it (the stop comes 0.3 s after the start).
+    /// Before, `stop()` forked a parker of its own, started after the stop began.
+    @Test(.hostPidNamespace) func theWardenBecomesTheParkerTheStopForksNothing() throws {
+        let source = SchedSource(origin: monotonicNow(), options: Self.tagged(uniqueInstanceTag()) { $0.parkMillis = 300 })
+        try source.start()
+        let path = try #require(source.instancePath)
+        usleep(300_000)
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        var up = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &up)
+        let stopTicks = UInt64(up.tv_sec) * UInt64(ticks) + UInt64(up.tv_nsec) * UInt64(ticks) / 1_000_000_000
+        _ = source.stop()
+        #expect(Self.eventually { InstanceLocks.isParked(path) }, "\(path) was not parked")
+        let parker = try #require(Self.parker(of: path), "no parker holds \(path)")
+        let started = try #require(InstanceOwner.startTime(of: "\(parker)"))
+        #expect(started + 10 < stopTicks, "the parker \(parker) started at tick \(started), the stop at \(stopTicks)")
+        #expect(Self.eventuallyRemoved(path), "\(path) is still there")
+    }
+
     /// Whether the instance at `path` is removed within 20 s: the grace time, then up to 10 s
     /// more while another recording on the machine holds a pooled instance (tracefs.c
     /// `busy_ms`), then the kernel's ~0.1 s.

@@ -181,8 +181,17 @@ int pt_park_detached(const char *path, int dirfd, int grace_ms, int poll_ms);
    recorder was SIGKILLed or crashed), it turns the instance's events and tracing off and
    removes it, unless someone holds its flocks (a parker, a claimer).
    Until then a killed recorder's syscall events kept every syscall of the machine on the
-   tracepoint path until a later recording's sweep. Returns the write end, or -errno. */
-int pt_warden_start(const char *path);
+   tracepoint path until a later recording's sweep. `dirfd`, the instance directory with its
+   exclusive flock ("in use"), or -1: kept by the warden (the flock shared with the caller),
+   so that it can become the parker (pt_warden_park) and, when the caller dies, removes the
+   instance it alone holds then. Returns the write end, or -errno. */
+int pt_warden_start(const char *path, int dirfd);
+
+/* Tells the warden to become the instance's parker (as pt_park_detached does from a process
+   of its own; the warden holds `dirfd`, the instance directory with its "in use" flock, since
+   its start) and closes `fd`: the recording's end forks nothing. 0, or -errno (the warden is
+   gone, or was started without `dirfd`: `fd` stays open, the caller parks another way). */
+int pt_warden_park(int fd, int grace_ms, int poll_ms);
 
 /* Tells the warden the instance was handed on (parked, removed or left to a remover), and
    closes `fd`. */

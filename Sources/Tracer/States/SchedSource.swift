@@ -228,7 +228,10 @@ public final class SchedSource: StateFeed {
     private let claimed = Atomic<Bool>(false)
     /// The write end of the pipe to this instance's warden (`pt_warden_start`), or -1: if this
     /// process dies without handing the instance on, the warden turns it off and removes it.
-    private let warden = Mutex<Int32>(-1)
+    /// And whether that warden holds the instance directory's "in use" flock (a pooled
+    /// instance's, inherited at its start): then it parks the instance when told to
+    /// (`pt_warden_park`), and the recording's end forks no parker.
+    private let warden = Mutex<(fd: Int32, holdsLock: Bool)>((-1, false))
     public var claimedInstance: Bool { claimed.load(ordering: .sequentiallyConsistent) }
 
     /// The instance directory, once started.
@@ -359,9 +362,12 @@ public final class SchedSource: StateFeed {
             // before the loop enables the events, in practice), and joined with the reader
             // before `dismissWarden`. Not as its pid namespace's init: the warden would die with
             // the namespace.
+            // It also holds a pooled instance's "in use" flock (its directory, shared with this
+            // process), to become its parker at the end: one helper forked per recording.
             if getpid() != 1 {
-                let fd = step("warden") { pt_warden_start(path) }
-                warden.withLock { $0 = fd }
+                let lock = instanceLock.withLock { $0.fd }
+                let fd = step("warden") { pt_warden_start(path, lock) }
+                warden.withLock { $0 = (fd, fd >= 0 && lock >= 0) }
             }
             // Removing the instances of recorders that are provably gone is nobody's wait: the
             // reader does it first, beside the recorder's spawn of the root (~0.5 ms).
@@ -522,20 +528,27 @@ public final class SchedSource: StateFeed {
     /// The instance was handed on (parked, removed, or left to a detached remover): its warden
     /// has nothing to do.
     private func dismissWarden() {
-        let fd = warden.withLock { w in defer { w = -1 }; return w }
+        let fd = warden.withLock { w in defer { w = (-1, false) }; return w.fd }
         pt_warden_dismiss(fd)
     }
 
-    /// Hands a pooled instance whose recording ended whole to a detached parker (which resets
-    /// it, waits `parkMillis` for a claim, then removes it if unclaimed); lets go of its lock
-    /// either way. Whether it was parked: if not, the caller removes it.
+    /// Hands a pooled instance whose recording ended whole to a parker (which resets it, waits
+    /// `parkMillis` for a claim, then removes it if unclaimed): its warden, which holds its
+    /// lock, told through its pipe; or, if there is none, a detached process forked now. Lets
+    /// go of its lock either way. Whether it was parked: if not, the caller removes it.
     private func park(_ path: String) -> Bool {
         let (fd, mayPark) = instanceLock.withLock { l in defer { l = (-1, false) }; return l }
         guard fd >= 0 else { return false }
         defer { close(fd) }
         // Only where the parker outlives the namespace's init: the kernel kills it with the namespace.
-        return mayPark && Self.helpersOutliveNamespace
-            && pt_park_detached(path, fd, Int32(options.parkMillis), Int32(options.parkPollMillis)) == 0
+        guard mayPark && Self.helpersOutliveNamespace else { return false }
+        let (grace, every) = (Int32(options.parkMillis), Int32(options.parkPollMillis))
+        let toldWarden = warden.withLock { w in
+            guard w.holdsLock, pt_warden_park(w.fd, grace, every) == 0 else { return false }
+            w = (-1, false)   // (its pipe closed: it is the parker now)
+            return true
+        }
+        return toldWarden || pt_park_detached(path, fd, grace, every) == 0
     }
 
     /// Whether a process proctrace leaves behind (a parker, a detached remover) can be trusted
