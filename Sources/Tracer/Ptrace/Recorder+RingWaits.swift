@@ -252,7 +252,14 @@ extension Recorder {
         // reader's `releasedUpTo`, which may have moved past records since the last apply.
         func synced() -> Int64 { max(ringSeenUpTo, inbox.appliedUpTo ?? .min) }
         while !done() && synced() < t + margin {
-            if monotonicNow() >= deadline {
+            let now = monotonicNow()
+            // A reader held inside one pass (its health check waits in the kernel for
+            // event_mutex behind other recordings' set-up and teardown: 1.3-2.0 s measured) is
+            // late, not losing anything: the records wait in the kernel's ring. Running out of
+            // time then counted a loss that was none (UnknownStatesTests' `lost 1` under load:
+            // kernel counters 0, every wait and reap in the trace). Waited for, up to 10 s.
+            let readerHeld = (states as? SchedSource)?.readerPassBegan.map { now - $0 >= 200_000_000 } ?? false
+            if now >= deadline && !(readerHeld && now < start + 10_000_000_000) {
                 ringSyncTimeouts += 1
                 return false
             }

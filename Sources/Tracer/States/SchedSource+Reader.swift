@@ -24,10 +24,12 @@ extension SchedSource {
         var ringWoke = false
         var earlyWakes = 0
         while !isStopRequested {
+            passBegan.store(monotonicNow(), ordering: .sequentiallyConsistent)
             let (again, busiest, ringPages, fast): (Bool, Int, Int, Bool) = io.withLock { r in
                 let (again, _) = pass(&r)
                 return (again, r.busiestPages, r.ringPages, r.fillingFast)
             }
+            passBegan.store(0, ordering: .sequentiallyConsistent)
             releasedMore()
             if again { continue }
             if ringWoke {

@@ -216,6 +216,13 @@ public final class SchedSource: StateFeed {
     /// Whether the kernel wakes the reader at `bufferPercent` (set up in `setUp`).
     let pipesWake = Atomic<Bool>(false)
     private let reader = Mutex<WorkerThread?>(nil)
+    /// When the reader's current pass began (monotonic ns; 0 between passes). A pass can wait
+    /// seconds in the kernel: its health check reads `events/…/enable`, which takes the kernel's
+    /// `event_mutex`, held across RCU grace periods by other recordings' set-up and teardown
+    /// (1.3–2.0 s measured beside a flood and a looping recording on 2 busy CPUs).
+    let passBegan = Atomic<Int64>(0)
+    /// Since when the reader is inside a pass (`passBegan`), or nil between passes.
+    public var readerPassBegan: Int64? { let v = passBegan.load(ordering: .sequentiallyConsistent); return v == 0 ? nil : v }
     /// Whether `cleanup` ran (it serialises on this too).
     private let cleanedUp = Mutex(false)
     /// The instance `stop()` left for `removeLeftInstance()` (`Options.deferRemoval`).
