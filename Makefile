@@ -11,7 +11,7 @@ SHOWN_BIN = $(patsubst $(CURDIR)/%,%,$(BIN))
 WORKLOAD_SRC = $(wildcard traces/workloads/*.c)
 WORKLOAD_BIN = $(patsubst traces/workloads/%.c,traces/workloads/bin/%,$(WORKLOAD_SRC))
 
-.PHONY: all deps build release workloads test demo gallery bench bench-readme sched-bench reader-bench clean
+.PHONY: all deps build release workloads test demo gallery gallery-render bench bench-readme sched-bench reader-bench clean
 
 all: build
 
@@ -48,6 +48,11 @@ test: release workloads
 # Regenerates the committed gallery (traces/*.jsonl, render/*.svg): commit the result.
 gallery: release workloads
 	scripts/gallery.sh "$(BIN)"
+
+# After a change to a reader or the renderer: re-renders the committed render/ from the
+# committed traces/ (nothing recorded), then commit the result (GalleryCurrentTests checks it).
+gallery-render: release
+	scripts/gallery.sh --render-only "$(BIN)"
 
 demo: release workloads
 	scripts/gallery.sh -o $(DEMO) "$(BIN)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/gallery.sh [-o DIR] [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
+# Usage: scripts/gallery.sh [-o DIR] [--render-only] [BIN] [NAME...]   (BIN defaults to .build/release/proctrace)
 #
 # Records each gallery workload into DIR/traces/NAME.jsonl with `BIN record -o
 # DIR/traces/NAME.jsonl -- CMD` (Python ones run by /usr/bin/python3, C ones from
@@ -8,6 +8,9 @@
 # NAME.timeline.svg) and `-f html` (NAME.html, the viewer). With NAMEs, only those.
 # DIR defaults to the repository itself: `make gallery` regenerates the committed traces/ and
 # render/; `make demo` passes -o out/demo, so a newcomer's first run changes no tracked file.
+# --render-only records nothing: it re-renders DIR/render/ from the traces already in
+# DIR/traces/ (`make gallery-render`, after a change to a reader or the renderer: the
+# committed pictures are then what the committed traces give, which GalleryCurrentTests checks).
 # A failing record is an error (the script goes on with the others and exits 1 at the end);
 # a failing render is only a warning (render may not exist yet).
 # The workloads' own output is discarded; their stderr is shown when a record fails.
@@ -19,6 +22,8 @@ if [ "${1:-}" = -o ]; then
   [ $# -ge 2 ] || { echo "gallery.sh: -o needs a directory" >&2; exit 2; }
   OUT=${2%/}; shift 2
 fi
+RECORD=1
+if [ "${1:-}" = --render-only ]; then RECORD=0; shift; fi
 BIN=${1:-.build/release/proctrace}
 [ $# -gt 0 ] && shift
 PY=/usr/bin/python3
@@ -52,33 +57,41 @@ mkdir -p "$OUT/traces" "$OUT/render" || exit 1
 recorded=0 rendered=0
 failed=() unrendered=()
 for name in "${names[@]}"; do
-  if [ -f "$W/$name.py" ]; then
-    cmd=("$PY" "$W/$name.py")
-  elif [ -f "$W/$name/Makefile" ]; then
-    mkdir -p "$tmp/$name"
-    cmd=(make -s -j2 -C "$W/$name" "OUT=$tmp/$name")
-  elif [ -f "$W/$name.c" ]; then
-    if [ ! -x "$W/bin/$name" ]; then
-      echo "gallery.sh: $W/bin/$name is missing: run 'make workloads'" >&2
+  out=$OUT/traces/$name.jsonl
+  if [ $RECORD = 0 ]; then
+    if [ ! -f "$out" ]; then
+      echo "gallery.sh: $out is missing: record it first (scripts/gallery.sh without --render-only)" >&2
       failed+=("$name"); continue
     fi
-    cmd=("$W/bin/$name")
+    printf '%-16s' "$name" >&2
   else
-    echo "gallery.sh: no workload named $name in $W" >&2
-    failed+=("$name"); continue
-  fi
-  out=$OUT/traces/$name.jsonl
-  printf '%-16s record' "$name" >&2
-  rm -f "$out"  # record refuses to overwrite; the gallery is always re-recorded
-  if "$BIN" record -o "$out" -- "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null; then
-    recorded=$((recorded + 1))
-    printf ' ok (%s lines)' "$(wc -l <"$out")" >&2
-  else
-    rc=$?
-    echo " FAILED (status $rc): $BIN record -o $out -- ${cmd[*]}" >&2
-    sed 's/^/    /' "$tmp/err" | tail -n 20 >&2
-    failed+=("$name")
-    continue
+    if [ -f "$W/$name.py" ]; then
+      cmd=("$PY" "$W/$name.py")
+    elif [ -f "$W/$name/Makefile" ]; then
+      mkdir -p "$tmp/$name"
+      cmd=(make -s -j2 -C "$W/$name" "OUT=$tmp/$name")
+    elif [ -f "$W/$name.c" ]; then
+      if [ ! -x "$W/bin/$name" ]; then
+        echo "gallery.sh: $W/bin/$name is missing: run 'make workloads'" >&2
+        failed+=("$name"); continue
+      fi
+      cmd=("$W/bin/$name")
+    else
+      echo "gallery.sh: no workload named $name in $W" >&2
+      failed+=("$name"); continue
+    fi
+    printf '%-16s record' "$name" >&2
+    rm -f "$out"  # record refuses to overwrite; the gallery is always re-recorded
+    if "$BIN" record -o "$out" -- "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null; then
+      recorded=$((recorded + 1))
+      printf ' ok (%s lines)' "$(wc -l <"$out")" >&2
+    else
+      rc=$?
+      echo " FAILED (status $rc): $BIN record -o $out -- ${cmd[*]}" >&2
+      sed 's/^/    /' "$tmp/err" | tail -n 20 >&2
+      failed+=("$name")
+      continue
+    fi
   fi
   if "$BIN" render "$out" -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null \
      && "$BIN" render "$out" -f html -o "$OUT/render/" >/dev/null 2>"$tmp/err" </dev/null; then
@@ -93,7 +106,7 @@ done
 echo "gallery: recorded $recorded of ${#names[@]} into $OUT/traces/, rendered $rendered (SVG pictures and HTML viewer) into $OUT/render/" >&2
 [ ${#unrendered[@]} -gt 0 ] && echo "gallery: warning: render failed for: ${unrendered[*]}" >&2
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "gallery: record failed for: ${failed[*]}" >&2
+  echo "gallery: $([ $RECORD = 1 ] && echo record || echo render) failed for: ${failed[*]}" >&2
   exit 1
 fi
 exit 0

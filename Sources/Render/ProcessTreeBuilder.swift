@@ -9,7 +9,7 @@ import Lifecycle
 struct ProcessTreeBuilder {
     /// The entries of the legend; only those the picture uses are listed.
     enum LegendEntry: CaseIterable {
-        case exitedOK, nonZero, killed, alive, orphaned, autoReaped, unreaped, collapsed, mixed, fan, critical
+        case exitedOK, nonZero, killed, alive, reapedByWait, orphaned, autoReaped, unreaped, collapsed, mixed, fan, critical
     }
 
     /// What a group of siblings is drawn as: one process (with its subtree), a run of
@@ -254,6 +254,7 @@ struct ProcessTreeBuilder {
     private mutating func note(_ r: ProcessRecord) {
         present.insert(r.wasKilled ? .killed : r.exitedNonZero ? .nonZero : r.exitStatus == nil ? .alive : .exitedOK)
         if r.isOrphaned { present.insert(.orphaned) }
+        else if r.reapHow == .wait { present.insert(.reapedByWait) }
         if r.autoReaped { present.insert(.autoReaped) }
         if r.exitTime != nil && r.reapTime == nil { present.insert(.unreaped) }
     }
@@ -385,7 +386,11 @@ struct ProcessTreeBuilder {
         var rows = "<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><B>Legend</B></TD></TR>"
         for entry in LegendEntry.allCases where present.contains(entry) {
             switch entry {
-            case .exitedOK: rows += row(Palette.exitedOK, "#455a64", "exited 0, reaped by its parent's wait")
+            // The fill says only how a process ended; how it was reaped is its border's and
+            // shape's (a green octagon was never waited for: "exited 0, reaped by its parent's
+            // wait" here read as a lie beside sigchld_ignore's and orphan's children).
+            case .exitedOK: rows += row(Palette.exitedOK, "#455a64", "exited 0")
+            case .reapedByWait: rows += row("white", "#455a64", "solid border: reaped by its parent's wait")
             case .nonZero: rows += row(Palette.nonZero, "#455a64", "exited with a non-zero status")
             case .killed: rows += row(Palette.killed, Palette.killedBorder, "killed by a signal")
             case .alive: rows += row(Palette.alive, "#455a64", "still running when the trace ended")

@@ -120,6 +120,8 @@ enum Palette {
     static let waiting = "#64b5f6"
     static let stopped = "#a1887f"
     static let waitingText = "#0d47a1"
+    /// What a blocked stretch sleeps in, written on its red band.
+    static let blockedText = "#7f1d1d"
     static let zombie = "#424242"
     static let runnable = "#9ccc65"
     static let alive_ = "#c8e6c9"

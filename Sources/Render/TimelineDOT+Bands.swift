@@ -322,4 +322,17 @@ extension TimelineDOT {
     static func waitCallText(_ label: String) -> String {
         label.firstIndex(of: ",").map { String(label[..<$0]) } ?? label
     }
+
+    /// The text drawn inside a wide enough stretch, and its colour: a wait band's call
+    /// (`wait4(-1)`), or the `why` of one blocked stretch (`read`, `futex`, `clock_nanosleep`:
+    /// the trace's own word, exact for noted calls and best effort for other sleeps, as
+    /// docs/states.md says). Nothing for a stretch merged from several.
+    static func bandText(_ piece: Drawn) -> (text: String, colour: String)? {
+        guard piece.pieces == 1, let why = piece.why, !why.isEmpty else { return nil }
+        switch piece.band {
+        case .inWait: return (waitCallText(why), Palette.waitingText)
+        case .state(.blocked): return (why, Palette.blockedText)
+        default: return nil
+        }
+    }
 }

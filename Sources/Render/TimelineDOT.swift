@@ -226,7 +226,7 @@ public enum TimelineDOT {
         /// Draws the state bands of one row.
         var usedBands = Set<Band>()
         func drawBands(_ ivs: [StateInterval], waits: [(b: Int64, e: Int64, label: String)], stops: [(b: Int64, e: Int64, label: String)],
-                       cy: Double, barH: Double, who: String, labelWaits: Bool) {
+                       cy: Double, barH: Double, who: String, labelBands: Bool) {
             // A piece of no length (an auto-reaped child's zombie "time") is not drawn: its
             // minimum-width sliver would show a state the task never spent time in.
             let pieces = relabelStops(bands(ivs, waits: waits, source: history.states, model: options.model), stops: stops)
@@ -235,12 +235,14 @@ public enum TimelineDOT {
             // Compact pictures: neighbouring merged stretches drawn in one colour are one box.
             for piece in roomy ? drawn : mergeAlike(drawn, look: { solidLook($0, cy: cy, barH: barH) }) {
                 drawBand(piece, cy: cy, barH: barH, who: who)
-                // Name the wait call inside a long enough wait band.
-                if labelWaits, piece.band == .inWait, let why = piece.why {
-                    let call = waitCallText(why)
+                // Name the wait call inside a long enough wait band, and what another blocked
+                // stretch sleeps in (`read` on a pipe, `futex` on a semaphore, a sleep): the
+                // lesson of the Pipe, Queue and Semaphore scenarios, which their red bars alone
+                // did not show (the tooltips and the viewer said it already).
+                if labelBands, let (label, colour) = bandText(piece) {
                     let a = x(piece.start), w = max(x(piece.end) - a, 0.6)
-                    let tw = textWidth(call, 6.5)
-                    if tw + 6 < w { text(a + (w - tw) / 2, cy, call, size: 6.5, "fontcolor=\"\(Palette.waitingText)\"") }
+                    let tw = textWidth(label, 6.5)
+                    if tw + 6 < w { text(a + (w - tw) / 2, cy, label, size: 6.5, "fontcolor=\"\(colour)\"") }
                 }
             }
         }
@@ -338,7 +340,7 @@ public enum TimelineDOT {
             // State bands (whole-process merge of the threads' states), wait calls marked.
             let until = p.exitTime ?? p.lastSeen
             let stops = stopSpans(p, until: until)
-            drawBands(p.processStates(), waits: waitSpans(p, until: until), stops: stops, cy: ly, barH: barHeight, who: "\(p.id)", labelWaits: roomy)
+            drawBands(p.processStates(), waits: waitSpans(p, until: until), stops: stops, cy: ly, barH: barHeight, who: "\(p.id)", labelBands: roomy)
             // Not born in the trace: its bar starts where the recording attached to it.
             if p.attached && p.birth >= t0 && p.birth <= t1 {
                 text(x(p.birth) + 2, ly + barHeight / 2 + 5, "already running at attach", size: 6, "class=\"attached\", fontcolor=\"#546e7a\"")

@@ -133,7 +133,7 @@ struct GalleryFactTests {
         // Its stripes are exit-0 green and non-zero orange: the legend explains both colours,
         // and nothing that is not drawn (no process was killed or left running).
         let legend = try #require(burst.split(separator: "\n").first { $0.contains("id=\"legend\"") })
-        #expect(legend.contains("exited with a non-zero status") && legend.contains("exited 0, reaped"))
+        #expect(legend.contains("exited with a non-zero status") && legend.contains(">exited 0</TD>"))
         #expect(!legend.contains("killed by a signal") && !legend.contains("still running"))
         // Repeated codes are counted.
         let counted = ProcessTreeDOT.dot(try family([0, 0, 0, 1, 2, 2]))
@@ -149,5 +149,84 @@ struct GalleryFactTests {
         #expect(mixed.contains("5*[burst]"))
         #expect(!mixed.contains("6*[burst]"))
         #expect(mixed.contains("p16_1 [id=\"p16_1\", class=\"process killed\""))
+    }
+
+    /// A committed gallery trace (traces/NAME.jsonl), folded.
+    static func gallery(_ name: String) throws -> ProcessHistory {
+        try ProcessHistory(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("traces/\(name).jsonl").path)
+    }
+
+    /// The tree's legend says of a box only what is true of it. The fill says how a process
+    /// ended, and nothing about its reaping: the tutorial's children that were never waited
+    /// for (auto-reaped with SIGCHLD ignored, orphans adopted by init, the double fork's
+    /// grandchild) are green like the waited-for ones, and the legend used to call that green
+    /// "exited 0, reaped by its parent's wait". Reaping is the border's and the shape's: every
+    /// process drawn with a plain solid border was reaped by its parent's wait, every other one
+    /// is dashed (orphaned) or an octagon (auto-reaped), and the legend says so.
+    @Test(arguments: ["sigchld_ignore", "orphan", "double_fork", "zombie", "wait_status"])
+    func treeLegendSaysOfTheFillOnlyHowItEnded(_ name: String) throws {
+        let h = try Self.gallery(name)
+        let svg = try GraphvizRenderer.shared.render(dot: ProcessTreeDOT.dot(h), engine: "dot", format: .svg)
+        try Data(svg).write(to: inspectionPath("\(name).tree.svg"))
+        let pic = try SVGPicture(svg: svg)
+        #expect(pic.legend["exited 0"] == Palette.exitedOK, "legend: \(pic.legend)")
+        // Only the border's entry speaks of a parent's wait.
+        #expect(pic.legend.keys.filter { $0.contains("wait") } == ["solid border: reaped by its parent's wait"], "\(pic.legend.keys)")
+        for p in h.processes {
+            let box = try #require(pic.node("p\(p.pid)_1"), "no box for \(p.pid)")
+            let dashed = box.shapes.contains(where: \.dashed), octagon = box.classes.contains("autoreaped")
+            if p.reapHow == .wait && !p.isOrphaned {
+                #expect(!dashed && !octagon, "\(p.pid), reaped by its parent's wait, is drawn dashed or as an octagon")
+            } else {
+                #expect(dashed || octagon, "\(p.pid), reaped \(p.reapHow.map { "\($0)" } ?? "never") by \(p.reapedBy ?? 0), has a plain border")
+            }
+        }
+        if h.processes.contains(where: \.autoReaped) { #expect(pic.legend.keys.contains { $0.hasPrefix("octagon: auto-reaped") }) }
+        if h.processes.contains(where: \.isOrphaned) { #expect(pic.legend.keys.contains { $0.hasPrefix("orphaned: reparented") }) }
+    }
+
+    /// The DOT node lines of a timeline: pos (centre), width in points, label and tooltip.
+    static func timelineNodes(_ dot: String) -> [(x: Double, y: Double, w: Double, label: String?, tooltip: String?)] {
+        func field(_ line: Substring, _ key: String) -> String? {
+            guard let r = line.range(of: key + "=\"") else { return nil }
+            var out = "", escaped = false
+            for c in line[r.upperBound...] {
+                if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { out.append(c) }
+            }
+            return out
+        }
+        return dot.split(separator: "\n").compactMap { line in
+            guard let pos = field(line, "pos"), let w = line.range(of: "width=").map({ Double(line[$0.upperBound...].prefix { $0 != "," }) }) ?? nil
+            else { return nil }
+            let xy = pos.dropLast(pos.hasSuffix("!") ? 1 : 0).split(separator: ",").compactMap { Double($0) }
+            guard xy.count == 2 else { return nil }
+            return (xy[0], xy[1], w * 72, field(line, "label"), field(line, "tooltip"))
+        }
+    }
+
+    /// In the tutorial's Semaphore and Pipe pictures what a process waits on is the lesson: a
+    /// long blocked stretch names its `why` inside its band, centred on the band's lane (two
+    /// workers wait in `futex` on the semaphore, then sleep in `clock_nanosleep` inside it; the
+    /// Pipe's reader waits in `read`), as a wait band names its call.
+    @Test(arguments: [("mp_semaphore", ["futex", "clock_nanosleep"]), ("mp_pipe", ["read", "clock_nanosleep"])])
+    func longBlockedStretchesNameWhatTheySleepIn(_ name: String, _ whys: [String]) throws {
+        let h = try Self.gallery(name)
+        let nodes = Self.timelineNodes(TimelineDOT.dot(h))
+        for why in whys {
+            // Every blocked stretch of at least 20 ms in this `why`, one band each.
+            let stretches = h.processes.flatMap { p in
+                p.processStates().filter { $0.state == .blocked && $0.why == why && $0.end - $0.start >= 20_000_000 }.map { (p.pid, $0) }
+            }
+            try #require(!stretches.isEmpty, "\(name) has no long stretch blocked in \(why)")
+            for (pid, iv) in stretches {
+                let band = try #require(nodes.first { $0.tooltip?.hasPrefix("\(pid) blocked (\(why)): ") == true
+                    && $0.tooltip?.contains(TimeFormat.labelDuration(iv.end - iv.start)) == true }, "no band for \(pid)'s \(why)")
+                let label = nodes.first { $0.label == why && abs($0.y - band.y) < 0.01 && abs($0.x - band.x) <= band.w / 2 }
+                #expect(label != nil, "\(pid)'s \(why) band (\(band.w) pt wide) is not named")
+            }
+        }
+        // A wait band still names its call.
+        #expect(nodes.contains { $0.label?.hasPrefix("wait4(") == true })
     }
 }

@@ -58,7 +58,7 @@ struct ScalingPictureTests {
         #expect(rows >= 8, "600 children on \(rows) rows")
         // The legend: only what the picture uses (all exited 0, reaped by wait; one fan).
         let legend = try #require(pic.boxes["legend"])
-        #expect(legend.texts.contains("exited 0, reaped by its parent's wait"))
+        #expect(legend.texts.contains("exited 0") && legend.texts.contains("solid border: reaped by its parent's wait"))
         #expect(legend.texts.contains { $0.hasPrefix("dashed frame: a wide fan") })
         #expect(!legend.texts.contains("killed by a signal") && !legend.texts.contains { $0.hasPrefix("octagon") })
         for e in pic.edges { #expect(!legend.touches(e), "edge \(e.id) crosses the legend") }
