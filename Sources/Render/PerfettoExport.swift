@@ -112,6 +112,7 @@ public enum PerfettoExport {
                 let tid = iv.tid ?? p.pid
                 var name = label(iv.state)
                 if iv.state == .blocked, iv.why == "traced" { name = "stopped by tracer" }
+                if iv.state == .blocked, iv.why?.hasPrefix("stopped") == true { name = "stopped by signal" }
                 // The commonest event, written without building its pairs: the same object as
                 // {"ph":"X","cat":"state","name":…,"pid":…,"tid":…,"ts":…,"dur":…,"args":{…}}.
                 if !first { w.bytes.append(contentsOf: ",\n".utf8) }

@@ -211,6 +211,9 @@ extension TimelineDOT {
         if iv.state == .terminated { return .zombie }
         if iv.state == .unknown { return .unknown }
         if iv.state == .blocked, let why = iv.why, why == "traced" || why.hasPrefix("traced") { return .traced }
+        // The recorder names a job-control stop (`stopped:SIGTSTP`): drawn as the stop it is,
+        // never as a sleep, nor hidden under the wait call it interrupted (the viewer does the same).
+        if iv.state == .blocked, let why = iv.why, why.hasPrefix("stopped") { return .stopped }
         switch source {
         case .none:
             return iv.state == .blocked ? .inWait : .alive

@@ -108,4 +108,43 @@ struct StatesTests {
         #expect((stop.map(\.duration).max() ?? 0) > 50_000_000)
         #expect(!child.stateIntervals.contains { $0.why == "traced" && $0.duration > 50_000_000 })
     }
+
+    /// stopped_in_wait.py: the root is stopped (SIGSTOP … SIGCONT, 0.2 s) while it sits in
+    /// waitpid(). The timeline draws that stretch as the stop it is, not as the wait call it
+    /// interrupted (until 2026-11-30 it was light blue, "blocked in wait call", and a stopped
+    /// process outside a wait red, "blocked"); the Perfetto export names it likewise.
+    @Test func aStopInsideAWaitIsDrawnAndExportedAsAStop() throws {
+        let r = try Harness.record(Harness.py("stopped_in_wait.py"))
+        #expect(r.exitCode == 0)
+        let pid = r.root.pid
+        let stop = try #require(r.root.stateIntervals.filter { $0.state == .blocked && $0.why == "stopped:SIGSTOP" }
+            .max { $0.duration < $1.duration })
+        #expect(stop.duration > 150_000_000)
+        let wait = try #require(r.root.waits.first)
+        #expect(wait.begin < stop.start && (wait.end ?? 0) > stop.end)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stop-in-wait-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let svg = dir + "/t.svg", pf = dir + "/t.json"
+        let (rc, _, err) = try Harness.run([Harness.binary, "render", r.path, "--timeline", "-f", "svg", "-o", svg])
+        #expect(rc == 0, "\(err)")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        // Each band's tooltip names what it is drawn as; the stop's band is the stop's colour.
+        let titles = text.components(separatedBy: "xlink:title=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        let stopped = titles.filter { $0.hasPrefix("\(pid) stopped by signal (stopped:SIGSTOP)") }
+        #expect(!stopped.isEmpty, "\(titles.filter { $0.hasPrefix("\(pid) ") })")
+        #expect(!titles.contains { $0.hasPrefix("\(pid) blocked") && $0.contains("stopped:SIGSTOP") })
+        let stopBox = text.components(separatedBy: "xlink:title=\"\(pid) stopped by signal (stopped:SIGSTOP)").dropFirst().first ?? ""
+        #expect(stopBox.prefix(400).contains("fill=\"#a1887f\""))
+
+        let (ec, _, eerr) = try Harness.run([Harness.binary, "export", r.path, "--format", "perfetto", "-o", pf])
+        #expect(ec == 0, "\(eerr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pf))) as? [String: Any])
+        let slices = (o["traceEvents"] as? [[String: Any]] ?? []).filter { $0["ph"] as? String == "X" && $0["pid"] as? Int == pid }
+        let named = slices.filter { $0["name"] as? String == "stopped by signal" }
+        let longest = named.compactMap { ($0["dur"] as? NSNumber)?.doubleValue }.max() ?? 0
+        #expect(abs(longest - Double(stop.duration) / 1000) < 1, "\(named)")
+        #expect(!slices.contains { $0["name"] as? String == "blocked" && ($0["args"] as? [String: Any])?["why"] as? String == "stopped:SIGSTOP" })
+    }
 }
