@@ -67,15 +67,32 @@ enum Findings {
                 facts.append(("from", sender.map(i) ?? .null))
                 add(.killed, r, x, nil, m, facts)
             }
-            // Failed execs.
-            for f in r.failedExecs {
-                add(.failedExec, r, f.t, nil,
-                    "\(name(r)) tried to run \(f.path) and the exec failed with \(f.error): it went on running its old program",
-                    [("path", .string(f.path)), ("argv", .array(f.argv.map { .string($0) })), ("error", .string(f.error))])
+            // Failed execs. A miss (ENOENT, ENOTDIR) on the way to a program that then ran under
+            // the same name and argv is a PATH search that found it (execvp, a shell): normal,
+            // shown by `tree` ("8 failed execs (ENOENT) before /usr/bin/as"), not a finding.
+            // Every other failure is one, saying what the process did next.
+            for run in r.failedExecRuns {
+                for f in run.failures {
+                    let found = run.then.map { basename($0.path) == basename(f.path) && $0.argv == f.argv } ?? false
+                    if found && (f.error == "ENOENT" || f.error == "ENOTDIR") { continue }
+                    let next = found ? "the search went on and ran \(run.then!.path)" : "it went on running its old program"
+                    add(.failedExec, r, f.t, nil,
+                        "\(name(r)) tried to run \(f.path) and the exec failed with \(f.error): \(next)",
+                        [("path", .string(f.path)), ("argv", .array(f.argv.map { .string($0) })), ("error", .string(f.error))])
+                }
             }
-            // Waits that returned ECHILD: nothing left to wait for.
+            // Waits that returned ECHILD: nothing left to wait for. Not a finding when it is the
+            // end of a reap loop (`while (wait(-1) > 0)`, a shell's WNOHANG sweep): a wait for
+            // any child by a process that had children and had reaped every one of them itself.
+            let kids = h.children(of: r.id)
             for w in r.waits where w.result == .error("ECHILD") {
-                let auto = h.children(of: r.id).contains { $0.reapHow == .auto }
+                let at = w.end ?? w.begin
+                let born = kids.filter { $0.birth <= w.begin }
+                let loopEnd = w.target == -1 && !born.isEmpty && born.allSatisfy {
+                    $0.reapHow == .wait && $0.reapedBy == r.pid && ($0.reapTime ?? .max) <= at
+                }
+                if loopEnd { continue }
+                let auto = kids.contains { $0.reapHow == .auto }
                 let m = "\(name(r)) called \(w.call)() and got ECHILD: it had no child left to wait for"
                     + (auto ? " (its children were reaped by the kernel because it ignores SIGCHLD)" : "")
                 add(.echild, r, w.end ?? w.begin, nil, m, [("call", .string(w.call.rawValue)), ("target", i(w.target))])

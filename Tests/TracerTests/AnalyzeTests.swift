@@ -183,6 +183,29 @@ struct AnalyzeTests {
         #expect(kinds.contains("echild") == echild)
     }
 
+    /// A reap loop ends with ECHILD: burst's root reaps its 50 children with wait() until it
+    /// fails, and dash sweeps with wait4(-1, WNOHANG) after each child it reaped. Those are how
+    /// reaping is done, not findings (until 2026-11-30 each was one: a shell pipeline had one
+    /// per shell). A wait for a child that was never this process's still is one.
+    @Test func theECHILDThatEndsAReapLoopIsNotAFinding() throws {
+        let burst = try Harness.record(Harness.c("burst"), flags: Self.lifecycleOnly)
+        #expect(burst.root.waits.last?.result == .error("ECHILD"))
+        #expect(burst.children(of: burst.root).allSatisfy { $0.reapedBy == burst.root.pid && $0.reapHow == .wait })
+        let sh = try Harness.record(["/bin/sh", "-c", "/bin/true; /bin/true; exit 0"], flags: Self.lifecycleOnly)
+        #expect(sh.root.waits.contains { $0.result == .error("ECHILD") && $0.options.contains("WNOHANG") })
+        for r in [burst, sh] {
+            let o = try Self.json(["analyze", r.path, "--json"])
+            let echild = (o["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "echild" }
+            #expect(echild.isEmpty, "\(echild)")
+        }
+        // A wait for pid 1, never a child of the waiter: ECHILD, and a finding.
+        let stray = try Harness.record(["/bin/sh", "-c", "/bin/true; /usr/bin/python3 -c 'import os; os.waitpid(1, 0)' 2>/dev/null; exit 0"],
+                                       flags: Self.lifecycleOnly)
+        let o = try Self.json(["analyze", stray.path, "--json"])
+        let echild = (o["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "echild" }
+        #expect(echild.contains { $0["target"] as? Int == 1 }, "\(echild)")
+    }
+
     @Test func killedChildIsAFindingWithItsSignal() throws {
         let r = try Harness.record(Harness.c("killed"), flags: Self.lifecycleOnly)
         let killed = r.history.processes.filter { if case .signaled? = $0.exitStatus { return true } else { return false } }

@@ -86,12 +86,18 @@ struct FailedExecTests {
         #expect(dc == 0, "\(derr)")
         let dotText = (try? String(contentsOfFile: dot, encoding: .utf8)) ?? ""
         #expect(dotText.contains("3 failed execs (ENOENT, EACCES) before /usr/bin/true"))
-        // analyze: one finding per failed exec.
+        // analyze: one finding per failed exec, but for the finder's two misses of the PATH
+        // search that found true (its EACCES stays one, and says the search went on).
         let (ac, aj, _) = try Harness.run([Harness.binary, "analyze", r.path, "--json"])
         #expect(ac == 0)
         let a = try #require(try JSONSerialization.jsonObject(with: Data(aj.utf8)) as? [String: Any])
         let findings = (a["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "failed_exec" }
-        #expect(findings.count == 8)
+        #expect(findings.count == 6)
+        let finderFindings = findings.filter { $0["pid"] as? Int == finder.pid }
+        #expect(finderFindings.map { $0["error"] as? String } == ["EACCES"])
+        #expect((finderFindings.first?["message"] as? String)?.hasSuffix("the search went on and ran /usr/bin/true") == true)
+        #expect(findings.filter { $0["pid"] as? Int == missing.pid }.count == 3)
+        #expect(findings.filter { $0["pid"] as? Int == missing.pid }.allSatisfy { ($0["message"] as? String)?.hasSuffix("its old program") == true })
     }
 
     /// execvp probing PATH in real programs: GNU env (`env cat`) behind two missing
@@ -120,5 +126,14 @@ struct FailedExecTests {
         #expect(tree.contains("[2 failed execs (ENOENT) before /usr/bin/cat]"))
         #expect(tree.contains("[3 failed execs (ENOENT) of proctrace-nope]"))
         #expect(tree.contains("[1 failed exec (ENOENT) before /usr/bin/sh]"))
+        // analyze: the misses of a search that found its program are not findings (a build
+        // under a PATH with a few missing directories had 56, one per probe of gcc's `as`);
+        // a program found nowhere is, once per directory tried.
+        let (ac, aj, _) = try Harness.run([Harness.binary, "analyze", r.path, "--json"])
+        #expect(ac == 0)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(aj.utf8)) as? [String: Any])
+        let findings = (a["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "failed_exec" }
+        #expect(findings.compactMap { $0["path"] as? String } == ["/nonexistent-a/proctrace-nope", "/nonexistent-b/proctrace-nope", "/usr/bin/proctrace-nope"])
+        #expect(findings.allSatisfy { $0["pid"] as? Int == kids[1].pid })
     }
 }
