@@ -59,12 +59,37 @@ enum Findings {
             }
             // Killed by a signal.
             if case let .signaled(sig, core)? = r.exitStatus, let x = r.exitTime {
-                let sender = r.signals.last { $0.sig == sig && $0.t <= x }?.from
+                let received = r.signals.filter { $0.sig == sig && $0.t <= x }
+                let last = received.last
+                let sender = last?.from
+                // Where a signal came from: a process, or the kernel (a terminal's Ctrl-C is
+                // the tty driver's SIGINT: no sender, code SI_KERNEL).
+                func origin(_ s: SignalRecord) -> String? {
+                    if let f = s.from { return "sent by \(who(f, at: s.t))" }
+                    guard s.code == "SI_KERNEL" else { return nil }
+                    switch s.sig {
+                    case "SIGINT": return "from the terminal (Ctrl-C)"
+                    case "SIGQUIT": return "from the terminal (Ctrl-\\)"
+                    default: return "sent by the kernel"
+                    }
+                }
                 var m = "\(name(r)) was killed by \(sig)\(core ? " (core dumped)" : "")"
-                if let s = sender { m += ", sent by \(who(s, at: x))" }
-                m += ": it did not exit on its own, so its work may be unfinished"
                 var facts: [(String, JSONValue)] = [("signal", .string(sig)), ("core", .bool(core))]
                 facts.append(("from", sender.map(i) ?? .null))
+                if let last, let code = last.code { facts.append(("code", .string(code))) }
+                // A shell (or a program that cleans up first) that got a SIGINT passes it on by
+                // raising it on itself: the killing signal is its own, the cause came before.
+                if let last, last.from == r.pid, let cause = received.last(where: { $0.from != r.pid }) {
+                    m += ", which it raised on itself after a \(sig)"
+                    if let o = origin(cause) { m += " " + o }
+                    m += " at \(TimeFormat.clock(cause.t))s: it passed the signal on, so its work may be unfinished"
+                    var after: [(String, JSONValue)] = [("t", .int(cause.t)), ("from", cause.from.map(i) ?? .null)]
+                    if let code = cause.code { after.append(("code", .string(code))) }
+                    facts.append(("raised_after", .object(JSONObject(after))))
+                } else {
+                    if let last, let o = origin(last) { m += ", " + o }
+                    m += ": it did not exit on its own, so its work may be unfinished"
+                }
                 add(.killed, r, x, nil, m, facts)
             }
             // Failed execs. A miss (ENOENT, ENOTDIR) on the way to a program that then ran under

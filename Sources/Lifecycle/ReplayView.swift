@@ -49,7 +49,12 @@ public struct ReplayView: Sendable {
         var s = style.bold(TerminalText.escape(p.command)) + "(\(p.id))"
         let label = stateLabel(p)
         var st = style.state(label, p.state)
-        if p.state == .blocked, let why = p.blockedOn { st += style.dim(" on \(TerminalText.escape(why))") }
+        if p.isStopped, let why = p.blockedOn, why.hasPrefix("stopped:") {
+            // "stopped by SIGTSTP", not "stopped on stopped:SIGTSTP".
+            st += style.dim(" by \(TerminalText.escape(String(why.dropFirst("stopped:".count))))")
+        } else if p.state == .blocked, let why = p.blockedOn {
+            st += style.dim(" on \(TerminalText.escape(why))")
+        }
         if p.state == .terminated, let x = p.exitStatus { st += style.dim(" (\(TerminalText.escape(x.description)))") }
         if p.state == .unknown {
             st += style.dim(" (state source stopped" + (p.unknownReason.map { ": \(TerminalText.escape($0))" } ?? "") + ")")

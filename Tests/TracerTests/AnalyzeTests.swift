@@ -206,6 +206,27 @@ struct AnalyzeTests {
         #expect(echild.contains { $0["target"] as? Int == 1 }, "\(echild)")
     }
 
+    /// sigint_reraise.py: the child dies of a SIGINT it raised on itself after its parent's
+    /// (Python's KeyboardInterrupt; shells pass a Ctrl-C on the same way). The finding names
+    /// the parent as the cause; until 2026-11-30 it said "sent by" the child itself, and "it did
+    /// not exit on its own".
+    @Test func aSignalRaisedAgainOnItselfIsPutDownToItsCause() throws {
+        let r = try Harness.record(Harness.py("sigint_reraise.py"), flags: Self.lifecycleOnly)
+        let child = try #require(r.children(of: r.root).first)
+        #expect(child.exitStatus == .signaled("SIGINT", core: false))
+        let ints = child.signals.filter { $0.sig == "SIGINT" }
+        #expect(ints.map(\.from) == [r.root.pid, child.pid])
+        let o = try Self.json(["analyze", r.path, "--json"])
+        let k = try #require((o["findings"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "killed" && $0["pid"] as? Int == child.pid })
+        let m = k["message"] as? String ?? ""
+        #expect(m.contains("was killed by SIGINT, which it raised on itself after a SIGINT sent by python3(\(r.root.pid))"), "\(m)")
+        #expect(!m.contains("did not exit on its own"))
+        #expect(k["from"] as? Int == child.pid)
+        let after = try #require(k["raised_after"] as? [String: Any])
+        #expect(after["from"] as? Int == r.root.pid)
+        #expect((after["t"] as? NSNumber)?.int64Value == ints.first?.t)
+    }
+
     @Test func killedChildIsAFindingWithItsSignal() throws {
         let r = try Harness.record(Harness.c("killed"), flags: Self.lifecycleOnly)
         let killed = r.history.processes.filter { if case .signaled? = $0.exitStatus { return true } else { return false } }

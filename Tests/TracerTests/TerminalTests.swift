@@ -280,6 +280,23 @@ struct TerminalTests {
                         "no long stop of \(pid) is put down to proctrace")
             }
         }
+        // The readers say it in words: replay in the stop says "stopped by SIGTSTP" (it said
+        // "stopped on stopped:SIGTSTP"), and analyze says the killing SIGINT came from the
+        // terminal (it named no origin: the tty driver's signal has no sender).
+        let p = try #require(h.records(pid: parent).first)
+        if h.states != .none, let stop = p.stateIntervals.first(where: { $0.why == "stopped:SIGTSTP" && $0.state == .blocked }) {
+            let at = String(format: "%.9f", Double(stop.start + stop.duration / 2) / 1e9)
+            let (_, replay, _) = try Harness.run([Harness.binary, "replay", out, "--at", at])
+            #expect(replay.contains("terminal_job(\(parent)) stopped by SIGTSTP"), "\(replay)")
+        }
+        let (_, aj, _) = try Harness.run([Harness.binary, "analyze", out, "--json"])
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(aj.utf8)) as? [String: Any])
+        let killed = (a["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "killed" }
+        for pid in [parent, child] {
+            let k = killed.first { $0["pid"] as? Int == pid }
+            #expect((k?["message"] as? String)?.contains("was killed by SIGINT, from the terminal (Ctrl-C)") == true, "\(killed)")
+            #expect(k?["code"] as? String == "SI_KERNEL")
+        }
     }
 
     @Test("A background job reading the terminal stops with SIGTTIN, proctrace with it; fg lets it read")
