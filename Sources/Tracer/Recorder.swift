@@ -109,6 +109,8 @@ public final class Recorder {
     var vanishedOrphans: [Int: (from: Int, t: Int64, probe: Bool)] = [:]
     var rootPid = 0
     var rootStatus: ExitStatus?
+    /// `record -p`: the status of the first pid attached, once it exited (for the `end` line).
+    var attachedRootStatus: ExitStatus?
     var execErrno: Int32?
     var errFD: Int32 = -1
     var ptraceOptions: Int = 0
@@ -347,7 +349,7 @@ public final class Recorder {
         var endExtra = JSONObject()
         if ringWaits { endExtra.append("wait_source", .string(WaitSource.ring.rawValue)) }
         if ringWaits && ringEndsCollected > 0 { endExtra.append("ends_collected", .int(Int64(ringEndsCollected))) }
-        writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
+        writer.write(TraceEvent(t: clock.now(), .end(status: rootStatus ?? attachedRootStatus, events: writer.lineCount + 1, lost: lostLifecycle + lostStates,
                                                      reason: endReason?.rawValue, detached: endReason == nil ? nil : detachedPids,
                                                      ptraceFailures: ptraceFailures > 0 ? ptraceFailures : nil), extra: endExtra))
         writer.close()

@@ -115,6 +115,28 @@ struct AttachTests {
         #expect(((try? String(contentsOfFile: dotPath, encoding: .utf8)) ?? "").contains("already running at attach"))
     }
 
+    /// The attached program exits while recorded: the `end` line has its status, as for a
+    /// spawned root, and the readers say so (until 2026-11-30 the end had no status and `tree`
+    /// said "root still running (detached)" above the root's own "exited 3").
+    @Test("record -p of a program that exits: the end line has its status, tree says it exited")
+    func anAttachedRootThatExitsHasItsStatusInTheEnd() throws {
+        let out = Self.scratch("exits.jsonl")
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let workload = try Child(["/bin/sh", "-c", "/bin/sleep 0.6; exit 3"])
+        #expect(Proc.waitChild(of: Int(workload.pid)) != nil, "the sleep runs")
+        let rec = try Child([Harness.binary, "record", "-p", String(workload.pid), "-o", out])
+        #expect(workload.wait() == 3)
+        #expect(rec.wait() == 0, "\(rec.stderr)")
+        let history = try ProcessHistory(path: out)
+        let root = try #require(history.records(pid: Int(workload.pid)).first)
+        #expect(root.exitStatus == .exited(3))
+        #expect(history.end?.status == .exited(3))
+        let (_, tree, _) = try Harness.run([Harness.binary, "tree", out])
+        #expect(tree.split(separator: "\n").first?.hasSuffix("root exited 3") == true, "\(tree)")
+        #expect(!tree.contains("still running"))
+    }
+
     @Test("attaching to another user's process is refused in one line naming the cause and the knob; exit 2, nothing attached")
     func refusedForAnotherUser() throws {
         let progress = Self.scratch("refused.txt"), out = Self.scratch("refused.jsonl")

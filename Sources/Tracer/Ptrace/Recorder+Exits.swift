@@ -51,6 +51,11 @@ extension Recorder {
         }
         emit(TraceEvent(t: end, .exit(pid: pid, status: status, error: error)))
         if pid == rootPid { rootStatus = status }
+        // `record -p`: the first pid attached is the trace's root (its argv is the header's);
+        // the `end` line carries its status when it exited, as for a spawned root. (It stays
+        // out of `rootStatus`, which drives what a spawned root's exit starts: the leftovers
+        // notice, --until-root-exits, record's own exit code.)
+        if attachMode && pid == options.attach.first { attachedRootStatus = status }
 
         // The kernel hands the children on, or releases an auto-reaped zombie, at the exit.
         reparentChildren(of: pid, t: end)
