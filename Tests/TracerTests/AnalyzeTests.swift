@@ -84,11 +84,22 @@ struct AnalyzeTests {
         // The link's own tools (collect2, ld) are on it too: the path goes into the link.
         #expect(spans.contains { s in h.processes.contains { $0.pid == s.pid && $0.command == "ld" } })
 
-        // Parallelism of -j2: between 1 and 2.5 on average, at least 2 at some time.
+        // Parallelism of -j2. How much of the time something was running or ready depends on
+        // the machine: under load the starved tracer keeps the jobs longer in ptrace stops, which
+        // count as neither (full runs saw a mean below 1). So: at least 2 at some time, and the
+        // mean is the time-weighted mean of the levels' shares. Make's own limit is exact: never
+        // more than 2 of its children alive at once, and 2 at some time.
         let mean = try #require(par["mean"] as? Double)
         let max = try #require(par["max"] as? Int)
-        #expect(mean >= 1 && mean <= 2.5, "mean \(mean)")
+        let share = try #require(par["share"] as? [Double])
+        #expect(mean > 0 && mean <= 2.5, "mean \(mean)")
         #expect(max >= 2)
+        #expect(share.count == max + 1)
+        #expect(abs(share.reduce(0, +) - 1) < 0.01, "shares \(share)")
+        let weighted = share.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+        #expect(abs(weighted - mean) < 0.02, "mean \(mean), from the shares \(weighted)")
+        let jobs = try #require(par["jobs"] as? [String: Any])
+        #expect(jobs["max"] as? Int == 2, "\(jobs)")
 
         // Steps: every exec'd process, largest own time first, argv and times present; a
         // step's own time never exceeds its life.
