@@ -58,9 +58,13 @@ struct LifecycleScenarioTests {
         #expect(child.reparents.map(\.from) == [r.root.pid] && child.reparents.map(\.to) == [1])
         #expect(child.reparents.first?.t == r.root.exitTime)
         #expect(child.reapHow == .adopted && child.reapedBy == 1)
-        // The shell reaps at once: the new parent was measured, and the trace says how.
+        // The shell reaps at once, and then the new parent was measured, and the trace says how
+        // (`seen: probe`). On a loaded machine proctrace can still find the zombie and read its
+        // new parent from /proc first (seen in a full run under load, two `yes` loops and a second
+        // recording): then the reparent is a plain one. Either way it names pid 1, never 0.
         let reparent = try #require(r.objects("reparent").first)
-        #expect(reparent["seen"] as? String == "probe", "\(reparent)")
+        #expect(reparent["seen"] == nil || reparent["seen"] as? String == "probe", "\(reparent)")
+        #expect(reparent["to"] as? Int == 1, "\(reparent)")
     }
 
     /// On both wait paths (`--wait-source`).
