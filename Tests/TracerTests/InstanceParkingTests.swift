@@ -293,22 +293,8 @@ struct InstanceParkingTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("killed.jsonl").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        // The tracer (the front's child) is named in the trace's header; its instance (made or
-        // claimed) is the one whose files it holds open.
-        var tracer: Int?
-        _ = Self.eventually {
-            let first = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").first
-            tracer = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["pid"] as? Int
-            return tracer != nil
-        }
-        let pid = try #require(tracer)
+        let (p, pid) = try Self.recordSleeper(out: out)
+        // Its instance (made or claimed) is the one whose files the tracer holds open.
         func openInstance() -> String? {
             for fd in SmallFile.names(in: "/proc/\(pid)/fd") ?? [] {
                 guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
@@ -335,6 +321,26 @@ struct InstanceParkingTests {
         #expect(Self.eventually { access(path, F_OK) != 0 }, "the killed recorder's \(path) is still there")
     }
 
+    /// `record -o out -- sleep 30` (with an instance tag, if given), once its tracer (the front's
+    /// child) has named itself in the trace's header: the front's process and the tracer's pid.
+    static func recordSleeper(out: String, tag: String? = nil) throws -> (front: Process, tracer: Int) {
+        let p = Process()
+        if let tag { p.environment = ProcessInfo.processInfo.environment.merging(["PROCTRACE_INSTANCE_TAG": tag]) { $1 } }
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var tracer: Int?
+        _ = eventually {
+            let first = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").first
+            tracer = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["pid"] as? Int
+            return tracer != nil
+        }
+        return (p, try #require(tracer))
+    }
+
     /// SIGKILL at each stage: a recorder while it records (its instance is neither claimed nor
     /// parked, its owner gone), and a parker while it holds a parked instance. Nothing claims
     /// either; the recorder's warden removes the first (or the next start's sweep, if first),
@@ -344,22 +350,8 @@ struct InstanceParkingTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("killed.jsonl").path
         let tag = uniqueInstanceTag()
-        let p = Process()
-        p.environment = ProcessInfo.processInfo.environment.merging(["PROCTRACE_INSTANCE_TAG": tag]) { $1 }
-        p.executableURL = URL(fileURLWithPath: Harness.binary)
-        p.arguments = ["record", "--force", "-o", out, "--", "/bin/sleep", "30"]
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        // The tracer (the front's child) names the instance; its pid is in the trace's header.
-        var tracer: Int?
-        _ = Self.eventually {
-            let first = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").first
-            tracer = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["pid"] as? Int
-            return tracer != nil
-        }
-        let pid = try #require(tracer)
+        // The tracer names the instance.
+        let (p, pid) = try Self.recordSleeper(out: out, tag: tag)
         let root = try #require(SchedSource.tracefsRoot())
         func instance(of pid: Int) -> String? {
             (SmallFile.names(in: "\(root)/instances") ?? []).first { InstanceOwner(instanceName: $0)?.pid == pid }
